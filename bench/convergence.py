@@ -1,0 +1,59 @@
+"""How reliably the default settings train each built-in bench on the simulated device.
+
+    python bench/convergence.py [--bench xor-2-2-1 parity4 iris] [--seeds 20] [--profile default]
+
+Seed s trains with `--seed s` on `mock://?seed=100+s` (weight init and read noise both vary;
+the board instance is the bench's). Prints one markdown row per bench.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from drivers import load_bench, open_device
+from host.tasks import load_task
+from host.train import TrainConfig, Trainer
+
+
+def run_seeds(bench_name: str, seeds: int, profile: str) -> dict:
+    bench = load_bench(bench_name, profile)
+    task = load_task(bench.bench.task)
+    results = []
+    t0 = time.perf_counter()
+    for seed in range(seeds):
+        with open_device(f"mock://?seed={100 + seed}", bench) as dev:
+            trainer = Trainer(dev, bench, task, TrainConfig.for_bench(bench, seed=seed))
+            for _ in trainer.run():
+                pass
+        results.append((trainer.stop_reason == "converged", trainer.state.epoch,
+                        trainer.state.queries, trainer.state.accuracy))
+    ok = [r for r in results if r[0]]
+    return {"bench": bench_name, "task": task.name, "seeds": seeds,
+            "converged": len(ok), "target": bench.defaults.target_accuracy,
+            "median_epochs": float(np.median([r[1] for r in ok])) if ok else float("nan"),
+            "median_queries": float(np.median([r[2] for r in ok])) if ok else float("nan"),
+            "final_accuracy": [r[3] for r in results], "wall_s": time.perf_counter() - t0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench", nargs="+", default=["xor-2-2-1", "parity4", "iris"])
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--profile", default="default")
+    args = parser.parse_args()
+    print("| bench | task | target accuracy | converged | median epochs | median queries "
+          "| final accuracy min / median | wall s |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for name in args.bench:
+        r = run_seeds(name, args.seeds, args.profile)
+        acc = np.array(r["final_accuracy"])
+        print(f"| {name} | {r['task']} | {r['target']:.2f} | {r['converged']}/{r['seeds']} "
+              f"| {r['median_epochs']:.0f} | {r['median_queries']:,.0f} "
+              f"| {acc.min():.3f} / {np.median(acc):.3f} | {r['wall_s']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Everything that reaches a device: the `Device` interface, `open_device(url)`, backends."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from drivers.base import Device, DeviceInfo, LimitError, Perturbation
+from drivers.bench import Bench, load_bench
+from drivers.errors import (
+    ConfigError,
+    DeviceError,
+    DeviceTimeout,
+    FirmwareError,
+    ProtocolError,
+    WphilError,
+)
+from drivers.urls import BACKENDS, scheme_of
+
+__all__ = [
+    "Bench", "ConfigError", "Device", "DeviceError", "DeviceInfo", "DeviceTimeout",
+    "FirmwareError", "LimitError", "Perturbation", "ProtocolError", "WphilError",
+    "check_url", "load_bench", "open_device",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "mock://"
+DEFAULT_BENCH = "xor-2-2-1"
+
+
+def backend_for(url: str) -> type[Device]:
+    """The backend class for `url`; an unknown scheme is a `ConfigError` listing valid ones."""
+    scheme = scheme_of(url)
+    if scheme not in BACKENDS:
+        raise ConfigError(f"unknown device URL scheme {scheme!r} in {url!r}; valid: "
+                          + ", ".join(f"{s}://" for s in BACKENDS if s != "serial")
+                          + ", or a serial port name")
+    module_name, class_name = BACKENDS[scheme].split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def check_url(url: str) -> None:
+    """Reject a bad URL (scheme or options) without opening anything."""
+    backend_for(url).parse_url(url)
+
+
+def open_device(url: str = DEFAULT_URL, bench: Bench | None = None) -> Device:
+    """Open the device at `url`, configured for `bench` (default: the built-in XOR bench).
+
+    Raises `ConfigError` (a `ValueError`) for an unknown scheme or option, listing the
+    valid ones, and `DeviceError` when the device cannot be reached.
+    """
+    backend = backend_for(url)
+    if bench is None:
+        bench = load_bench(DEFAULT_BENCH)
+    log.debug("opening %s with %s", url, backend.__name__)
+    return backend(url, bench)

@@ -1,0 +1,202 @@
+"""The `Device` interface every backend implements, and the work they share.
+
+Everything that crosses this interface is an integer in converter units: DAC codes for
+weights and inputs, ADC codes for outputs. A device is configured from a bench file and
+holds one set of weight codes; it is asked for many forward passes at once, either a
+batch of weight vectors or a base vector plus sparse perturbations, times a batch of
+input patterns. One query is one forward pass of one input pattern.
+
+Backends fill the hooks `_info`, `_evaluate` (and optionally `_evaluate_perturbed`,
+`_safe`, `_close`); the base class validates shapes and limits and counts queries.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from drivers.bench import Bench
+from drivers.errors import ConfigError, DeviceError
+
+log = logging.getLogger(__name__)
+
+#: One perturbation: (weight index, code delta) pairs added to the base codes.
+Perturbation = Sequence[tuple[int, int]]
+
+
+class LimitError(ConfigError):
+    """A code outside the bench's safety limits (min_code..max_code)."""
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What a device is and can do. `details` holds backend-specific handshake fields."""
+
+    backend: str
+    url: str
+    firmware: str
+    protocol: int | None
+    dac_channels: int
+    dac_bits: int
+    adc_channels: int
+    adc_bits: int
+    layers: tuple[int, ...]
+    capabilities: tuple[str, ...]
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["layers"] = list(self.layers)
+        out["capabilities"] = list(self.capabilities)
+        return out
+
+
+class Device(ABC):
+    """An analog network reached through converters. Use as a context manager."""
+
+    def __init__(self, url: str, bench: Bench) -> None:
+        self.url = url
+        self.bench = bench
+        self.queries = 0
+        self._codes = np.full(bench.n_weights, bench.safe_code, dtype=np.int64)
+        self._closed = False
+
+    @classmethod
+    def parse_url(cls, url: str) -> dict[str, Any]:
+        """The URL's options, checked; a bad one is a `ConfigError`. Backends override."""
+        return {}
+
+    # -- public API -------------------------------------------------------------------
+    def info(self) -> DeviceInfo:
+        """Converter counts and bits, topology, firmware version and capabilities."""
+        return self._info()
+
+    @property
+    def codes(self) -> np.ndarray:
+        """The weight codes the device holds (a copy)."""
+        return self._codes.copy()
+
+    def set_codes(self, codes: np.ndarray) -> None:
+        """Hold these weight codes (one per weight, in bench wiring order)."""
+        codes = self._check_codes(np.asarray(codes), ndim=1)
+        self._set_codes(codes)
+        self._codes = codes
+
+    def evaluate(self, inputs: np.ndarray, codes: np.ndarray | None = None,
+                 perturbations: Sequence[Perturbation] | None = None,
+                 hidden: bool = False) -> np.ndarray:
+        """Forward passes; returns ADC codes shaped (weight vectors, patterns, readouts).
+
+        `inputs`: input DAC codes, (patterns, n_inputs). `codes`: None (the held codes),
+        one vector (n_weights,) or a batch (B, n_weights). `perturbations`: with a single
+        base vector, row 0 of the result is the base and row k the base plus perturbation
+        k. Readouts are the outputs, then the hidden units when `hidden` is true.
+        """
+        inputs = self._check_inputs(inputs)
+        if hidden and not self.bench.wiring.hidden:
+            raise ConfigError(f"{self.bench.source}: [wiring] hidden is empty: "
+                              "this bench cannot read its hidden units")
+        base = self._codes if codes is None else self._check_codes(np.asarray(codes), ndim=None)
+        if perturbations is not None:
+            if base.ndim != 1:
+                raise ValueError("perturbations need one base code vector, not a batch")
+            perturbations = self._check_perturbations(base, perturbations)
+            out = self._evaluate_perturbed(inputs, base, perturbations, hidden)
+        else:
+            out = self._evaluate(inputs, np.atleast_2d(base), hidden)
+        self.queries += out.shape[0] * out.shape[1]
+        return out
+
+    def safe(self) -> None:
+        """Put every DAC at the bench's safe code."""
+        self._safe()
+        self._codes = np.full(self.bench.n_weights, self.bench.safe_code, dtype=np.int64)
+
+    def train_onchip(self, *args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Run the perturbation loop on the device itself (capability `onchip`)."""
+        raise DeviceError(f"{self.info().backend} device at {self.url} cannot train on-chip")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._close()
+        finally:
+            log.debug("closed %s after %d queries", self.url, self.queries)
+
+    def __enter__(self) -> Device:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- hooks ------------------------------------------------------------------------
+    @abstractmethod
+    def _info(self) -> DeviceInfo: ...
+
+    @abstractmethod
+    def _evaluate(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool) -> np.ndarray:
+        """ADC codes (B, P, readouts) for weight codes (B, n_w) and input codes (P, n_in)."""
+
+    def _evaluate_perturbed(self, inputs: np.ndarray, base: np.ndarray,
+                            perturbations: Sequence[Perturbation], hidden: bool) -> np.ndarray:
+        return self._evaluate(inputs, dense_perturbations(base, perturbations), hidden)
+
+    def _set_codes(self, codes: np.ndarray) -> None:
+        """Backends that hold state on the hardware write it here."""
+
+    def _safe(self) -> None:
+        """Backends with real DACs drive them to the safe code here."""
+
+    def _close(self) -> None:
+        """Release ports, processes, files."""
+
+    # -- validation -------------------------------------------------------------------
+    def _check_codes(self, codes: np.ndarray, ndim: int | None) -> np.ndarray:
+        n_w = self.bench.n_weights
+        if codes.shape[-1:] != (n_w,) or (ndim is not None and codes.ndim != ndim) or codes.ndim > 2:
+            raise ValueError(f"weight codes must have shape ({n_w},) or (B, {n_w}), "
+                             f"got {codes.shape}")
+        self._check_range(codes, "weight code")
+        return codes.astype(np.int64)
+
+    def _check_range(self, codes: np.ndarray, what: str) -> None:
+        lo, hi = self.bench.limits.min_code, self.bench.max_code
+        if codes.size and (codes.min() < lo or codes.max() > hi):
+            bad = codes[(codes < lo) | (codes > hi)].flat[0]
+            raise LimitError(f"{what} {bad} is outside the bench limits {lo}..{hi}")
+
+    def _check_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        inputs = np.asarray(inputs)
+        n_in = self.bench.n_inputs
+        if inputs.ndim != 2 or inputs.shape[1] != n_in:
+            raise ValueError(f"input codes must have shape (P, {n_in}), got {inputs.shape}")
+        self._check_range(inputs, "input code")
+        return inputs.astype(np.int64)
+
+    def _check_perturbations(self, base: np.ndarray,
+                             perturbations: Sequence[Perturbation]) -> list[list[tuple[int, int]]]:
+        n_w = self.bench.n_weights
+        checked = []
+        for pert in perturbations:
+            pairs = [(int(k), int(d)) for k, d in pert]
+            if any(not 0 <= k < n_w for k, _ in pairs):
+                raise ValueError(f"perturbation names a weight outside 0..{n_w - 1}: {pairs}")
+            checked.append(pairs)
+        self._check_range(dense_perturbations(base, checked), "perturbed weight code")
+        return checked
+
+
+def dense_perturbations(base: np.ndarray, perturbations: Sequence[Perturbation]) -> np.ndarray:
+    """(1 + K, n_w) codes: the base, then the base plus each sparse perturbation."""
+    dense = np.repeat(base[None, :], len(perturbations) + 1, axis=0)
+    for row, pert in enumerate(perturbations, start=1):
+        for k, delta in pert:
+            dense[row, k] += delta
+    return dense

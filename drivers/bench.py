@@ -1,0 +1,248 @@
+"""Bench files: the TOML description of one physical (or simulated) breadboard.
+
+A bench file says what the network is (topology), which converter channel carries
+each weight, input and output (wiring), what the converters are (dac, adc), how
+codes map to weights and volts (calibration), what codes are safe (limits), how
+long things take (timing), training defaults, and the simulated physics ([sim]).
+Every key is declared once (drivers/bench_tables.py), with its type and allowed range; loading rejects
+unknown keys and bad values with the file, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from drivers.bench_tables import (
+    MISSING,
+    SECTIONS,
+    Adc,
+    BenchMeta,
+    Calibration,
+    Dac,
+    Defaults,
+    Limits,
+    Sim,
+    Timing,
+    Topology,
+    Wiring,
+)
+from drivers.errors import ConfigError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bench:
+    """A validated bench file. `source` names where it came from, for messages."""
+
+    bench: BenchMeta
+    topology: Topology
+    dac: Dac
+    adc: Adc
+    wiring: Wiring
+    calibration: Calibration
+    limits: Limits
+    timing: Timing
+    defaults: Defaults
+    sim: Sim
+    source: str = "<bench>"
+    profile: str = "default"
+
+    @property
+    def name(self) -> str:
+        return self.bench.name
+
+    @property
+    def dac_channels(self) -> int:
+        return 4 * self.dac.chips
+
+    @property
+    def n_weights(self) -> int:
+        return len(self.wiring.weights)
+
+    @property
+    def n_inputs(self) -> int:
+        return self.topology.layers[0]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.topology.layers[-1]
+
+    @property
+    def layer_shapes(self) -> list[tuple[int, int]]:
+        """(units, fan-in including bias) of each non-input layer."""
+        layers = self.topology.layers
+        return [(layers[i + 1], layers[i] + 1) for i in range(len(layers) - 1)]
+
+    @property
+    def max_code(self) -> int:
+        return (1 << self.dac.bits) - 1 if self.limits.max_code < 0 else self.limits.max_code
+
+    @property
+    def safe_code(self) -> int:
+        if self.limits.safe_code >= 0:
+            return self.limits.safe_code
+        code = self.calibration.weight_zero_volts / self.dac.vref * (1 << self.dac.bits)
+        return int(min(max(round(code), self.limits.min_code), self.max_code))
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain TOML-ready tables (tuples become lists), loadable by `bench_from_dict`."""
+        out = {}
+        for section in SECTIONS:
+            table = dataclasses.asdict(getattr(self, section))
+            out[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in table.items()}
+        return out
+
+
+def _fail(source: str, where: str, message: str) -> ConfigError:
+    return ConfigError(f"{source}: {where}: {message}")
+
+
+def _allowed(f: dataclasses.Field) -> str:
+    meta = f.metadata
+    if meta["choices"]:
+        return "one of " + ", ".join(map(str, meta["choices"]))
+    lo, hi = meta["lo"], meta["hi"]
+    return f"in {lo}..{hi}" if lo is not None else "any"
+
+
+def _coerce(value: Any, hint: Any, f: dataclasses.Field, source: str, where: str) -> Any:
+    """Check one value against its declared type and range; return it normalised."""
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise _fail(source, where, f"must be a list of numbers {_allowed(f)}")
+        inner = typing.get_args(hint)[0]
+        return tuple(_coerce(v, inner, f, source, where) for v in value)
+    if hint is bool or isinstance(value, bool):
+        if hint is not bool or not isinstance(value, bool):
+            raise _fail(source, where, f"must be {hint.__name__}, got {value!r}")
+        return value
+    if hint is float and isinstance(value, int):
+        value = float(value)
+    if not isinstance(value, hint):
+        raise _fail(source, where, f"must be {'a number' if hint is float else hint.__name__}"
+                    f" {_allowed(f)}, got {value!r}")
+    meta = f.metadata
+    if meta["choices"] and value not in meta["choices"]:
+        raise _fail(source, where, f"{value!r} is not {_allowed(f)}")
+    if meta["lo"] is not None and not meta["lo"] <= value <= meta["hi"]:
+        raise _fail(source, where, f"{value!r} is out of range: must be {_allowed(f)}")
+    return value
+
+
+def _section(cls: type, table: Any, source: str, name: str) -> Any:
+    if not isinstance(table, dict):
+        raise _fail(source, f"[{name}]", "must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for k in table:
+        if k not in fields:
+            raise _fail(source, f"[{name}] {k}", "unknown key; valid keys: " + ", ".join(fields))
+    values = {}
+    for k, f in fields.items():
+        if k in table:
+            values[k] = _coerce(table[k], hints[k], f, source, f"[{name}] {k}")
+        elif f.default is MISSING:
+            raise _fail(source, f"[{name}] {k}", "missing required key")
+    return cls(**values)
+
+
+def _check_consistency(b: Bench) -> None:
+    src = b.source
+    layers = b.topology.layers
+    if len(layers) < 2:
+        raise _fail(src, "[topology] layers", "needs at least an input and an output layer")
+    n_w = sum(units * fan_in for units, fan_in in b.layer_shapes)
+    wiring = b.wiring
+    for keyname, want in (("weights", n_w), ("inputs", layers[0]), ("outputs", layers[-1])):
+        got = len(getattr(wiring, keyname))
+        if got != want:
+            raise _fail(src, f"[wiring] {keyname}", f"has {got} channels, topology {list(layers)} "
+                        f"needs {want}")
+    if wiring.hidden and len(wiring.hidden) != sum(layers[1:-1]):
+        raise _fail(src, "[wiring] hidden", f"needs one ADC channel per hidden unit "
+                    f"({sum(layers[1:-1])}) or none")
+    dac_used = wiring.weights + wiring.inputs
+    if max(dac_used) >= b.dac_channels:
+        raise _fail(src, "[wiring]", f"DAC channel {max(dac_used)} does not exist: "
+                    f"{b.dac.chips} chips have channels 0..{b.dac_channels - 1}")
+    if len(set(dac_used)) != len(dac_used):
+        raise _fail(src, "[wiring]", "a DAC channel is used twice")
+    adc_used = wiring.outputs + wiring.hidden
+    if max(adc_used) >= b.adc.channels or len(set(adc_used)) != len(adc_used):
+        raise _fail(src, "[wiring]", f"ADC channels must be distinct and in 0..{b.adc.channels - 1}")
+    full = (1 << b.dac.bits) - 1
+    lim = b.limits
+    if not lim.min_code <= b.max_code <= full:
+        raise _fail(src, "[limits]", f"need 0 <= min_code <= max_code <= {full} ({b.dac.bits}-bit DAC)")
+    if not lim.min_code <= b.safe_code <= b.max_code:
+        raise _fail(src, "[limits] safe_code", f"must be in min_code..max_code "
+                    f"({lim.min_code}..{b.max_code})")
+    for keyname in ("input_volts", "targets"):
+        if len(getattr(b.calibration, keyname)) != 2:
+            raise _fail(src, f"[calibration] {keyname}", "must be [low, high]")
+    if any(ch >= b.dac_channels for ch in b.sim.stuck_dac_channels):
+        raise _fail(src, "[sim] stuck_dac_channels", f"channels must be in 0..{b.dac_channels - 1}")
+
+
+def bench_from_dict(data: dict[str, Any], source: str = "<bench>",
+                    profile: str = "default") -> Bench:
+    """Validate parsed TOML tables into a `Bench`; raise `ConfigError` naming source and key."""
+    for name in data:
+        if name not in SECTIONS:
+            raise _fail(source, f"[{name}]", "unknown table; valid tables: " + ", ".join(SECTIONS))
+    tables = {n: _section(cls, data.get(n, {}), source, n) for n, cls in SECTIONS.items()}
+    bench = Bench(**tables, source=source, profile=profile)
+    _check_consistency(bench)
+    return bench
+
+
+def builtin_benches() -> list[str]:
+    """Names of the benches shipped with the package."""
+    folder = resources.files("drivers") / "benches"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def resolve_bench_path(name_or_path: str) -> tuple[str, str]:
+    """Return (source label, TOML text) for a built-in bench name or a file path."""
+    if name_or_path in builtin_benches():
+        text = (resources.files("drivers") / "benches" / f"{name_or_path}.toml").read_text()
+        return f"{name_or_path} (built-in)", text
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise ConfigError(f"bench file not found: {name_or_path} "
+                          f"(built-in benches: {', '.join(builtin_benches())})")
+    return str(path), path.read_text(encoding="utf-8")
+
+
+def load_bench(name_or_path: str, profile: str = "default",
+               overrides: dict[str, dict[str, Any]] | None = None) -> Bench:
+    """Load, apply a non-ideality profile and overrides, and validate a bench."""
+    from drivers.profiles import apply_profile
+
+    source, text = resolve_bench_path(name_or_path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    data = apply_profile(data, profile)
+    for section, table in (overrides or {}).items():
+        data.setdefault(section, {}).update(table)
+    return bench_from_dict(data, source, profile)
+
+
+def describe_keys() -> str:
+    """Every key with its default and allowed values, for `--help` texts and docs."""
+    lines = []
+    for name, cls in SECTIONS.items():
+        lines.append(f"[{name}]")
+        for f in dataclasses.fields(cls):
+            default = "required" if f.default is MISSING else repr(f.default)
+            lines.append(f"  {f.name} = {default}  # {f.metadata['doc']} ({_allowed(f)})")
+    return "\n".join(lines)
+

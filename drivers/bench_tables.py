@@ -1,0 +1,127 @@
+"""Every key of a bench file, declared once: type, default, allowed range, meaning.
+
+One frozen dataclass per TOML table; `drivers.bench` loads and validates against these.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+MISSING = dataclasses.MISSING
+
+
+def key(default: Any = MISSING, lo: float | None = None, hi: float | None = None,
+        choices: tuple | None = None, doc: str = "") -> Any:
+    """Declare one bench-file key: its default, allowed range or choices, meaning."""
+    meta = {"lo": lo, "hi": hi, "choices": choices, "doc": doc}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchMeta:
+    name: str = key(doc="bench name")
+    description: str = key("", doc="free text")
+    task: str = key("xor", doc="default task trained on this bench")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Topology:
+    layers: tuple[int, ...] = key(lo=1, hi=64, doc="units per layer, inputs first")
+    bias_volts: float = key(1.0, lo=0.0, hi=10.0, doc="fixed bias input of every neuron (V)")
+    vsat: float = key(1.0, lo=0.05, hi=10.0, doc="op-amp soft saturation a = vsat*tanh(net/vsat) (V)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dac:
+    kind: str = key("mcp4728", choices=("mcp4728",), doc="DAC chip")
+    chips: int = key(lo=1, hi=8, doc="number of chips on the bus (4 channels each, 0x60..0x67)")
+    bits: int = key(12, lo=4, hi=16, doc="resolution")
+    vref: float = key(2.048, lo=0.1, hi=10.0, doc="full-scale reference (V)")
+    i2c_id: int = key(0, lo=0, hi=1, doc="RP2040 I2C peripheral")
+    sda: int = key(4, lo=0, hi=29, doc="SDA GPIO")
+    scl: int = key(5, lo=0, hi=29, doc="SCL GPIO")
+    i2c_hz: int = key(400_000, lo=10_000, hi=1_000_000, doc="I2C clock (Hz)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Adc:
+    kind: str = key("rp2040", choices=("rp2040", "ads1115"), doc="ADC chip")
+    channels: int = key(3, lo=1, hi=16, doc="readable channels")
+    bits: int = key(12, lo=8, hi=16, doc="resolution of the codes the device reports")
+    vref: float = key(3.3, lo=0.1, hi=10.0, doc="full-scale input (V); signal 0 V reads mid-scale")
+    oversample: int = key(4, lo=1, hi=256, doc="samples averaged per reading")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Wiring:
+    weights: tuple[int, ...] = key(lo=0, hi=255, doc="DAC channel of each weight, layer by layer, "
+                                   "unit by unit, inputs then bias")
+    inputs: tuple[int, ...] = key(lo=0, hi=255, doc="DAC channel of each network input")
+    outputs: tuple[int, ...] = key(lo=0, hi=255, doc="ADC channel of each output unit")
+    hidden: tuple[int, ...] = key((), lo=0, hi=255, doc="ADC channel of each hidden unit (optional)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Calibration:
+    weight_zero_volts: float = key(1.024, lo=0.0, hi=10.0, doc="DAC volts that mean weight 0")
+    weight_per_volt: float = key(4.0, lo=0.01, hi=1000.0, doc="weight units per DAC volt")
+    input_zero_volts: float = key(1.024, lo=0.0, hi=10.0, doc="DAC volts that mean signal 0 V")
+    input_volts: tuple[float, ...] = key((-0.5, 0.5), lo=-10.0, hi=10.0,
+                                         doc="signal volts of feature value 0 and 1")
+    targets: tuple[float, ...] = key((-0.6, 0.6), lo=-10.0, hi=10.0,
+                                     doc="output volts meaning class absent, present")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    min_code: int = key(0, lo=0, hi=65535, doc="lowest DAC code the firmware accepts")
+    max_code: int = key(-1, lo=-1, hi=65535, doc="highest DAC code accepted (-1: full scale)")
+    safe_code: int = key(-1, lo=-1, hi=65535, doc="code every DAC goes to when safe (-1: weight 0)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timing:
+    settle_us: int = key(10, lo=0, hi=1_000_000, doc="wait after writing DACs before reading (us)")
+    host_timeout_ms: int = key(2000, lo=100, hi=3_600_000, doc="host silence before safe state (ms)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Defaults:
+    algo: str = key("wp", doc="learning rule")
+    lr: float = key(0.5, lo=1e-9, hi=1e6, doc="learning rate")
+    pert: float = key(0.04, lo=1e-9, hi=1e3, doc="perturbation size (weight units, >= 1 LSB)")
+    momentum: float = key(0.0, lo=0.0, hi=0.999, doc="SGD momentum")
+    init_scale: float = key(1.0, lo=0.0, hi=1e3, doc="initial weights uniform in +-init_scale")
+    batch_size: int = key(0, lo=0, hi=1_000_000, doc="patterns per step; 0 = whole dataset")
+    epochs: int = key(500, lo=1, hi=100_000_000, doc="maximum epochs")
+    target_accuracy: float = key(1.0, lo=0.0, hi=1.0, doc="stop at this accuracy")
+    target_loss: float = key(0.0, lo=0.0, hi=100.0, doc="and at this loss (V^2); 0 = off")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sim:
+    board_seed: int = key(1, lo=0, hi=2**32 - 1, doc="seed of the board instance (mismatch)")
+    noise_seed: int = key(2, lo=0, hi=2**32 - 1, doc="seed of read noise and drift")
+    dac_gain_mismatch: float = key(0.005, lo=0.0, hi=0.5, doc="std of DAC channel gain error")
+    dac_offset_volts: float = key(0.002, lo=0.0, hi=1.0, doc="std of DAC channel offset (V)")
+    dac_inl_lsb: float = key(0.5, lo=0.0, hi=64.0, doc="peak of the bow-shaped DAC INL (LSB)")
+    weight_gain_mismatch: float = key(0.05, lo=0.0, hi=0.9, doc="std of per-weight gain error")
+    weight_offset: float = key(0.02, lo=0.0, hi=10.0, doc="std of per-weight offset (weight units)")
+    vsat_mismatch: float = key(0.03, lo=0.0, hi=0.5, doc="std of per-neuron saturation error")
+    output_offset_volts: float = key(0.005, lo=0.0, hi=1.0, doc="std of per-output offset (V)")
+    read_noise_volts: float = key(0.0015, lo=0.0, hi=1.0, doc="std of Gaussian read noise (V)")
+    dnl_spike_lsb: float = key(0.0, lo=0.0, hi=64.0,
+                               doc="half-width of the RP2040 DNL spikes at 512/1536/2560/3584 (LSB)")
+    stuck_dac_channels: tuple[int, ...] = key((), lo=0, hi=255, doc="DAC channels that ignore writes")
+    stuck_code: int = key(0, lo=0, hi=65535, doc="code a stuck channel holds")
+    drift_volts_per_kquery: float = key(0.0, lo=0.0, hi=1.0,
+                                        doc="random-walk std of output offsets per 1000 queries (V)")
+
+
+SECTIONS: dict[str, type] = {
+    "bench": BenchMeta, "topology": Topology, "dac": Dac, "adc": Adc, "wiring": Wiring,
+    "calibration": Calibration, "limits": Limits, "timing": Timing, "defaults": Defaults,
+    "sim": Sim,
+}

@@ -1,0 +1,59 @@
+"""The mock device: the simulated analog network in-process (numpy).
+
+URL format: mock://[?option=value&...]
+    seed=N          read-noise and drift seed (default: the bench's [sim] noise_seed)
+    board_seed=N    board-instance (mismatch) seed (default: [sim] board_seed)
+    noise=V         read-noise standard deviation in volts (default: [sim] read_noise_volts)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from drivers.analog import AnalogNetwork
+from drivers.base import Device, DeviceInfo
+from drivers.bench import Bench
+from drivers.errors import ConfigError
+from drivers.urls import parse_options
+
+log = logging.getLogger(__name__)
+
+VERSION = "mock-1"
+_OPTIONS = {"seed": int, "board_seed": int, "noise": float}
+
+
+class MockDevice(Device):
+    """A simulated bench: same interface, same converter units as a real Pico."""
+
+    def __init__(self, url: str, bench: Bench) -> None:
+        super().__init__(url, bench)
+        opts = self.parse_url(url)
+        self.network = AnalogNetwork(bench, board_seed=opts.get("board_seed"),
+                                     noise_seed=opts.get("seed"),
+                                     read_noise_volts=opts.get("noise"))
+        log.info("mock device %s: bench %s (%s profile)", url, bench.name, bench.profile)
+
+    @classmethod
+    def parse_url(cls, url: str) -> dict[str, Any]:
+        opts = parse_options(url, _OPTIONS, scheme="mock")
+        if opts.get("noise", 0.0) < 0:
+            raise ConfigError(f"{url}: noise must be >= 0 volts")
+        return opts
+
+    def _info(self) -> DeviceInfo:
+        b = self.bench
+        return DeviceInfo(
+            backend="mock", url=self.url, firmware=VERSION, protocol=None,
+            dac_channels=b.dac_channels, dac_bits=b.dac.bits, adc_channels=b.adc.channels,
+            adc_bits=b.adc.bits, layers=b.topology.layers,
+            capabilities=("evaluate", "perturb", "hidden") if b.wiring.hidden
+            else ("evaluate", "perturb"),
+            details={"bench": b.name, "profile": b.profile,
+                     "read_noise_volts": self.network.read_noise_volts},
+        )
+
+    def _evaluate(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool) -> np.ndarray:
+        return self.network.read(codes, inputs, hidden)

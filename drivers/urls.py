@@ -1,0 +1,41 @@
+"""Device URLs: pick a backend by scheme, parse and check its query options.
+
+Like pyserial's `serial_for_url`: `mock://`, `upy://`, a port path (`/dev/ttyACM0`,
+`COM3`), `serial://PATH`, `auto`, or pyserial's own `rfc2217://`, `socket://`, `loop://`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from drivers.errors import ConfigError
+
+#: scheme -> "module:Class" of the backend, imported only when used.
+BACKENDS: dict[str, str] = {
+    "mock": "drivers.mock:MockDevice",
+}
+
+
+def scheme_of(url: str) -> str:
+    """The backend scheme of a URL; plain port names and `auto` mean serial."""
+    if "://" in url:
+        return url.split("://", 1)[0].lower()
+    return "serial"
+
+
+def parse_options(url: str, allowed: dict[str, Callable[[str], Any]], scheme: str) -> dict[str, Any]:
+    """Query options of `url`, converted; unknown or malformed ones are a `ConfigError`."""
+    parts = urlsplit(url)
+    options: dict[str, Any] = {}
+    for name, raw in parse_qsl(parts.query, keep_blank_values=True):
+        if name not in allowed:
+            valid = ", ".join(allowed) or "none"
+            raise ConfigError(f"{url}: unknown option {name!r} for {scheme}://; valid: {valid}")
+        try:
+            options[name] = allowed[name](raw)
+        except ValueError:
+            raise ConfigError(f"{url}: option {name}={raw!r} must be "
+                              f"{getattr(allowed[name], '__name__', 'valid')}") from None
+    return options

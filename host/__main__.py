@@ -1,0 +1,5 @@
+"""`python -m host` runs the wphil CLI."""
+
+from host.cli import main
+
+main()

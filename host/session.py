@@ -1,0 +1,142 @@
+"""A training session: a run directory, a device and a trainer, wired so nothing is lost.
+
+`RunSpec` is everything `wphil train` resolved (device, bench tables, task, settings);
+it round-trips through config.toml so `--resume` needs nothing but the directory.
+`execute` trains, writes each epoch's row, checkpoints, and on any error or interrupt
+saves the last complete epoch's state and a summary before re-raising.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from drivers import open_device
+from drivers.bench import Bench, bench_from_dict
+from drivers.errors import ConfigError
+from host import __version__
+from host.runs import LOG, RunDir
+from host.tasks import load_task
+from host.train import EpochRecord, TrainConfig, Trainer, TrainState
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY_S = 1.0
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    device: str
+    bench: Bench
+    task: str
+    config: TrainConfig
+
+    def to_config(self) -> dict[str, Any]:
+        run = {"device": self.device, "task": self.task, "bench_name": self.bench.name,
+               "bench_source": self.bench.source, "profile": self.bench.profile,
+               "wphil_version": __version__, **self.config.to_dict()}
+        return {"run": run, **self.bench.to_dict()}
+
+    @classmethod
+    def from_config(cls, data: dict[str, Any], source: str) -> RunSpec:
+        data = dict(data)
+        run = dict(data.pop("run", {}))
+        try:
+            device, task = run.pop("device"), run.pop("task")
+            profile = run.pop("profile", "default")
+            for k in ("bench_name", "bench_source", "wphil_version"):
+                run.pop(k, None)
+            config = TrainConfig(**run)
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"{source}: [run] is incomplete or has unknown keys ({exc})") from None
+        return cls(device, bench_from_dict(data, source, profile), task, config)
+
+
+def default_out(task: str, algo: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{stamp}-{Path(task).stem}-{algo}"
+
+
+def _attach_log(rundir: RunDir) -> logging.Handler:
+    handler = logging.FileHandler(rundir.path / LOG, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(min(root.level or logging.WARNING, logging.DEBUG))
+    return handler
+
+
+def _summary(spec: RunSpec, state: TrainState, stop_reason: str, firmware: str) -> dict[str, Any]:
+    return {
+        "task": spec.task, "algo": spec.config.algo, "device": spec.device,
+        "firmware": firmware, "bench": spec.bench.name, "profile": spec.bench.profile,
+        "seed": spec.config.seed, "epochs": state.epoch, "queries": state.queries,
+        "loss": state.loss, "accuracy": state.accuracy,
+        "converged": stop_reason == "converged", "stop_reason": stop_reason,
+        "wall_s": round(state.elapsed_s, 3),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def execute(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
+            on_record: Callable[[EpochRecord], None] | None = None) -> dict[str, Any]:
+    """Train to a stop condition, keeping rundir complete; return the summary."""
+    handler = _attach_log(rundir)
+    task = load_task(spec.task)
+    last: TrainState | None = copy.deepcopy(state)
+    firmware = "?"
+    log.info("session on %s: task %s, bench %s, algo %s, device %s, from epoch %d", rundir.path,
+             spec.task, spec.bench.name, spec.config.algo, spec.device, state.epoch if state else 0)
+    if rundir.dropped_rows:
+        log.info("resumed: %d metric rows written after the last checkpoint were dropped and "
+                 "will be recomputed", rundir.dropped_rows)
+    try:
+        with open_device(spec.device, spec.bench) as device:
+            firmware = device.info().firmware
+            trainer = Trainer(device, spec.bench, task, spec.config, state)
+            last = copy.deepcopy(trainer.state)
+            saved_at = time.monotonic()
+            for record in trainer.run():
+                rundir.append(record)
+                last = copy.deepcopy(trainer.state)
+                if time.monotonic() - saved_at >= CHECKPOINT_EVERY_S:
+                    rundir.save_checkpoint(last)
+                    saved_at = time.monotonic()
+                if on_record:
+                    on_record(record)
+            rundir.save_checkpoint(trainer.state)
+            rundir.write_weights(trainer.state.weights, trainer.codes(), spec.bench.topology.layers)
+            summary = _summary(spec, trainer.state, trainer.stop_reason or "?", firmware)
+            rundir.write_summary(summary)
+            return summary
+    except BaseException as exc:
+        if last is not None:
+            rundir.save_checkpoint(last)
+            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"error: {exc}"
+            rundir.write_summary(_summary(spec, last, reason, firmware))
+        log.info("session stopped by %s: %s", type(exc).__name__, exc)
+        log.debug("traceback of the stop", exc_info=True)
+        raise
+    finally:
+        rundir.close()
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def prepare_resume(path: Path, device: str | None, **overrides: Any
+                   ) -> tuple[RunSpec, RunDir, TrainState | None]:
+    """Reopen a run directory: its spec (with allowed overrides), its state, metrics trimmed."""
+    rundir = RunDir.reopen(path)
+    spec = RunSpec.from_config(rundir.config(), str(path / "config.toml"))
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    spec = replace(spec, device=device or spec.device, config=replace(spec.config, **changes))
+    state = rundir.load_checkpoint()
+    rundir.dropped_rows = rundir.truncate_metrics(state.epoch if state else 0)
+    return spec, rundir, state

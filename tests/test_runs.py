@@ -1,0 +1,51 @@
+"""Run directories: atomic checkpoints and metrics that survive a torn write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from host.runs import RunDir
+from host.train import EpochRecord, TrainState
+
+
+def record(epoch: int) -> EpochRecord:
+    return EpochRecord(epoch, 44 * epoch, 0.5 / epoch, 0.75, 0.01 * epoch, 0.4, 1.0)
+
+
+def test_checkpoint_round_trips_the_whole_state(tmp_path: Path) -> None:
+    run = RunDir.create(tmp_path / "run", {"run": {"task": "xor"}})
+    rng = np.random.Generator(np.random.PCG64(5))
+    rng.random(3)
+    state = TrainState(weights=np.arange(9.0), rng_state=rng.bit_generator.state,
+                       optimizer={"velocity": np.ones(9)}, epoch=12, queries=528,
+                       elapsed_s=1.5, loss=0.1, accuracy=0.75)
+    run.save_checkpoint(state)
+    back = run.load_checkpoint()
+    assert np.array_equal(back.weights, state.weights) and back.rng_state == state.rng_state
+    assert np.array_equal(back.optimizer["velocity"], np.ones(9))
+    assert (back.epoch, back.queries, back.elapsed_s, back.accuracy) == (12, 528, 1.5, 0.75)
+    assert not list((tmp_path / "run").glob(".*.tmp"))
+
+
+def test_truncate_metrics_drops_rows_after_the_checkpoint_and_a_torn_line(tmp_path: Path) -> None:
+    run = RunDir.create(tmp_path / "run", {"run": {}})
+    for epoch in range(1, 6):
+        run.append(record(epoch))
+    run.close()
+    with open(tmp_path / "run" / "metrics.csv", "a") as f:
+        f.write("6,264,0.08")                       # killed mid-row
+    assert run.truncate_metrics(3) == 3
+    assert [int(r["epoch"]) for r in run.metrics()] == [1, 2, 3]
+    run.append(record(4))
+    assert [int(r["epoch"]) for r in run.metrics()] == [1, 2, 3, 4]
+
+
+def test_creating_over_an_existing_run_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from drivers.errors import ConfigError
+    RunDir.create(tmp_path / "run", {"run": {}})
+    with pytest.raises(ConfigError, match="already exists .* --resume"):
+        RunDir.create(tmp_path / "run", {"run": {}})
