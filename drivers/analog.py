@@ -139,6 +139,13 @@ class AnalogNetwork:
             volts += inl * self.inl_bow[codes]
         return volts
 
+    def channel_volts(self, channel: int, code: int) -> float:
+        """The voltage DAC `channel` puts out for `code` (gain, offset, INL, stuck)."""
+        ch = np.array([channel])
+        stuck = np.isin(ch, self.bench.sim.stuck_dac_channels)
+        volts = self._dac_volts(np.array([code]), self._inl_table(ch), stuck)
+        return float(volts[0] * self.board.dac_gain[channel] + self.board.dac_offset[channel])
+
     def weights(self, codes: np.ndarray) -> np.ndarray:
         """Effective weights (B, n_w) the circuit realises for weight codes (B, n_w)."""
         return self._dac_volts(codes, self.w_inl, self.stuck_w) * self.w_slope + self.w_const

@@ -112,6 +112,14 @@ class Device(ABC):
         self.queries += out.shape[0] * out.shape[1]
         return out
 
+    def set_channel(self, channel: int, code: int) -> None:
+        """Drive one raw DAC channel (any of the bench's channels, e.g. for calibration)."""
+        if not 0 <= channel < self.bench.dac_channels:
+            raise ValueError(f"DAC channel {channel} does not exist: "
+                             f"bench has channels 0..{self.bench.dac_channels - 1}")
+        self._check_range(np.array([code]), f"code for DAC channel {channel}")
+        self._set_channel(int(channel), int(code))
+
     def safe(self) -> None:
         """Put every DAC at the bench's safe code."""
         self._safe()
@@ -150,6 +158,9 @@ class Device(ABC):
 
     def _set_codes(self, codes: np.ndarray) -> None:
         """Backends that hold state on the hardware write it here."""
+
+    def _set_channel(self, channel: int, code: int) -> None:
+        raise DeviceError(f"{self.url} cannot drive raw DAC channels")
 
     def _safe(self) -> None:
         """Backends with real DACs drive them to the safe code here."""

@@ -34,6 +34,7 @@ class MockDevice(Device):
         self.network = AnalogNetwork(bench, board_seed=opts.get("board_seed"),
                                      noise_seed=opts.get("seed"),
                                      read_noise_volts=opts.get("noise"))
+        self._channel_codes = np.full(bench.dac_channels, bench.safe_code, dtype=np.int64)
         log.info("mock device %s: bench %s (%s profile)", url, bench.name, bench.profile)
 
     @classmethod
@@ -56,4 +57,18 @@ class MockDevice(Device):
         )
 
     def _evaluate(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool) -> np.ndarray:
+        self._channel_codes[list(self.bench.wiring.inputs)] = inputs[-1]
         return self.network.read(codes, inputs, hidden)
+
+    def _set_codes(self, codes: np.ndarray) -> None:
+        self._channel_codes[list(self.bench.wiring.weights)] = codes
+
+    def _set_channel(self, channel: int, code: int) -> None:
+        self._channel_codes[channel] = code
+
+    def _safe(self) -> None:
+        self._channel_codes[:] = self.bench.safe_code
+
+    def probe_volts(self, channel: int) -> float:
+        """What a voltmeter on DAC `channel` would read now (for simulated instruments)."""
+        return self.network.channel_volts(channel, int(self._channel_codes[channel]))

@@ -157,3 +157,21 @@ def test_info_describes_the_bench(xor_bench) -> None:
         info = dev.info()
     assert (info.backend, info.dac_channels, info.dac_bits, info.layers) == ("mock", 12, 12, (2, 2, 1))
     assert "hidden" in info.capabilities and info.to_dict()["layers"] == [2, 2, 1]
+
+
+def test_raw_dac_channels_put_out_the_simulated_voltage(xor_bench) -> None:
+    with open_device("mock://", xor_bench) as dev:
+        net = dev.network
+        dev.set_channel(11, 3000)        # an unused channel
+        volts = 3000 * 2.048 / 4096
+        gain, offset = net.board.dac_gain[11], net.board.dac_offset[11]
+        inl = xor_bench.sim.dac_inl_lsb * 2.048 / 4096
+        assert abs(dev.probe_volts(11) - (volts * gain + offset)) <= inl * gain + 1e-12
+        dev.set_codes(np.full(9, 1000))
+        assert dev.probe_volts(0) == pytest.approx(net.channel_volts(0, 1000))
+        dev.safe()
+        assert dev.probe_volts(11) == pytest.approx(net.channel_volts(11, xor_bench.safe_code))
+        with pytest.raises(ValueError, match="DAC channel 12 does not exist"):
+            dev.set_channel(12, 0)
+        with pytest.raises(LimitError):
+            dev.set_channel(3, 4096)
