@@ -1,0 +1,43 @@
+# The Raspberry Pi Pico: where the firmware finds its buses, converters and serial line.
+# firmware/sim/board.py has the same functions backed by simulated chips, so the rest
+# of the firmware runs unchanged under the MicroPython unix port.
+import os
+import time
+
+import machine
+from rp2040_adc import Rp2040Adc
+from stdio import Stdio
+
+NAME = "pico"
+FIRMWARE_ROOT = ""           # the firmware files sit at the root of the board's filesystem
+_ADC_PINS = (26, 27, 28)     # ADC0..ADC2
+
+
+def stream():
+    return Stdio()
+
+
+def i2c(bus_id, sda, scl, freq):
+    return machine.I2C(bus_id, sda=machine.Pin(sda), scl=machine.Pin(scl), freq=freq)
+
+
+def rp2040_adc(channels, oversample):
+    if channels > len(_ADC_PINS):
+        raise ValueError("the RP2040 has %d external ADC inputs" % len(_ADC_PINS))
+    return Rp2040Adc([machine.ADC(_ADC_PINS[i]) for i in range(channels)], oversample)
+
+
+def settle(us):
+    """Wait for the DAC outputs and the analog network to settle after a write."""
+    time.sleep_us(us)
+
+
+def watchdog(timeout_ms):
+    # Once started the RP2040 watchdog cannot be stopped: only on request (CONFIGURE
+    # watchdog_ms > 0), and then leaving to the REPL means the board resets within it.
+    return machine.WDT(timeout=min(timeout_ms, 8388))
+
+
+def boot_id():
+    b = os.urandom(4)
+    return b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24

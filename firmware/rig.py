@@ -1,0 +1,182 @@
+# The rig: the converters wired to the analog network, as the bench file describes it.
+#
+# Holds the configuration sent by the host (CONFIGURE), enforces the code limits itself
+# (a code outside min_code..max_code is refused before anything is written), keeps a
+# shadow of every DAC code so only chips whose codes changed are written (one Fast
+# Write per chip), and runs forward passes: write inputs, settle, read the readouts.
+from ads1115 import ADS1115
+from mcp4728 import MCP4728
+from protocol import ERR_BAD_PAYLOAD, ERR_HARDWARE, ERR_NOT_CONFIGURED, ERR_RANGE
+
+DAC_BASE_ADDRESS = 0x60
+ADS1115_ADDRESS = 0x48
+ADC_BITS = {"rp2040": 12, "ads1115": 15}
+
+
+class ProtoError(Exception):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class DacBank:
+    """Several MCP4728 on one bus; channel k is chip k // 4, output k % 4.
+
+    A shadow of every code is kept; flush() writes only chips with changes: one channel
+    by Multi-Write (3 bytes), more by Fast Write (8 bytes). At 400 kHz that is ~90 us
+    against ~200 us of bus time, and a perturbation changes one channel.
+    """
+
+    def __init__(self, chips):
+        self.chips = chips
+        self.codes = [0] * (4 * len(chips))
+        self.dirty = bytearray(len(chips))      # bit c set: output c of that chip changed
+
+    def set(self, channel, code):
+        if self.codes[channel] != code:
+            self.codes[channel] = code
+            self.dirty[channel >> 2] |= 1 << (channel & 3)
+
+    def flush(self):
+        dirty = self.dirty
+        for i in range(len(dirty)):
+            mask = dirty[i]
+            if mask:
+                if mask & (mask - 1):
+                    self.chips[i].write4(self.codes, 4 * i)
+                else:
+                    ch = (0, 0, 1, 1, 2, 2, 2, 2, 3)[mask]
+                    self.chips[i].write1(ch, self.codes[4 * i + ch])
+                dirty[i] = 0
+
+    def fill(self, code):
+        for ch in range(len(self.codes)):
+            self.codes[ch] = code
+        for i in range(len(self.chips)):
+            self.dirty[i] = 0x0F
+        self.flush()
+
+    def read_back(self):
+        out = []
+        for chip in self.chips:
+            out.extend(chip.read_codes())
+        return out
+
+
+class Rig:
+    def __init__(self, board):
+        self.board = board
+        self.configured = False
+        self.safe_state = True
+        self.bus = board.i2c(0, 4, 5, 400000)
+        self.cfg = None
+
+    def scan(self):
+        try:
+            return [a for a in self.bus.scan() if DAC_BASE_ADDRESS <= a < DAC_BASE_ADDRESS + 8]
+        except OSError:
+            return []
+
+    # -- configuration ---------------------------------------------------------------
+    def configure(self, cfg):
+        layers = cfg["layers"]
+        dac, adc = cfg["dac"], cfg["adc"]
+        n_dac = 4 * dac["chips"]
+        n_w = sum((layers[i] + 1) * layers[i + 1] for i in range(len(layers) - 1))
+        _expect(len(cfg["weights"]) == n_w, "weights: %d channels, topology needs %d"
+                % (len(cfg["weights"]), n_w))
+        _expect(len(cfg["inputs"]) == layers[0], "inputs: need %d channels" % layers[0])
+        _expect(len(cfg["outputs"]) == layers[-1], "outputs: need %d channels" % layers[-1])
+        used = cfg["weights"] + cfg["inputs"]
+        _expect(max(used) < n_dac and min(used) >= 0, "DAC channel out of 0..%d" % (n_dac - 1))
+        _expect(dac["kind"] == "mcp4728" and dac["bits"] == 12,
+                "the firmware drives 12-bit MCP4728 DACs, not %d-bit %s" % (dac["bits"], dac["kind"]))
+        _expect(ADC_BITS.get(adc["kind"]) == adc["bits"], "%s ADC codes are %s-bit, not %d"
+                % (adc["kind"], ADC_BITS.get(adc["kind"]), adc["bits"]))
+        lo, hi, safe = cfg["min_code"], cfg["max_code"], cfg["safe_code"]
+        _expect(0 <= lo <= safe <= hi <= 4095, "need 0 <= min_code <= safe_code <= max_code <= 4095")
+        self.bus = self.board.i2c(dac["i2c_id"], dac["sda"], dac["scl"], dac["i2c_hz"])
+        found = self.scan()
+        chips = []
+        for i in range(dac["chips"]):
+            if DAC_BASE_ADDRESS + i not in found:
+                raise ProtoError(ERR_HARDWARE, "no MCP4728 answers at 0x%02x" % (DAC_BASE_ADDRESS + i))
+            chips.append(MCP4728(self.bus, DAC_BASE_ADDRESS + i, internal_vref=dac["vref"] == 2.048))
+        self.dacs = DacBank(chips)
+        self.adc = self._make_adc(adc)
+        readouts = cfg["outputs"] + cfg.get("hidden", [])
+        _expect(max(readouts) < self.adc.channels, "ADC channel out of 0..%d" % (self.adc.channels - 1))
+        self.cfg = cfg
+        self.weight_ch, self.input_ch = cfg["weights"], cfg["inputs"]
+        self.outputs, self.readouts = cfg["outputs"], readouts
+        self.n_w, self.n_in = n_w, layers[0]
+        self.lo, self.hi, self.safe_code = lo, hi, safe
+        self.settle_us = cfg.get("settle_us", 10)
+        self.held = [safe] * n_w
+        self.configured = True
+        self.safe()
+
+    def _make_adc(self, adc):
+        if adc["kind"] == "rp2040":
+            return self.board.rp2040_adc(adc["channels"], adc.get("oversample", 1))
+        fs = adc["vref"]
+        return ADS1115(self.bus, ADS1115_ADDRESS, full_scale=fs)
+
+    def need_config(self):
+        if not self.configured:
+            raise ProtoError(ERR_NOT_CONFIGURED, "send CONFIGURE first")
+
+    # -- limits and safety -----------------------------------------------------------
+    def check(self, code, what):
+        if code < self.lo or code > self.hi:
+            raise ProtoError(ERR_RANGE, "%s code %d outside limits %d..%d"
+                             % (what, code, self.lo, self.hi))
+
+    def safe(self):
+        """Every DAC channel (used or not) to the safe code."""
+        if self.configured:
+            self.dacs.fill(self.safe_code)
+            self.held = [self.safe_code] * self.n_w
+        self.safe_state = True
+
+    # -- forward passes ---------------------------------------------------------------
+    def load_weights(self, codes):
+        ch = self.weight_ch
+        for k in range(self.n_w):
+            self.dacs.set(ch[k], codes[k])
+        self.safe_state = False
+
+    def set_channel(self, channel, code):
+        self.need_config()
+        if not 0 <= channel < len(self.dacs.codes):
+            raise ProtoError(ERR_BAD_PAYLOAD, "no DAC channel %d" % channel)
+        self.check(code, "channel %d" % channel)
+        self.dacs.set(channel, code)
+        self.dacs.flush()
+        self.safe_state = False
+
+    def forward(self, inputs, p, out, pos, readouts):
+        """One pass of pattern p (inputs: flat codes); readout codes go to out[pos:] as
+        little-endian u16 (out is the reply buffer: no copies); returns the new pos."""
+        base = p * self.n_in
+        dacs = self.dacs
+        j = 0
+        for ch in self.input_ch:
+            dacs.set(ch, inputs[base + j])
+            j += 1
+        dacs.flush()
+        if self.settle_us:
+            self.board.settle(self.settle_us)
+        read = self.adc.read
+        for r in readouts:
+            code = read(r)
+            out[pos] = code & 0xFF
+            out[pos + 1] = code >> 8
+            pos += 2
+        return pos
+
+
+def _expect(ok, message):
+    if not ok:
+        raise ProtoError(ERR_BAD_PAYLOAD, "configure: " + message)

@@ -1,0 +1,388 @@
+# The wire-protocol server: reads frames from the USB serial line, runs commands on the
+# rig, answers every request (errors included) with a frame. See PROTOCOL.md.
+#
+# Hot path per request: a 1-byte read to find SYNC, one read for the rest of the header,
+# one for the body; the reply is built in place in a preallocated buffer, which doubles
+# as the cache that answers a repeated sequence number without running it again.
+import json
+import struct
+import sys
+import time
+
+import micropython
+import onchip
+import version
+from protocol import (
+    CONFIGURE,
+    E_HELD,
+    E_HIDDEN,
+    E_NO_BASE,
+    ERR_BAD_CRC,
+    ERR_BAD_LENGTH,
+    ERR_BAD_PAYLOAD,
+    ERR_BUSY,
+    ERR_HARDWARE,
+    ERR_INTERNAL,
+    ERR_UNKNOWN_COMMAND,
+    EVALUATE,
+    EXIT,
+    F_ERROR,
+    F_REPLY,
+    HEADER_SIZE,
+    HELLO,
+    MAX_PAYLOAD,
+    OVERHEAD,
+    PERTURB,
+    PING,
+    PROTOCOL_VERSION,
+    SAFE,
+    SET_CHANNEL,
+    SET_CODES,
+    STATUS,
+    STOP,
+    SYNC0,
+    TRAIN,
+    body_crc_ok,
+    encode_into,
+    parse_header,
+)
+from rig import ProtoError, Rig
+
+MID_FRAME_MS = 500     # a frame's bytes must keep coming: a stall this long drops it
+IDLE_POLL_MS = 50      # how often the idle loop checks for host silence
+CTRL_C = 0x03
+
+
+class Server:
+    def __init__(self, board):
+        self.board = board
+        self.io = board.stream()
+        self.rig = Rig(board)
+        self.rx = bytearray(OVERHEAD + MAX_PAYLOAD)
+        self.tx = bytearray(OVERHEAD + MAX_PAYLOAD)
+        self.rxv = memoryview(self.rx)
+        self.txv = memoryview(self.tx)
+        self.pending = 0               # bytes of a rejected header kept for re-scanning
+        self.boot_id = board.boot_id()
+        self.cache_key = None          # (cmd, seq, crc) of the request whose reply is in tx
+        self.tx_len = 0
+        self.last_rx = time.ticks_ms()
+        self.timeout_ms = 0
+        self.wdt = None
+        self.running = True
+        self.training = False
+        self.stop_requested = False
+        self.ctrl_c = 0
+        self.digest = None
+        self.stats = {"frames": 0, "errors": 0, "resyncs": 0, "repeats": 0, "silence_trips": 0}
+        self.handlers = {
+            HELLO: self.hello, CONFIGURE: self.configure, SET_CODES: self.set_codes,
+            EVALUATE: self.evaluate, PERTURB: self.perturb, SET_CHANNEL: self.set_channel,
+            SAFE: self.safe, PING: self.ping, STATUS: self.status, TRAIN: self.train,
+            STOP: self.stop, EXIT: self.exit,
+        }
+
+    # -- loop ----------------------------------------------------------------------------
+    def serve(self):
+        """Serve until EXIT or Ctrl-C twice outside a frame; then back to the REPL."""
+        micropython.kbd_intr(-1)
+        try:
+            while self.running:
+                self.step(IDLE_POLL_MS)
+        finally:
+            micropython.kbd_intr(CTRL_C)
+            try:
+                self.rig.safe()
+            except OSError:
+                pass
+
+    def step(self, timeout_ms):
+        """Handle at most one frame; False if none came."""
+        frame = self.read_frame(timeout_ms)
+        if self.wdt:
+            self.wdt.feed()
+        if frame is None:
+            self.check_silence()
+            return False
+        self.dispatch(frame[0], frame[1], frame[2], frame[3])
+        return True
+
+    def check_silence(self):
+        if (self.timeout_ms and not self.rig.safe_state
+                and time.ticks_diff(time.ticks_ms(), self.last_rx) > self.timeout_ms):
+            self.rig.safe()
+            self.cache_key = None
+            self.stats["silence_trips"] += 1
+
+    # -- framing -------------------------------------------------------------------------
+    def read_exact(self, start, end):
+        pos = start
+        while pos < end:
+            n = self.io.readinto(self.rxv[pos:end], MID_FRAME_MS)
+            if not n:
+                return False
+            pos += n
+        return True
+
+    def read_frame(self, timeout_ms):
+        """(cmd, flags, seq, length) of the next good frame in rx, or None."""
+        have = self.pending
+        self.pending = 0
+        if not have:
+            if not self.io.readinto(self.rxv[0:1], timeout_ms):
+                return None
+            if self.rx[0] != SYNC0:
+                self.idle_byte(self.rx[0])
+                return None
+            have = 1
+        self.ctrl_c = 0
+        if not self.read_exact(have, HEADER_SIZE):
+            return None
+        head = parse_header(self.rx)
+        if head is None:
+            self.resync(HEADER_SIZE)
+            return None
+        cmd, flags, seq, length = head
+        if length > MAX_PAYLOAD:
+            self.reply_error(cmd, seq, ERR_BAD_LENGTH, "payload %d > max %d" % (length, MAX_PAYLOAD))
+            return None
+        if not self.read_exact(HEADER_SIZE, HEADER_SIZE + length + 4):
+            return None
+        if not body_crc_ok(self.rx, self.rxv[HEADER_SIZE:], length):
+            self.reply_error(cmd, seq, ERR_BAD_CRC, "bad CRC, frame dropped")
+            return None
+        self.last_rx = time.ticks_ms()
+        self.stats["frames"] += 1
+        return cmd, flags, seq, length
+
+    def resync(self, n):
+        """A bad header: keep its bytes from the next SYNC0 on, to scan them again."""
+        self.stats["resyncs"] += 1
+        rx = self.rx
+        for i in range(1, n):
+            if rx[i] == SYNC0:
+                rx[0:n - i] = rx[i:n]
+                self.pending = n - i
+                return
+
+    def idle_byte(self, b):
+        """A byte outside any frame: Ctrl-C twice in a row means back to the REPL."""
+        if b == CTRL_C:
+            self.ctrl_c += 1
+            if self.ctrl_c >= 2:
+                self.running = False
+        else:
+            self.ctrl_c = 0
+
+    # -- replies -------------------------------------------------------------------------
+    def dispatch(self, cmd, flags, seq, length):
+        key = (cmd, seq, bytes(self.rxv[HEADER_SIZE + length:HEADER_SIZE + length + 4]))
+        if key == self.cache_key and cmd != HELLO:
+            self.stats["repeats"] += 1
+            self.io.write(self.txv[:self.tx_len])
+            return
+        if self.training and cmd not in (STOP, PING, STATUS):
+            self.reply_error(cmd, seq, ERR_BUSY, "training on chip: send STOP first")
+            return
+        try:
+            handler = self.handlers.get(cmd)
+            if handler is None:
+                raise ProtoError(ERR_UNKNOWN_COMMAND, "unknown command 0x%02x" % cmd)
+            n = handler(self.rxv[HEADER_SIZE:HEADER_SIZE + length], seq)
+            self.tx_len = encode_into(self.tx, cmd, seq, n, F_REPLY)
+        except ProtoError as exc:
+            self.tx_len = self.error_into(cmd, seq, exc.code, exc.message)
+        except OSError as exc:
+            try:
+                self.rig.safe()
+            except OSError:
+                pass
+            self.tx_len = self.error_into(cmd, seq, ERR_HARDWARE, "I2C error %s; DACs set safe" % exc)
+        except Exception as exc:
+            self.tx_len = self.error_into(cmd, seq, ERR_INTERNAL, "%s: %s" % (type(exc).__name__, exc))
+        self.cache_key = key
+        self.io.write(self.txv[:self.tx_len])
+
+    def error_into(self, cmd, seq, code, message):
+        self.stats["errors"] += 1
+        msg = message.encode()[:200]
+        self.tx[HEADER_SIZE] = code
+        self.tx[HEADER_SIZE + 1:HEADER_SIZE + 1 + len(msg)] = msg
+        return encode_into(self.tx, cmd, seq, 1 + len(msg), F_REPLY | F_ERROR)
+
+    def reply_error(self, cmd, seq, code, message):
+        self.cache_key = None
+        self.tx_len = self.error_into(cmd, seq, code, message)
+        self.io.write(self.txv[:self.tx_len])
+
+    def put_json(self, obj, offset=HEADER_SIZE):
+        data = json.dumps(obj).encode()
+        if len(data) > MAX_PAYLOAD:
+            raise ProtoError(ERR_INTERNAL, "reply too large")
+        self.tx[offset:offset + len(data)] = data
+        return len(data)
+
+    # -- commands ------------------------------------------------------------------------
+    def hello(self, req, seq):
+        self.cache_key = None
+        if self.digest is None:
+            self.digest = version.files_digest(self.board.FIRMWARE_ROOT)
+        return self.put_json({
+            "protocol": PROTOCOL_VERSION, "firmware": version.FIRMWARE_VERSION,
+            "files": self.digest, "boot_id": self.boot_id, "board": self.board.NAME,
+            "platform": sys.platform, "dac_addresses": self.rig.scan(),
+            "configured": self.rig.configured, "safe": self.rig.safe_state,
+            "max_payload": MAX_PAYLOAD,
+        })
+
+    def configure(self, req, seq):
+        try:
+            cfg = json.loads(bytes(req))
+            self.rig.configure(cfg)
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise ProtoError(ERR_BAD_PAYLOAD, "configure: %s %s" % (type(exc).__name__, exc))
+        self.timeout_ms = cfg.get("host_timeout_ms", 2000)
+        if cfg.get("watchdog_ms", 0) and self.wdt is None:
+            self.wdt = self.board.watchdog(cfg["watchdog_ms"])
+        return self.put_json({"dac_channels": len(self.rig.dacs.codes),
+                              "adc_channels": self.rig.adc.channels})
+
+    def codes_from(self, req, offset, n, what):
+        codes = struct.unpack_from("<%dH" % n, req, offset)
+        check = self.rig.check
+        for c in codes:
+            check(c, what)
+        return codes
+
+    def set_codes(self, req, seq):
+        rig = self.rig
+        rig.need_config()
+        _length(req, 2 * rig.n_w, "SET_CODES")
+        codes = self.codes_from(req, 0, rig.n_w, "weight")
+        rig.load_weights(codes)
+        rig.dacs.flush()
+        rig.held = list(codes)
+        return 0
+
+    def batch_header(self, req, name):
+        rig = self.rig
+        rig.need_config()
+        if len(req) < 5:
+            raise ProtoError(ERR_BAD_LENGTH, name + ": payload shorter than its 5-byte header")
+        flags, count, patterns = struct.unpack_from("<BHH", req, 0)
+        readouts = rig.readouts if flags & E_HIDDEN else rig.outputs
+        return flags, count, patterns, readouts
+
+    def evaluate(self, req, seq):
+        rig = self.rig
+        flags, count, patterns, readouts = self.batch_header(req, "EVALUATE")
+        held = flags & E_HELD
+        n_codes = 0 if held else count * rig.n_w
+        _length(req, 5 + 2 * (n_codes + patterns * rig.n_in), "EVALUATE")
+        _fits(count * patterns * len(readouts))
+        codes = rig.held if held else self.codes_from(req, 5, n_codes, "weight")
+        inputs = self.codes_from(req, 5 + 2 * n_codes, patterns * rig.n_in, "input")
+        pos = HEADER_SIZE
+        for b in range(1 if held else count):
+            rig.load_weights(codes[b * rig.n_w:(b + 1) * rig.n_w] if not held else codes)
+            for p in range(patterns):
+                pos = rig.forward(inputs, p, self.tx, pos, readouts)
+        return pos - HEADER_SIZE
+
+    def perturb(self, req, seq):
+        rig = self.rig
+        flags, count, patterns, readouts = self.batch_header(req, "PERTURB")
+        pos = 5
+        if flags & E_HELD:
+            base = list(rig.held)
+        else:
+            _length(req, pos + 2 * rig.n_w, "PERTURB", at_least=True)
+            base = list(self.codes_from(req, pos, rig.n_w, "base"))
+            pos += 2 * rig.n_w
+        perts = []
+        for _ in range(count):
+            if pos >= len(req):
+                raise ProtoError(ERR_BAD_LENGTH, "PERTURB: payload ends inside perturbation %d"
+                                 % len(perts))
+            m = req[pos]
+            _length(req, pos + 1 + 3 * m, "PERTURB", at_least=True)
+            pairs = []
+            for i in range(m):
+                k, delta = struct.unpack_from("<Bh", req, pos + 1 + 3 * i)
+                if k >= rig.n_w:
+                    raise ProtoError(ERR_BAD_PAYLOAD, "PERTURB: weight %d of %d" % (k, rig.n_w))
+                rig.check(base[k] + delta, "perturbed weight %d" % k)
+                pairs.append((k, base[k] + delta))
+            perts.append(pairs)
+            pos += 1 + 3 * m
+        _length(req, pos + 2 * patterns * rig.n_in, "PERTURB")
+        inputs = self.codes_from(req, pos, patterns * rig.n_in, "input")
+        with_base = not flags & E_NO_BASE
+        _fits((count + with_base) * patterns * len(readouts))
+        rig.load_weights(base)
+        out = HEADER_SIZE
+        if with_base:
+            for p in range(patterns):
+                out = rig.forward(inputs, p, self.tx, out, readouts)
+        ch, dacs = rig.weight_ch, rig.dacs
+        for pairs in perts:
+            for k, code in pairs:
+                dacs.set(ch[k], code)
+            for p in range(patterns):
+                out = rig.forward(inputs, p, self.tx, out, readouts)
+            for k, _ in pairs:
+                dacs.set(ch[k], base[k])
+        return out - HEADER_SIZE
+
+    def set_channel(self, req, seq):
+        _length(req, 3, "SET_CHANNEL")
+        channel, code = struct.unpack_from("<BH", req, 0)
+        self.rig.set_channel(channel, code)
+        return 0
+
+    def safe(self, req, seq):
+        self.rig.safe()
+        return 0
+
+    def ping(self, req, seq):
+        self.tx[HEADER_SIZE:HEADER_SIZE + len(req)] = req
+        return len(req)
+
+    def status(self, req, seq):
+        rig = self.rig
+        info = {"configured": rig.configured, "safe": rig.safe_state, "training": self.training,
+                "boot_id": self.boot_id, "stats": self.stats,
+                "silence_ms": time.ticks_diff(time.ticks_ms(), self.last_rx)}
+        if rig.configured:
+            info["held"] = list(rig.held)
+            info["dac_codes"] = rig.dacs.read_back()
+        return self.put_json(info)
+
+    def train(self, req, seq):
+        self.rig.need_config()
+        return onchip.train(self, req, seq)
+
+    def stop(self, req, seq):
+        self.stop_requested = self.training
+        return self.put_json({"training": self.training})
+
+    def exit(self, req, seq):
+        self.running = False
+        return 0
+
+
+def _length(req, n, name, at_least=False):
+    if len(req) < n or (not at_least and len(req) != n):
+        raise ProtoError(ERR_BAD_LENGTH, "%s: payload is %d bytes, expected %s%d"
+                         % (name, len(req), "at least " if at_least else "", n))
+
+
+def _fits(values):
+    if 2 * values > MAX_PAYLOAD:
+        raise ProtoError(ERR_BAD_LENGTH, "reply of %d readings exceeds %d bytes: split the batch"
+                         % (values, MAX_PAYLOAD))
+
+
+def run(board):
+    Server(board).serve()
+

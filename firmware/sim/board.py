@@ -1,0 +1,75 @@
+# The simulated board: the Pico's board module for the MicroPython unix port.
+# `upy://` puts firmware/sim first on MICROPYPATH so `import board` finds this file,
+# and names the board description (bench tables + mismatch instance, JSON, written by
+# the host) in WPHIL_SIM_BOARD. The firmware above runs unchanged on these stand-ins.
+import json
+import os
+
+from fake_i2c import FakeADS1115, FakeI2C, FakeMCP4728
+from network import SimNetwork
+from rp2040_adc import Rp2040Adc
+from stdio import Stdio
+
+NAME = "sim"
+FIRMWARE_ROOT = os.getenv("WPHIL_FIRMWARE_DIR") or ""    # where the firmware files are
+
+
+def _load():
+    path = os.getenv("WPHIL_SIM_BOARD")
+    if not path:
+        raise SystemExit("WPHIL_SIM_BOARD must name the simulated board's JSON file")
+    with open(path) as f:
+        cfg = json.load(f)
+    net = SimNetwork(cfg)
+    bus = FakeI2C()
+    for i in range(cfg["bench"]["dac"]["chips"]):
+        bus.attach(0x60 + i, FakeMCP4728(net, 4 * i))
+    if cfg["bench"]["adc"]["kind"] == "ads1115":
+        bus.attach(0x48, FakeADS1115(net))
+    return net, bus
+
+
+NETWORK, BUS = _load()
+
+
+class FakeRp2040Adc:
+    """machine.ADC stand-in: read_u16 scales the 12-bit code to 16 bits like the RP2040."""
+
+    def __init__(self, channel):
+        self.channel = channel
+        self.convert = NETWORK.adc_code
+
+    def read_u16(self):
+        code = self.convert(self.channel)
+        return (code << 4) | (code >> 8)
+
+
+class _NoWatchdog:
+    def feed(self):
+        pass
+
+
+def stream():
+    return Stdio()
+
+
+def i2c(bus_id, sda, scl, freq):
+    return BUS
+
+
+def rp2040_adc(channels, oversample):
+    return Rp2040Adc([FakeRp2040Adc(i) for i in range(channels)], oversample)
+
+
+def settle(us):
+    """The simulated converters and network settle at once: upy:// models the circuit, not
+    its timing (nor I2C transfer or conversion times), so there is nothing to wait for."""
+
+
+def watchdog(timeout_ms):
+    return _NoWatchdog()
+
+
+def boot_id():
+    b = os.urandom(4)
+    return b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24

@@ -1,0 +1,130 @@
+# The simulated analog network, in pure MicroPython: the same physics as the host's
+# drivers/analog.py (which a test holds it to), driven by the DAC codes the fake chips
+# decoded from real I2C traffic and read by the fake ADCs.
+#
+#   DAC:     V = (Vref * code / 2^bits + INL(code)) * (1 + gain_ch) + offset_ch
+#   weight:  w = weight_per_volt * (V - weight_zero_volts) * (1 + gain_k) + offset_k
+#   neuron:  a = vsat_i * tanh(net / vsat_i),  net = sum_j w_ij a_j + w_i0 * bias_volts
+#   ADC:     code = clip(round(a * 2^bits / Vref + mid + offset_ch + drift + noise))
+# The board instance (mismatch) comes from the host, drawn by the same code as mock://.
+import array
+import math
+import random
+
+
+class SimNetwork:
+    def __init__(self, cfg):
+        bench, board = cfg["bench"], cfg["board"]
+        self.dac_bits = bench["dac"]["bits"]
+        self.dac_vref = bench["dac"]["vref"]
+        n_dac = 4 * bench["dac"]["chips"]
+        self.codes = [0] * n_dac          # written by the fake DAC chips
+        self.full_scale = [self.dac_vref] * n_dac
+        self.dirty = True
+        top, cal, wiring, sim = bench["topology"], bench["calibration"], bench["wiring"], bench["sim"]
+        self.layers, self.bias, self.vsat = top["layers"], top["bias_volts"], board["vsat"]
+        self.w_ch, self.in_ch = wiring["weights"], wiring["inputs"]
+        self.readouts = wiring["outputs"] + wiring["hidden"]
+        self.wpv, self.wzero, self.izero = cal["weight_per_volt"], cal["weight_zero_volts"], \
+            cal["input_zero_volts"]
+        self.dac_gain, self.dac_offset = board["dac_gain"], board["dac_offset"]
+        self.inl = [sim["dac_inl_lsb"] * s for s in board["dac_inl_sign"]]
+        self.w_gain, self.w_offset = board["weight_gain"], board["weight_offset"]
+        self.adc_offset = board["adc_offset"]
+        self.stuck, self.stuck_code = sim["stuck_dac_channels"], sim["stuck_code"]
+        adc = bench["adc"]
+        self.adc_bits, self.adc_vref = adc["bits"], adc["vref"]
+        self.adc_full = (1 << adc["bits"]) - 1
+        self.scale = (1 << adc["bits"]) / adc["vref"]
+        self.mid = 1 << (adc["bits"] - 1)
+        self.noise = cfg.get("read_noise_volts", sim["read_noise_volts"]) * self.scale
+        # RP2040 DNL: codes near 512/1536/2560/3584 (of 4096) read as them; a lookup table
+        self.dnl_lut = array.array("H", range(self.adc_full + 1))
+        spike, width = 1 << max(adc["bits"] - 3, 0), sim["dnl_spike_lsb"]
+        for centre in (spike, 3 * spike, 5 * spike, 7 * spike):
+            for code in range(max(0, int(centre - width)), min(self.adc_full, int(centre + width)) + 1):
+                if abs(code - centre) <= width:
+                    self.dnl_lut[code] = centre
+        self.drift_step = sim["drift_volts_per_kquery"] * self.scale / math.sqrt(1000)
+        self.drift = [0.0] * adc["channels"]
+        random.seed(cfg.get("noise_seed", 2))
+        # read noise: 4096 normal quantiles from the host, indexed by 12 random bits
+        self.quantiles = array.array("f", cfg.get("normal_quantiles") or [0.0])
+        self.gauss = gauss
+        self.level = [self.mid] * adc["channels"]       # noise-free ADC level per channel
+        self.volts_ch = [self.channel_volts(ch) for ch in range(n_dac)]
+        self.weights_of = [[] for _ in range(n_dac)]
+        for k, ch in enumerate(self.w_ch):
+            self.weights_of[ch].append(k)
+        self.w = [self._weight(k) for k in range(len(self.w_ch))]
+
+    def set_code(self, channel, code, full_scale):
+        if self.codes[channel] != code or self.full_scale[channel] != full_scale:
+            self.codes[channel] = code
+            self.full_scale[channel] = full_scale
+            self.volts_ch[channel] = self.channel_volts(channel)
+            for k in self.weights_of[channel]:
+                self.w[k] = self._weight(k)
+            self.dirty = True
+
+    def channel_volts(self, ch):
+        code = self.stuck_code if ch in self.stuck else self.codes[ch]
+        full = 1 << self.dac_bits
+        v = self.full_scale[ch] * code / full
+        if self.inl[ch]:
+            v += self.inl[ch] * self.dac_vref / full * math.sin(math.pi * code / full)
+        return v * self.dac_gain[ch] + self.dac_offset[ch]
+
+    def _weight(self, k):
+        volts = self.volts_ch[self.w_ch[k]]
+        return self.wpv * (volts - self.wzero) * self.w_gain[k] + self.w_offset[k]
+
+    def _settle(self):
+        """Solve the network for the current DAC voltages (weights are kept up to date by
+        set_code); cache every readout's noise-free ADC level."""
+        volts_ch, w = self.volts_ch, self.w
+        signal = [volts_ch[ch] - self.izero for ch in self.in_ch]
+        k, unit, acts = 0, 0, []
+        for layer in range(1, len(self.layers)):
+            out = []
+            for _ in range(self.layers[layer]):
+                net = 0.0
+                for x in signal:
+                    net += w[k] * x
+                    k += 1
+                net += w[k] * self.bias
+                k += 1
+                vsat = self.vsat[unit]
+                out.append(vsat * math.tanh(net / vsat))
+                unit += 1
+            acts.append(out)
+            signal = out
+        values = acts[-1] + [a for layer in acts[:-1] for a in layer]
+        drift = self.drift
+        for ch, a in zip(self.readouts, values):
+            if self.drift_step:                     # a random walk, one step per settled state
+                drift[ch] += self.drift_step * self.gauss()
+            self.level[ch] = (a + self.adc_offset[ch]) * self.scale + self.mid + drift[ch]
+        self.dirty = False
+
+    def adc_code(self, channel):
+        """One conversion of an ADC channel: the mock's formula, per sample."""
+        if self.dirty:
+            self._settle()
+        x = self.level[channel]
+        if self.noise:
+            x += self.noise * self.quantiles[getrandbits(12)]
+        if x < 0.0:
+            return self.dnl_lut[0]
+        code = int(x + 0.5)
+        return self.dnl_lut[code if code < self.adc_full else self.adc_full]
+
+
+getrandbits = random.getrandbits
+
+
+def gauss():
+    """A standard normal draw (Box-Muller; MicroPython's random has no gauss)."""
+    u = (random.getrandbits(30) + 1) / 1073741825
+    v = random.getrandbits(30) / 1073741824
+    return math.sqrt(-2.0 * math.log(u)) * math.cos(2.0 * math.pi * v)

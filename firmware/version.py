@@ -1,0 +1,48 @@
+# Firmware identity: the version the host checks on connect, the modules that make up
+# the board's firmware, and the digest of their files (reported in the handshake, so
+# `wphil flash` can confirm what is on the board). Imported on the board and by the host.
+import binascii
+import hashlib
+
+FIRMWARE_VERSION = "0.1.0"
+
+# the modules copied to a board ("main" stays source: MicroPython boots main.py)
+MODULES = ("main", "version", "protocol", "stdio", "board", "server", "rig", "onchip",
+           "mcp4728", "rp2040_adc", "ads1115")
+
+
+def digest(entries):
+    """Short SHA-256 of (file name, content) pairs, in the order given (sort them)."""
+    h = hashlib.sha256()
+    for name, data in entries:
+        h.update(name.encode())
+        h.update(b"\0%d\0" % len(data))
+        h.update(data)
+    return binascii.hexlify(h.digest()).decode()[:16]
+
+
+def module_file(module, exists):
+    """The file a module is loaded from on a board: compiled .mpy if present, else .py."""
+    if module != "main" and exists(module + ".mpy"):
+        return module + ".mpy"
+    return module + ".py"
+
+
+def files_digest(root=""):
+    """Digest of the firmware files under `root` (the board's filesystem root by default)."""
+    import os
+
+    def exists(name):
+        try:
+            os.stat(root + name)
+            return True
+        except OSError:
+            return False
+
+    entries = []
+    for module in sorted(MODULES):
+        name = module_file(module, exists)
+        if exists(name):
+            with open(root + name, "rb") as f:
+                entries.append((name, f.read()))
+    return digest(entries)
