@@ -91,6 +91,8 @@ class Timing:
 class Defaults:
     algo: str = key("wp", doc="learning rule")
     lr: float = key(0.5, lo=1e-9, hi=1e6, doc="learning rate")
+    pattern_lr: float = key(0.05, lo=1e-9, hi=1e6,
+                            doc="learning rate of per-pattern steps (--batch-size 1, --onchip)")
     pert: float = key(0.04, lo=1e-9, hi=1e3, doc="perturbation size (weight units, >= 1 LSB)")
     momentum: float = key(0.0, lo=0.0, hi=0.999, doc="SGD momentum")
     init_scale: float = key(1.0, lo=0.0, hi=1e3, doc="initial weights uniform in +-init_scale")

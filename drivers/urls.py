@@ -15,6 +15,11 @@ from drivers.errors import ConfigError
 #: scheme -> "module:Class" of the backend, imported only when used.
 BACKENDS: dict[str, str] = {
     "mock": "drivers.mock:MockDevice",
+    "upy": "drivers.upy:UpyDevice",
+    "serial": "drivers.serial_device:SerialDevice",
+    "rfc2217": "drivers.serial_device:SerialDevice",
+    "socket": "drivers.serial_device:SerialDevice",
+    "loop": "drivers.serial_device:SerialDevice",
 }
 
 

@@ -33,7 +33,7 @@ DEVICE_HELP = ("Device URL: mock:// (simulated, default; options ?seed=N&board_s
                "upy://, /dev/ttyACM0, COM3, auto, socket://HOST:PORT.")
 #: options that define a run; with --resume they come from the run's config.toml
 _FIXED_ON_RESUME = ("bench", "profile", "task", "algo", "lr", "pert", "momentum", "init_scale",
-                    "batch_size", "rounding", "seed", "out")
+                    "batch_size", "rounding", "seed", "out", "onchip")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -82,6 +82,8 @@ def cli(verbose: int) -> None:
 @click.option("--resume", type=click.Path(file_okay=False, path_type=Path),
               help="Continue the run in this directory (only --device, --epochs, --max-queries "
               "and the targets may change).")
+@click.option("--onchip", is_flag=True, default=None, help="Run the perturbation loop on the "
+              "device (per pattern, forward difference); the host only records progress.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.pass_context
 def train(ctx: click.Context, device: str, resume: Path | None, no_progress: bool,
@@ -125,7 +127,7 @@ def _new_spec(device: str, options: dict[str, Any]) -> RunSpec:
     settings = {k: options[k] for k in ("algo", "lr", "pert", "momentum", "init_scale",
                                         "batch_size", "epochs",
                                         "max_queries", "target_accuracy", "target_loss",
-                                        "rounding", "seed")}
+                                        "rounding", "seed", "onchip")}
     return RunSpec(device, bench, task, TrainConfig.for_bench(bench, **settings))
 
 

@@ -21,6 +21,7 @@ from drivers import open_device
 from drivers.bench import Bench, bench_from_dict
 from drivers.errors import ConfigError
 from host import __version__
+from host.onchip import train_onchip
 from host.runs import LOG, RunDir
 from host.tasks import load_task
 from host.train import EpochRecord, TrainConfig, Trainer, TrainState
@@ -103,17 +104,27 @@ def execute(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
             trainer = Trainer(device, spec.bench, task, spec.config, state)
             last = copy.deepcopy(trainer.state)
             saved_at = time.monotonic()
-            for record in trainer.run():
+
+            def sink(record: EpochRecord, current: TrainState) -> None:
+                nonlocal last, saved_at
                 rundir.append(record)
-                last = copy.deepcopy(trainer.state)
+                last = copy.deepcopy(current)
                 if time.monotonic() - saved_at >= CHECKPOINT_EVERY_S:
                     rundir.save_checkpoint(last)
                     saved_at = time.monotonic()
                 if on_record:
                     on_record(record)
+
+            if spec.config.onchip:
+                stop_reason = train_onchip(device, spec.bench, task, spec.config, trainer.state,
+                                           sink)
+            else:
+                for record in trainer.run():
+                    sink(record, trainer.state)
+                stop_reason = trainer.stop_reason or "?"
             rundir.save_checkpoint(trainer.state)
             rundir.write_weights(trainer.state.weights, trainer.codes(), spec.bench.topology.layers)
-            summary = _summary(spec, trainer.state, trainer.stop_reason or "?", firmware)
+            summary = _summary(spec, trainer.state, stop_reason, firmware)
             rundir.write_summary(summary)
             return summary
     except BaseException as exc:

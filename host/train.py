@@ -44,6 +44,7 @@ class TrainConfig:
     seed: int = 0
     rounding: str = "round"
     init_scale: float = 1.0
+    onchip: bool = False          # run the perturbation loop on the device itself
 
     @classmethod
     def for_bench(cls, bench: Bench, **overrides: Any) -> TrainConfig:
@@ -53,6 +54,8 @@ class TrainConfig:
                       batch_size=d.batch_size, epochs=d.epochs, target_accuracy=d.target_accuracy,
                       target_loss=d.target_loss)
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if overrides.get("lr") is None and (values["batch_size"] == 1 or values.get("onchip")):
+            values["lr"] = d.pattern_lr
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:

