@@ -45,14 +45,18 @@ def check_url(url: str) -> None:
     backend_for(url).parse_url(url)
 
 
-def open_device(url: str = DEFAULT_URL, bench: Bench | None = None) -> Device:
+def open_device(url: str = DEFAULT_URL, bench: Bench | None = None,
+                wire_log: str | None = None) -> Device:
     """Open the device at `url`, configured for `bench` (default: the built-in XOR bench).
 
+    `wire_log` names a file that gets every frame in both directions (serial devices).
     Raises `ConfigError` (a `ValueError`) for an unknown scheme or option, listing the
     valid ones, and `DeviceError` when the device cannot be reached.
     """
     backend = backend_for(url)
+    if wire_log and scheme_of(url) == "mock":
+        raise ConfigError(f"--log-wire: {url} is simulated in-process and has no wire to log")
     if bench is None:
         bench = load_bench(DEFAULT_BENCH)
     log.debug("opening %s with %s", url, backend.__name__)
-    return backend(url, bench)
+    return backend(url, bench, **({"wire_log": wire_log} if wire_log else {}))

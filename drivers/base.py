@@ -112,6 +112,10 @@ class Device(ABC):
         self.queries += out.shape[0] * out.shape[1]
         return out
 
+    def stats(self) -> dict[str, Any]:
+        """Counters for the run summary: queries, and what the transport went through."""
+        return {"queries": self.queries}
+
     def set_channel(self, channel: int, code: int) -> None:
         """Drive one raw DAC channel (any of the bench's channels, e.g. for calibration)."""
         if not 0 <= channel < self.bench.dac_channels:

@@ -17,11 +17,14 @@ from collections.abc import Callable
 import serial
 
 from drivers.errors import DeviceError, DeviceTimeout, FirmwareError, ProtocolError
+from drivers.wirelog import WireLog
 from firmware import protocol as P
 
 log = logging.getLogger(__name__)
 
-WireLog = Callable[[str, bytes], None]
+
+class LinkLost(DeviceError):
+    """The port itself failed (unplugged, closed, gone): reconnecting may help."""
 
 
 class _Retry(Exception):
@@ -39,31 +42,47 @@ class Link:
         self.wire_log = wire_log
         self.decoder = P.FrameDecoder()
         self.frames: deque = deque()
-        self.seq = random.randrange(1, 0xFFFF)
+        self.seq = 0                       # of the request in flight
+        self._last_seq = random.randrange(1, 0xFFFF)
+        self.last_cmd = 0
         self.noise = bytearray()           # recent non-frame bytes, for diagnostics
-        self.stats = {"requests": 0, "retries": 0, "bytes_out": 0, "bytes_in": 0}
+        self.stats = {"requests": 0, "retries": 0, "corrupted": 0, "bytes_out": 0, "bytes_in": 0}
 
     def request(self, cmd: int, payload: bytes = b"", timeout: float | None = None,
-                on_event: Callable[[bytes], None] | None = None) -> bytes:
+                on_event: Callable[[bytes], None] | None = None, seq: int | None = None) -> bytes:
         """Send a command and return its reply payload; raise FirmwareError on an error reply.
 
         `timeout` is the longest silence tolerated while waiting (progress events reset it).
+        `seq` repeats an earlier request under its old number (the board answers from its
+        cache if it ran it); by default the request gets the next number.
         """
-        self.seq = self.seq % 0xFFFF + 1
+        self.seq = seq if seq is not None else self.next_seq()
+        self.last_cmd = cmd
         frame = P.encode(cmd, self.seq, payload)
         name = P.COMMAND_NAMES.get(cmd, hex(cmd))
         self.stats["requests"] += 1
         for attempt in range(self.retries + 1):
             if attempt:
                 self.stats["retries"] += 1
-            self._write(frame)
+            self._write(frame, cmd, payload)
             try:
                 return self._await(cmd, self.seq, timeout or self.timeout, on_event)
             except _Retry as why:
-                log.warning("%s seq %d: %s (attempt %d of %d)", name, self.seq, why, attempt + 1,
-                            self.retries + 1)
+                log.info("%s seq %d: %s (attempt %d of %d)", name, self.seq, why, attempt + 1,
+                         self.retries + 1)
         raise DeviceTimeout(f"no valid reply to {name} from {self.port.port} after "
                             f"{self.retries + 1} attempts{self._noise_hint()}")
+
+    def next_seq(self) -> int:
+        """A fresh sequence number (1..65535, wrapping)."""
+        self._last_seq = self._last_seq % 0xFFFF + 1
+        return self._last_seq
+
+    def attach(self, port: serial.SerialBase) -> None:
+        """Use a (re)opened port; sequence numbers and statistics carry on."""
+        self.port = port
+        self.decoder = P.FrameDecoder()
+        self.frames.clear()
 
     def drain(self, quiet: float = 0.05) -> bytes:
         """Discard whatever the device sent unasked (boot text, stale replies)."""
@@ -79,14 +98,14 @@ class Link:
         return bytes(junk)
 
     # -- internals ----------------------------------------------------------------------
-    def _write(self, frame: bytes) -> None:
+    def _write(self, frame: bytes, cmd: int, payload: bytes) -> None:
         if self.wire_log:
-            self.wire_log(">", frame)
+            self.wire_log.frame("TX", cmd, 0, self.seq, payload)
         try:
             self.port.write(frame)
             self.port.flush()
-        except serial.SerialException as exc:
-            raise DeviceError(f"{self.port.port}: write failed: {exc}") from None
+        except (serial.SerialException, OSError) as exc:
+            raise LinkLost(f"{self.port.port}: write failed: {exc}") from None
         self.stats["bytes_out"] += len(frame)
 
     def _read(self, timeout: float) -> bytes:
@@ -94,11 +113,9 @@ class Link:
             self.port.timeout = timeout
             data = self.port.read(max(1, self.port.in_waiting))
         except (serial.SerialException, OSError) as exc:
-            raise DeviceError(f"{self.port.port}: read failed: {exc}") from None
+            raise LinkLost(f"{self.port.port}: read failed: {exc}") from None
         if data:
             self.stats["bytes_in"] += len(data)
-            if self.wire_log:
-                self.wire_log("<", data)
         return data
 
     def _next_frame(self, deadline: float) -> tuple | None:
@@ -109,10 +126,22 @@ class Link:
             data = self._read(min(remaining, 0.1))
             if data:
                 skipped = self.decoder.skipped
-                self.frames.extend(self.decoder.feed(data))
+                frames = self.decoder.feed(data)
+                self.frames.extend(frames)
                 if self.decoder.skipped > skipped:
                     self.noise = (self.noise + data)[-256:]
+                if self.wire_log:
+                    self._log_rx(frames, data, self.decoder.skipped - skipped)
         return self.frames.popleft()
+
+    def _log_rx(self, frames: list, data: bytes, skipped: int) -> None:
+        if skipped:
+            self.wire_log.noise(data)
+        for f in frames:
+            if f[0] == "crc":
+                self.wire_log.note(f"RX frame seq={f[1]} failed its CRC")
+            else:
+                self.wire_log.frame("RX", *f)
 
     def _await(self, cmd: int, seq: int, timeout: float,
                on_event: Callable[[bytes], None] | None) -> bytes:
@@ -122,6 +151,7 @@ class Link:
             if frame is None:
                 raise _Retry(f"no reply within {timeout:.1f} s")
             if frame[0] == "crc":
+                self.stats["corrupted"] += 1
                 if frame[1] == seq:
                     raise _Retry("reply failed its CRC")
                 continue
@@ -141,6 +171,7 @@ class Link:
                 code = payload[0] if payload else 0
                 message = payload[1:].decode(errors="replace")
                 if code == P.ERR_BAD_CRC:
+                    self.stats["corrupted"] += 1
                     raise _Retry("the device saw a corrupted request")
                 raise FirmwareError(code, message)
             return payload

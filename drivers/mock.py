@@ -4,6 +4,8 @@ URL format: mock://[?option=value&...]
     seed=N          read-noise and drift seed (default: the bench's [sim] noise_seed)
     board_seed=N    board-instance (mismatch) seed (default: [sim] board_seed)
     noise=V         read-noise standard deviation in volts (default: [sim] read_noise_volts)
+    drift=V         output drift, random-walk volts per 1000 queries
+                    (default: [sim] drift_volts_per_kquery)
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ from drivers.urls import parse_options
 log = logging.getLogger(__name__)
 
 VERSION = "mock-1"
-_OPTIONS = {"seed": int, "board_seed": int, "noise": float}
+_OPTIONS = {"seed": int, "board_seed": int, "noise": float, "drift": float}
+
+
+def with_drift(bench: Bench, volts_per_kquery: float) -> Bench:
+    """The bench with its simulated drift rate replaced (URL option `drift=`)."""
+    from dataclasses import replace
+    return replace(bench, sim=replace(bench.sim, drift_volts_per_kquery=volts_per_kquery))
 
 
 class MockDevice(Device):
@@ -31,6 +39,9 @@ class MockDevice(Device):
     def __init__(self, url: str, bench: Bench) -> None:
         super().__init__(url, bench)
         opts = self.parse_url(url)
+        if "drift" in opts:
+            bench = with_drift(bench, opts["drift"])
+            self.bench = bench
         self.network = AnalogNetwork(bench, board_seed=opts.get("board_seed"),
                                      noise_seed=opts.get("seed"),
                                      read_noise_volts=opts.get("noise"))
@@ -40,8 +51,9 @@ class MockDevice(Device):
     @classmethod
     def parse_url(cls, url: str) -> dict[str, Any]:
         opts = parse_options(url, _OPTIONS, scheme="mock")
-        if opts.get("noise", 0.0) < 0:
-            raise ConfigError(f"{url}: noise must be >= 0 volts")
+        for name in ("noise", "drift"):
+            if opts.get(name, 0.0) < 0:
+                raise ConfigError(f"{url}: {name} must be >= 0 volts")
         return opts
 
     def _info(self) -> DeviceInfo:

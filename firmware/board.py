@@ -13,6 +13,11 @@ FIRMWARE_ROOT = ""           # the firmware files sit at the root of the board's
 _ADC_PINS = (26, 27, 28)     # ADC0..ADC2
 
 
+def boot(run):
+    """Run the firmware once; a Pico reset restarts the whole chip, and with it main.py."""
+    run(__import__("board"))
+
+
 def stream():
     return Stdio()
 

@@ -3,4 +3,4 @@
 import board
 import server
 
-server.run(board)
+board.boot(server.run)

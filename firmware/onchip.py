@@ -9,7 +9,6 @@
 # After each epoch the whole set is evaluated and a progress EVENT frame is sent.
 # Between patterns the line is polled: STOP ends the run, PING/STATUS are answered.
 import json
-import random
 
 from protocol import ERR_BAD_PAYLOAD, F_EVENT, F_REPLY, HEADER_SIZE, OVERHEAD, TRAIN, encode_into
 from rig import ProtoError
@@ -69,12 +68,21 @@ class Run:
         self.target_loss = job.get("target_loss", 0.0)
         self.threshold = job.get("threshold", 0)
         self.shuffle = job.get("shuffle", False)
-        random.seed(job.get("seed", 0))
+        # a PRNG of its own (xorshift32): the global one may be a simulated circuit's noise
+        self.rng = (job.get("seed", 0) * 2654435761 + 1) & 0xFFFFFFFF or 1
         self.epoch = self.queries = 0
         self.loss, self.accuracy = 0.0, 0.0
         self.buf = bytearray(2 * self.n_out)
         self.event = bytearray(OVERHEAD + 1024)
         self.order = list(range(self.patterns))
+
+    def next_random(self):
+        x = self.rng
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        self.rng = x
+        return x
 
     def codes(self):
         return [int(x + 0.5) for x in self.w]
@@ -133,7 +141,7 @@ class Run:
         while True:
             if self.shuffle:
                 for i in range(self.patterns - 1, 0, -1):
-                    j = random.getrandbits(16) % (i + 1)
+                    j = self.next_random() % (i + 1)
                     self.order[i], self.order[j] = self.order[j], self.order[i]
             for p in self.order:
                 self.step(p)

@@ -63,6 +63,10 @@ ERR_BUSY = const(7)
 ERR_HARDWARE = const(8)
 ERR_INTERNAL = const(9)
 
+# Out-of-band bytes the *simulated* board (firmware/sim) treats as an MCU reset; the host's
+# fault injector sends them. Never sent to a real board; not a frame.
+SIM_RESET = b"\x00\x00WPHIL-SIM-MCU-RESET\x00\x00"
+
 ERROR_NAMES = {
     ERR_UNKNOWN_COMMAND: "unknown command", ERR_BAD_LENGTH: "bad length", ERR_BAD_CRC: "bad CRC",
     ERR_RANGE: "out of range", ERR_NOT_CONFIGURED: "not configured",

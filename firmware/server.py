@@ -51,6 +51,7 @@ from rig import ProtoError, Rig
 MID_FRAME_MS = 500     # a frame's bytes must keep coming: a stall this long drops it
 IDLE_POLL_MS = 50      # how often the idle loop checks for host silence
 CTRL_C = 0x03
+QUIET_MS = 50          # Ctrl-C only counts after this much line silence: a human, not noise
 
 
 class Server:
@@ -62,11 +63,13 @@ class Server:
         self.tx = bytearray(OVERHEAD + MAX_PAYLOAD)
         self.rxv = memoryview(self.rx)
         self.txv = memoryview(self.tx)
+        self.err = bytearray(OVERHEAD + 256)   # error replies to frames that were not run
         self.pending = 0               # bytes of a rejected header kept for re-scanning
         self.boot_id = board.boot_id()
         self.cache_key = None          # (cmd, seq, crc) of the request whose reply is in tx
         self.tx_len = 0
         self.last_rx = time.ticks_ms()
+        self.last_byte = time.ticks_add(self.last_rx, -QUIET_MS)
         self.timeout_ms = 0
         self.wdt = None
         self.running = True
@@ -131,8 +134,11 @@ class Server:
         if not have:
             if not self.io.readinto(self.rxv[0:1], timeout_ms):
                 return None
+            now = time.ticks_ms()
+            quiet = time.ticks_diff(now, self.last_byte) >= QUIET_MS
+            self.last_byte = now
             if self.rx[0] != SYNC0:
-                self.idle_byte(self.rx[0])
+                self.idle_byte(self.rx[0], quiet)
                 return None
             have = 1
         self.ctrl_c = 0
@@ -151,7 +157,7 @@ class Server:
         if not body_crc_ok(self.rx, self.rxv[HEADER_SIZE:], length):
             self.reply_error(cmd, seq, ERR_BAD_CRC, "bad CRC, frame dropped")
             return None
-        self.last_rx = time.ticks_ms()
+        self.last_rx = self.last_byte = time.ticks_ms()
         self.stats["frames"] += 1
         return cmd, flags, seq, length
 
@@ -165,9 +171,10 @@ class Server:
                 self.pending = n - i
                 return
 
-    def idle_byte(self, b):
-        """A byte outside any frame: Ctrl-C twice in a row means back to the REPL."""
-        if b == CTRL_C:
+    def idle_byte(self, b, quiet):
+        """A byte outside any frame: Ctrl-C twice in a row, after a quiet line, means back
+        to the REPL (line noise or garbage mid-stream never comes after silence)."""
+        if b == CTRL_C and (self.ctrl_c or quiet):
             self.ctrl_c += 1
             if self.ctrl_c >= 2:
                 self.running = False
@@ -176,10 +183,16 @@ class Server:
 
     # -- replies -------------------------------------------------------------------------
     def dispatch(self, cmd, flags, seq, length):
+        # HELLO, PING and STATUS change nothing: they are run every time and never evict
+        # the cached reply, so a host can probe the board and still get a lost reply back
+        cached = cmd not in (HELLO, PING, STATUS)
         key = (cmd, seq, bytes(self.rxv[HEADER_SIZE + length:HEADER_SIZE + length + 4]))
-        if key == self.cache_key and cmd != HELLO:
+        if cached and key == self.cache_key:
             self.stats["repeats"] += 1
             self.io.write(self.txv[:self.tx_len])
+            return
+        if not cached:
+            self.dispatch_uncached(cmd, seq, length)
             return
         if self.training and cmd not in (STOP, PING, STATUS):
             self.reply_error(cmd, seq, ERR_BUSY, "training on chip: send STOP first")
@@ -203,6 +216,22 @@ class Server:
         self.cache_key = key
         self.io.write(self.txv[:self.tx_len])
 
+    def dispatch_uncached(self, cmd, seq, length):
+        """Run a side-effect-free command; its reply never touches tx (the cache)."""
+        try:
+            payload = bytes(self.handlers[cmd](self.rxv[HEADER_SIZE:HEADER_SIZE + length], seq))
+            out = bytearray(OVERHEAD + len(payload))
+            out[HEADER_SIZE:HEADER_SIZE + len(payload)] = payload
+            n = encode_into(out, cmd, seq, len(payload), F_REPLY)
+        except Exception as exc:
+            code = ERR_HARDWARE if isinstance(exc, OSError) else ERR_INTERNAL
+            msg = ("%s: %s" % (type(exc).__name__, exc)).encode()[:200]
+            out = bytearray(OVERHEAD + 1 + len(msg))
+            out[HEADER_SIZE] = code
+            out[HEADER_SIZE + 1:HEADER_SIZE + 1 + len(msg)] = msg
+            n = encode_into(out, cmd, seq, 1 + len(msg), F_REPLY | F_ERROR)
+        self.io.write(memoryview(out)[:n])
+
     def error_into(self, cmd, seq, code, message):
         self.stats["errors"] += 1
         msg = message.encode()[:200]
@@ -211,9 +240,15 @@ class Server:
         return encode_into(self.tx, cmd, seq, 1 + len(msg), F_REPLY | F_ERROR)
 
     def reply_error(self, cmd, seq, code, message):
-        self.cache_key = None
-        self.tx_len = self.error_into(cmd, seq, code, message)
-        self.io.write(self.txv[:self.tx_len])
+        """An error about a frame that was not run (bad CRC, bad length, busy): built in a
+        buffer of its own, leaving the cached reply alone for the retry that follows."""
+        self.stats["errors"] += 1
+        msg = message.encode()[:200]
+        out = self.err
+        out[HEADER_SIZE] = code
+        out[HEADER_SIZE + 1:HEADER_SIZE + 1 + len(msg)] = msg
+        n = encode_into(out, cmd, seq, 1 + len(msg), F_REPLY | F_ERROR)
+        self.io.write(memoryview(out)[:n])
 
     def put_json(self, obj, offset=HEADER_SIZE):
         data = json.dumps(obj).encode()
@@ -223,17 +258,17 @@ class Server:
         return len(data)
 
     # -- commands ------------------------------------------------------------------------
+    # HELLO, PING and STATUS return their payload (bytes): they must not touch tx, the cache
     def hello(self, req, seq):
-        self.cache_key = None
         if self.digest is None:
             self.digest = version.files_digest(self.board.FIRMWARE_ROOT)
-        return self.put_json({
+        return json.dumps({
             "protocol": PROTOCOL_VERSION, "firmware": version.FIRMWARE_VERSION,
             "files": self.digest, "boot_id": self.boot_id, "board": self.board.NAME,
             "platform": sys.platform, "dac_addresses": self.rig.scan(),
             "configured": self.rig.configured, "safe": self.rig.safe_state,
             "max_payload": MAX_PAYLOAD,
-        })
+        }).encode()
 
     def configure(self, req, seq):
         try:
@@ -345,8 +380,7 @@ class Server:
         return 0
 
     def ping(self, req, seq):
-        self.tx[HEADER_SIZE:HEADER_SIZE + len(req)] = req
-        return len(req)
+        return bytes(req)
 
     def status(self, req, seq):
         rig = self.rig
@@ -356,7 +390,7 @@ class Server:
         if rig.configured:
             info["held"] = list(rig.held)
             info["dac_codes"] = rig.dacs.read_back()
-        return self.put_json(info)
+        return json.dumps(info).encode()
 
     def train(self, req, seq):
         self.rig.need_config()

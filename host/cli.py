@@ -84,10 +84,12 @@ def cli(verbose: int) -> None:
               "and the targets may change).")
 @click.option("--onchip", is_flag=True, default=None, help="Run the perturbation loop on the "
               "device (per pattern, forward difference); the host only records progress.")
+@click.option("--log-wire", type=click.Path(dir_okay=False), help="Append every frame sent and "
+              "received (timestamped, hex) to this file: for debugging a bench.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.pass_context
 def train(ctx: click.Context, device: str, resume: Path | None, no_progress: bool,
-          **options: Any) -> None:
+          log_wire: str | None, **options: Any) -> None:
     """Train a network on a bench and write a run directory.
 
     With no options: XOR on the simulated 2-2-1 bench, in seconds.
@@ -110,8 +112,12 @@ def train(ctx: click.Context, device: str, resume: Path | None, no_progress: boo
         out = options["out"] or default_out(spec.task, spec.config.algo)
         rundir, state = RunDir.create(out, spec.to_config()), None
     progress = EpochProgress(spec.config.epochs, state.epoch if state else 0, disable=no_progress)
-    with progress:
-        summary = execute(spec, rundir, state, progress.update)
+    try:
+        with progress:
+            summary = execute(spec, rundir, state, progress.update, log_wire)
+    except DeviceError as exc:
+        raise DeviceError(f"{exc}; the run is saved: continue it with "
+                          f"wphil train --resume {rundir.path}") from None
     _print_summary(summary, rundir.path)
 
 
@@ -142,9 +148,10 @@ def _print_summary(summary: dict[str, Any], path: Path) -> None:
 @click.option("--device", default=DEFAULT_URL, show_default=True, help=DEVICE_HELP)
 @click.option("--bench", default=DEFAULT_BENCH, show_default=True, help="Bench name or file.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def info(device: str, bench: str, as_json: bool) -> None:
+@click.option("--log-wire", type=click.Path(dir_okay=False), help="Append every frame to this file.")
+def info(device: str, bench: str, as_json: bool, log_wire: str | None) -> None:
     """Show what a device is: converters, topology, firmware, capabilities."""
-    with open_device(device, load_bench(bench)) as dev:
+    with open_device(device, load_bench(bench), log_wire) as dev:
         details = dev.info().to_dict()
     if as_json:
         click.echo(json.dumps(details, indent=2))

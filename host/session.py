@@ -74,7 +74,8 @@ def _attach_log(rundir: RunDir) -> logging.Handler:
     return handler
 
 
-def _summary(spec: RunSpec, state: TrainState, stop_reason: str, firmware: str) -> dict[str, Any]:
+def _summary(spec: RunSpec, state: TrainState, stop_reason: str, firmware: str,
+             device_stats: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "task": spec.task, "algo": spec.config.algo, "device": spec.device,
         "firmware": firmware, "bench": spec.bench.name, "profile": spec.bench.profile,
@@ -83,11 +84,13 @@ def _summary(spec: RunSpec, state: TrainState, stop_reason: str, firmware: str) 
         "converged": stop_reason == "converged", "stop_reason": stop_reason,
         "wall_s": round(state.elapsed_s, 3),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "device_stats": device_stats or {},
     }
 
 
 def execute(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
-            on_record: Callable[[EpochRecord], None] | None = None) -> dict[str, Any]:
+            on_record: Callable[[EpochRecord], None] | None = None,
+            wire_log: str | None = None) -> dict[str, Any]:
     """Train to a stop condition, keeping rundir complete; return the summary."""
     handler = _attach_log(rundir)
     task = load_task(spec.task)
@@ -99,7 +102,7 @@ def execute(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
         log.info("resumed: %d metric rows written after the last checkpoint were dropped and "
                  "will be recomputed", rundir.dropped_rows)
     try:
-        with open_device(spec.device, spec.bench) as device:
+        with open_device(spec.device, spec.bench, wire_log) as device:
             firmware = device.info().firmware
             trainer = Trainer(device, spec.bench, task, spec.config, state)
             last = copy.deepcopy(trainer.state)
@@ -124,7 +127,7 @@ def execute(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
                 stop_reason = trainer.stop_reason or "?"
             rundir.save_checkpoint(trainer.state)
             rundir.write_weights(trainer.state.weights, trainer.codes(), spec.bench.topology.layers)
-            summary = _summary(spec, trainer.state, stop_reason, firmware)
+            summary = _summary(spec, trainer.state, stop_reason, firmware, device.stats())
             rundir.write_summary(summary)
             return summary
     except BaseException as exc:

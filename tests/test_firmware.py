@@ -49,9 +49,14 @@ def random_codes(bench, n, seed=0):
     return CodeMap(bench).weights_to_codes(weights)
 
 
+def quiet(name: str):
+    """The bench with its mismatch, INL, DNL and offsets, but no drift (noise is off by URL)."""
+    return load_bench(name, overrides={"sim": {"drift_volts_per_kquery": 0.0}})
+
+
 @pytest.mark.parametrize("name,hidden", [("xor-2-2-1", True), ("iris", False)])
 def test_simulated_board_reads_the_same_adc_codes_as_the_mock(name: str, hidden: bool) -> None:
-    bench = load_bench(name)
+    bench = quiet(name)
     cm = CodeMap(bench)
     inputs = cm.inputs_to_codes(np.random.default_rng(2).random((12, bench.n_inputs)))
     codes = random_codes(bench, 6)
@@ -63,7 +68,7 @@ def test_simulated_board_reads_the_same_adc_codes_as_the_mock(name: str, hidden:
 
 
 def test_wide_perturbation_batches_are_split_to_fit_the_protocol() -> None:
-    bench = load_bench("iris")
+    bench = quiet("iris")
     cm = CodeMap(bench)
     inputs = cm.inputs_to_codes(np.random.default_rng(3).random((150, 4)))
     base = random_codes(bench, 1)[0]
@@ -198,13 +203,16 @@ def garbage_target():
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.binary(min_size=1, max_size=3000).filter(lambda b: b"\x03\x03" not in b))
+@given(st.binary(min_size=1, max_size=3000))
 def test_garbage_never_kills_the_firmware_and_the_handshake_still_works(garbage_target,
                                                                        garbage: bytes) -> None:
     dev = garbage_target
-    dev.port.write(garbage + P.SYNC + garbage[:7])        # end on half a header, for spite
+    # garbage may hold Ctrl-C twice: that only counts after a quiet line (a human at a
+    # terminal), so the garbage follows a frame without a pause, as line noise would
+    ping = P.encode(P.PING, 1, b"x")
+    dev.port.write(ping + garbage + P.SYNC + garbage[:7])  # end on half a header, for spite
     hello = dev.handshake()                               # retries until the firmware resyncs
-    assert hello["boot_id"] == dev.hello["boot_id"]       # same process: nothing crashed
+    assert hello["boot_id"] == dev.hello["boot_id"], dev.board.stderr()  # same process
     assert dev.board.proc.poll() is None
 
 
@@ -226,6 +234,7 @@ def test_the_firmware_can_be_sent_back_to_the_repl(how: str) -> None:
         if how == "EXIT":
             dev.exit_to_repl()
         else:
+            time.sleep(0.1)                    # Ctrl-C counts after a quiet line (a human)
             dev.port.write(b"\x03\x03")
         dev.board.proc.wait(5)                 # the unix port ends where a Pico shows ">>>"
         assert dev.board.proc.returncode == 0

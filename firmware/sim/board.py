@@ -7,6 +7,7 @@ import os
 
 from fake_i2c import FakeADS1115, FakeI2C, FakeMCP4728
 from network import SimNetwork
+from protocol import SIM_RESET
 from rp2040_adc import Rp2040Adc
 from stdio import Stdio
 
@@ -44,13 +45,51 @@ class FakeRp2040Adc:
         return (code << 4) | (code >> 8)
 
 
+# An MCU reset, injected by the host's fault injector (drivers/faults.py) as this byte
+# string on the serial line: the firmware restarts (new boot id, unconfigured, its UART
+# buffer lost) while the simulated circuit, the DAC chips and their noise carry on, as
+# they do when a real Pico resets on a bench.
+RESET_MAGIC = SIM_RESET
+
+
+class SimReset(Exception):
+    pass
+
+
+class SimStdio(Stdio):
+    def __init__(self):
+        super().__init__()
+        self.tail = b""
+
+    def readinto(self, mv, timeout_ms):
+        n = super().readinto(mv, timeout_ms)
+        if n:
+            seen = self.tail + bytes(mv[:n])
+            if RESET_MAGIC in seen:
+                self.tail = b""
+                raise SimReset()
+            self.tail = seen[-(len(RESET_MAGIC) - 1):]
+        return n
+
+
+def boot(run):
+    """Run the firmware; on an injected MCU reset, boot it again on the same circuit."""
+    import sys
+    while True:
+        try:
+            run(sys.modules["board"])
+            return
+        except SimReset:
+            pass
+
+
 class _NoWatchdog:
     def feed(self):
         pass
 
 
 def stream():
-    return Stdio()
+    return SimStdio()
 
 
 def i2c(bus_id, sda, scl, freq):

@@ -45,12 +45,12 @@ class SimNetwork:
             for code in range(max(0, int(centre - width)), min(self.adc_full, int(centre + width)) + 1):
                 if abs(code - centre) <= width:
                     self.dnl_lut[code] = centre
-        self.drift_step = sim["drift_volts_per_kquery"] * self.scale / math.sqrt(1000)
+        per_sample = math.sqrt(1000 * adc["oversample"])
+        self.drift_step = sim["drift_volts_per_kquery"] * self.scale / per_sample
         self.drift = [0.0] * adc["channels"]
         random.seed(cfg.get("noise_seed", 2))
         # read noise: 4096 normal quantiles from the host, indexed by 12 random bits
-        self.quantiles = array.array("f", cfg.get("normal_quantiles") or [0.0])
-        self.gauss = gauss
+        self.quantiles = array.array("f", cfg.get("normal_quantiles") or [0.0] * 4096)
         self.level = [self.mid] * adc["channels"]       # noise-free ADC level per channel
         self.volts_ch = [self.channel_volts(ch) for ch in range(n_dac)]
         self.weights_of = [[] for _ in range(n_dac)]
@@ -100,11 +100,8 @@ class SimNetwork:
             acts.append(out)
             signal = out
         values = acts[-1] + [a for layer in acts[:-1] for a in layer]
-        drift = self.drift
         for ch, a in zip(self.readouts, values):
-            if self.drift_step:                     # a random walk, one step per settled state
-                drift[ch] += self.drift_step * self.gauss()
-            self.level[ch] = (a + self.adc_offset[ch]) * self.scale + self.mid + drift[ch]
+            self.level[ch] = (a + self.adc_offset[ch]) * self.scale + self.mid
         self.dirty = False
 
     def adc_code(self, channel):
@@ -112,6 +109,10 @@ class SimNetwork:
         if self.dirty:
             self._settle()
         x = self.level[channel]
+        if self.drift_step:        # a random walk per conversion, not per settled state: the
+            # draws then depend only on how many conversions ran, as the noise does
+            self.drift[channel] += self.drift_step * self.quantiles[getrandbits(12)]
+            x += self.drift[channel]
         if self.noise:
             x += self.noise * self.quantiles[getrandbits(12)]
         if x < 0.0:
@@ -121,10 +122,3 @@ class SimNetwork:
 
 
 getrandbits = random.getrandbits
-
-
-def gauss():
-    """A standard normal draw (Box-Muller; MicroPython's random has no gauss)."""
-    u = (random.getrandbits(30) + 1) / 1073741825
-    v = random.getrandbits(30) / 1073741824
-    return math.sqrt(-2.0 * math.log(u)) * math.cos(2.0 * math.pi * v)

@@ -1,0 +1,186 @@
+"""Reliability: faults on the link, resets and a vanishing port over `upy://` leave a run
+exactly as a clean run would be; the firmware survives fuzzed frames; nothing is lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from drivers import load_bench, open_device
+from firmware import protocol as P
+from host.runs import RunDir
+from host.session import RunSpec, execute
+from host.train import TrainConfig
+from tests.test_cli import epochs_of, wphil
+
+EPOCHS = 12
+METRIC_COLUMNS = ("epoch", "queries", "loss", "accuracy", "train_loss", "grad_norm")
+
+
+def run_xor(tmp_path: Path, name: str, url: str) -> tuple[dict, list, np.ndarray]:
+    bench = load_bench("xor-2-2-1")
+    config = TrainConfig.for_bench(bench, epochs=EPOCHS, target_loss=1e-12, seed=3)
+    spec = RunSpec(url, bench, "xor", config)
+    rundir = RunDir.create(tmp_path / name, spec.to_config())
+    summary = execute(spec, rundir)
+    rows = [tuple(r[c] for c in METRIC_COLUMNS) for r in rundir.metrics()]
+    return summary, rows, rundir.load_weights()[0]
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("clean")
+    return {"noisy": run_xor(tmp, "noisy", "upy://?timeout=0.3"),
+            "quiet": run_xor(tmp, "quiet", "upy://?timeout=0.3&noise=0&drift=0")}
+
+
+@pytest.mark.parametrize("faults,board", [
+    ("drop:0.003", "noisy"), ("flip:0.003", "noisy"), ("dup:0.003", "noisy"),
+    ("delay:0.1,delay_s:0.5", "noisy"),          # longer than the 0.3 s timeout: late replies
+    ("reset:0.05", "noisy"),
+    ("vanish:0.1,vanish_s:0.3", "quiet"),       # a power cycle restarts the circuit's noise
+    ("drop:0.001,flip:0.001,dup:0.001,delay:0.05,reset:0.02", "noisy"),
+])
+def test_faulty_link_ends_with_the_clean_runs_weights_and_metrics(tmp_path, clean, faults,
+                                                                  board) -> None:
+    quiet = "&noise=0&drift=0" if board == "quiet" else ""
+    url = f"upy://?timeout=0.3&reconnect=10&fault_seed=7&faults={faults}{quiet}"
+    summary, rows, weights = run_xor(tmp_path, "faulty", url)
+    clean_summary, clean_rows, clean_weights = clean[board]
+    stats = summary["device_stats"]
+    assert sum(stats["faults_injected"].values()) > 0, stats
+    if "reset" in faults or "vanish" in faults:
+        assert stats["recoveries"] > 0, stats
+    assert [int(r[0]) for r in rows] == list(range(1, EPOCHS + 1))
+    assert rows == clean_rows
+    assert np.array_equal(weights, clean_weights)
+
+
+def test_a_device_that_never_comes_back_stops_the_run_saved_and_resumable(tmp_path) -> None:
+    run = tmp_path / "run"
+    proc = wphil("train", "--device", "upy://?timeout=0.3&reconnect=1&faults=vanish:0.1,vanish_s:60",
+                 "--out", str(run), "--epochs", "200", "--target-loss", "1e-12", "--no-progress")
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("wphil: ")]
+    assert proc.returncode == 1 and len(errors) == 1 and "Traceback" not in proc.stderr
+    assert "not back within 1 s" in errors[0] and f"--resume {run}" in errors[0]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stop_reason"].startswith("error:") and summary["epochs"] >= 1
+    done = epochs_of(run)
+    assert done == list(range(1, len(done) + 1))
+    wphil("train", "--resume", str(run), "--device", "upy://", "--epochs", str(len(done) + 5),
+          check=True)
+    assert epochs_of(run) == list(range(1, len(done) + 6))
+
+
+def test_kill_9_of_the_host_over_upy_then_resume_loses_nothing(tmp_path) -> None:
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "host", "train", "--device", "upy://", "--out", str(run),
+           "--epochs", "1000000", "--target-loss", "1e-12", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (run / "checkpoint.npz").exists():
+        time.sleep(0.1)
+    time.sleep(0.7)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    board_pid = int(re.search(r"micropython pid (\d+)", (run / "train.log").read_text()).group(1))
+    for _ in range(50):                      # the orphaned board sees its line hang up and ends
+        try:
+            os.kill(board_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the board process {board_pid} outlived its host")
+    killed_at = epochs_of(run)
+    assert len(killed_at) > 5
+    target = killed_at[-1] + 10
+    wphil("train", "--resume", str(run), "--epochs", str(target), check=True)
+    assert epochs_of(run) == list(range(1, target + 1))
+
+
+def test_wire_log_has_every_frame_in_both_directions(tmp_path) -> None:
+    log = tmp_path / "wire.log"
+    wphil("info", "--device", "upy://", "--log-wire", str(log), check=True)
+    lines = log.read_text().splitlines()
+    tx = {re.search(r"seq=(\d+)", ln).group(1) for ln in lines if " TX " in ln}
+    rx = {re.search(r"seq=(\d+)", ln).group(1) for ln in lines if " RX " in ln}
+    assert tx and tx == rx
+    assert any(" TX HELLO " in ln for ln in lines) and any(" RX CONFIGURE " in ln for ln in lines)
+    first = lines[0].split()
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$", first[0])
+    frame = bytes.fromhex(first[-1])
+    assert P.FrameDecoder().feed(frame)[0][0] == P.HELLO
+
+
+# -- fuzzing the firmware's frame parser -------------------------------------------------------
+
+FUZZ_COMMANDS = [c for c in range(256) if c not in (P.EXIT, P.TRAIN)]
+FRAMES_PER_EXAMPLE = 100
+FUZZ_EXAMPLES = 100          # 100 x 100 = 10,000 frames in the default run
+
+
+@st.composite
+def fuzz_frame(draw) -> bytes:
+    cmd = draw(st.sampled_from(FUZZ_COMMANDS))
+    frame = bytearray(P.encode(cmd, draw(st.integers(0, 0xFFFF)), draw(st.binary(max_size=64))))
+    how = draw(st.sampled_from(["valid", "flip", "truncate", "extend", "length", "random"]))
+    if how == "flip":
+        for _ in range(draw(st.integers(1, 3))):
+            bit = draw(st.integers(0, 8 * len(frame) - 1))
+            frame[bit // 8] ^= 1 << (bit % 8)
+    elif how == "truncate":
+        frame = frame[:draw(st.integers(1, len(frame) - 1))]
+    elif how == "extend":
+        frame += draw(st.binary(min_size=1, max_size=20))
+    elif how == "length":                        # a header that lies about the payload length
+        frame[6:8] = draw(st.integers(0, 0xFFFF)).to_bytes(2, "little")
+        frame[8] = P.header_check(frame[2], frame[3], int.from_bytes(frame[4:6], "little"),
+                                  int.from_bytes(frame[6:8], "little"))
+    elif how == "random":
+        frame = bytearray(draw(st.binary(min_size=1, max_size=80)))
+    return bytes(frame)
+
+
+@pytest.fixture(scope="module")
+def fuzz_target():
+    with open_device("upy://?timeout=1", load_bench("xor-2-2-1")) as dev:
+        dev.fuzz_frames = 0
+        yield dev
+    assert dev.fuzz_frames >= FUZZ_EXAMPLES * FRAMES_PER_EXAMPLE
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large])
+@given(st.lists(fuzz_frame(), min_size=FRAMES_PER_EXAMPLE, max_size=FRAMES_PER_EXAMPLE))
+def test_fuzzed_frames_never_crash_the_firmware_and_every_reply_is_well_formed(fuzz_target,
+                                                                              frames) -> None:
+    dev = fuzz_target
+    dev.fuzz_frames += len(frames)
+    blob = b"".join(frames).replace(b"\x03\x03", b"\x03\x02")
+    # zeros fill any frame left waiting for its bytes; then a PING marks the end
+    marker = P.encode(P.PING, 0xBEEF, b"end of fuzz batch")
+    dev.port.write(blob + bytes(P.MAX_PAYLOAD + P.OVERHEAD) + marker)
+    decoder, replies = P.FrameDecoder(), []
+    deadline = time.monotonic() + 20
+    while not any(f[0] == P.PING and f[2] == 0xBEEF for f in replies):
+        assert time.monotonic() < deadline, "no answer to the end-of-batch PING"
+        replies += decoder.feed(dev.port.read(dev.port.in_waiting or 1))
+    assert decoder.skipped == 0                       # nothing but frames came back
+    for cmd, flags, _seq, payload in replies:
+        assert cmd != "crc" and flags & P.F_REPLY
+        if flags & P.F_ERROR:
+            assert payload[0] in P.ERROR_NAMES and payload[1:].decode()
+    assert dev.board.proc.poll() is None
