@@ -57,7 +57,7 @@ class Keysight34461A(Instrument):
         "VOLT:DC:RANG:AUTO?", "VOLT:DC:RANG:AUTO %s", "DC voltage autorange",
         map_values={True: "1", False: "0"})
     nplc = Instrument.control(
-        "VOLT:DC:NPLC?", "VOLT:DC:NPLC %g", "DC voltage integration time", "power-line cycles",
+        "VOLT:DC:NPLC?", "VOLT:DC:NPLC %g", "DC voltage integration time", "PLC",
         values=NPLCS)
 
     def configure_voltage_dc(self, voltage_range: float, nplc: float = 10.0) -> None:

@@ -20,7 +20,7 @@ from typing import TypeVar
 import pyvisa
 from pyvisa import constants
 from pyvisa.errors import VisaIOError
-from pyvisa.rname import InvalidResourceName, parse_resource_name
+from pyvisa.rname import InvalidResourceName, parse_resource_name, to_canonical_name
 
 from drivers.errors import ConfigError, InstrumentError
 from drivers.instruments.scpi import Instrument
@@ -71,10 +71,10 @@ def open_instrument(cls: type[I], resource: str, timeout_ms: int | None = None) 
     name, backend = split_backend(resource)
     rm = resource_manager(backend)
     what = f"{cls.KIND} at {resource}"
-    if backend == "sim" and name not in rm.list_resources():
+    if backend == "sim" and to_canonical_name(name) not in rm.list_resources("?*"):
         # pyvisa-sim opens any name and then answers nothing: say so before that
         raise InstrumentError(f"no {cls.KIND} at {resource}: the simulated instruments are "
-                              + ", ".join(rm.list_resources()))
+                              + ", ".join(rm.list_resources("?*")))
     try:
         handle = rm.open_resource(name, open_timeout=OPEN_TIMEOUT_MS)
     except VisaIOError as exc:
