@@ -10,7 +10,7 @@ are the instrument's; the bench's own rail limits are stricter and are checked f
 from __future__ import annotations
 
 from drivers.errors import ConfigError
-from drivers.instruments.scpi import Channel, Instrument
+from drivers.instruments.scpi import Channel, Instrument, Transport
 
 #: channel -> (max volts, max amps) the DP832 can be set to
 RATINGS: dict[int, tuple[float, float]] = {1: (30.0, 3.0), 2: (30.0, 3.0), 3: (5.0, 3.0)}
@@ -52,7 +52,7 @@ class RigolDP832(Instrument):
     ERROR_QUERY = ":SYST:ERR?"
     TIMEOUT_MS = 3000
 
-    def __init__(self, transport, resource_name: str = "") -> None:  # noqa: ANN001
+    def __init__(self, transport: Transport, resource_name: str = "") -> None:
         super().__init__(transport, resource_name)
         self.outputs = {ch: DP832Output(self, ch) for ch in RATINGS}
 
@@ -62,8 +62,3 @@ class RigolDP832(Instrument):
             raise ConfigError(f"{self.label}: channel {channel} does not exist; "
                               f"valid: {', '.join(map(str, self.outputs))}")
         return self.outputs[channel]
-
-    def all_off(self) -> None:
-        """Every output off, in one command each (nothing is read back)."""
-        for ch in self.outputs:
-            self.write(f":OUTP CH{ch},OFF")
