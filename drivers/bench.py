@@ -25,8 +25,10 @@ from drivers.bench_tables import (
     BenchMeta,
     Calibration,
     Dac,
+    DacCalibration,
     Defaults,
     Limits,
+    Power,
     Sim,
     Timing,
     Topology,
@@ -49,6 +51,8 @@ class Bench:
     timing: Timing
     defaults: Defaults
     sim: Sim
+    dac_calibration: DacCalibration = DacCalibration()
+    power: Power = Power()
     source: str = "<bench>"
     profile: str = "default"
 
@@ -188,6 +192,25 @@ def _check_consistency(b: Bench) -> None:
             raise _fail(src, f"[calibration] {keyname}", "must be [low, high]")
     if any(ch >= b.dac_channels for ch in b.sim.stuck_dac_channels):
         raise _fail(src, "[sim] stuck_dac_channels", f"channels must be in 0..{b.dac_channels - 1}")
+    _check_lists(b, "dac_calibration", ("channels", "volts_per_code", "offset_volts"))
+    if any(ch >= b.dac_channels for ch in b.dac_calibration.channels):
+        raise _fail(src, "[dac_calibration] channels", f"must be in 0..{b.dac_channels - 1}")
+    _check_lists(b, "power", ("names", "channels", "volts", "current_limits", "max_volts"))
+    for name, volts, top in zip(b.power.names, b.power.volts, b.power.max_volts):
+        if volts > top:
+            raise _fail(src, "[power] volts", f"rail {name}: {volts} V is above its max_volts {top} V")
+
+
+def _check_lists(b: Bench, section: str, keys: tuple[str, ...]) -> None:
+    """Parallel per-entry lists of one table: same length; the first holds distinct values."""
+    table = getattr(b, section)
+    lengths = {k: len(getattr(table, k)) for k in keys}
+    if len(set(lengths.values())) > 1:
+        raise _fail(b.source, f"[{section}]", "needs one entry per item in every list: "
+                    + ", ".join(f"{k} has {n}" for k, n in lengths.items()))
+    first = getattr(table, keys[0])
+    if len(set(first)) != len(first):
+        raise _fail(b.source, f"[{section}] {keys[0]}", "has a repeated entry")
 
 
 def bench_from_dict(data: dict[str, Any], source: str = "<bench>",
@@ -233,7 +256,15 @@ def load_bench(name_or_path: str, profile: str = "default",
     data = apply_profile(data, profile)
     for section, table in (overrides or {}).items():
         data.setdefault(section, {}).update(table)
-    return bench_from_dict(data, source, profile)
+    bench = bench_from_dict(data, source, profile)
+    if bench.calibration.table:
+        from drivers.caltable import attach_table
+
+        builtin = name_or_path in builtin_benches()
+        package = Path(str(resources.files("drivers") / "benches"))
+        here = package if builtin else Path(name_or_path).parent
+        bench = attach_table(bench, here)
+    return bench
 
 
 def describe_keys() -> str:

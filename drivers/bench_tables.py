@@ -72,6 +72,21 @@ class Calibration:
                                          doc="signal volts of feature value 0 and 1")
     targets: tuple[float, ...] = key((-0.6, 0.6), lo=-10.0, hi=10.0,
                                      doc="output volts meaning class absent, present")
+    table: str = key("", doc="measured DAC calibration written by `wphil calibrate`, a path "
+                     "relative to this bench file; fills [dac_calibration]; empty: none")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DacCalibration:
+    """Measured DAC lines, V = volts_per_code * code + offset_volts, per channel. Usually
+    filled from `[calibration] table`; channels not listed use the nominal Vref / 2^bits line."""
+
+    channels: tuple[int, ...] = key((), lo=0, hi=255, doc="DAC channels with a measured line")
+    volts_per_code: tuple[float, ...] = key((), lo=1e-9, hi=1.0,
+                                            doc="measured slope of each channel (V per code)")
+    offset_volts: tuple[float, ...] = key((), lo=-10.0, hi=10.0,
+                                          doc="measured output of each channel at code 0 (V)")
+    source: str = key("", doc="where the numbers come from (table file, date, DMM)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,8 +137,21 @@ class Sim:
                                         doc="random-walk std of output offsets per 1000 queries (V)")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Power:
+    """The bench supply's rails (`wphil power`), one entry per rail in every list."""
+
+    names: tuple[str, ...] = key((), doc="rail names, in switch-on order (off in reverse)")
+    channels: tuple[int, ...] = key((), lo=1, hi=8, doc="supply output feeding each rail")
+    volts: tuple[float, ...] = key((), lo=0.0, hi=60.0, doc="voltage of each rail (V)")
+    current_limits: tuple[float, ...] = key((), lo=0.001, hi=10.0,
+                                            doc="current limit of each rail (A)")
+    max_volts: tuple[float, ...] = key((), lo=0.01, hi=60.0, doc="highest voltage a rail may "
+                                       "ever be set to; also its over-voltage protection (V)")
+
+
 SECTIONS: dict[str, type] = {
     "bench": BenchMeta, "topology": Topology, "dac": Dac, "adc": Adc, "wiring": Wiring,
     "calibration": Calibration, "limits": Limits, "timing": Timing, "defaults": Defaults,
-    "sim": Sim,
+    "sim": Sim, "dac_calibration": DacCalibration, "power": Power,
 }

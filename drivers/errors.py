@@ -27,6 +27,10 @@ class ProtocolError(DeviceError):
     """A frame was malformed, corrupted, or the peer speaks another protocol version."""
 
 
+class InstrumentError(DeviceError):
+    """A bench instrument (DMM, power supply) did not answer, or reported an error."""
+
+
 class FirmwareError(DeviceError):
     """The firmware answered with an error reply (code + message)."""
 

@@ -209,3 +209,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"wphil: internal error: {type(exc).__name__}: {exc} (rerun with -vv for the "
                    "traceback)", err=True)
         sys.exit(1)
+
+
+# -- commands defined in their own modules (kept here, at the end, so parallel work merges cleanly)
+from host.cli_lab import calibrate_cmd, power  # noqa: E402
+
+cli.add_command(calibrate_cmd)
+cli.add_command(power)

@@ -1,8 +1,11 @@
 """The bench's calibration: float weights and signals to and from converter codes.
 
 Weights live in float on the host; the device only ever sees DAC codes. Nominally
-`weight = weight_per_volt * (Vref * code / 2^bits - weight_zero_volts)`; the per-weight
-slope and zero arrays are where a measured calibration table corrects that line.
+`weight = weight_per_volt * (Vref * code / 2^bits - weight_zero_volts)`. When the bench has
+measured DAC lines (`[dac_calibration]`, from `wphil calibrate`), a channel's
+`V = volts_per_code * code + offset_volts` replaces `Vref * code / 2^bits`, for weights and
+inputs alike: the host then asks for the volts it means. (The DMM sees only DAC volts, so
+mismatch after the DAC, e.g. each weight's multiplier gain, stays for training to absorb.)
 """
 
 from __future__ import annotations
@@ -24,9 +27,26 @@ class CodeMap:
         self.intercept = np.full(n_w, -cal.weight_per_volt * cal.weight_zero_volts)
         self.input_slope = np.full(bench.n_inputs, self.dac_lsb_volts)
         self.input_intercept = np.full(bench.n_inputs, -cal.input_zero_volts)
+        self._apply_measured_lines()
         self.min_code, self.max_code = bench.limits.min_code, bench.max_code
         self.adc_scale = (1 << bench.adc.bits) / bench.adc.vref
         self.adc_mid = 1 << (bench.adc.bits - 1)
+
+    def _apply_measured_lines(self) -> None:
+        """Per channel, volts = a * code + b from the bench's [dac_calibration], if measured."""
+        measured = self.bench.dac_calibration
+        lines = dict(zip(measured.channels, zip(measured.volts_per_code, measured.offset_volts)))
+        cal, wiring = self.bench.calibration, self.bench.wiring
+        for k, ch in enumerate(wiring.weights):
+            if ch in lines:
+                a, b = lines[ch]
+                self.slope[k] = cal.weight_per_volt * a
+                self.intercept[k] = cal.weight_per_volt * (b - cal.weight_zero_volts)
+        for i, ch in enumerate(wiring.inputs):
+            if ch in lines:
+                a, b = lines[ch]
+                self.input_slope[i], self.input_intercept[i] = a, b - cal.input_zero_volts
+        self.measured_channels = sorted(set(lines) & set(wiring.weights + wiring.inputs))
 
     @property
     def weight_lsb(self) -> np.ndarray:

@@ -1,0 +1,111 @@
+"""The bench's supply rails: limits enforced before any command, outputs off on every failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from drivers import load_bench
+from drivers.errors import ConfigError, InstrumentError
+from drivers.instruments import RigolDP832
+from drivers.instruments.rails import BenchPower, Rail, bench_rails
+from drivers.instruments.transcript import expected_protocol
+
+ROOT = Path(__file__).resolve().parents[1]
+RAILS = bench_rails(load_bench("xor-2-2-1"))     # VA+ on CH1, VA- on CH2: 5 V, 0.1 A, max 5.5 V
+NO_ERROR = (":SYST:ERR?", '0,"No error"')
+
+
+def configure(ch: int) -> list[tuple[str, None]]:
+    return [(f":OUTP:OVP:VAL CH{ch},5.500", None), (f":OUTP:OVP CH{ch},ON", None),
+            (f":SOUR{ch}:CURR 0.100", None), (f":SOUR{ch}:VOLT 5.000", None)]
+
+
+def status(ch: int, mode: str = "CV", state: str = "ON") -> list[tuple[str, str]]:
+    return [(f":OUTP? CH{ch}", state), (f":SOUR{ch}:VOLT?", "5.000"), (f":SOUR{ch}:CURR?", "0.100"),
+            (f":MEAS:VOLT? CH{ch}", "4.9990"), (f":MEAS:CURR? CH{ch}", "0.0400"),
+            (f":OUTP:MODE? CH{ch}", mode)]
+
+
+OFF = [(":OUTP CH2,OFF", None), (":OUTP CH1,OFF", None)]      # reverse order
+
+
+def test_bench_file_rails_are_read_in_order() -> None:
+    assert [(r.name, r.channel, r.volts, r.current_limit, r.max_volts) for r in RAILS] == [
+        ("VA+", 1, 5.0, 0.1, 5.5), ("VA-", 2, 5.0, 0.1, 5.5)]
+
+
+def test_power_on_arms_ovp_sets_limits_checks_errors_then_switches_on_in_order() -> None:
+    with expected_protocol(RigolDP832, [
+        ("*CLS", None), *configure(1), *configure(2), NO_ERROR,
+        (":OUTP CH1,ON", None), (":OUTP CH2,ON", None), *status(1), *status(2), NO_ERROR,
+    ]) as psu:
+        report = BenchPower(psu, RAILS).on()
+    assert [(s.rail.name, s.enabled, s.measured_volts, s.mode) for s in report] == [
+        ("VA+", True, 4.999, "CV"), ("VA-", True, 4.999, "CV")]
+
+
+def test_a_rail_in_current_limit_switches_every_rail_off() -> None:
+    with expected_protocol(RigolDP832, [
+        ("*CLS", None), *configure(1), *configure(2), NO_ERROR,
+        (":OUTP CH1,ON", None), (":OUTP CH2,ON", None), *status(1), *status(2, mode="CC"), *OFF,
+    ]) as psu:
+        with pytest.raises(InstrumentError, match="rail VA- .CH2. is in current limit at 0.04 A"):
+            BenchPower(psu, RAILS).on()
+
+
+def test_an_error_while_configuring_switches_off_before_anything_is_on() -> None:
+    with expected_protocol(RigolDP832, [
+        ("*CLS", None), *configure(1), *configure(2),
+        (":SYST:ERR?", '-221,"Settings conflict"'), NO_ERROR, *OFF,
+    ]) as psu:
+        with pytest.raises(InstrumentError, match='-221,"Settings conflict"'):
+            BenchPower(psu, RAILS).on()
+
+
+def test_powered_block_switches_off_on_leaving_even_by_an_exception() -> None:
+    with expected_protocol(RigolDP832, [
+        ("*CLS", None), *configure(1), *configure(2), NO_ERROR,
+        (":OUTP CH1,ON", None), (":OUTP CH2,ON", None), *status(1), *status(2), NO_ERROR, *OFF,
+    ]) as psu:
+        with pytest.raises(KeyboardInterrupt):
+            with BenchPower(psu, RAILS).powered():
+                raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("rail,message", [
+    (Rail("5V", 3, 5.2, 0.1, 5.5), "5.2 V / 0.1 A exceeds DP832 CH3's rating of 5 V / 3 A"),
+    (Rail("12V", 1, 12.0, 0.1, 11.0), "12.0 V is above the rail's max_volts 11.0 V"),
+    (Rail("5V", 4, 5.0, 0.1, 5.5), "supply channel 4 does not exist on a DP832"),
+    (Rail("5V", 3, 4.0, 0.1, 6.0), "max_volts 6.0 V is outside CH3's over-voltage protection"),
+])
+def test_a_rail_beyond_its_limits_is_refused_before_any_command(rail: Rail, message: str) -> None:
+    with expected_protocol(RigolDP832, []) as psu:      # an empty transcript: nothing may be sent
+        with pytest.raises(ConfigError, match=message):
+            BenchPower(psu, [rail])
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("volts = [5.0, 5.0] ", "volts = [5.0, 6.0] ", "[power] volts: rail VA-: 6.0 V is above its "
+     "max_volts 5.5 V"),
+    ("channels = [1, 2] ", "channels = [1] ", "[power]: needs one entry per item in every list: "
+     "names has 2, channels has 1"),
+    ('names = ["VA+", "VA-"]', 'names = ["VA+", "VA+"]', "[power] names: has a repeated entry"),
+    ("current_limits = [0.1, 0.1]", "current_limits = [0.1, 0.0]",
+     "[power] current_limits: 0.0 is out of range: must be in 0.001..10.0"),
+])
+def test_bad_power_table_names_file_and_key(tmp_path: Path, old: str, new: str,
+                                            message: str) -> None:
+    text = (ROOT / "bench" / "xor-2-2-1.toml").read_text()
+    assert old in text
+    path = tmp_path / "bench.toml"
+    path.write_text(text.replace(old, new))
+    with pytest.raises(ConfigError) as err:
+        bench_rails(load_bench(str(path)))
+    assert str(err.value).startswith(f"{path}: ") and message in str(err.value)
+
+
+def test_a_bench_without_rails_says_so() -> None:
+    with pytest.raises(ConfigError, match=r"parity4 \(built-in\): \[power\] lists no rails"):
+        bench_rails(load_bench("parity4"))
