@@ -202,3 +202,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"wphil: internal error: {type(exc).__name__}: {exc} (rerun with -vv for the "
                    "traceback)", err=True)
         sys.exit(1)
+
+
+# -- board commands (host/cli_board.py) ------------------------------------------------------
+from host.cli_board import devices_cmd, flash_cmd  # noqa: E402
+
+cli.add_command(flash_cmd)
+cli.add_command(devices_cmd)
