@@ -69,6 +69,7 @@ class EmulatedPico:
         self.boots = 0
         self.proc: subprocess.Popen | None = None
         self._stopping = threading.Event()
+        self._lock = threading.Lock()          # no new boot once stop() has begun
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._supervise, name=f"pico {self.port}",
                                         daemon=True)
@@ -82,9 +83,12 @@ class EmulatedPico:
                                 stdout=self.master, stderr=self.master, start_new_session=True)
 
     def _supervise(self) -> None:
-        while not self._stopping.is_set():
-            self.proc = self._boot()
-            self.boots += 1
+        while True:
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self.proc = self._boot()
+                self.boots += 1
             self._started.set()
             self.proc.wait()
             if self._stopping.is_set():
@@ -92,16 +96,10 @@ class EmulatedPico:
             os.write(self.master, SOFT_REBOOT)
             time.sleep(REBOOT_S)
 
-    def wait_boots(self, n: int, timeout: float = 10.0) -> None:
-        """Wait until the board has booted n times in all (and the n-th process runs)."""
-        deadline = time.monotonic() + timeout
-        while self.boots < n and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert self.boots >= n, f"the board booted {self.boots} times, expected {n}"
-
     def stop(self) -> None:
-        self._stopping.set()
-        proc = self.proc
+        with self._lock:
+            self._stopping.set()
+            proc = self.proc
         if proc is not None and proc.poll() is None:
             proc.terminate()
             try:
