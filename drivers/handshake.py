@@ -107,28 +107,34 @@ class Probe:
 def leave_firmware(port: serial.SerialBase) -> dict[str, Any] | None:
     """Bring the board back to MicroPython's REPL; the HELLO of the firmware that ran, if any.
 
-    A running firmware gets EXIT (after STOP if it is training on chip). A board that does
-    not answer gets Ctrl-C twice, the firmware's own way out that also interrupts any other
-    program; at the REPL those bytes only cancel a line.
+    A running firmware gets EXIT, after STOP if it is training on chip (it then answers
+    every command but STOP, PING and STATUS with BUSY, and reads Ctrl-C only as frame bytes).
+    A board that does not answer gets Ctrl-C twice, the firmware's own way out, which also
+    interrupts any other program; at the REPL those bytes only cancel a line.
     """
     probe = Probe(port)
-    hello = probe.hello()
-    if hello is None:
+    reply = probe.request(P.HELLO, HELLO_PAYLOAD)
+    if reply is not None and _is_busy(reply):
+        log.info("%s: the firmware is training on chip: sending STOP", port.port)
+        probe.request(P.STOP)
+        reply = probe.request(P.HELLO, HELLO_PAYLOAD)
+    if reply is None or reply[0] & P.F_ERROR:
         log.info("%s: the wphil firmware does not answer; sending Ctrl-C twice", port.port)
         probe._write(CTRL_C_TWICE)
         return None
+    hello = json.loads(reply[1])
     log.info("%s: firmware %s (files %s) is running: sending EXIT", port.port,
              hello.get("firmware"), hello.get("files"))
     reply = probe.request(P.EXIT)
-    if reply is not None and reply[0] & P.F_ERROR and reply[1][:1] == bytes((P.ERR_BUSY,)):
-        log.info("%s: the firmware is training on chip: sending STOP first", port.port)
-        probe.request(P.STOP)
-        reply = probe.request(P.EXIT)
     if reply is None or reply[0] & P.F_ERROR:
         log.warning("%s: the firmware did not accept EXIT; sending Ctrl-C twice", port.port)
         probe._write(CTRL_C_TWICE)
     time.sleep(EXIT_SETTLE_S)
     return hello
+
+
+def _is_busy(reply: tuple[int, bytes]) -> bool:
+    return bool(reply[0] & P.F_ERROR) and reply[1][:1] == bytes((P.ERR_BUSY,))
 
 
 def await_hello(port: serial.SerialBase, timeout: float) -> dict[str, Any]:

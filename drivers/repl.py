@@ -12,6 +12,7 @@ import ast
 import contextlib
 import io
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,10 @@ REPL_TIMEOUT_S = 3.0     # Ctrl-C + Ctrl-A to the raw REPL banner: milliseconds 
 # mpremote reads a pty one byte at a time with the port's timeout and no timeout of its own
 # (a pty has no in_waiting it trusts), so without a port timeout a silent pty hangs forever.
 READ_TIMEOUT_S = 2.0
+# mpremote empties the input before Ctrl-A by reading while anything is waiting: a board that
+# never stops talking (a sketch printing in a loop, a firmware that ignores Ctrl-C) keeps it
+# there forever. Past this margin over the REPL timeout the port is closed under it.
+STUCK_MARGIN_S = 2.0
 CTRL_B, CTRL_D = b"\x02", b"\x04"
 SOFT_REBOOT = b"soft reboot"
 
@@ -112,10 +117,12 @@ class BoardRepl:
         and the MicroPython unix port (the test board) has no soft reset at all.
         """
         said = io.StringIO()
+        watchdog = threading.Timer(timeout + STUCK_MARGIN_S, self.transport.serial.close)
+        watchdog.start()
         try:
             with contextlib.redirect_stdout(said):      # mpremote prints what it got on failure
                 self.transport.enter_raw_repl(soft_reset=False, timeout_overall=timeout)
-        except (TransportError, OSError) as exc:
+        except (TransportError, OSError, TypeError) as exc:     # TypeError: read on a closed port
             got = said.getvalue().strip()
             log.debug("%s: raw REPL not entered: %s; board sent %s", self.port, exc, got)
             raise DeviceError(
@@ -123,6 +130,9 @@ class BoardRepl:
                 f"{timeout:.0f} s{'; it sent ' + got[:60] if got else ''}): is MicroPython "
                 f"installed ({MICROPYTHON_DOWNLOAD}) and no program running that ignores "
                 "Ctrl-C?") from None
+        finally:
+            watchdog.cancel()
+            watchdog.join()     # a close under way must finish before anything else uses the port
 
     def run(self, code: str, what: str) -> str:
         """Run code in the raw REPL; its output. `what` names the step in errors."""

@@ -5,6 +5,8 @@ Pico (tests/support/pico.py)."""
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import shutil
 import stat
 import subprocess
@@ -20,6 +22,7 @@ from drivers.ports import pico_ports
 from drivers.repl import BoardRepl
 from firmware import firmware_dir
 from firmware.version import FIRMWARE_VERSION, MODULES
+from host.codes import CodeMap
 from host.firmware_files import board_files, expected_digest
 from host.flash import flash
 from tests.support.loopback import LoopbackPort
@@ -165,8 +168,9 @@ def one_line_error(*args: str) -> tuple[int, str]:
     return proc.returncode, lines[0]
 
 
-def test_a_port_that_is_not_micropython_is_one_clear_line() -> None:
-    with LoopbackPort() as port:
+@pytest.mark.parametrize("chatter", [b"", b"temp=21.5C\r\n"], ids=["echo", "endless-printing"])
+def test_a_port_that_is_not_micropython_is_one_clear_line(chatter: bytes) -> None:
+    with LoopbackPort(chatter) as port:
         code, line = one_line_error("flash", "--port", port.port)
     assert code == 1 and f"{port.port} does not answer like MicroPython" in line
     assert "is MicroPython installed" in line
@@ -203,3 +207,25 @@ def test_permission_denied_says_how_to_get_access(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(serial, "serial_for_url", refuse)
     with pytest.raises(DeviceError, match=r"cannot open /dev/ttyACM0: permission denied; .*dialout"):
         flash("/dev/ttyACM0")
+
+
+def test_flash_stops_a_firmware_left_training_on_chip(pico: EmulatedPico,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    from firmware import protocol as P
+    from host.onchip import onchip_job
+    from host.tasks import load_task
+    from host.train import TrainConfig, Trainer
+
+    flash(pico.port)
+    bench, task = load_bench("xor-2-2-1"), load_task("xor")
+    dev = open_device(f"serial://{pico.port}", bench)
+    config = TrainConfig.for_bench(bench, onchip=True, epochs=10**6, target_loss=1e-12)
+    job = onchip_job(bench, task, config, CodeMap(bench), Trainer(dev, bench, task, config).state)
+    dev.port.write(P.encode(P.TRAIN, 4321, json.dumps(job).encode()))
+    first_event = dev.port.read_until(b"epoch")          # it is training
+    dev.port.close()                                     # and its host is gone, no STOP sent
+    assert b"epoch" in first_event
+    with caplog.at_level(logging.INFO, logger="drivers.handshake"):
+        result = flash(pico.port)
+    assert "training on chip: sending STOP" in caplog.text
+    assert result.previous is not None and result.hello["firmware"] == FIRMWARE_VERSION
