@@ -24,6 +24,7 @@ as `wphil flash` does after a reset) the master's reads would fail with EIO.
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
@@ -75,12 +76,13 @@ class EmulatedPico:
                                         daemon=True)
         self._thread.start()
         self._started.wait(10)
+        atexit.register(self.stop)         # a test run cut short must not leave boards running
 
     def _boot(self) -> subprocess.Popen:
         code = _BOOT % str(firmware_dir() / "sim")
         return subprocess.Popen([sys.executable, "-m", "micropython_unix", "-i", "-c", code],
                                 cwd=self.root, env=self.env, stdin=self.master,
-                                stdout=self.master, stderr=self.master, start_new_session=True)
+                                stdout=self.master, stderr=self.master)
 
     def _supervise(self) -> None:
         while True:
@@ -98,6 +100,8 @@ class EmulatedPico:
 
     def stop(self) -> None:
         with self._lock:
+            if self._stopping.is_set():
+                return
             self._stopping.set()
             proc = self.proc
         if proc is not None and proc.poll() is None:
@@ -110,6 +114,7 @@ class EmulatedPico:
         self._thread.join(5)
         for fd in (self.master, self.slave):
             os.close(fd)
+        atexit.unregister(self.stop)
 
     def __enter__(self) -> EmulatedPico:
         return self
