@@ -212,7 +212,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # -- commands defined in their own modules (kept here, at the end, so parallel work merges cleanly)
+from host.cli_board import devices_cmd, flash_cmd  # noqa: E402
 from host.cli_lab import calibrate_cmd, power  # noqa: E402
 
 cli.add_command(calibrate_cmd)
 cli.add_command(power)
+cli.add_command(flash_cmd)
+cli.add_command(devices_cmd)

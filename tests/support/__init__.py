@@ -1,0 +1,1 @@
+"""Test doubles that stand in for hardware: an emulated Pico on a pty, and ports that are not Picos."""
