@@ -35,6 +35,7 @@ ANSWER_S = 0.3          # a running firmware answers in ms, even over USB full s
 # mpremote arriving in that window would interrupt it, so give it a moment.
 EXIT_SETTLE_S = 0.2
 CTRL_C_TWICE = b"\x03\x03"     # the firmware's other way out (outside a frame)
+QUIET_S = 0.1                 # ...which counts only after 50 ms of line silence (PROTOCOL.md)
 # HELLO ignores its payload; its length byte must not be a REPL control (5 would be Ctrl-E)
 HELLO_PAYLOAD = b"wphil-hello"
 
@@ -120,6 +121,7 @@ def leave_firmware(port: serial.SerialBase) -> dict[str, Any] | None:
         reply = probe.request(P.HELLO, HELLO_PAYLOAD)
     if reply is None or reply[0] & P.F_ERROR:
         log.info("%s: the wphil firmware does not answer; sending Ctrl-C twice", port.port)
+        time.sleep(QUIET_S)
         probe._write(CTRL_C_TWICE)
         return None
     hello = json.loads(reply[1])
@@ -128,6 +130,7 @@ def leave_firmware(port: serial.SerialBase) -> dict[str, Any] | None:
     reply = probe.request(P.EXIT)
     if reply is None or reply[0] & P.F_ERROR:
         log.warning("%s: the firmware did not accept EXIT; sending Ctrl-C twice", port.port)
+        time.sleep(QUIET_S)
         probe._write(CTRL_C_TWICE)
     time.sleep(EXIT_SETTLE_S)
     return hello

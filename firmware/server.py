@@ -191,11 +191,11 @@ class Server:
             self.stats["repeats"] += 1
             self.io.write(self.txv[:self.tx_len])
             return
-        if not cached:
-            self.dispatch_uncached(cmd, seq, length)
-            return
         if self.training and cmd not in (STOP, PING, STATUS):
             self.reply_error(cmd, seq, ERR_BUSY, "training on chip: send STOP first")
+            return
+        if not cached:
+            self.dispatch_uncached(cmd, seq, length)
             return
         try:
             handler = self.handlers.get(cmd)
