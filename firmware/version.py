@@ -22,10 +22,11 @@ def digest(entries):
 
 
 def module_file(module, exists):
-    """The file a module is loaded from on a board: compiled .mpy if present, else .py."""
-    if module != "main" and exists(module + ".mpy"):
-        return module + ".mpy"
-    return module + ".py"
+    """The file a module is loaded from on a board. MicroPython's import looks for
+    NAME.py before NAME.mpy, so a stale source shadows the compiled file."""
+    if module == "main" or exists(module + ".py") or not exists(module + ".mpy"):
+        return module + ".py"
+    return module + ".mpy"
 
 
 def files_digest(root=""):
