@@ -23,7 +23,7 @@ from drivers.errors import ConfigError
 from host import __version__
 from host.runs import LOG, RunDir
 from host.tasks import load_task
-from host.train import EpochRecord, TrainConfig, Trainer, TrainState
+from host.train import EpochRecord, TrainConfig, TrainState, make_trainer
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def execute(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
     try:
         with open_device(spec.device, spec.bench) as device:
             firmware = device.info().firmware
-            trainer = Trainer(device, spec.bench, task, spec.config, state)
+            trainer = make_trainer(device, spec.bench, task, spec.config, state)
             last = copy.deepcopy(trainer.state)
             saved_at = time.monotonic()
             for record in trainer.run():
