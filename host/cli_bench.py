@@ -23,6 +23,7 @@ from host.bench_report import curves, goals, markdown, summarize
 from host.benchmark import (
     ALL_RULES,
     BUDGETS,
+    RULE_SETTINGS,
     TASK_BENCH,
     TASK_SETTINGS,
     check_grid,
@@ -105,6 +106,7 @@ def _meta(started: datetime, budgets: dict[str, int], seeds: int, jobs: int) -> 
             "wphil_version": __version__, "numpy": np.__version__, "seeds": seeds,
             "jobs": jobs, "budgets": budgets, "task_benches": TASK_BENCH,
             "task_settings": TASK_SETTINGS,
+            "rule_settings": {f"{t}/{r}": v for (t, r), v in RULE_SETTINGS.items()},
             "device_urls": "mock://?seed=100+SEED"}
 
 
