@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from drivers.errors import ConfigError, DeviceError, WphilError
 from drivers.profiles import PROFILES
 from host import __version__
 from host.progress import EpochProgress
-from host.rules import RULES
+from host.rules import RULES, check_rule
 from host.runs import RunDir
 from host.session import RunSpec, default_out, execute, prepare_resume
 from host.tasks import load_task
@@ -33,7 +34,19 @@ DEVICE_HELP = ("Device URL: mock:// (simulated, default; options ?seed=N&board_s
                "upy://, /dev/ttyACM0, COM3, auto, socket://HOST:PORT.")
 #: options that define a run; with --resume they come from the run's config.toml
 _FIXED_ON_RESUME = ("bench", "profile", "task", "algo", "lr", "pert", "momentum", "init_scale",
-                    "batch_size", "rounding", "seed", "out", "onchip")
+                    "batch_size", "rounding", "seed", "out", "onchip", "rule_option")
+
+
+def _rule_options(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+                  ) -> dict[str, str] | None:
+    """NAME=VALUE pairs as a dict (checked against the rule later, when the rule is known)."""
+    options = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}")
+        options[name.strip()] = value.strip()
+    return options or None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -61,7 +74,11 @@ def cli(verbose: int) -> None:
 @click.option("--task", help="xor, parity3, parity4, iris, or a CSV file whose last column is "
               "the label  [default: the bench's task]")
 @click.option("--algo", type=click.Choice(sorted(RULES)), help="Learning rule  [default: bench]")
-@click.option("--lr", type=click.FloatRange(0, min_open=True), help="Learning rate.")
+@click.option("--rule-option", "-O", multiple=True, callback=_rule_options, metavar="NAME=VALUE",
+              help="A hyperparameter of the learning rule, e.g. -O tau_theta=16 for mgd "
+              "(repeatable; the rules and their options are in the README).")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), help="Learning rate  "
+              "[default: the bench's, scaled for noisier rules].")
 @click.option("--pert", type=click.FloatRange(0, min_open=True),
               help="Perturbation in weight units (at least one DAC LSB is used).")
 @click.option("--momentum", type=click.FloatRange(0, 1, max_open=True), help="SGD momentum.")
@@ -134,7 +151,12 @@ def _new_spec(device: str, options: dict[str, Any]) -> RunSpec:
                                         "batch_size", "epochs",
                                         "max_queries", "target_accuracy", "target_loss",
                                         "rounding", "seed", "onchip")}
-    return RunSpec(device, bench, task, TrainConfig.for_bench(bench, **settings))
+    config = TrainConfig.for_bench(bench, **settings, rule_options=options["rule_option"])
+    rule = check_rule(config.algo, config.rule_options)
+    rule.check_bench(bench)
+    # every option of the rule, typed and resolved, so config.toml records them all
+    config = replace(config, rule_options=rule.resolve_options(config.rule_options))
+    return RunSpec(device, bench, task, config)
 
 
 def _print_summary(summary: dict[str, Any], path: Path) -> None:
@@ -212,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # -- commands defined in their own modules (kept here, at the end, so parallel work merges cleanly)
+from host.cli_bench import bench, plot  # noqa: E402
 from host.cli_board import devices_cmd, flash_cmd  # noqa: E402
 from host.cli_lab import calibrate_cmd, power  # noqa: E402
 
@@ -219,3 +242,5 @@ cli.add_command(calibrate_cmd)
 cli.add_command(power)
 cli.add_command(flash_cmd)
 cli.add_command(devices_cmd)
+cli.add_command(bench)
+cli.add_command(plot)

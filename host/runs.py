@@ -115,7 +115,8 @@ class RunDir:
         np.savez(buf, weights=state.weights, rng_state=np.array(json.dumps(state.rng_state)),
                  counters=np.array([state.epoch, state.queries], dtype=np.int64),
                  floats=np.array([state.elapsed_s, state.loss, state.accuracy]),
-                 **{f"optimizer_{k}": v for k, v in state.optimizer.items()})
+                 **{f"optimizer_{k}": v for k, v in state.optimizer.items()},
+                 **{f"rule_{k}": v for k, v in state.rule.items()})
         atomic_write(self.path / CHECKPOINT, buf.getvalue())
         log.debug("checkpoint at epoch %d", state.epoch)
 
@@ -127,8 +128,9 @@ class RunDir:
             epoch, queries = (int(v) for v in z["counters"])
             elapsed, loss, accuracy = (float(v) for v in z["floats"])
             optimizer = {k[len("optimizer_"):]: z[k] for k in z.files if k.startswith("optimizer_")}
+            rule = {k[len("rule_"):]: z[k] for k in z.files if k.startswith("rule_")}
             return TrainState(weights=z["weights"], rng_state=json.loads(str(z["rng_state"])),
-                              optimizer=optimizer, epoch=epoch, queries=queries,
+                              optimizer=optimizer, rule=rule, epoch=epoch, queries=queries,
                               elapsed_s=elapsed, loss=loss, accuracy=accuracy)
 
     def write_summary(self, summary: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ from host import __version__
 from host.onchip import train_onchip
 from host.runs import LOG, RunDir
 from host.tasks import load_task
-from host.train import EpochRecord, TrainConfig, Trainer, TrainState
+from host.train import EpochRecord, TrainConfig, TrainState, make_trainer
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def execute(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
     try:
         with open_device(spec.device, spec.bench, wire_log) as device:
             firmware = device.info().firmware
-            trainer = Trainer(device, spec.bench, task, spec.config, state)
+            trainer = make_trainer(device, spec.bench, task, spec.config, state)
             last = copy.deepcopy(trainer.state)
             saved_at = time.monotonic()
 

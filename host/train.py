@@ -24,7 +24,7 @@ from drivers.errors import ConfigError
 from host.codes import CodeMap
 from host.objective import Evaluation, Objective
 from host.optim import SGD
-from host.rules import make_rule
+from host.rules import RULES, make_rule
 from host.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,15 @@ class TrainConfig:
     rounding: str = "round"
     init_scale: float = 1.0
     onchip: bool = False          # run the perturbation loop on the device itself
+    rule_options: dict[str, Any] = field(default_factory=dict)   # the rule's own hyperparameters
 
     @classmethod
     def for_bench(cls, bench: Bench, **overrides: Any) -> TrainConfig:
-        """The bench's [defaults], then any non-None overrides."""
+        """The bench's [defaults], then any non-None overrides.
+
+        The bench's lr is tuned for its own algo; another rule gets it scaled by the two
+        rules' `lr_factor`s (its default step relative to wp's) unless lr is given.
+        """
         d = bench.defaults
         values = dict(algo=d.algo, lr=d.lr, pert=d.pert, momentum=d.momentum, init_scale=d.init_scale,
                       batch_size=d.batch_size, epochs=d.epochs, target_accuracy=d.target_accuracy,
@@ -56,10 +61,14 @@ class TrainConfig:
         values.update({k: v for k, v in overrides.items() if v is not None})
         if overrides.get("lr") is None and (values["batch_size"] == 1 or values.get("onchip")):
             values["lr"] = d.pattern_lr
+        elif overrides.get("lr") is None and values["algo"] != d.algo:
+            values["lr"] = d.lr * _lr_factor(values["algo"]) / _lr_factor(d.algo)
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["rule_options"] = dict(self.rule_options)
+        return out
 
 
 @dataclass
@@ -69,6 +78,7 @@ class TrainState:
     weights: np.ndarray
     rng_state: dict[str, Any]
     optimizer: dict[str, np.ndarray] = field(default_factory=dict)
+    rule: dict[str, np.ndarray] = field(default_factory=dict)
     epoch: int = 0
     queries: int = 0
     elapsed_s: float = 0.0
@@ -89,6 +99,10 @@ class EpochRecord:
     COLUMNS = ("epoch", "queries", "loss", "accuracy", "elapsed_s", "train_loss", "grad_norm")
 
 
+def _lr_factor(algo: str) -> float:
+    return RULES[algo].lr_factor if algo in RULES else 1.0
+
+
 class Trainer:
     """Host-driven in-loop training of one task on one device."""
 
@@ -102,7 +116,8 @@ class Trainer:
         self.rng = np.random.Generator(np.random.PCG64(config.seed))
         self.state = state or self._initial_state()
         self.rng.bit_generator.state = self.state.rng_state
-        self.rule = make_rule(config.algo, self.objective, config.pert, self.rng)
+        self.rule = make_rule(config.algo, self.objective, config.pert, self.rng, config.rule_options)
+        self.rule.load_state(self.state.rule)
         self.optimizer = SGD(config.lr, config.momentum)
         self.optimizer.load_state(self.state.optimizer)
         self.lo, self.hi = self.codemap.weight_bounds()
@@ -149,7 +164,7 @@ class Trainer:
             losses, grad_norm = [], 0.0
             for patterns in self._batches():
                 est = self.rule.estimate(self._train_codes(), patterns)
-                weights = self.optimizer.step(st.weights, est.gradient)
+                weights = self.optimizer.step(st.weights, est.lr_scale * est.gradient)
                 st.weights = np.clip(weights, self.lo, self.hi)
                 losses.append(est.loss)
                 grad_norm = float(np.linalg.norm(est.gradient))
@@ -162,9 +177,20 @@ class Trainer:
             st.elapsed_s = time.perf_counter() - start
             st.loss, st.accuracy = evaluation.loss, evaluation.accuracy
             st.optimizer = self.optimizer.state()
+            st.rule = self.rule.state()
             st.rng_state = self.rng.bit_generator.state
             self.stop_reason = self._done(evaluation)
             yield EpochRecord(st.epoch, st.queries, evaluation.loss, evaluation.accuracy,
                               st.elapsed_s, float(np.mean(losses)), grad_norm)
         log.info("stopped after epoch %d (%s): loss %.5f accuracy %.3f, %d queries",
                  st.epoch, self.stop_reason, st.loss, st.accuracy, st.queries)
+
+
+def make_trainer(device: Device, bench: Bench, task: Task, config: TrainConfig,
+                 state: TrainState | None = None) -> Trainer:
+    """The trainer for `config.algo`: in-loop for every rule, train-then-transfer for offline."""
+    if config.algo == "offline":
+        from host.offline import OfflineTrainer  # a Trainer subclass: imported late, no cycle
+
+        return OfflineTrainer(device, bench, task, config, state)
+    return Trainer(device, bench, task, config, state)

@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from drivers.errors import ConfigError
 from host.objective import Objective
-from host.rules.base import Estimate, LearningRule
+from host.rules.base import Estimate, LearningRule, Option
+from host.rules.bp import Backprop, OfflineBackprop
+from host.rules.mgd import MultiplexedGradientDescent
+from host.rules.node import NodePerturbation
+from host.rules.spsa import SPSA
+from host.rules.swnp import SummedWeightNeuronPerturbation
 from host.rules.wp import WeightPerturbation
 from host.rules.wp_central import CentralWeightPerturbation
 
 RULES: dict[str, type[LearningRule]] = {
-    rule.name: rule for rule in (WeightPerturbation, CentralWeightPerturbation)
+    rule.name: rule for rule in (WeightPerturbation, CentralWeightPerturbation, NodePerturbation,
+                                 SummedWeightNeuronPerturbation, SPSA, MultiplexedGradientDescent,
+                                 Backprop, OfflineBackprop)
 }
 
-__all__ = ["Estimate", "LearningRule", "RULES", "make_rule"]
+__all__ = ["Estimate", "LearningRule", "Option", "RULES", "check_rule", "make_rule"]
 
 
-def make_rule(name: str, objective: Objective, pert: float,
-              rng: np.random.Generator) -> LearningRule:
-    """The learning rule called `name`; unknown names are a `ConfigError` listing the valid ones."""
+def check_rule(name: str, options: Mapping[str, Any] | None = None) -> type[LearningRule]:
+    """The rule class called `name`, its options checked; a bad name or option is a `ConfigError`."""
     if name not in RULES:
         raise ConfigError(f"unknown learning rule {name!r}; valid: {', '.join(RULES)}")
-    return RULES[name](objective, pert, rng)
+    RULES[name].resolve_options(options or {})
+    return RULES[name]
+
+
+def make_rule(name: str, objective: Objective, pert: float, rng: np.random.Generator,
+              options: Mapping[str, Any] | None = None) -> LearningRule:
+    """The learning rule called `name`; unknown names are a `ConfigError` listing the valid ones."""
+    return check_rule(name, options)(objective, pert, rng, options)

@@ -1,0 +1,62 @@
+"""The peer-optimizer adapter: same device, same loss, every query counted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drivers import open_device
+from drivers.errors import ConfigError
+from host.codes import CodeMap
+from host.objective import Objective
+from host.peers import PEERS, DeviceLoss, StopSearch, initial_weights, make_peer
+from host.tasks import load_task
+from host.train import TrainConfig, Trainer
+
+
+def objective_for(dev):
+    return Objective(dev, dev.bench, load_task("xor"), CodeMap(dev.bench))
+
+
+@pytest.mark.parametrize("name", list(PEERS))
+def test_peer_adapter_counts_every_query(xor_bench, name) -> None:
+    with open_device("mock://?seed=5", xor_bench) as dev:
+        objective = objective_for(dev)
+        loss = DeviceLoss(objective, target_accuracy=1.0, target_loss=1e-9, max_queries=3000)
+        lo, hi = objective.codemap.weight_bounds()
+        result = make_peer(name).run(loss, initial_weights(objective, 0.8, 0), lo, hi, 0)
+        assert result.stop_reason == "max_queries"
+        assert result.queries == dev.queries == loss.queries
+        assert result.evaluations == len(result.history) == dev.queries // 4   # 4 patterns each
+        assert 3000 <= result.queries < 3000 + 4 * 20          # stops within one batch
+        assert [p.queries for p in result.history] == sorted(p.queries for p in result.history)
+
+
+def test_adapter_measures_the_same_loss_as_the_trainer(ideal_xor_bench) -> None:
+    with open_device("mock://", ideal_xor_bench) as dev:
+        objective = objective_for(dev)
+        weights = np.random.default_rng(0).uniform(-1, 1, (5, 9))
+        losses = DeviceLoss(objective, 1.0, 1e-9).many(weights)
+        codes = objective.codemap.weights_to_codes(weights)
+        assert losses == pytest.approx(objective.losses(codes, np.arange(4)))
+
+
+def test_adapter_stops_the_search_at_the_target_and_keeps_that_point(xor_bench) -> None:
+    with open_device("mock://", xor_bench) as dev:
+        loss = DeviceLoss(objective_for(dev), target_accuracy=0.0)
+        with pytest.raises(StopSearch, match="converged"):
+            loss(np.zeros(9))
+        assert loss.best.accuracy >= 0.0 and loss.evaluations == 1
+
+
+def test_peers_start_from_the_trainers_initial_weights(xor_bench) -> None:
+    with open_device("mock://", xor_bench) as dev:
+        trainer = Trainer(dev, xor_bench, load_task("xor"), TrainConfig.for_bench(xor_bench, seed=4))
+        assert np.array_equal(initial_weights(trainer.objective, 0.8, 4), trainer.state.weights)
+
+
+def test_unknown_peer_and_option_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="unknown peer optimizer 'bfgs'; valid: nelder-mead"):
+        make_peer("bfgs")
+    with pytest.raises(ConfigError, match="cma-es has no option 'sigma'; valid: sigma0, popsize"):
+        make_peer("cma-es", {"sigma": 1})
