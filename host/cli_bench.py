@@ -9,6 +9,7 @@ import json
 import platform
 import shlex
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from host.benchmark import (
     TASK_BENCH,
     TASK_SETTINGS,
     check_grid,
+    job_key,
     make_jobs,
     run_grid,
 )
@@ -60,9 +62,11 @@ def bench() -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Directory for learn.md, learn.json, learn.png  "
               "[default: runs/bench-learn-DATE-TIME]")
+@click.option("--resume", is_flag=True, help="Keep the runs already in OUT/runs.jsonl (from a "
+              "stopped grid with the same settings) and run only the rest.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
-          max_queries: int | None, jobs: int, quick: bool, out: Path | None,
+          max_queries: int | None, jobs: int, quick: bool, out: Path | None, resume: bool,
           no_progress: bool) -> None:
     """Every task x rule x seed on mock://: queries to target, success, accuracy, time.
 
@@ -75,18 +79,31 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
     max_queries = max_queries or (QUICK["max_queries"] if quick else None)
     check_grid(task_names, rule_names, profile_names)
     budgets = {t: max_queries or BUDGETS[t] for t in task_names}
+    if resume and out is None:
+        raise click.UsageError("--resume needs the --out directory of the stopped grid")
     out = out or Path("runs") / datetime.now().strftime("bench-learn-%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     job_list = make_jobs(task_names, rule_names, seeds, profile_names, budgets)
+    earlier = _load_runs(out / RUNS_FILE) if resume else []
+    # start the file afresh, or keep just its whole lines (a stopped grid may have left half
+    # of one at the end)
+    (out / RUNS_FILE).write_text("".join(json.dumps(r) + "\n" for r in earlier))
     started = datetime.now()
     with tqdm(total=len(job_list), unit="run", disable=True if no_progress else None,
-              dynamic_ncols=True) as bar:
+              dynamic_ncols=True) as bar, open(out / RUNS_FILE, "a", encoding="utf-8") as log:
+        wanted = {job_key(j) for j in job_list}
+        bar.update(sum(job_key(r) in wanted for r in earlier))
+        status = _StatusLine(len(job_list), bar.n, quiet=no_progress or not bar.disable)
+
         def done(result: dict[str, Any]) -> None:
+            log.write(json.dumps(result) + "\n")      # every finished run, on disk at once
+            log.flush()
             bar.set_postfix_str(f"{result['profile']} {result['task']} {result['rule']}",
                                 refresh=False)
             bar.update()
+            status.update(result)
 
-        results = run_grid(job_list, jobs, done)
+        results = run_grid(job_list, jobs, done, earlier)
     meta = _meta(started, budgets, seeds, jobs)
     summary = summarize(results)
     goal_rows = goals(summary)
@@ -95,6 +112,42 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
     written = _write(out, table, {**meta, "summary": summary, "goals": goal_rows,
                                   "curves": curves(results), "runs": _runs(results)})
     click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+RUNS_FILE = "runs.jsonl"
+
+
+def _load_runs(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        raise ConfigError(f"{path} not found: nothing to resume")
+    runs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            runs.append(json.loads(line))
+        except json.JSONDecodeError:
+            break                              # a line cut off when the grid was stopped
+    return runs
+
+
+class _StatusLine:
+    """Without a terminal (nohup, CI) the bar is off: one line on stderr every 30 s instead."""
+
+    def __init__(self, total: int, done: int, quiet: bool) -> None:
+        self.total, self.done, self.quiet = total, done, quiet
+        self.start = self.last = time.monotonic()
+        self.ran = 0
+
+    def update(self, result: dict[str, Any]) -> None:
+        self.done += 1
+        self.ran += 1
+        now = time.monotonic()
+        if self.quiet or (now - self.last < 30 and self.done < self.total):
+            return
+        self.last = now
+        eta = (now - self.start) / self.ran * (self.total - self.done)
+        click.echo(f"bench learn: {self.done}/{self.total} runs, last {result['profile']} "
+                   f"{result['task']} {result['rule']} seed {result['seed']}; about "
+                   f"{eta / 60:.0f} min to go", err=True)
 
 
 def _meta(started: datetime, budgets: dict[str, int], seeds: int, jobs: int) -> dict[str, Any]:

@@ -73,3 +73,25 @@ def test_offline_run_directory_ends_with_the_transfer_and_can_be_plotted(tmp_pat
     assert summary["queries"] == 4 and summary["stop_reason"] == "transferred"
     wphil("plot", str(run), "--out", str(tmp_path / "curve.png"), check=True)
     assert (tmp_path / "curve.png").read_bytes().startswith(PNG)
+
+
+def test_a_stopped_grid_resumes_without_running_finished_runs_again(tmp_path: Path) -> None:
+    out = tmp_path / "grid"
+    args = ["bench", "learn", "--tasks", "xor", "--rules", "wp,spsa", "--seeds", "2",
+            "--max-queries", "3000", "--no-progress", "--out", str(out)]
+    wphil(*args, check=True)
+    lines = (out / "runs.jsonl").read_text().splitlines()
+    assert len(lines) == 4
+    # as if stopped after two runs, the last line cut off half-way
+    (out / "runs.jsonl").write_text("\n".join(lines[:2]) + "\n" + lines[2][:40])
+    wphil(*args, "--resume", check=True)
+    after = (out / "runs.jsonl").read_text().splitlines()
+    assert len(after) == 4 and all(json.loads(x) for x in after)     # the torn line is gone
+    runs = [json.loads(x) for x in after[:2]]
+    report = json.loads((out / "learn.json").read_text())
+    assert len(report["runs"]) == 4
+    kept = [r for r in report["runs"] if (r["rule"], r["seed"]) in
+            {(x["rule"], x["seed"]) for x in runs}]
+    assert [r["wall_s"] for r in kept] == [r["wall_s"] for r in runs]   # not run again
+    proc = wphil("bench", "learn", "--resume", "--quick")
+    assert proc.returncode == 2 and "--resume needs the --out directory" in proc.stderr
