@@ -52,18 +52,18 @@ def measure(bench_name: str, rounds: int) -> list[dict]:
     best: dict[str, dict] = {}
     with open_device("upy://", bench) as dev:
         one = iter(range(10**9))
-        config = TrainConfig.for_bench(bench, onchip=True, epochs=30, target_accuracy=1.0,
+        config = TrainConfig.for_bench(bench, onchip=True, epochs=150, target_accuracy=1.0,
                                        target_loss=1e-12)
         state = TrainState(weights=cm.codes_to_weights(codes), rng_state={})
         job = onchip_job(bench, task, config, cm, state)
         modes = [
             ("host, one pass per request",
-             lambda: timed(dev, lambda: dev.evaluate(inputs[[next(one) % n_p]], codes), 1, 300)),
+             lambda: timed(dev, lambda: dev.evaluate(inputs[[next(one) % n_p]], codes), 1, 1500)),
             (f"host, batched: wp step ({n_w + 1} x {n_p})",
-             lambda: timed(dev, lambda: dev.evaluate(inputs, codes, perts), (n_w + 1) * n_p, 20)),
+             lambda: timed(dev, lambda: dev.evaluate(inputs, codes, perts), (n_w + 1) * n_p, 100)),
             (f"host, batched: 64 vectors x {n_p}",
-             lambda: timed(dev, lambda: dev.evaluate(inputs, batch), 64 * n_p, 10)),
-            ("on-chip (TRAIN, 30 epochs)", lambda: timed_onchip(dev, job)),
+             lambda: timed(dev, lambda: dev.evaluate(inputs, batch), 64 * n_p, 40)),
+            ("on-chip (TRAIN, 150 epochs)", lambda: timed_onchip(dev, job)),
         ]
         for _ in range(rounds):           # interleaved rounds: load on the machine hits all modes
             for name, run in modes:

@@ -46,6 +46,7 @@ class MockDevice(Device):
                                      noise_seed=opts.get("seed"),
                                      read_noise_volts=opts.get("noise"))
         self._channel_codes = np.full(bench.dac_channels, bench.safe_code, dtype=np.int64)
+        self._last_inputs: np.ndarray | None = None
         log.info("mock device %s: bench %s (%s profile)", url, bench.name, bench.profile)
 
     @classmethod
@@ -69,18 +70,25 @@ class MockDevice(Device):
         )
 
     def _evaluate(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool) -> np.ndarray:
-        self._channel_codes[list(self.bench.wiring.inputs)] = inputs[-1]
+        self._last_inputs = inputs[-1]       # what the input DACs hold now (for probe_volts)
         return self.network.read(codes, inputs, hidden)
 
     def _set_codes(self, codes: np.ndarray) -> None:
         self._channel_codes[list(self.bench.wiring.weights)] = codes
 
     def _set_channel(self, channel: int, code: int) -> None:
+        if self._last_inputs is not None:
+            self._channel_codes[list(self.bench.wiring.inputs)] = self._last_inputs
+            self._last_inputs = None
         self._channel_codes[channel] = code
 
     def _safe(self) -> None:
         self._channel_codes[:] = self.bench.safe_code
+        self._last_inputs = None
 
     def probe_volts(self, channel: int) -> float:
         """What a voltmeter on DAC `channel` would read now (for simulated instruments)."""
+        if self._last_inputs is not None:
+            self._channel_codes[list(self.bench.wiring.inputs)] = self._last_inputs
+            self._last_inputs = None
         return self.network.channel_volts(channel, int(self._channel_codes[channel]))
