@@ -40,9 +40,14 @@ def backend_for(url: str) -> type[Device]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def check_url(url: str) -> None:
-    """Reject a bad URL (scheme or options) without opening anything."""
-    backend_for(url).parse_url(url)
+def check_url(url: str, onchip: bool = False) -> None:
+    """Reject a bad URL (scheme or options), or one that cannot train on-chip when that is
+    asked for, without opening anything."""
+    backend = backend_for(url)
+    backend.parse_url(url)
+    if onchip and not backend.onchip:
+        raise ConfigError(f"--onchip: {url} cannot run the perturbation loop itself; a Pico "
+                          "(serial port) or upy:// can")
 
 
 def open_device(url: str = DEFAULT_URL, bench: Bench | None = None,

@@ -59,6 +59,9 @@ class DeviceInfo:
 class Device(ABC):
     """An analog network reached through converters. Use as a context manager."""
 
+    #: whether the backend can run the perturbation loop itself (`train_onchip`)
+    onchip: bool = False
+
     def __init__(self, url: str, bench: Bench) -> None:
         self.url = url
         self.bench = bench

@@ -57,6 +57,8 @@ RECOVERIES_PER_REQUEST = 5
 class SerialDevice(Device):
     """A Device over the wphil wire protocol."""
 
+    onchip = True
+
     def __init__(self, url: str, bench: Bench, wire_log: str | None = None) -> None:
         super().__init__(url, bench)
         opts = self.parse_url(url)

@@ -49,6 +49,16 @@ def _rule_options(ctx: click.Context, param: click.Parameter, values: tuple[str,
     return options or None
 
 
+def _appendable(ctx: click.Context, param: click.Parameter, path: str | None) -> str | None:
+    """A file we can append to, checked before anything else is written."""
+    if path is not None:
+        try:
+            open(path, "a").close()
+        except OSError as exc:
+            raise click.BadParameter(f"cannot write {path}: {exc.strerror}") from None
+    return path
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("-v", "--verbose", count=True, help="Log to stderr: -v info, -vv debug.")
 @click.version_option(__version__, prog_name="wphil")
@@ -101,7 +111,8 @@ def cli(verbose: int) -> None:
               "and the targets may change).")
 @click.option("--onchip", is_flag=True, default=None, help="Run the perturbation loop on the "
               "device (per pattern, forward difference); the host only records progress.")
-@click.option("--log-wire", type=click.Path(dir_okay=False), help="Append every frame sent and "
+@click.option("--log-wire", type=click.Path(dir_okay=False), callback=_appendable,
+              help="Append every frame sent and "
               "received (timestamped, hex) to this file: for debugging a bench.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.pass_context
@@ -143,7 +154,7 @@ def _given(ctx: click.Context, name: str) -> bool:
 
 
 def _new_spec(device: str, options: dict[str, Any]) -> RunSpec:
-    check_url(device)
+    check_url(device, onchip=bool(options["onchip"]))
     bench = load_bench(options["bench"] or DEFAULT_BENCH, options["profile"] or "default")
     task = options["task"] or bench.bench.task
     load_task(task).check_fits(bench)
@@ -170,7 +181,8 @@ def _print_summary(summary: dict[str, Any], path: Path) -> None:
 @click.option("--device", default=DEFAULT_URL, show_default=True, help=DEVICE_HELP)
 @click.option("--bench", default=DEFAULT_BENCH, show_default=True, help="Bench name or file.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--log-wire", type=click.Path(dir_okay=False), help="Append every frame to this file.")
+@click.option("--log-wire", type=click.Path(dir_okay=False), callback=_appendable,
+              help="Append every frame to this file.")
 def info(device: str, bench: str, as_json: bool, log_wire: str | None) -> None:
     """Show what a device is: converters, topology, firmware, capabilities."""
     with open_device(device, load_bench(bench), log_wire) as dev:

@@ -64,6 +64,8 @@ def test_info_json_describes_the_device() -> None:
     (["train", "--algo", "magic"], "'magic' is not one of"),
     (["train", "--resume", "{tmp}/nothing"], "is not a run directory"),
     (["eval", "{tmp}"], "is not a run directory"),
+    (["train", "--onchip"], "--onchip: mock:// cannot run the perturbation loop itself"),
+    (["train", "--log-wire", "{tmp}/no/such/dir/wire.log"], "cannot write"),
 ])
 def test_bad_input_gives_one_clear_line_and_exit_code_2(tmp_path: Path, args: list[str],
                                                         message: str) -> None:
