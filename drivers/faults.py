@@ -51,8 +51,8 @@ class FaultSpec:
                 rate = float(value)
             except ValueError:
                 raise ConfigError(f"fault {kind}: {value!r} is not a number") from None
-            if not (0 <= rate <= 1 or kind.endswith("_s")) or rate < 0:
-                raise ConfigError(f"fault {kind}: rate {rate} must be in 0..1")
+            if rate < 0 or (rate > 1 and not kind.endswith("_s")):
+                raise ConfigError(f"fault {kind}: {rate} must be in 0..1 (seconds for *_s: >= 0)")
             setattr(spec, kind, rate)
         return spec
 

@@ -44,7 +44,6 @@ class Link:
         self.frames: deque = deque()
         self.seq = 0                       # of the request in flight
         self._last_seq = random.randrange(1, 0xFFFF)
-        self.last_cmd = 0
         self.noise = bytearray()           # recent non-frame bytes, for diagnostics
         self.stats = {"requests": 0, "retries": 0, "corrupted": 0, "bytes_out": 0, "bytes_in": 0}
 
@@ -57,7 +56,6 @@ class Link:
         cache if it ran it); by default the request gets the next number.
         """
         self.seq = seq if seq is not None else self.next_seq()
-        self.last_cmd = cmd
         frame = P.encode(cmd, self.seq, payload)
         name = P.COMMAND_NAMES.get(cmd, hex(cmd))
         self.stats["requests"] += 1

@@ -204,15 +204,17 @@ class Server:
             n = handler(self.rxv[HEADER_SIZE:HEADER_SIZE + length], seq)
             self.tx_len = encode_into(self.tx, cmd, seq, n, F_REPLY)
         except ProtoError as exc:
-            self.tx_len = self.error_into(cmd, seq, exc.code, exc.message)
+            self.tx_len = self.error_into(self.tx, cmd, seq, exc.code, exc.message)
         except OSError as exc:
             try:
                 self.rig.safe()
             except OSError:
                 pass
-            self.tx_len = self.error_into(cmd, seq, ERR_HARDWARE, "I2C error %s; DACs set safe" % exc)
+            self.tx_len = self.error_into(self.tx, cmd, seq, ERR_HARDWARE,
+                                          "I2C error %s; DACs set safe" % exc)
         except Exception as exc:
-            self.tx_len = self.error_into(cmd, seq, ERR_INTERNAL, "%s: %s" % (type(exc).__name__, exc))
+            self.tx_len = self.error_into(self.tx, cmd, seq, ERR_INTERNAL,
+                                          "%s: %s" % (type(exc).__name__, exc))
         self.cache_key = key
         self.io.write(self.txv[:self.tx_len])
 
@@ -225,36 +227,29 @@ class Server:
             n = encode_into(out, cmd, seq, len(payload), F_REPLY)
         except Exception as exc:
             code = ERR_HARDWARE if isinstance(exc, OSError) else ERR_INTERNAL
-            msg = ("%s: %s" % (type(exc).__name__, exc)).encode()[:200]
-            out = bytearray(OVERHEAD + 1 + len(msg))
-            out[HEADER_SIZE] = code
-            out[HEADER_SIZE + 1:HEADER_SIZE + 1 + len(msg)] = msg
-            n = encode_into(out, cmd, seq, 1 + len(msg), F_REPLY | F_ERROR)
+            out = self.err
+            n = self.error_into(out, cmd, seq, code, "%s: %s" % (type(exc).__name__, exc))
         self.io.write(memoryview(out)[:n])
 
-    def error_into(self, cmd, seq, code, message):
+    def error_into(self, buf, cmd, seq, code, message):
+        """Build an error reply (code + message) in buf; return the frame length."""
         self.stats["errors"] += 1
         msg = message.encode()[:200]
-        self.tx[HEADER_SIZE] = code
-        self.tx[HEADER_SIZE + 1:HEADER_SIZE + 1 + len(msg)] = msg
-        return encode_into(self.tx, cmd, seq, 1 + len(msg), F_REPLY | F_ERROR)
+        buf[HEADER_SIZE] = code
+        buf[HEADER_SIZE + 1:HEADER_SIZE + 1 + len(msg)] = msg
+        return encode_into(buf, cmd, seq, 1 + len(msg), F_REPLY | F_ERROR)
 
     def reply_error(self, cmd, seq, code, message):
         """An error about a frame that was not run (bad CRC, bad length, busy): built in a
         buffer of its own, leaving the cached reply alone for the retry that follows."""
-        self.stats["errors"] += 1
-        msg = message.encode()[:200]
-        out = self.err
-        out[HEADER_SIZE] = code
-        out[HEADER_SIZE + 1:HEADER_SIZE + 1 + len(msg)] = msg
-        n = encode_into(out, cmd, seq, 1 + len(msg), F_REPLY | F_ERROR)
-        self.io.write(memoryview(out)[:n])
+        n = self.error_into(self.err, cmd, seq, code, message)
+        self.io.write(memoryview(self.err)[:n])
 
-    def put_json(self, obj, offset=HEADER_SIZE):
+    def put_json(self, obj):
         data = json.dumps(obj).encode()
         if len(data) > MAX_PAYLOAD:
             raise ProtoError(ERR_INTERNAL, "reply too large")
-        self.tx[offset:offset + len(data)] = data
+        self.tx[HEADER_SIZE:HEADER_SIZE + len(data)] = data
         return len(data)
 
     # -- commands ------------------------------------------------------------------------

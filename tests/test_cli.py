@@ -99,18 +99,23 @@ def test_resume_extends_a_finished_run_without_gaps(tmp_path: Path) -> None:
     assert json.loads((run / "summary.json").read_text())["epochs"] == 9
 
 
-def test_kill_9_then_resume_leaves_every_epoch_exactly_once(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    # parity4 with an unreachable loss target: runs until killed, checkpoints every second
-    cmd = [sys.executable, "-m", "host", "train", "--bench", "parity4", "--out", str(run),
-           "--epochs", "1000000", "--target-loss", "1e-12", "--no-progress"]
+def train_then_kill_9(run: Path, *args: str, after_checkpoint_s: float) -> None:
+    """Start an endless `wphil train`, let it run past its first checkpoint, kill -9 it."""
+    cmd = [sys.executable, "-m", "host", "train", "--out", str(run), "--epochs", "1000000",
+           "--target-loss", "1e-12", "--no-progress", *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (run / "checkpoint.npz").exists():
         time.sleep(0.1)
-    time.sleep(1.7)   # let rows run past the checkpoint, then kill mid-flight
+    time.sleep(after_checkpoint_s)   # let rows run past the checkpoint, then kill mid-flight
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def test_kill_9_then_resume_leaves_every_epoch_exactly_once(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    # parity4 with an unreachable loss target: runs until killed, checkpoints every second
+    train_then_kill_9(run, "--bench", "parity4", after_checkpoint_s=1.7)
     killed_at = epochs_of(run)
     assert len(killed_at) > 10 and not (run / "summary.json").exists()
     target = killed_at[-1] + 20

@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,7 +19,7 @@ from firmware import protocol as P
 from host.runs import RunDir
 from host.session import RunSpec, execute
 from host.train import TrainConfig
-from tests.test_cli import epochs_of, wphil
+from tests.test_cli import epochs_of, train_then_kill_9, wphil
 
 EPOCHS = 12
 METRIC_COLUMNS = ("epoch", "queries", "loss", "accuracy", "train_loss", "grad_norm")
@@ -85,15 +82,7 @@ def test_a_device_that_never_comes_back_stops_the_run_saved_and_resumable(tmp_pa
 
 def test_kill_9_of_the_host_over_upy_then_resume_loses_nothing(tmp_path) -> None:
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "host", "train", "--device", "upy://", "--out", str(run),
-           "--epochs", "1000000", "--target-loss", "1e-12", "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (run / "checkpoint.npz").exists():
-        time.sleep(0.1)
-    time.sleep(0.7)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    train_then_kill_9(run, "--device", "upy://", after_checkpoint_s=0.7)
     board_pid = int(re.search(r"micropython pid (\d+)", (run / "train.log").read_text()).group(1))
     for _ in range(50):                      # the orphaned board sees its line hang up and ends
         try:
