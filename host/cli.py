@@ -163,6 +163,9 @@ def _new_spec(device: str, options: dict[str, Any]) -> RunSpec:
                                         "max_queries", "target_accuracy", "target_loss",
                                         "rounding", "seed", "onchip")}
     config = TrainConfig.for_bench(bench, **settings, rule_options=options["rule_option"])
+    if config.onchip and config.algo != "wp":
+        raise ConfigError(f"--onchip runs the firmware's own loop, which is wp; --algo "
+                          f"{config.algo} runs on the host only")
     rule = check_rule(config.algo, config.rule_options)
     rule.check_bench(bench)
     # every option of the rule, typed and resolved, so config.toml records them all

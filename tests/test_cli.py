@@ -65,6 +65,8 @@ def test_info_json_describes_the_device() -> None:
     (["train", "--resume", "{tmp}/nothing"], "is not a run directory"),
     (["eval", "{tmp}"], "is not a run directory"),
     (["train", "--onchip"], "--onchip: mock:// cannot run the perturbation loop itself"),
+    (["train", "--device", "upy://", "--onchip", "--algo", "spsa"],
+     "--onchip runs the firmware's own loop, which is wp"),
     (["train", "--log-wire", "{tmp}/no/such/dir/wire.log"], "cannot write"),
 ])
 def test_bad_input_gives_one_clear_line_and_exit_code_2(tmp_path: Path, args: list[str],
