@@ -16,8 +16,8 @@ from typing import Any
 
 import serial
 
-from drivers.errors import DeviceError
-from firmware import protocol as P
+from wphil.drivers.errors import DeviceError
+from wphil.firmware import protocol as P
 
 log = logging.getLogger(__name__)
 
