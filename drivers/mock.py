@@ -69,6 +69,12 @@ class MockDevice(Device):
                      "read_noise_volts": self.network.read_noise_volts},
         )
 
+    def rng_state(self) -> dict[str, Any]:
+        return self.network.random_state()
+
+    def restore_rng_state(self, state: dict[str, Any]) -> None:
+        self.network.restore_random_state(state)
+
     def _evaluate(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool) -> np.ndarray:
         self._last_inputs = inputs[-1]       # what the input DACs hold now (for probe_volts)
         return self.network.read(codes, inputs, hidden)

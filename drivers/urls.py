@@ -6,6 +6,7 @@ Like pyserial's `serial_for_url`: `mock://`, `upy://`, a port path (`/dev/ttyACM
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -43,4 +44,6 @@ def parse_options(url: str, allowed: dict[str, Callable[[str], Any]], scheme: st
         except ValueError:
             raise ConfigError(f"{url}: option {name}={raw!r} must be "
                               f"{getattr(allowed[name], '__name__', 'valid')}") from None
+        if isinstance(options[name], float) and not math.isfinite(options[name]):
+            raise ConfigError(f"{url}: option {name}={raw!r} must be a finite number")
     return options

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
@@ -18,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from wphil import __version__
-from wphil.drivers import DEFAULT_BENCH, check_url, load_bench, open_device
+from wphil.drivers import DEFAULT_BENCH, Device, check_url, load_bench, open_device
 from wphil.drivers.bench import Bench, bench_from_dict
 from wphil.drivers.errors import ConfigError
 from wphil.learning import (
+    CodeMap,
     EpochRecord,
     TrainConfig,
     TrainState,
@@ -70,6 +72,19 @@ SETTINGS = ("algo", "lr", "pert", "momentum", "init_scale", "batch_size", "epoch
             "target_accuracy", "target_loss", "rounding", "seed", "onchip")
 
 
+#: epochs when only --max-queries is given: the budget, not the bench's epoch count, stops it
+UNLIMITED_EPOCHS = 10**9
+#: numeric settings: (lowest, highest, lowest excluded, highest excluded); all must be finite
+_RANGES: dict[str, tuple[float, float, bool, bool]] = {
+    "lr": (0, math.inf, True, False), "pert": (0, math.inf, True, False),
+    "momentum": (0, 1, False, True), "init_scale": (0, math.inf, False, False),
+    "target_accuracy": (0, 1, False, False), "target_loss": (0, math.inf, False, False),
+    "batch_size": (0, math.inf, False, False), "epochs": (1, math.inf, False, False),
+    "max_queries": (0, math.inf, False, False), "seed": (0, math.inf, False, False),
+}
+_INTEGERS = ("batch_size", "epochs", "max_queries", "seed")
+
+
 def new_spec(device: str, bench: str | Bench | None = None, profile: str | None = None,
              task: str | None = None, rule_options: dict[str, Any] | None = None,
              **settings: Any) -> RunSpec:
@@ -79,20 +94,63 @@ def new_spec(device: str, bench: str | Bench | None = None, profile: str | None 
     unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
         raise ConfigError(f"unknown training setting {unknown[0]!r}; valid: {', '.join(SETTINGS)}")
-    check_url(device, onchip=bool(settings.get("onchip")))
+    check_settings(settings)
+    onchip = bool(settings.get("onchip"))
+    check_url(device, onchip=onchip)
     if not isinstance(bench, Bench):
         bench = load_bench(bench or DEFAULT_BENCH, profile or "default")
+    check_url(device, onchip=onchip, bench=bench)
     task = task or bench.bench.task
     load_task(task).check_fits(bench)
+    if onchip and settings.get("batch_size") not in (None, 1):
+        raise ConfigError(f"--batch-size {settings['batch_size']}: --onchip runs the firmware's "
+                          "per-pattern loop (batch size 1); other batch sizes run on the host")
+    if settings.get("max_queries") and settings.get("epochs") is None:
+        settings = {**settings, "epochs": UNLIMITED_EPOCHS}
     config = TrainConfig.for_bench(bench, **settings, rule_options=rule_options)
     if config.onchip and config.algo != "wp":
         raise ConfigError(f"--onchip runs the firmware's own loop, which is wp; --algo "
                           f"{config.algo} runs on the host only")
+    if config.onchip:
+        config = replace(config, batch_size=1)
+    _check_pert(config.pert, bench)
     rule = check_rule(config.algo, config.rule_options)
     rule.check_bench(bench)
     # every option of the rule, typed and resolved, so config.toml records them all
     config = replace(config, rule_options=rule.resolve_options(config.rule_options))
     return RunSpec(device, bench, task, config)
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """Every numeric setting given is a finite number in its range (NaN and inf refused),
+    named as the CLI option it comes from."""
+    for name, value in settings.items():
+        if value is None or name not in _RANGES:
+            continue
+        lo, hi, lo_open, hi_open = _RANGES[name]
+        option = "--" + name.replace("_", "-")
+        integer = name in _INTEGERS
+        kind = "an integer" if integer else "a finite number"
+        if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+            raise ConfigError(f"{option} {value!r}: must be {kind}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{option} {value}: must be a finite number")
+        if value < lo or value > hi or (lo_open and value == lo) or (hi_open and value == hi):
+            low = f"{'>' if lo_open else '>='} {lo:g}"
+            high = "" if hi == math.inf else f" and {'<' if hi_open else '<='} {hi:g}"
+            raise ConfigError(f"{option} {value}: must be {low}{high}")
+
+
+def _check_pert(pert: float, bench: Bench) -> None:
+    """A perturbation must fit inside the code limits from any code: at most half their span."""
+    codemap = CodeMap(bench)
+    widest = (codemap.max_code - codemap.min_code) // 2
+    steps = codemap.perturbation_codes(pert)
+    if steps.max() > widest:
+        most = widest * float(codemap.weight_lsb.min())
+        raise ConfigError(f"--pert {pert:g} is {steps.max()} DAC codes, more than half the code "
+                          f"limits {codemap.min_code}..{codemap.max_code} allow ({widest}); on "
+                          f"bench {bench.name} --pert must be at most {most:.4g} weight units")
 
 
 def default_out(task: str, algo: str) -> Path:
@@ -112,47 +170,84 @@ def _attach_log(rundir: RunDir) -> logging.Handler:
 
 def _summary(spec: RunSpec, state: TrainState, stop_reason: str, firmware: str,
              device_stats: dict[str, Any] | None = None) -> dict[str, Any]:
+    budget = spec.config.max_queries
     return {
         "task": spec.task, "algo": spec.config.algo, "device": spec.device,
         "firmware": firmware, "bench": spec.bench.name, "profile": spec.bench.profile,
         "seed": spec.config.seed, "epochs": state.epoch, "queries": state.queries,
         "loss": state.loss, "accuracy": state.accuracy,
         "converged": stop_reason == "converged", "stop_reason": stop_reason,
+        # a step and the epoch's evaluation are never cut short: past the budget, say by how much
+        "max_queries": budget or None,
+        "queries_over_budget": max(state.queries - budget, 0) if budget else 0,
         "wall_s": round(state.elapsed_s, 3),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "device_stats": device_stats or {},
     }
 
 
+def open_run_device(spec: RunSpec, wire_log: str | None = None) -> Device:
+    """Open the run's device: before its run directory is created or changed, so a device
+    that cannot be opened (a mistyped port, a refused socket) leaves nothing behind."""
+    return open_device(spec.device, spec.bench, wire_log)
+
+
+def _device_rng(device: Device, spec: RunSpec) -> dict[str, Any] | None:
+    state = device.rng_state()
+    return None if state is None else {"url": spec.device, "state": state}
+
+
+def _restore_device_rng(device: Device, spec: RunSpec, state: TrainState | None) -> None:
+    """Continue the device's noise where the checkpoint left it (same device URL only)."""
+    saved = state.device_rng if state is not None else None
+    if not saved:
+        return
+    if saved.get("url") != spec.device:
+        log.info("resumed on %s, not %s: the device's noise starts afresh", spec.device,
+                 saved.get("url"))
+        return
+    device.restore_rng_state(saved["state"])
+
+
 def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
-            wire_log: str | None = None) -> Generator[EpochRecord, None, dict[str, Any]]:
+            wire_log: str | None = None, device: Device | None = None
+            ) -> Generator[EpochRecord, None, dict[str, Any]]:
     """Train to a stop condition, keeping rundir complete; yield each epoch's record as it is
     written and return the summary.
 
-    Closing the generator early stops the run as an interrupt does: the last complete
-    epoch is checkpointed and the summary says "stopped by the caller". On-chip runs yield
-    their records when the board finishes (the device call blocks until then); they are
-    written to the run directory as they arrive.
+    `device` is the open device (see `open_run_device`; opened here if None) and is closed
+    at the end. A new run directory whose session fails on bad input before its first
+    epoch is removed (there is nothing in it to resume). Closing the generator early stops
+    the run as an interrupt does: the last complete epoch is checkpointed and the summary
+    says "stopped by the caller". On-chip runs yield their records when the board finishes
+    (the device call blocks until then); they are written to the run directory as they arrive.
     """
     handler = _attach_log(rundir)
     task = load_task(spec.task)
     last: TrainState | None = copy.deepcopy(state)
     firmware = "?"
+    written = 0
+    discard = False
     log.info("session on %s: task %s, bench %s, algo %s, device %s, from epoch %d", rundir.path,
              spec.task, spec.bench.name, spec.config.algo, spec.device, state.epoch if state else 0)
-    if rundir.dropped_rows:
-        log.info("resumed: %d metric rows written after the last checkpoint were dropped and "
-                 "will be recomputed", rundir.dropped_rows)
     try:
-        with open_device(spec.device, spec.bench, wire_log) as device:
+        if not rundir.new:
+            rundir.dropped_rows = rundir.truncate_metrics(state.epoch if state else 0)
+            if rundir.dropped_rows:
+                log.info("resumed: %d metric rows written after the last checkpoint were "
+                         "dropped and will be recomputed", rundir.dropped_rows)
+        with device or open_run_device(spec, wire_log) as device:
             firmware = device.info().firmware
+            _restore_device_rng(device, spec, state)
             trainer = make_trainer(device, spec.bench, task, spec.config, state)
             last = copy.deepcopy(trainer.state)
             saved_at = time.monotonic()
 
             def save(record: EpochRecord, current: TrainState) -> None:
-                nonlocal last, saved_at
+                nonlocal last, saved_at, written
                 rundir.append(record)
+                written += 1
+                current.device_rng = _device_rng(device, spec)
                 last = copy.deepcopy(current)
                 if time.monotonic() - saved_at >= CHECKPOINT_EVERY_S:
                     rundir.save_checkpoint(last)
@@ -168,13 +263,15 @@ def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
                     save(record, trainer.state)
                     yield record
                 stop_reason = trainer.stop_reason or "?"
+            trainer.state.device_rng = _device_rng(device, spec)
             rundir.save_checkpoint(trainer.state)
             rundir.write_weights(trainer.state.weights, trainer.codes(), spec.bench.topology.layers)
             summary = _summary(spec, trainer.state, stop_reason, firmware, device.stats())
             rundir.write_summary(summary)
             return summary
     except BaseException as exc:
-        if last is not None:
+        discard = rundir.new and written == 0 and isinstance(exc, ConfigError)
+        if last is not None and not discard:
             rundir.save_checkpoint(last)
             reason = ("interrupted" if isinstance(exc, KeyboardInterrupt)
                       else "stopped by the caller" if isinstance(exc, GeneratorExit)
@@ -187,13 +284,15 @@ def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
         rundir.close()
         logging.getLogger().removeHandler(handler)
         handler.close()
+        if discard:
+            rundir.discard()
 
 
 def execute(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
             on_record: Callable[[EpochRecord], None] | None = None,
-            wire_log: str | None = None) -> dict[str, Any]:
+            wire_log: str | None = None, device: Device | None = None) -> dict[str, Any]:
     """Train to a stop condition, keeping rundir complete; return the summary."""
-    session = records(spec, rundir, state, wire_log)
+    session = records(spec, rundir, state, wire_log, device)
     while True:
         try:
             record = next(session)
@@ -208,11 +307,23 @@ def execute(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
 
 def prepare_resume(path: Path, device: str | None, **overrides: Any
                    ) -> tuple[RunSpec, RunDir, TrainState | None]:
-    """Reopen a run directory: its spec (with allowed overrides), its state, metrics trimmed."""
-    rundir = RunDir.reopen(path)
-    spec = RunSpec.from_config(rundir.config(), str(path / "config.toml"))
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    spec = replace(spec, device=device or spec.device, config=replace(spec.config, **changes))
-    state = rundir.load_checkpoint()
-    rundir.dropped_rows = rundir.truncate_metrics(state.epoch if state else 0)
+    """Reopen a run directory for writing (locked): its spec (with allowed overrides) and
+    its state, every file checked. Nothing is changed: the session trims metrics.csv to
+    the checkpoint when it starts."""
+    check_settings({k: v for k, v in overrides.items() if k in _RANGES})
+    rundir = RunDir.reopen(path, lock=True)
+    try:
+        spec = RunSpec.from_config(rundir.config(), str(path / "config.toml"))
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        spec = replace(spec, device=device or spec.device, config=replace(spec.config, **changes))
+        check_url(spec.device, onchip=spec.config.onchip, bench=spec.bench)
+        state = rundir.load_checkpoint()
+        if state is not None and state.weights.shape != (spec.bench.n_weights,):
+            raise ConfigError(f"{path / 'checkpoint.npz'}: {state.weights.shape} weights, but "
+                              f"the run's bench has {spec.bench.n_weights}")
+        rundir.dropped_rows = rundir.check_metrics(state.epoch if state else 0)
+        rundir.summary()                       # readable, or a ConfigError now
+    except BaseException:
+        rundir.close()
+        raise
     return spec, rundir, state
