@@ -21,6 +21,7 @@ from wphil.drivers.profiles import PROFILES
 from wphil.learning import RULES
 from wphil.runs import (
     SETTINGS,
+    UNLIMITED_EPOCHS,
     RunDir,
     RunSpec,
     default_out,
@@ -137,7 +138,8 @@ def train(ctx: click.Context, device: str, resume: Path | None, no_progress: boo
         RunDir.check_new(out)
         dev = open_run_device(spec, log_wire)
         rundir, state = _create_or_close(out, spec, dev), None
-    progress = EpochProgress(spec.config.epochs, state.epoch if state else 0, disable=no_progress)
+    total = None if spec.config.epochs >= UNLIMITED_EPOCHS else spec.config.epochs
+    progress = EpochProgress(total, state.epoch if state else 0, disable=no_progress)
     try:
         with progress:
             summary = execute(spec, rundir, state, progress.update, log_wire, dev)

@@ -8,6 +8,7 @@ from wphil.runs.evaluate import evaluate_run
 from wphil.runs.rundir import LOG, RunDir, atomic_write
 from wphil.runs.session import (
     SETTINGS,
+    UNLIMITED_EPOCHS,
     RunSpec,
     default_out,
     execute,
@@ -18,5 +19,5 @@ from wphil.runs.session import (
 )
 
 
-__all__ = ["LOG", "SETTINGS", "RunDir", "RunSpec", "atomic_write", "default_out", "evaluate_run",
+__all__ = ["LOG", "SETTINGS", "UNLIMITED_EPOCHS", "RunDir", "RunSpec", "atomic_write", "default_out", "evaluate_run",
            "execute", "new_spec", "open_run_device", "prepare_resume", "records"]

@@ -148,6 +148,8 @@ class RunDir:
     def config(self) -> dict[str, Any]:
         try:
             return tomllib.loads((self.path / CONFIG).read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise ConfigError(f"{self.path / CONFIG}: not valid TOML (not UTF-8 text)") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{self.path / CONFIG}: not valid TOML: {exc}") from None
 
@@ -185,8 +187,11 @@ class RunDir:
         path = self.path / METRICS
         try:
             lines = path.read_text(encoding="utf-8").split("\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read it ({exc})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not a metrics table (not UTF-8 text); the file is "
+                              "damaged") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
         if lines[0].strip() != ",".join(EpochRecord.COLUMNS):
             raise ConfigError(f"{path}: line 1 is not the metrics header "
                               f"({','.join(EpochRecord.COLUMNS)}); the file is damaged")
