@@ -13,8 +13,8 @@ On open: the handshake (protocol and firmware versions must match this wphil), t
 bench's wiring, limits and timing are sent (CONFIGURE). The firmware drives 12-bit MCP4728s;
 a bench (or profile) with fewer DAC bits runs on them by code scaling: the host sends
 code << (12 - bits), so the board only ever holds every 2^(12 - bits)-th code, exactly
-the coarser DAC's levels, and the firmware is unchanged. More than 12 bits is refused. Batches are split so every
-request and reply fits the protocol's maximum payload.
+the coarser DAC's levels, and the firmware is unchanged. More than 12 bits is refused.
+Batches are split so every request and reply fits the protocol's maximum payload.
 
 Recovery: a lost or corrupted reply is retried by sequence number (drivers/link.py). A
 request that still gets no answer, a port that fails, or a NOT_CONFIGURED answer makes
@@ -379,8 +379,9 @@ def firmware_config(bench: Bench, shift: int = 0) -> dict[str, Any]:
         "layers": list(b.topology.layers), "weights": list(b.wiring.weights),
         "inputs": list(b.wiring.inputs), "outputs": list(b.wiring.outputs),
         "hidden": list(b.wiring.hidden),
-        "dac": {"kind": b.dac.kind, "chips": b.dac.chips, "bits": b.dac.bits + shift, "vref": b.dac.vref,
-                "i2c_id": b.dac.i2c_id, "sda": b.dac.sda, "scl": b.dac.scl, "i2c_hz": b.dac.i2c_hz},
+        "dac": {"kind": b.dac.kind, "chips": b.dac.chips, "bits": b.dac.bits + shift,
+                "vref": b.dac.vref, "i2c_id": b.dac.i2c_id, "sda": b.dac.sda, "scl": b.dac.scl,
+                "i2c_hz": b.dac.i2c_hz},
         "adc": {"kind": b.adc.kind, "channels": b.adc.channels, "bits": b.adc.bits,
                 "vref": b.adc.vref, "oversample": b.adc.oversample},
         "min_code": b.limits.min_code << shift, "max_code": b.max_code << shift,

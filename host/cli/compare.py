@@ -85,7 +85,10 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
     if resume and out is None:
         raise click.UsageError("--resume needs the --out directory of the stopped grid")
     out = out or Path("runs") / datetime.now().strftime("bench-learn-%Y%m%d-%H%M%S")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot create it: {exc.strerror}") from None
     job_list = make_jobs(task_names, rule_names, seeds, profile_names, budgets)
     earlier = _load_runs(out / RUNS_FILE) if resume else []
     # start the file afresh, or keep just its whole lines (a stopped grid may have left half

@@ -19,5 +19,6 @@ from wphil.runs.session import (
 )
 
 
-__all__ = ["LOG", "SETTINGS", "UNLIMITED_EPOCHS", "RunDir", "RunSpec", "atomic_write", "default_out", "evaluate_run",
-           "execute", "new_spec", "open_run_device", "prepare_resume", "records"]
+__all__ = ["LOG", "SETTINGS", "UNLIMITED_EPOCHS", "RunDir", "RunSpec", "atomic_write",
+           "default_out", "evaluate_run", "execute", "new_spec", "open_run_device",
+           "prepare_resume", "records"]

@@ -6,11 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from wphil.drivers import ConfigError, open_device
-from wphil.learning import CodeMap
-from wphil.learning import Objective
+from wphil.learning import CodeMap, Objective, load_task
 from wphil.runs.rundir import RunDir
 from wphil.runs.session import RunSpec
-from wphil.learning import load_task
 
 
 def evaluate_run(path: Path, device: str | None = None) -> dict[str, Any]:

@@ -105,6 +105,8 @@ def new_spec(device: str, bench: str | Bench | None = None, profile: str | None 
     if onchip and settings.get("batch_size") not in (None, 1):
         raise ConfigError(f"--batch-size {settings['batch_size']}: --onchip runs the firmware's "
                           "per-pattern loop (batch size 1); other batch sizes run on the host")
+    if settings.get("rounding") not in (None, "round", "stochastic"):
+        raise ConfigError(f"--rounding {settings['rounding']!r}: must be round or stochastic")
     if settings.get("max_queries") and settings.get("epochs") is None:
         settings = {**settings, "epochs": UNLIMITED_EPOCHS}
     config = TrainConfig.for_bench(bench, **settings, rule_options=rule_options)
@@ -311,6 +313,8 @@ def prepare_resume(path: Path, device: str | None, **overrides: Any
     its state, every file checked. Nothing is changed: the session trims metrics.csv to
     the checkpoint when it starts."""
     check_settings({k: v for k, v in overrides.items() if k in _RANGES})
+    if overrides.get("max_queries") and overrides.get("epochs") is None:
+        overrides = {**overrides, "epochs": UNLIMITED_EPOCHS}
     rundir = RunDir.reopen(path, lock=True)
     try:
         spec = RunSpec.from_config(rundir.config(), str(path / "config.toml"))
