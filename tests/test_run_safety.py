@@ -34,13 +34,13 @@ def rows(run: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def endless(run: Path, *args: str) -> subprocess.Popen:
-    """A `wphil train` that runs until killed, once it has written its first rows."""
+def endless(run: Path, *args: str, rows_before: int = 0) -> subprocess.Popen:
+    """A `wphil train` that runs until killed, once it has written three rows of its own."""
     cmd = [sys.executable, "-m", "wphil", "train", "--epochs", "1000000", "--target-loss",
            "1e-12", "--no-progress", *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not (run / "metrics.csv").exists() or len(rows(run)) < 3:
+    while not (run / "metrics.csv").exists() or len(rows(run)) < rows_before + 3:
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "no rows within 60 s"
         time.sleep(0.1)
@@ -73,8 +73,8 @@ def test_a_second_resume_on_a_running_run_is_refused(tmp_path: Path) -> None:
     run = tmp_path / "run"
     assert wphil_cli("train", "--out", str(run), "--epochs", "3", "--target-loss", "1e-12",
                      "--no-progress").returncode == 0
-    first = endless(run, "--resume", str(run))
-    second = wphil_cli("train", "--resume", str(run), "--epochs", "1000000", "--no-progress")
+    first = endless(run, "--resume", str(run), rows_before=3)
+    second = wphil_cli("train", "--resume", str(run), "--epochs", "7", "--no-progress")
     assert second.returncode == 2, second.stderr
     assert second.stderr.strip().splitlines() == [
         f"wphil: error: run directory {run} is in use by another wphil process; wait for it "

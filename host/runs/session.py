@@ -12,6 +12,7 @@ import copy
 import logging
 import math
 import time
+import weakref
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -188,10 +189,37 @@ def _summary(spec: RunSpec, state: TrainState, stop_reason: str, firmware: str,
     }
 
 
+class _HeldLog(logging.Handler):
+    """Log records kept while the device opens, for the run's train.log (not yet there)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.held: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.held.append(record)
+
+
+#: what each device logged while it was opened, replayed into its run's train.log
+_OPENING_LOGS: weakref.WeakKeyDictionary[Device, list[logging.LogRecord]] = \
+    weakref.WeakKeyDictionary()
+
+
 def open_run_device(spec: RunSpec, wire_log: str | None = None) -> Device:
     """Open the run's device: before its run directory is created or changed, so a device
-    that cannot be opened (a mistyped port, a refused socket) leaves nothing behind."""
-    return open_device(spec.device, spec.bench, wire_log)
+    that cannot be opened (a mistyped port, a refused socket) leaves nothing behind. What
+    the opening logged (handshake, board process) goes to train.log when the session starts."""
+    root, held = logging.getLogger(), _HeldLog()
+    level = root.level
+    root.addHandler(held)
+    root.setLevel(min(level or logging.WARNING, logging.DEBUG))
+    try:
+        device = open_device(spec.device, spec.bench, wire_log)
+    finally:
+        root.removeHandler(held)
+        root.setLevel(level)
+    _OPENING_LOGS[device] = held.held
+    return device
 
 
 def _device_rng(device: Device, spec: RunSpec) -> dict[str, Any] | None:
@@ -225,6 +253,8 @@ def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
     (the device call blocks until then); they are written to the run directory as they arrive.
     """
     handler = _attach_log(rundir)
+    for held in _OPENING_LOGS.pop(device, []) if device is not None else []:
+        handler.handle(held)
     task = load_task(spec.task)
     last: TrainState | None = copy.deepcopy(state)
     firmware = "?"
@@ -238,7 +268,7 @@ def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
             if rundir.dropped_rows:
                 log.info("resumed: %d metric rows written after the last checkpoint were "
                          "dropped and will be recomputed", rundir.dropped_rows)
-        with device or open_run_device(spec, wire_log) as device:
+        with device or open_device(spec.device, spec.bench, wire_log) as device:
             firmware = device.info().firmware
             _restore_device_rng(device, spec, state)
             trainer = make_trainer(device, spec.bench, task, spec.config, state)
