@@ -8,7 +8,6 @@ from wphil.runs.evaluate import evaluate_run
 from wphil.runs.rundir import LOG, RunDir, atomic_write
 from wphil.runs.session import (
     SETTINGS,
-    UNLIMITED_EPOCHS,
     RunSpec,
     default_out,
     execute,
@@ -17,7 +16,7 @@ from wphil.runs.session import (
     prepare_resume,
     records,
 )
-
+from wphil.runs.settings import UNLIMITED_EPOCHS
 
 __all__ = ["LOG", "SETTINGS", "UNLIMITED_EPOCHS", "RunDir", "RunSpec", "atomic_write",
            "default_out", "evaluate_run", "execute", "new_spec", "open_run_device",

@@ -39,6 +39,7 @@ from filelock import FileLock, Timeout
 
 from wphil.drivers.errors import ConfigError
 from wphil.learning import EpochRecord, TrainState
+from wphil.runs.metrics_file import trimmed_metrics
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ class RunDir:
         dropped. Anything else (another header, a row that is not numbers, a missing or
         repeated epoch) means the file was damaged: a `ConfigError`, and nothing is changed.
         """
-        header, keep, dropped = self._trimmed_metrics(last_epoch)
+        header, keep, dropped = trimmed_metrics(self.path / METRICS, last_epoch)
         if dropped:
             atomic_write(self.path / METRICS, ("\n".join([header, *keep]) + "\n").encode())
         return dropped
@@ -181,31 +182,7 @@ class RunDir:
     def check_metrics(self, last_epoch: int) -> int:
         """What `truncate_metrics` would drop, without changing anything (a ConfigError if
         the file is damaged)."""
-        return self._trimmed_metrics(last_epoch)[2]
-
-    def _trimmed_metrics(self, last_epoch: int) -> tuple[str, list[str], int]:
-        path = self.path / METRICS
-        try:
-            lines = path.read_text(encoding="utf-8").split("\n")
-        except UnicodeDecodeError:
-            raise ConfigError(f"{path}: not a metrics table (not UTF-8 text); the file is "
-                              "damaged") from None
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
-        if lines[0].strip() != ",".join(EpochRecord.COLUMNS):
-            raise ConfigError(f"{path}: line 1 is not the metrics header "
-                              f"({','.join(EpochRecord.COLUMNS)}); the file is damaged")
-        body = lines[1:-1]                       # the part after the last newline is torn
-        epochs = [_row_epoch(line, path, n) for n, line in enumerate(body, start=2)]
-        if epochs[:last_epoch] != list(range(1, last_epoch + 1)):
-            raise ConfigError(f"{path}: has epochs {_span(epochs)}, but the checkpoint is at "
-                              f"epoch {last_epoch}: rows are missing or repeated; the file is "
-                              "damaged")
-        if epochs[last_epoch:] != list(range(last_epoch + 1, len(epochs) + 1)):
-            raise ConfigError(f"{path}: epochs after {last_epoch} are out of order; the file "
-                              "is damaged")
-        keep = body[:last_epoch]
-        return lines[0], keep, len(body) - len(keep) + (1 if lines[-1] else 0)
+        return trimmed_metrics(self.path / METRICS, last_epoch)[2]
 
     # -- state ----------------------------------------------------------------------------
     def save_checkpoint(self, state: TrainState) -> None:
@@ -306,24 +283,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
     return value
-
-
-def _row_epoch(line: str, path: Path, number: int) -> int:
-    """The epoch of one complete metrics row; a `ConfigError` for a row that is not one."""
-    cells = line.split(",")
-    try:
-        if len(cells) != len(EpochRecord.COLUMNS):
-            raise ValueError(f"{len(cells)} columns, not {len(EpochRecord.COLUMNS)}")
-        epoch = int(cells[0])
-        list(map(float, cells[1:]))
-    except ValueError as exc:
-        raise ConfigError(f"{path}: line {number} is not a metrics row ({exc}); the file is "
-                          "damaged") from None
-    return epoch
-
-
-def _span(epochs: list[int]) -> str:
-    return f"{epochs[0]}..{epochs[-1]}" if epochs else "none"
 
 
 def _reason(exc: BaseException) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import time
 import weakref
 from collections.abc import Callable, Generator
@@ -24,7 +23,6 @@ from wphil.drivers import DEFAULT_BENCH, Device, check_url, load_bench, open_dev
 from wphil.drivers.bench import Bench, bench_from_dict
 from wphil.drivers.errors import ConfigError
 from wphil.learning import (
-    CodeMap,
     EpochRecord,
     TrainConfig,
     TrainState,
@@ -34,6 +32,7 @@ from wphil.learning import (
     train_onchip,
 )
 from wphil.runs.rundir import LOG, RunDir
+from wphil.runs.settings import RANGES, UNLIMITED_EPOCHS, check_pert, check_settings
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +72,6 @@ SETTINGS = ("algo", "lr", "pert", "momentum", "init_scale", "batch_size", "epoch
             "target_accuracy", "target_loss", "rounding", "seed", "onchip")
 
 
-#: epochs when only --max-queries is given: the budget, not the bench's epoch count, stops it
-UNLIMITED_EPOCHS = 10**9
-#: numeric settings: (lowest, highest, lowest excluded, highest excluded); all must be finite
-_RANGES: dict[str, tuple[float, float, bool, bool]] = {
-    "lr": (0, math.inf, True, False), "pert": (0, math.inf, True, False),
-    "momentum": (0, 1, False, True), "init_scale": (0, math.inf, False, False),
-    "target_accuracy": (0, 1, False, False), "target_loss": (0, math.inf, False, False),
-    "batch_size": (0, math.inf, False, False), "epochs": (1, math.inf, False, False),
-    "max_queries": (0, math.inf, False, False), "seed": (0, math.inf, False, False),
-}
-_INTEGERS = ("batch_size", "epochs", "max_queries", "seed")
-
-
 def new_spec(device: str, bench: str | Bench | None = None, profile: str | None = None,
              task: str | None = None, rule_options: dict[str, Any] | None = None,
              **settings: Any) -> RunSpec:
@@ -116,44 +102,12 @@ def new_spec(device: str, bench: str | Bench | None = None, profile: str | None 
                           f"{config.algo} runs on the host only")
     if config.onchip:
         config = replace(config, batch_size=1)
-    _check_pert(config.pert, bench)
+    check_pert(config.pert, bench)
     rule = check_rule(config.algo, config.rule_options)
     rule.check_bench(bench)
     # every option of the rule, typed and resolved, so config.toml records them all
     config = replace(config, rule_options=rule.resolve_options(config.rule_options))
     return RunSpec(device, bench, task, config)
-
-
-def check_settings(settings: dict[str, Any]) -> None:
-    """Every numeric setting given is a finite number in its range (NaN and inf refused),
-    named as the CLI option it comes from."""
-    for name, value in settings.items():
-        if value is None or name not in _RANGES:
-            continue
-        lo, hi, lo_open, hi_open = _RANGES[name]
-        option = "--" + name.replace("_", "-")
-        integer = name in _INTEGERS
-        kind = "an integer" if integer else "a finite number"
-        if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
-            raise ConfigError(f"{option} {value!r}: must be {kind}")
-        if not math.isfinite(value):
-            raise ConfigError(f"{option} {value}: must be a finite number")
-        if value < lo or value > hi or (lo_open and value == lo) or (hi_open and value == hi):
-            low = f"{'>' if lo_open else '>='} {lo:g}"
-            high = "" if hi == math.inf else f" and {'<' if hi_open else '<='} {hi:g}"
-            raise ConfigError(f"{option} {value}: must be {low}{high}")
-
-
-def _check_pert(pert: float, bench: Bench) -> None:
-    """A perturbation must fit inside the code limits from any code: at most half their span."""
-    codemap = CodeMap(bench)
-    widest = (codemap.max_code - codemap.min_code) // 2
-    steps = codemap.perturbation_codes(pert)
-    if steps.max() > widest:
-        most = widest * float(codemap.weight_lsb.min())
-        raise ConfigError(f"--pert {pert:g} is {steps.max()} DAC codes, more than half the code "
-                          f"limits {codemap.min_code}..{codemap.max_code} allow ({widest}); on "
-                          f"bench {bench.name} --pert must be at most {most:.4g} weight units")
 
 
 def default_out(task: str, algo: str) -> Path:
@@ -342,7 +296,7 @@ def prepare_resume(path: Path, device: str | None, **overrides: Any
     """Reopen a run directory for writing (locked): its spec (with allowed overrides) and
     its state, every file checked. Nothing is changed: the session trims metrics.csv to
     the checkpoint when it starts."""
-    check_settings({k: v for k, v in overrides.items() if k in _RANGES})
+    check_settings({k: v for k, v in overrides.items() if k in RANGES})
     if overrides.get("max_queries") and overrides.get("epochs") is None:
         overrides = {**overrides, "epochs": UNLIMITED_EPOCHS}
     rundir = RunDir.reopen(path, lock=True)
