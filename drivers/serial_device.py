@@ -43,7 +43,7 @@ from wphil.drivers.errors import ConfigError, DeviceError, DeviceTimeout, Firmwa
 from wphil.drivers.faults import FaultSpec, FaultState, FaultyPort
 from wphil.drivers.link import Link, LinkLost
 from wphil.drivers.ports import find_pico
-from wphil.drivers.urls import parse_options
+from wphil.drivers.urls import natural, non_negative, parse_options, positive
 from wphil.drivers.wirelog import WireLog
 from wphil.firmware import protocol as P
 from wphil.firmware.version import FIRMWARE_VERSION
@@ -51,7 +51,8 @@ from wphil.firmware.version import FIRMWARE_VERSION
 log = logging.getLogger(__name__)
 
 OPTIONS: dict[str, Callable[[str], Any]] = {
-    "timeout": float, "retries": int, "reconnect": float, "faults": str, "fault_seed": int}
+    "timeout": positive, "retries": natural, "reconnect": non_negative, "faults": str,
+    "fault_seed": natural}
 _VALUES = P.MAX_PAYLOAD // 2          # u16 readings per reply
 MCP4728_BITS = 12                     # the only DAC the firmware drives
 TRAIN_SILENCE_S = 60.0                # longest wait for an on-chip progress frame

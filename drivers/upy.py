@@ -44,13 +44,14 @@ from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.faults import FaultSpec
 from wphil.drivers.mock import with_drift
 from wphil.drivers.serial_device import OPTIONS, SerialDevice, dac_shift
-from wphil.drivers.urls import parse_options
+from wphil.drivers.urls import natural, non_negative, parse_options
 from wphil.firmware import firmware_dir
 from wphil.firmware import protocol as P
 
 log = logging.getLogger(__name__)
 
-_OPTIONS = {"seed": int, "board_seed": int, "noise": float, "drift": float, "firmware": str,
+_OPTIONS = {"seed": natural, "board_seed": natural, "noise": non_negative, "drift": non_negative,
+            "firmware": str,
             **OPTIONS}
 
 
