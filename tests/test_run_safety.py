@@ -94,6 +94,16 @@ def test_the_lock_is_held_from_create_to_close_and_then_released(tmp_path: Path)
     RunDir.reopen(tmp_path / "run").close()          # readers never need the lock
 
 
+def test_a_training_dropped_before_it_started_releases_its_lock(tmp_path: Path) -> None:
+    import gc
+    training = wphil.train(epochs=2, out=tmp_path / "run")
+    with pytest.raises(wphil.ConfigError, match="in use by another wphil process"):
+        RunDir.reopen(tmp_path / "run", lock=True)
+    del training
+    gc.collect()
+    RunDir.reopen(tmp_path / "run", lock=True).close()
+
+
 def test_a_lock_held_elsewhere_refuses_the_start_before_it_writes(tmp_path: Path) -> None:
     (tmp_path / "run").mkdir()
     with FileLock(tmp_path / "run" / ".wphil.lock", timeout=0):
