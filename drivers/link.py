@@ -58,7 +58,8 @@ class Link:
         self._last_rx = 0.0                # when the last byte came
         self._unfinished = False           # the decoder holds part of a frame, or garbage
         self.noise = bytearray()           # recent non-frame bytes, for diagnostics
-        self.stats = {"requests": 0, "retries": 0, "probes": 0, "corrupted": 0, "bytes_out": 0, "bytes_in": 0}
+        self.stats = {"requests": 0, "retries": 0, "probes": 0, "corrupted": 0, "bytes_out": 0,
+                      "bytes_in": 0}
 
     def request(self, cmd: int, payload: bytes = b"", timeout: float | None = None,
                 on_event: Callable[[bytes], None] | None = None, seq: int | None = None,
@@ -118,7 +119,7 @@ class Link:
 
     def _probe(self) -> int:
         """Send a PING (changes nothing, never touches the reply cache); its sequence number."""
-        seq = self._last_seq = self._last_seq % 0xFFFF + 1
+        seq = self.next_seq()
         self._write(P.encode(P.PING, seq, b"?"), P.PING, b"?", seq)
         self.stats["probes"] += 1
         return seq

@@ -231,10 +231,9 @@ class SerialDevice(Device):
                                                       and not self._may_come_back(exc)):
                     raise
                 if elapsed > self.reconnect_s:
-                    what = "could not connect" if first else f"lost ({reason}) and"
-                    raise DeviceError(f"{self.port_name} {what} not back after {elapsed:.1f} s "
-                                      f"and {tries} tries (reconnect={self.reconnect_s:g} s): "
-                                      f"{exc}") from None
+                    what = "did not answer properly" if first else f"lost ({reason}) and not back"
+                    raise DeviceError(f"{self.port_name} {what} after {elapsed:.1f} s and {tries} "
+                                      f"tries (reconnect={self.reconnect_s:g} s): {exc}") from None
                 log.info("%s not back yet: %s", self.port_name, exc)
                 reopen = reopen or isinstance(exc, LinkLost) or not self.port.is_open
                 if reopen:

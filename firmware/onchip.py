@@ -10,7 +10,16 @@
 # Between patterns the line is polled: STOP ends the run, PING/STATUS are answered.
 import json
 
-from protocol import ERR_BAD_PAYLOAD, ERR_RANGE, F_EVENT, F_REPLY, HEADER_SIZE, OVERHEAD, TRAIN, encode_into
+from protocol import (
+    ERR_BAD_PAYLOAD,
+    ERR_RANGE,
+    F_EVENT,
+    F_REPLY,
+    HEADER_SIZE,
+    OVERHEAD,
+    TRAIN,
+    encode_into,
+)
 from rig import ProtoError
 
 INF = float("inf")

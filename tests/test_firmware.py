@@ -307,7 +307,7 @@ def test_a_bad_configure_changes_nothing(upy_xor) -> None:
 def test_onchip_training_outlasts_the_host_timeout_while_the_host_keeps_talking() -> None:
     from wphil.learning.onchip import train_onchip
     from wphil.learning.tasks import load_task
-    from wphil.learning.train import Trainer, TrainConfig
+    from wphil.learning.train import TrainConfig, Trainer
     bench, task = limited_bench(), load_task("xor")          # host_timeout_ms = 300
     with open_device("upy://", bench) as dev:
         config = TrainConfig.for_bench(bench, onchip=True, epochs=300, target_loss=1e-12)

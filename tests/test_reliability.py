@@ -194,3 +194,31 @@ def test_fuzzed_frames_never_crash_the_firmware_and_every_reply_is_well_formed(f
         if flags & P.F_ERROR:
             assert payload[0] in P.ERROR_NAMES and payload[1:].decode()
     assert dev.board.proc.poll() is None
+
+
+def test_the_first_connect_rides_out_an_unplugged_board() -> None:
+    bench = load_bench("xor-2-2-1")
+    inputs = np.array([[1000, 1000], [3000, 1000]])
+    with open_device("upy://?noise=0&drift=0", bench) as dev:
+        clean = dev.evaluate(inputs, np.full(9, 1500))
+    # fault seed 1: the very first frame (HELLO) finds the port gone, and half the others
+    url = "upy://?noise=0&drift=0&faults=vanish:0.5,vanish_s:0.2&fault_seed=1"
+    with open_device(url, bench) as dev:
+        assert dev.faults.counts["vanish"] >= 1
+        assert np.array_equal(dev.evaluate(inputs, np.full(9, 1500)), clean)
+
+
+def test_a_port_that_never_answers_fails_at_once_not_at_the_reconnect_deadline() -> None:
+    import pty
+
+    from wphil.drivers import DeviceError
+    master, slave = pty.openpty()
+    try:
+        with pytest.raises(DeviceError) as err:
+            open_device(f"serial://{os.ttyname(slave)}?timeout=0.3&reconnect=600",
+                        load_bench("xor-2-2-1"))
+        assert str(err.value).startswith("no valid reply to HELLO"), err.value
+        assert "nothing at all for the last" in str(err.value)
+    finally:
+        os.close(master)
+        os.close(slave)
