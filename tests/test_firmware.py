@@ -308,14 +308,15 @@ def test_onchip_training_outlasts_the_host_timeout_while_the_host_keeps_talking(
     from wphil.learning.onchip import train_onchip
     from wphil.learning.tasks import load_task
     from wphil.learning.train import TrainConfig, Trainer
-    bench, task = limited_bench(), load_task("xor")          # host_timeout_ms = 300
+    bench = load_bench("xor-2-2-1", overrides={"timing": {"host_timeout_ms": 1000}})
+    task = load_task("xor")
     with open_device("upy://", bench) as dev:
-        config = TrainConfig.for_bench(bench, onchip=True, epochs=300, target_loss=1e-12)
+        config = TrainConfig.for_bench(bench, onchip=True, epochs=600, target_loss=1e-12)
         frames = dev.status()["stats"]["frames"]
         stop = train_onchip(dev, bench, task, config, Trainer(dev, bench, task, config).state,
                             lambda record, state: None)
         status = dev.status()
     assert stop == "max_epochs", stop
-    # a PING every 75 ms: more than 4 of them, and the run lasted longer than the 300 ms
+    # a PING every 250 ms: more than 4 of them, so the run lasted longer than the 1000 ms
     keepalives = status["stats"]["frames"] - frames - 2          # minus TRAIN and STATUS
     assert keepalives > 4 and status["stats"]["silence_trips"] == 0
