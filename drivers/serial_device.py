@@ -12,8 +12,11 @@ URL format: PORT | serial://PORT[?option=value&...] | auto | rfc2217://HOST:PORT
     take), faults=..., fault_seed=N (fault injection, see drivers/faults.py).
 
 On open: the handshake (protocol and firmware versions must match this wphil), then the
-bench's wiring, limits and timing are sent (CONFIGURE). Batches are split so every
-request and reply fits the protocol's maximum payload.
+bench's wiring, limits and timing are sent (CONFIGURE). The firmware drives 12-bit MCP4728s;
+a bench (or profile) with fewer DAC bits runs on them by code scaling: the host sends
+code << (12 - bits), so the board only ever holds every 2^(12 - bits)-th code, exactly
+the coarser DAC's levels, and the firmware is unchanged. More than 12 bits is refused.
+Batches are split so every request and reply fits the protocol's maximum payload.
 
 Recovery: a lost or corrupted reply is retried by sequence number (drivers/link.py). A
 request that still gets no answer, a port that fails, or a NOT_CONFIGURED answer makes
@@ -44,7 +47,7 @@ from wphil.drivers.errors import ConfigError, DeviceError, DeviceTimeout, Firmwa
 from wphil.drivers.faults import FaultSpec, FaultState, FaultyPort
 from wphil.drivers.link import Link, LinkLost
 from wphil.drivers.ports import find_pico
-from wphil.drivers.urls import parse_options
+from wphil.drivers.urls import natural, non_negative, parse_options, positive
 from wphil.drivers.wirelog import WireLog
 from wphil.firmware import protocol as P
 from wphil.firmware.version import FIRMWARE_VERSION
@@ -52,8 +55,10 @@ from wphil.firmware.version import FIRMWARE_VERSION
 log = logging.getLogger(__name__)
 
 OPTIONS: dict[str, Callable[[str], Any]] = {
-    "timeout": float, "retries": int, "reconnect": float, "faults": str, "fault_seed": int}
+    "timeout": positive, "retries": natural, "reconnect": non_negative, "faults": str,
+    "fault_seed": natural}
 _VALUES = P.MAX_PAYLOAD // 2          # u16 readings per reply
+MCP4728_BITS = 12                     # the only DAC the firmware drives
 TRAIN_SILENCE_S = 60.0                # longest wait for an on-chip progress frame
 REOPEN_PAUSE_S = 0.1               # between attempts to reopen a port that vanished
 
@@ -69,6 +74,8 @@ class SerialDevice(Device):
 
     def __init__(self, url: str, bench: Bench, wire_log: str | None = None) -> None:
         super().__init__(url, bench)
+        self.check_bench(bench)
+        self.dac_shift = dac_shift(bench)
         opts = self.parse_url(url)
         self.reconnect_s = opts.get("reconnect", 30.0)
         self.faults = FaultState(FaultSpec.parse(opts.get("faults", ""), opts.get("fault_seed", 0)),
@@ -93,6 +100,18 @@ class SerialDevice(Device):
             FaultSpec.parse(opts.get("faults", ""))
             return opts
         return {}
+
+    @classmethod
+    def check_bench(cls, bench: Bench, onchip: bool = False) -> None:
+        bits = bench.dac.bits
+        if bits > MCP4728_BITS:
+            raise ConfigError(f"{bench.source} ({bench.profile} profile): {bits}-bit DACs; the "
+                              f"firmware drives {MCP4728_BITS}-bit MCP4728s (profiles default "
+                              "and harsh run on it, ideal only on mock://)")
+        if onchip and bits < MCP4728_BITS:
+            raise ConfigError(f"--onchip: the firmware's loop steps whole {MCP4728_BITS}-bit "
+                              f"codes, not the {bits}-bit DAC of {bench.source} ({bench.profile} "
+                              "profile); train it host-driven (without --onchip)")
 
     def fault_hooks(self) -> Any:
         """Device-side fault actions (MCU reset, unplug); plain serial ports have none."""
@@ -158,7 +177,8 @@ class SerialDevice(Device):
 
     def configure(self) -> None:
         try:
-            config = json.dumps(firmware_config(self.bench), separators=(",", ":")).encode()
+            config = json.dumps(firmware_config(self.bench, self.dac_shift),
+                                separators=(",", ":")).encode()
             reply = self.link.request(P.CONFIGURE, config)
         except FirmwareError as exc:
             if exc.code == P.ERR_BAD_PAYLOAD:
@@ -223,7 +243,8 @@ class SerialDevice(Device):
                                     self.port_name, self.hello["boot_id"], hello["boot_id"])
                     self.configure()
                 if (reset or hello.get("safe")) and not np.all(self._codes == self.bench.safe_code):
-                    self.link.request(P.SET_CODES, _u16(self._codes))   # reset, or went safe
+                    # reset, or went safe after host silence
+                    self.link.request(P.SET_CODES, _u16(self._codes << self.dac_shift))
                 return hello, reset
             except DeviceError as exc:
                 elapsed = time.monotonic() - since
@@ -271,10 +292,10 @@ class SerialDevice(Device):
             details={"port": self.port_name, "recoveries": self.recoveries, **h})
 
     def _set_codes(self, codes: np.ndarray) -> None:
-        self.request(P.SET_CODES, _u16(codes))
+        self.request(P.SET_CODES, _u16(codes << self.dac_shift))
 
     def _set_channel(self, channel: int, code: int) -> None:
-        self.request(P.SET_CHANNEL, struct.pack("<BH", channel, code))
+        self.request(P.SET_CHANNEL, struct.pack("<BH", channel, code << self.dac_shift))
 
     def _safe(self) -> None:
         self.request(P.SAFE)
@@ -296,6 +317,7 @@ class SerialDevice(Device):
         return self.bench.n_outputs + (len(self.bench.wiring.hidden) if hidden else 0)
 
     def _evaluate(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool) -> np.ndarray:
+        inputs, codes = inputs << self.dac_shift, codes << self.dac_shift
         n_read, n_w, n_in = self._n_read(hidden), self.bench.n_weights, self.bench.n_inputs
         out = np.empty((len(codes), len(inputs), n_read), dtype=np.int64)
         p_step = max(1, min(len(inputs), _VALUES // n_read,
@@ -315,6 +337,9 @@ class SerialDevice(Device):
 
     def _evaluate_perturbed(self, inputs: np.ndarray, base: np.ndarray,
                             perturbations: Sequence[Perturbation], hidden: bool) -> np.ndarray:
+        shift = self.dac_shift
+        inputs, base = inputs << shift, base << shift
+        perturbations = [[(k, d << shift) for k, d in pert] for pert in perturbations]
         n_read = self._n_read(hidden)
         out = np.empty((len(perturbations) + 1, len(inputs), n_read), dtype=np.int64)
         p_step = max(1, min(len(inputs), _VALUES // n_read))
@@ -374,18 +399,26 @@ class SerialDevice(Device):
         return result
 
 
-def firmware_config(bench: Bench) -> dict[str, Any]:
-    """What CONFIGURE sends: the bench's wiring, converters, limits and timing."""
+def dac_shift(bench: Bench) -> int:
+    """Bits a bench's DAC code is shifted left by to become an MCP4728 code."""
+    return max(MCP4728_BITS - bench.dac.bits, 0)
+
+
+def firmware_config(bench: Bench, shift: int = 0) -> dict[str, Any]:
+    """What CONFIGURE sends: the bench's wiring, converters, limits and timing, with the DAC
+    as the MCP4728 sees it (codes shifted left by `shift` bits)."""
     b = bench
     return {
         "layers": list(b.topology.layers), "weights": list(b.wiring.weights),
         "inputs": list(b.wiring.inputs), "outputs": list(b.wiring.outputs),
         "hidden": list(b.wiring.hidden),
-        "dac": {"kind": b.dac.kind, "chips": b.dac.chips, "bits": b.dac.bits, "vref": b.dac.vref,
-                "i2c_id": b.dac.i2c_id, "sda": b.dac.sda, "scl": b.dac.scl, "i2c_hz": b.dac.i2c_hz},
+        "dac": {"kind": b.dac.kind, "chips": b.dac.chips, "bits": b.dac.bits + shift,
+                "vref": b.dac.vref, "i2c_id": b.dac.i2c_id, "sda": b.dac.sda, "scl": b.dac.scl,
+                "i2c_hz": b.dac.i2c_hz},
         "adc": {"kind": b.adc.kind, "channels": b.adc.channels, "bits": b.adc.bits,
                 "vref": b.adc.vref, "oversample": b.adc.oversample},
-        "min_code": b.limits.min_code, "max_code": b.max_code, "safe_code": b.safe_code,
+        "min_code": b.limits.min_code << shift, "max_code": b.max_code << shift,
+        "safe_code": b.safe_code << shift,
         "settle_us": b.timing.settle_us, "host_timeout_ms": b.timing.host_timeout_ms,
     }
 

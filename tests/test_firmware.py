@@ -147,9 +147,14 @@ def test_bad_requests_get_error_replies_with_a_code_and_a_message(upy_xor) -> No
     assert upy_xor.evaluate(CodeMap(upy_xor.bench).inputs_to_codes(XOR_FEATURES)).shape == (1, 4, 1)
 
 
-def test_a_bench_the_firmware_cannot_drive_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="firmware refuses this bench: .*12-bit MCP4728"):
-        open_device("upy://", load_bench("xor-2-2-1", "ideal"))     # 16-bit DACs
+def test_a_bench_the_firmware_cannot_drive_is_a_config_error(upy_xor) -> None:
+    from wphil.drivers.serial_device import firmware_config
+    ideal = load_bench("xor-2-2-1", "ideal")                        # 16-bit DACs
+    with pytest.raises(ConfigError, match="16-bit DACs; the firmware drives 12-bit MCP4728s"):
+        open_device("upy://", ideal)                                # refused before it starts
+    with pytest.raises(FirmwareError, match="12-bit MCP4728"):      # and by the firmware itself
+        upy_xor.request(P.CONFIGURE, json.dumps(firmware_config(ideal)).encode())
+    upy_xor.configure()
 
 
 def raw_exchange(dev, frame: bytes, timeout: float = 2.0) -> list:
