@@ -219,6 +219,9 @@ class Device(ABC):
             pairs = [(int(k), int(d)) for k, d in pert]
             if any(not 0 <= k < n_w for k, _ in pairs):
                 raise ValueError(f"perturbation names a weight outside 0..{n_w - 1}: {pairs}")
+            if len({k for k, _ in pairs}) != len(pairs):
+                # the protocol refuses it too (PROTOCOL.md): summed or last-wins would differ
+                raise ValueError(f"perturbation names a weight twice: {pairs}")
             checked.append(pairs)
         self._check_range(dense_perturbations(base, checked), "perturbed weight code")
         return checked
