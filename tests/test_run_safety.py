@@ -188,6 +188,16 @@ def test_a_run_past_its_budget_says_by_how_much(tmp_path: Path) -> None:
     assert "132 queries (32 past the --max-queries budget of 100" in proc.stdout
 
 
+def test_resume_with_a_budget_alone_runs_to_the_budget(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert wphil_cli("train", "--out", str(run), "--epochs", "3", "--target-loss", "1e-12",
+                     "--no-progress").returncode == 0
+    proc = wphil_cli("train", "--resume", str(run), "--max-queries", "300", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stop_reason"] == "max_queries" and summary["epochs"] == 7   # 44 an epoch
+
+
 # -- strict JSON ---------------------------------------------------------------------------
 def test_summary_json_is_strict_json_with_null_for_a_loss_never_measured(tmp_path: Path) -> None:
     run = RunDir.create(tmp_path / "run", {"run": {}})
