@@ -155,6 +155,25 @@ def test_an_interrupted_and_resumed_run_on_the_noisy_mock_is_bit_identical(tmp_p
     assert np.array_equal(wphil.Run(tmp_path / "cut").codes, wphil.Run(tmp_path / "straight").codes)
 
 
+def test_a_killed_and_resumed_run_on_the_noisy_mock_is_bit_identical(tmp_path: Path) -> None:
+    run = tmp_path / "cut"
+    proc = endless(run, "--device", NOISY, "--out", str(run), "--seed", "3")
+    deadline = time.monotonic() + 60
+    while not (run / "checkpoint.npz").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(0.5)                         # rows past the checkpoint, then kill mid-flight
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    target = len(rows(run)) + 10
+    assert wphil_cli("train", "--resume", str(run), "--epochs", str(target),
+                     "--no-progress").returncode == 0
+    assert wphil_cli("train", "--device", NOISY, "--out", str(tmp_path / "straight"), "--seed",
+                     "3", "--epochs", str(target), "--target-loss", "1e-12",
+                     "--no-progress").returncode == 0
+    assert _without_time(run) == _without_time(tmp_path / "straight")
+
+
 def test_the_noise_state_restarts_when_resumed_on_another_device(tmp_path: Path) -> None:
     settings = dict(epochs=8, target_loss=1e-12, seed=5)
     wphil.train(device=NOISY, **settings, out=tmp_path / "straight").wait()
