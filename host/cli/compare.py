@@ -55,7 +55,7 @@ def bench() -> None:
 @click.option("--seeds", type=click.IntRange(1, 10_000), help="Seeds per task and rule  "
               "[default: 10]")
 @click.option("--profile", "profiles", default="default", show_default=True,
-              help="Comma-separated profiles: ideal, default, harsh.")
+              help="Comma-separated profiles: ideal, default, harsh, heldout.")
 @click.option("--max-queries", type=click.IntRange(1), help="Query budget of every run  "
               "[default: per task: " + ", ".join(f"{t} {b:,}" for t, b in BUDGETS.items()) + "]")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
@@ -159,11 +159,21 @@ def _meta(started: datetime, budgets: dict[str, int], seeds: int, jobs: int) -> 
     return {"command": shlex.join(argv), "date": started.strftime("%Y-%m-%d %H:%M"),
             "finished": datetime.now().strftime("%Y-%m-%d %H:%M"),
             "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
-            "wphil_version": __version__, "numpy": np.__version__, "seeds": seeds,
+            "wphil_version": __version__, "numpy": np.__version__,
+            "scipy": _version("scipy"), "cma": _version("cma"), "seeds": seeds,
             "jobs": jobs, "budgets": budgets, "task_benches": TASK_BENCH,
             "task_settings": TASK_SETTINGS,
             "rule_settings": {f"{t}/{r}": v for (t, r), v in RULE_SETTINGS.items()},
-            "device_urls": "mock://?seed=100+SEED"}
+            "device_urls": "mock://?seed=100+SEED&board_seed=1+SEED"}
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def _cores() -> int:
