@@ -28,7 +28,7 @@ from wphil.learning import RULES, CodeMap, Objective, TrainConfig, load_task, ma
 
 log = logging.getLogger(__name__)
 
-IN_LOOP = ("wp", "wp-central", "node", "swnp", "spsa", "mgd", "pat")
+IN_LOOP = ("wp", "wp-central", "node", "swnp", "spsa", "mgd", "pat", "twin")
 BASELINES = ("bp", "offline")
 ALL_RULES = IN_LOOP + BASELINES + tuple(PEERS)
 #: task -> its built-in bench
@@ -43,12 +43,15 @@ TASK_SETTINGS: dict[str, dict[str, Any]] = {"iris": {"batch_size": 10}}
 #: (task, rule) -> settings on top of those. mgd on iris mini-batches diverges at its default
 #: lr (0.15: 1 of 6 seeds converged); 0.03 converged on 6 of 6 (a 6-seed sweep of 0.15,
 #: 0.075, 0.03). The only per-task tuning of a rule: the other rules use their defaults.
-#: pat: momentum 0.8 on xor (8 seeds: median 114 queries against 284 at the bench's plain
-#: SGD), restarts after 300 stalled epochs on parity4 (6 of 6 seeds against 5 of 6).
+#: pat (and twin's in-loop phase, which is pat): momentum 0.8 on xor (8 seeds: median 114
+#: queries against 284 at the bench's plain SGD), restarts after 300 stalled epochs on
+#: parity4 (6 of 6 seeds against 5 of 6).
 RULE_SETTINGS: dict[tuple[str, str], dict[str, Any]] = {
     ("iris", "mgd"): {"lr": 0.03},
     ("xor", "pat"): {"momentum": 0.8},
     ("parity4", "pat"): {"restart_after": 300},
+    ("xor", "twin"): {"momentum": 0.8},
+    ("parity4", "twin"): {"restart_after": 300},
 }
 #: `offline` trains the ideal model with no device queries, so the query budget cannot stop
 #: it: a model stuck in a local minimum (parity4) would train forever. It gets this many

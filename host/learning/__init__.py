@@ -5,7 +5,7 @@ What other parts of wphil use is imported here; the modules themselves are inter
 """
 
 from wphil.learning.codes import CodeMap
-from wphil.learning.model import IdealModel
+from wphil.learning.model import IdealModel, Mismatch
 from wphil.learning.objective import Evaluation, Objective, meets_target
 from wphil.learning.onchip import onchip_job, train_onchip
 from wphil.learning.optim import OPTIMIZERS, SGD, Adam, make_optimizer
@@ -17,6 +17,6 @@ from wphil.learning.trainers import make_trainer
 
 __all__ = [
     "OPTIMIZERS", "RULES", "SGD", "Adam", "make_optimizer", "meets_target", "CodeMap", "EpochRecord", "Estimate", "Evaluation", "IdealModel",
-    "LearningRule", "Objective", "Option", "Task", "TrainConfig", "TrainState", "Trainer",
+    "LearningRule", "Mismatch", "Objective", "Option", "Task", "TrainConfig", "TrainState", "Trainer",
     "check_rule", "load_task", "make_rule", "make_trainer", "onchip_job", "train_onchip",
 ]

@@ -169,6 +169,10 @@ class Trainer:
             return "max_queries"
         return None
 
+    def extra_files(self) -> dict[str, Any]:
+        """JSON files this trainer adds to the run directory (name -> data)."""
+        return {}
+
     def meets_target(self, evaluation: Evaluation) -> bool:
         cfg = self.config
         return meets_target(evaluation, cfg.target_accuracy, cfg.target_loss, cfg.margin)
