@@ -191,12 +191,16 @@ class Trainer:
                  "accuracy %.3f): training on", self.state.epoch + 1, fresh.loss, fresh.accuracy)
         return None
 
-    def _after_epoch(self, evaluation: Evaluation) -> None:
-        """Restart from fresh weights after `restart_after` epochs without a new lowest loss."""
+    def _count_stall(self, evaluation: Evaluation) -> None:
+        """Epochs since the lowest loss so far (improving by at least 0.1%)."""
         if evaluation.loss < self.best_loss * (1 - 1e-3):
             self.best_loss, self.stalled = evaluation.loss, 0
         else:
             self.stalled += 1
+
+    def _restart_if_stalled(self) -> None:
+        """Restart from fresh weights after `restart_after` epochs without a new lowest loss
+        (at the start of an epoch, so a run that stops keeps the weights it measured)."""
         if self.config.restart_after and self.stalled >= self.config.restart_after:
             log.info("epoch %d: no new lowest loss in %d epochs; restarting from fresh weights",
                      self.state.epoch, self.stalled)
@@ -213,6 +217,7 @@ class Trainer:
         start, queries0 = time.perf_counter() - st.elapsed_s, self.objective.queries - st.queries
         self.stop_reason = self._done(None)
         while self.stop_reason is None:
+            self._restart_if_stalled()
             losses, grad_norm, evaluation, reached = [], 0.0, None, None
             for patterns in self._batches():
                 est = self.rule.estimate(self._train_codes(), patterns)
@@ -237,8 +242,7 @@ class Trainer:
             st.elapsed_s = time.perf_counter() - start
             st.loss, st.accuracy = evaluation.loss, evaluation.accuracy
             self.stop_reason = self._done(reached)
-            if self.stop_reason is None:
-                self._after_epoch(evaluation)
+            self._count_stall(evaluation)
             st.optimizer = self._optimizer_state()
             st.rule = self.rule.state()
             st.rng_state = self.rng.bit_generator.state
