@@ -91,6 +91,15 @@ class DeviceLoss:
             raise StopSearch("max_queries")
         return np.array([ev.loss for ev in evaluations])
 
+    def batch(self, weights: np.ndarray, patterns: np.ndarray) -> np.ndarray:
+        """Mini-batch losses of weight vectors (B, n_w) on `patterns` (counted, not recorded:
+        the history holds whole-set measurements only)."""
+        obj = self.objective
+        losses = obj.losses(obj.codemap.weights_to_codes(weights), patterns)
+        if self.max_queries and self.queries >= self.max_queries:
+            raise StopSearch("max_queries")
+        return losses
+
     def _meets(self, evaluation) -> bool:
         return meets_target(evaluation, self.target_accuracy, self.target_loss, self.margin)
 
@@ -259,7 +268,46 @@ class CMAES(PeerOptimizer):
         return "sigma0 0.5, default population 4 + 3 ln n, bounds, seeded; restarts from the incumbent"
 
 
-PEERS: dict[str, type[PeerOptimizer]] = {p.name: p for p in (NelderMead, Powell, CMAES)}
+class CMAESMiniBatch(CMAES):
+    """CMA-ES given the in-loop rules' mini-batch lever: each generation's candidates are
+    ranked on one random mini-batch (the same patterns for all of them), and the whole
+    set is measured at the distribution's mean (the stop check, counted) once the queries
+    since the last check reach `check_every` passes over the set."""
+
+    name = "cma-es-mb"
+    options = {**CMAES.options,
+               "batch": Option(10, "patterns per generation", 1, 100_000),
+               "check_every": Option(5, "whole-set passes of queries between stop checks",
+                                     1, 1000)}
+
+    def search(self, loss, x0, lo, hi, seed) -> None:
+        import cma
+
+        rng = np.random.default_rng(seed)
+        n_patterns = loss.objective.n_patterns
+        inopts = {"seed": seed + 1, "bounds": [list(lo), list(hi)], "verbose": -9,
+                  "maxfevals": 10**12}
+        if self.opts["popsize"]:
+            inopts["popsize"] = self.opts["popsize"]
+        es = cma.CMAEvolutionStrategy(x0, self.opts["sigma0"], inopts)
+        checked = loss.queries
+        while not es.stop():
+            candidates = es.ask()
+            patterns = rng.choice(n_patterns, min(self.opts["batch"], n_patterns), replace=False)
+            es.tell(candidates, loss.batch(np.array(candidates), patterns).tolist())
+            if loss.queries - checked >= self.opts["check_every"] * n_patterns:
+                loss.many(np.asarray(es.mean)[None, :])
+                checked = loss.queries
+        loss.many(np.asarray(es.mean)[None, :])
+
+    @classmethod
+    def settings(cls, objective: Objective) -> str:
+        return ("as cma-es, candidates ranked on a random mini-batch of 10 patterns per "
+                "generation; whole-set stop check at the mean every 5 passes of queries")
+
+
+PEERS: dict[str, type[PeerOptimizer]] = {p.name: p for p in (NelderMead, Powell, CMAES,
+                                                             CMAESMiniBatch)}
 
 
 def make_peer(name: str, options: Mapping[str, Any] | None = None) -> PeerOptimizer:
