@@ -218,5 +218,10 @@ def plot(run_dir: Path, out: Path | None) -> None:
     run = rundir.config().get("run", {})
     title = f"{run.get('task', '?')} with {run.get('algo', '?')} on {run.get('device', '?')} " \
             f"({run.get('bench_name', '?')}, {run.get('profile', 'default')} profile)"
+    twin_file = run_dir / "twin.json"
+    if twin_file.exists():       # the twin's fit: how far its model was from the probed board
+        fit = json.loads(twin_file.read_text(encoding="utf-8"))
+        title += (f"\ntwin vs device at the probes: {1000 * fit.get('rms_volts', float('nan')):.1f}"
+                  f" mV rms ({fit.get('probes', '?')} probes, {fit.get('queries', '?')} queries)")
     path = plot_run(metrics, title, out or run_dir / "learning_curve.png")
     click.echo(f"wrote {path}")
