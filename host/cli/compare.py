@@ -67,10 +67,12 @@ def bench() -> None:
               "[default: runs/bench-learn-DATE-TIME]")
 @click.option("--resume", is_flag=True, help="Keep the runs already in OUT/runs.jsonl (from a "
               "stopped grid with the same settings) and run only the rest.")
+@click.option("--report-only", is_flag=True, help="With --resume: write the table from the runs "
+              "already in OUT/runs.jsonl, without running the missing ones (a stopped grid).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
           max_queries: int | None, jobs: int, quick: bool, out: Path | None, resume: bool,
-          no_progress: bool) -> None:
+          report_only: bool, no_progress: bool) -> None:
     """Every task x rule x seed on mock://: queries to target, success, accuracy, time.
 
     Prints a markdown table (medians, quartiles, success rates) and writes it with the
@@ -84,6 +86,8 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
     budgets = {t: max_queries or BUDGETS[t] for t in task_names}
     if resume and out is None:
         raise click.UsageError("--resume needs the --out directory of the stopped grid")
+    if report_only and not resume:
+        raise click.UsageError("--report-only needs --resume (and --out)")
     out = out or Path("runs") / datetime.now().strftime("bench-learn-%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     job_list = make_jobs(task_names, rule_names, seeds, profile_names, budgets)
@@ -106,7 +110,10 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
             bar.update()
             status.update(result)
 
-        results = run_grid(job_list, jobs, done, earlier)
+        if report_only:
+            results = [r for r in earlier if job_key(r) in wanted]
+        else:
+            results = run_grid(job_list, jobs, done, earlier)
     meta = _meta(started, budgets, seeds, jobs)
     summary = summarize(results)
     goal_rows = goals(summary)
