@@ -8,6 +8,9 @@
 
 `firmware/sim` implements the same model in pure MicroPython; `BoardInstance` is the
 drawn mismatch of one board, as plain lists, so both implementations share it exactly.
+Profile `heldout` adds two effects outside this model, and outside every model the host
+has (`multiplier_cubic`, `rail_asymmetry`; see wphil.drivers.profiles); they are off by
+default and mock-only (the firmware's simulated board does not have them).
 Mismatch is drawn from `board_seed` in a fixed order (every effect always draws, so
 turning one effect on does not change another's values); noise and drift come from
 `noise_seed`.
@@ -194,13 +197,27 @@ class AnalogNetwork:
         """t = tanh(net / vsat) of every non-input layer, laid out (B, units, P)."""
         weights = self._scaled_weights(np.atleast_2d(codes))
         signal, layers = self._signal(input_codes), []
+        held_out = self.bench.sim.multiplier_cubic > 0 or self.bench.sim.rail_asymmetry > 0
         for (units, fan_in), cols in zip(self.bench.layer_shapes, self.w_slices):
             w = weights[:, cols].reshape(len(weights), units, fan_in)
-            net = w[:, :, :-1] @ signal
+            net = w[:, :, :-1] @ (self._compressed(signal) if held_out else signal)
             net += w[:, :, -1:]
-            signal = np.tanh(net, out=net)
+            signal = self._saturate(net) if held_out else np.tanh(net, out=net)
             layers.append(signal)
         return layers
+
+    def _compressed(self, signal: np.ndarray) -> np.ndarray:
+        """Held-out multiplier nonlinearity: each product w * x acts as w * x (1 - k x^2),
+        x normalized to its source's saturation (inputs: to the nominal vsat)."""
+        k = self.bench.sim.multiplier_cubic
+        x = signal / self.bench.topology.vsat if signal.ndim == 2 else signal
+        return signal * (1 - k * x * x)
+
+    def _saturate(self, net: np.ndarray) -> np.ndarray:
+        """Held-out saturation, normalized: unit slope at 0, rails at +(1 + a) and -(1 - a)."""
+        a = self.bench.sim.rail_asymmetry
+        rail = np.where(net > 0, 1 + a, 1 - a)
+        return rail * np.tanh(net / rail)
 
     def forward_volts(self, codes: np.ndarray, input_codes: np.ndarray) -> list[np.ndarray]:
         """Activations (volts) of every non-input layer, each (B, P, units)."""

@@ -135,6 +135,11 @@ class Sim:
     stuck_code: int = key(0, lo=0, hi=65535, doc="code a stuck channel holds")
     drift_volts_per_kquery: float = key(0.0, lo=0.0, hi=1.0,
                                         doc="random-walk std of output offsets per 1000 queries (V)")
+    # held-out physics: effects no wphil model has (mock:// only; profile `heldout`)
+    multiplier_cubic: float = key(0.0, lo=0.0, hi=0.5, doc="held-out: each weight x signal "
+                                  "product compresses as x (1 - k x^2), x in volts / vsat")
+    rail_asymmetry: float = key(0.0, lo=0.0, hi=0.5, doc="held-out: neurons saturate at "
+                                "+vsat (1 + a) and -vsat (1 - a), unit slope at 0 (not tanh)")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,7 +18,7 @@ def test_bench_learn_on_a_tiny_grid_prints_the_table_and_writes_json_and_png(tmp
                  "--seeds", "2", "--max-queries", "4000", "--out", str(out), "--no-progress",
                  check=True)
     assert "| xor | node | in-loop | 2/2 |" in proc.stdout
-    assert "- speed, xor: best in-loop" in proc.stdout
+    assert "- speed, xor (default): best wphil rule" in proc.stdout
     report = json.loads((out / "learn.json").read_text())
     assert len(report["runs"]) == 10 and report["budgets"] == {"xor": 4000}
     assert {r["rule"] for r in report["summary"]} == {"wp", "node", "spsa", "offline", "cma-es"}

@@ -22,11 +22,13 @@ def train(bench, url: str = "mock://", state: TrainState | None = None, **overri
 
 
 @pytest.mark.parametrize("algo,at_least", [
-    ("node", 6), ("swnp", 6), ("spsa", 5), ("mgd", 5), ("bp", 6), ("offline", 6),
+    ("node", 6), ("swnp", 6), ("spsa", 5), ("mgd", 4), ("bp", 6), ("offline", 6), ("pat", 6),
 ])
 def test_each_rule_trains_xor_on_the_mock_with_its_defaults(xor_bench, algo, at_least) -> None:
     """Six seeds each (weights and read noise); the random-sign rules may lose one to the
-    75%-accuracy local minimum of 2-2-1 XOR, which also traps wp on ~1.5% of seeds."""
+    75%-accuracy local minimum of 2-2-1 XOR, which also traps wp on ~1.5% of seeds. mgd
+    loses two (seeds 0 and 1 stall saturated at the epoch limit) since the stop check reuses
+    its base pass and so draws different read noise."""
     results = [train(xor_bench, f"mock://?seed={100 + s}", algo=algo, seed=s)[0]
                for s in range(6)]
     converged = [t for t in results if t.stop_reason == "converged"]
@@ -58,7 +60,8 @@ def test_resuming_continues_the_rules_own_state_exactly(ideal_xor_bench, algo, o
 def test_offline_trains_on_the_model_then_spends_one_evaluation_on_the_device(xor_bench) -> None:
     trainer, records = train(xor_bench, algo="offline", seed=0)
     assert all(r.queries == 0 for r in records[:-1])       # epochs on the ideal model only
-    assert records[-1].queries == 4 and trainer.state.queries == 4
+    # one whole-set measurement, and one more to confirm the hit
+    assert records[-1].queries == 8 and trainer.state.queries == 8
     assert records[-1].epoch == len(records)
     assert trainer.stop_reason == "converged"
 
