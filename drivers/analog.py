@@ -212,9 +212,27 @@ class AnalogNetwork:
         if hidden:
             x = np.concatenate([layers[-1]] + layers[:-1], axis=1)
             gain = np.concatenate([self.vsat[-1]] + self.vsat[:-1])
+        return self._convert(x, gain * self.adc_scale)
+
+    def adc_codes(self, volts: np.ndarray) -> np.ndarray:
+        """ADC codes (B, P, readouts) of signal volts (B, readouts, P) measured from mid-scale:
+        offsets, drift, read noise, quantization, clipping and DNL (as `read` applies them)."""
+        volts = np.array(volts, dtype=float)
+        return self._convert(volts, np.full(volts.shape[1], self.adc_scale))
+
+    def dac_volts(self, channels: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Volts DAC `channels` put out for `codes` (..., len(channels)): gain, offset, INL, stuck."""
+        channels = np.asarray(channels)
+        stuck = np.isin(channels, self.bench.sim.stuck_dac_channels)
+        volts = self._dac_volts(np.asarray(codes), self._inl_table(channels), stuck)
+        return volts * np.array(self.board.dac_gain)[channels] + np.array(self.board.dac_offset)[
+            channels]
+
+    def _convert(self, x: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """x (B, readouts, P) in units of `scale` (per readout) -> ADC codes (B, P, readouts)."""
         n_read = x.shape[1]
         self._advance_drift(x.shape[0] * x.shape[2])
-        x *= (gain * self.adc_scale)[:, None]
+        x *= scale[:, None]
         # + 0.5, then truncation below, rounds to the nearest code (x >= 0 after the clip)
         x += (self.adc_mid + 0.5 + self.readout_offset[:n_read] + self.drift[:n_read])[:, None]
         if self.noise_lsb > 0:

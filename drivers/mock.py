@@ -46,6 +46,7 @@ class MockDevice(Device):
                                      noise_seed=opts.get("seed"),
                                      read_noise_volts=opts.get("noise"))
         self._channel_codes = np.full(bench.dac_channels, bench.safe_code, dtype=np.int64)
+        self._hold_fixed()
         self._last_inputs: np.ndarray | None = None
         log.info("mock device %s: bench %s (%s profile)", url, bench.name, bench.profile)
 
@@ -84,7 +85,12 @@ class MockDevice(Device):
 
     def _safe(self) -> None:
         self._channel_codes[:] = self.bench.safe_code
+        self._hold_fixed()
         self._last_inputs = None
+
+    def _hold_fixed(self) -> None:
+        for channel, code in self.bench.fixed_channels.items():
+            self._channel_codes[channel] = code
 
     def probe_volts(self, channel: int) -> float:
         """What a voltmeter on DAC `channel` would read now (for simulated instruments)."""

@@ -31,13 +31,13 @@ def apply_profile(data: dict[str, Any], profile: str) -> dict[str, Any]:
         return data
     sim = data.setdefault("sim", {})
     if profile == "ideal":
-        data.setdefault("dac", {})["bits"] = 16
+        _set_dac_bits(data, 16)
         data.setdefault("adc", {})["bits"] = 16
         sim.update(_IDEAL_SIM)
         return data
     adc = data.get("adc", {})
     adc_lsb_volts = adc.get("vref", 3.3) / (1 << adc.get("bits", 12))
-    data.setdefault("dac", {})["bits"] = 8
+    _set_dac_bits(data, 8)
     sim.update({
         "dac_gain_mismatch": 0.10, "weight_gain_mismatch": 0.10,
         "read_noise_volts": 2 * adc_lsb_volts,
@@ -45,3 +45,13 @@ def apply_profile(data: dict[str, Any], profile: str) -> dict[str, Any]:
         "stuck_code": 0,
     })
     return data
+
+
+def _set_dac_bits(data: dict[str, Any], bits: int) -> None:
+    """Change the DAC resolution; fixed channels keep their volts (their codes rescale)."""
+    dac = data.setdefault("dac", {})
+    old = dac.get("bits", 12)
+    dac["bits"] = bits
+    for fixed in data.get("wiring", {}).get("fixed", []):
+        if isinstance(fixed, dict) and isinstance(fixed.get("code"), int):
+            fixed["code"] = round(fixed["code"] * 2.0 ** (bits - old))

@@ -356,6 +356,7 @@ def firmware_config(bench: Bench) -> dict[str, Any]:
                 "vref": b.adc.vref, "oversample": b.adc.oversample},
         "min_code": b.limits.min_code, "max_code": b.max_code, "safe_code": b.safe_code,
         "settle_us": b.timing.settle_us, "host_timeout_ms": b.timing.host_timeout_ms,
+        "fixed": [[ch, code] for ch, code in b.fixed_channels.items()],
     }
 
 

@@ -16,6 +16,7 @@ from drivers.errors import ConfigError
 BACKENDS: dict[str, str] = {
     "mock": "drivers.mock:MockDevice",
     "upy": "drivers.upy:UpyDevice",
+    "spice": "drivers.spice:SpiceDevice",
     "serial": "drivers.serial_device:SerialDevice",
     "rfc2217": "drivers.serial_device:SerialDevice",
     "socket": "drivers.serial_device:SerialDevice",

@@ -113,6 +113,13 @@ class Rig:
         self.n_w, self.n_in = n_w, layers[0]
         self.lo, self.hi, self.safe_code = lo, hi, safe
         self.settle_us = cfg.get("settle_us", 10)
+        # channels the circuit needs at one code (the multipliers' reference): held from
+        # here on, through safe(), and never changed by a host command
+        self.fixed = {}
+        for ch, code in cfg.get("fixed", []):
+            _expect(0 <= ch < n_dac and ch not in used, "fixed channel %d: not a free DAC channel" % ch)
+            _expect(lo <= code <= hi, "fixed channel %d: code %d outside limits" % (ch, code))
+            self.fixed[ch] = code
         self.held = [safe] * n_w
         self.configured = True
         self.safe()
@@ -137,6 +144,9 @@ class Rig:
         """Every DAC channel (used or not) to the safe code."""
         if self.configured:
             self.dacs.fill(self.safe_code)
+            for ch in self.fixed:
+                self.dacs.set(ch, self.fixed[ch])
+            self.dacs.flush()
             self.held = [self.safe_code] * self.n_w
         self.safe_state = True
 
@@ -151,6 +161,9 @@ class Rig:
         self.need_config()
         if not 0 <= channel < len(self.dacs.codes):
             raise ProtoError(ERR_BAD_PAYLOAD, "no DAC channel %d" % channel)
+        if channel in self.fixed:
+            raise ProtoError(ERR_RANGE, "DAC channel %d is fixed at code %d by the circuit"
+                             % (channel, self.fixed[channel]))
         self.check(code, "channel %d" % channel)
         self.dacs.set(channel, code)
         self.dacs.flush()

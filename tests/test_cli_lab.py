@@ -79,9 +79,9 @@ def test_an_instrument_that_refuses_the_connection_is_exit_1(tmp_path: Path) -> 
 def test_power_on_off_and_status_on_the_simulated_supply() -> None:
     on = wphil("power", "on", "--psu", SIM_PSU, check=True).stdout.splitlines()
     assert on[0].split() == ["rail", "CH", "output", "set", "V", "limit", "A", "V", "A", "mode"]
-    assert on[1].split()[:5] == ["VA+", "1", "on", "5.000", "0.100"]
+    assert on[1].split()[:5] == ["VA+", "1", "on", "12.000", "0.100"]
     off = wphil("power", "off", "--psu", SIM_PSU, check=True).stdout.splitlines()
     assert off[1].split()[:3] == ["VA+", "1", "off"]    # a fresh pyvisa-sim per process
     status = json.loads(wphil("power", "status", "--psu", SIM_PSU, "--json", check=True).stdout)
     assert [(s["rail"], s["channel"], s["max_volts"]) for s in status] == [
-        ("VA+", 1, 5.5), ("VA-", 2, 5.5)]
+        ("VA+", 1, 12.5), ("VA-", 2, 12.5)]
