@@ -9,7 +9,7 @@ the signal (an input DAC channel minus the reference, a neuron output minus VMID
 reference minus ground for the bias). A neuron's multipliers are chained W -> Z from VMID;
 the last W drives an MCP6004 inverting stage (Rin, Rf, diode limiter across Rf, + input
 at VMID = ADC_VREF / 2), so a = V(out) - VMID ~ (Rf / Rin / 10 V) sum (Vdac - Vref) signal:
-`weight_per_volt` is Rf / (10 V Rin), `weight_zero_volts` and `input_zero_volts` are the
+`weight_per_volt` is (Rf || diode strings) / (10 V Rin), `weight_zero_volts` and `input_zero_volts` are the
 reference's volts, `bias_volts` the reference's volts.
 
 Part mismatch of one board is drawn from `board_seed` in a fixed order, on its own stream
@@ -38,6 +38,8 @@ AD633_MIN_RAIL, AD633_MAX_RAIL, AD633_SUPPLY_AMPS = 8.0, 18.0, 0.006
 CALIBRATION_TOLERANCE = 0.01
 #: 1N4148 forward characteristic (NXP's SPICE model: IS, N, RS)
 DIODE_IS, DIODE_N, DIODE_RS = 4.352e-9, 1.906, 0.6458
+#: kT/q at 27 C, ngspice's default temperature
+THERMAL_VOLTS = 0.025865
 #: stream id that keeps circuit draws apart from the converters' draws of the same seed
 PARTS_STREAM = 633
 
@@ -46,13 +48,21 @@ def has_circuit(bench: Bench) -> bool:
     return bench.circuit.kind != ""
 
 
+def diode_strings_ohms(bench: Bench) -> float:
+    """Small-signal resistance of the two antiparallel diode strings at zero volts:
+    m N Vt / (2 IS). 17 MOhm for three 1N4148s each way: it shunts Rf by 3% even at 0 V."""
+    return bench.circuit.limiter_diodes * DIODE_N * THERMAL_VOLTS / (2 * DIODE_IS)
+
+
 def gain(bench: Bench) -> float:
-    """The neuron's closed-loop gain Rf / Rin."""
-    return bench.circuit.rf_ohms / bench.circuit.rin_ohms
+    """The neuron's small-signal gain (Rf || diode strings) / Rin."""
+    c = bench.circuit
+    rf = 1 / (1 / c.rf_ohms + 1 / diode_strings_ohms(bench))
+    return rf / c.rin_ohms
 
 
 def weight_per_volt(bench: Bench) -> float:
-    """Weight units per volt of (Vdac - Vref): Rf / (10 V Rin)."""
+    """Weight units per volt of (Vdac - Vref): (Rf || diode strings) / (10 V Rin)."""
     return gain(bench) / AD633_SCALE_VOLTS
 
 

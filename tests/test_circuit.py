@@ -57,8 +57,8 @@ def test_profiles_that_change_dac_bits_keep_the_reference_volts() -> None:
      "with the circuit, which gives 2.047"),
     ('{channel = 11, code', '{chanel = 11, code', "[wiring] fixed[0] chanel: unknown key"),
     ("ref_channel = 11", "ref_channel = 10", "[circuit] ref_channel: 10 is not a [wiring] fixed"),
-    ("weight_per_volt = 4.024", "weight_per_volt = 4.5", "[calibration] weight_per_volt = 4.5 "
-     "disagrees with the circuit, which gives 4.024"),
+    ("weight_per_volt = 3.909", "weight_per_volt = 4.5", "[calibration] weight_per_volt = 4.5 "
+     "disagrees with the circuit, which gives 3.909"),
     ("bias_volts = 1.024", "bias_volts = 1.0", "[topology] bias_volts = 1.0 disagrees"),
     ("volts = [12.0, 12.0]", "volts = [5.0, 5.0]", "[power] volts: rail VA+ at 5.0 V cannot"),
     ('kind = "ad633"', 'kind = "lm13700"', "[circuit] kind: 'lm13700' is not one of , ad633"),
