@@ -22,7 +22,7 @@ ALGOS = ("wp", "offline")
 
 def train(board_seed: int, algo: str, out: Path) -> dict:
     """One `wphil train` run on one board; its summary.json."""
-    cmd = [sys.executable, "-m", "host", "train", "--device", f"spice://?board_seed={board_seed}",
+    cmd = [sys.executable, "-m", "wphil", "train", "--device", f"spice://?board_seed={board_seed}",
            "--algo", algo, "--no-progress", "--out", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from drivers.bench_tables import Power, Timing
-from drivers.errors import ConfigError
+from wphil.drivers.bench_tables import Power, Timing
+from wphil.drivers.errors import ConfigError
 
 if TYPE_CHECKING:
-    from drivers.bench import Bench
+    from wphil.drivers.bench import Bench
 
 #: the AD633's scale voltage: W = X Y / 10 V
 AD633_SCALE_VOLTS = 10.0

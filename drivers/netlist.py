@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drivers.bench import Bench
-from drivers.circuit import AD633_SCALE_VOLTS, DIODE_IS, DIODE_N, DIODE_RS, CircuitParts
+from wphil.drivers.bench import Bench
+from wphil.drivers.circuit import AD633_SCALE_VOLTS, DIODE_IS, DIODE_N, DIODE_RS, CircuitParts
 
 #: open-loop gain of the op-amp model (MCP6004: 112 dB typ; lower converges faster and
 #: leaves a closed-loop error of Rf/Rin / 1e5 = 0.04%)

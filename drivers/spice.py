@@ -22,14 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from drivers.base import DeviceInfo
-from drivers.bench import Bench
-from drivers.circuit import CircuitParts, has_circuit
-from drivers.errors import ConfigError
-from drivers.mock import MockDevice
-from drivers.netlist import Sweep, netlist, output_vectors
-from drivers.spice_engine import SpiceEngine
-from drivers.urls import parse_options
+from wphil.drivers.base import DeviceInfo
+from wphil.drivers.bench import Bench
+from wphil.drivers.circuit import CircuitParts, has_circuit
+from wphil.drivers.errors import ConfigError
+from wphil.drivers.mock import MockDevice
+from wphil.drivers.netlist import Sweep, netlist, output_vectors
+from wphil.drivers.spice_engine import SpiceEngine
+from wphil.drivers.urls import parse_options
 
 log = logging.getLogger(__name__)
 

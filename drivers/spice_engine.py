@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
-from drivers.errors import DeviceError
+from wphil.drivers.errors import DeviceError
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drivers import open_device
-from drivers.bench import builtin_benches, load_bench
-from drivers.circuit import settle_us, weight_per_volt
-from drivers.errors import ConfigError, FirmwareError
-from firmware import protocol as P
+from wphil.drivers import open_device
+from wphil.drivers.bench_files import builtin_benches, load_bench
+from wphil.drivers.circuit import settle_us, weight_per_volt
+from wphil.drivers.errors import ConfigError, FirmwareError
+from wphil.firmware import protocol as P
 
 ROOT = Path(__file__).resolve().parents[1]
 XOR_TEXT = (ROOT / "drivers" / "benches" / "xor-2-2-1.toml").read_text()

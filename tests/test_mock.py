@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers import ConfigError, LimitError, load_bench, open_device
-from drivers.analog import AnalogNetwork, BoardInstance
-from host.codes import CodeMap
-from host.model import IdealModel
 from tests.conftest import XOR_FEATURES
+from wphil.drivers import ConfigError, LimitError, load_bench, open_device
+from wphil.drivers.analog import AnalogNetwork, BoardInstance
+from wphil.learning.codes import CodeMap
+from wphil.learning.model import IdealModel
 
 
 def random_codes(bench, n: int, seed: int = 0) -> np.ndarray:
@@ -162,15 +162,15 @@ def test_info_describes_the_bench(xor_bench) -> None:
 def test_raw_dac_channels_put_out_the_simulated_voltage(xor_bench) -> None:
     with open_device("mock://", xor_bench) as dev:
         net = dev.network
-        dev.set_channel(11, 3000)        # an unused channel
+        dev.set_channel(10, 3000)        # an input channel
         volts = 3000 * 2.048 / 4096
-        gain, offset = net.board.dac_gain[11], net.board.dac_offset[11]
+        gain, offset = net.board.dac_gain[10], net.board.dac_offset[10]
         inl = xor_bench.sim.dac_inl_lsb * 2.048 / 4096
-        assert abs(dev.probe_volts(11) - (volts * gain + offset)) <= inl * gain + 1e-12
+        assert abs(dev.probe_volts(10) - (volts * gain + offset)) <= inl * gain + 1e-12
         dev.set_codes(np.full(9, 1000))
         assert dev.probe_volts(0) == pytest.approx(net.channel_volts(0, 1000))
         dev.safe()
-        assert dev.probe_volts(11) == pytest.approx(net.channel_volts(11, xor_bench.safe_code))
+        assert dev.probe_volts(10) == pytest.approx(net.channel_volts(10, xor_bench.safe_code))
         with pytest.raises(ValueError, match="DAC channel 12 does not exist"):
             dev.set_channel(12, 0)
         with pytest.raises(LimitError):

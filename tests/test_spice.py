@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers import open_device
-from drivers import spice_engine
-from drivers.bench import load_bench
-from drivers.errors import ConfigError, DeviceError
-from drivers.spice_engine import SpiceEngine, SpiceError, find_libngspice
+from wphil.drivers import open_device
+from wphil.drivers import spice_engine
+from wphil.drivers.bench_files import load_bench
+from wphil.drivers.errors import ConfigError, DeviceError
+from wphil.drivers.spice_engine import SpiceEngine, SpiceError, find_libngspice
 
 needs_ngspice = pytest.mark.skipif(find_libngspice() is None,
                                    reason="libngspice not installed (apt-get install libngspice0)")
