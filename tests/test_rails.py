@@ -107,5 +107,12 @@ def test_bad_power_table_names_file_and_key(tmp_path: Path, old: str, new: str,
 
 
 def test_a_bench_without_rails_says_so() -> None:
+    abstract = load_bench("parity4", overrides={"circuit": {"kind": ""}})   # no circuit, no rails
     with pytest.raises(ConfigError, match=r"parity4 \(built-in\): \[power\] lists no rails"):
-        bench_rails(load_bench("parity4"))
+        bench_rails(abstract)
+
+
+def test_a_circuit_without_a_power_table_gets_its_rails_from_the_circuit() -> None:
+    rails = bench_rails(load_bench("parity4"))                  # 25 AD633s on +-12 V
+    assert [(r.name, r.volts, r.current_limit) for r in rails] == [("VA+", 12.0, 0.2),
+                                                                   ("VA-", 12.0, 0.2)]
