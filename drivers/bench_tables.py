@@ -141,6 +141,8 @@ class Sim:
     weight_offset: float = key(0.02, lo=0.0, hi=10.0, doc="std of per-weight offset (weight units)")
     vsat_mismatch: float = key(0.03, lo=0.0, hi=0.5, doc="std of per-neuron saturation error")
     output_offset_volts: float = key(0.005, lo=0.0, hi=1.0, doc="std of per-output offset (V)")
+    neuron_offset_volts: float = key(0.0, lo=0.0, hi=5.0, doc="std of per-neuron input offset, "
+                                     "added to the net before saturation (V)")
     read_noise_volts: float = key(0.0015, lo=0.0, hi=1.0, doc="std of Gaussian read noise (V)")
     dnl_spike_lsb: float = key(0.0, lo=0.0, hi=64.0,
                                doc="half-width of the RP2040 DNL spikes at 512/1536/2560/3584 (LSB)")

@@ -103,3 +103,30 @@ def test_probe_volts_and_hidden_readouts_work_as_on_mock() -> None:
         assert dev.probe_volts(11) == pytest.approx(1.024, abs=0.01)
         out = dev.evaluate(xor_inputs(), np.full(9, 2048), hidden=True)
         assert out.shape == (1, 4, 3)
+
+
+@needs_ngspice
+@pytest.mark.slow
+@pytest.mark.parametrize("board_seed", [1, 2, 3])
+def test_mock_on_the_circuits_board_instance_stays_within_tolerance_of_spice(board_seed) -> None:
+    """mock://?circuit=1 is the abstract model of the very board spice:// simulates.
+
+    Tolerance, in ADC codes (0.8 mV each) over 50 random weight vectors x 4 patterns x 3
+    readouts: offsets (all weights zero) within 20 codes (a 0.5 V offset already bends the
+    limiter); overall mean |difference| within
+    30 codes and max within 130 codes (the diode limiter is not a tanh: up to 0.06 V apart).
+    """
+    bench = load_bench("xor-2-2-1", overrides={"sim": {"read_noise_volts": 0.0}})
+    weights = np.random.default_rng(board_seed).integers(1300, 2800, size=(50, 9))
+    zero = np.full((1, 9), 2048)
+    with open_device(f"spice://?board_seed={board_seed}", bench) as spice, \
+            open_device(f"mock://?board_seed={board_seed}&circuit=1", bench) as mock, \
+            open_device(f"mock://?board_seed={board_seed}", bench) as unrelated:
+        circuit = spice.evaluate(xor_inputs(bench), weights, hidden=True).astype(int)
+        diff = np.abs(circuit - mock.evaluate(xor_inputs(bench), weights, hidden=True))
+        other = np.abs(circuit - unrelated.evaluate(xor_inputs(bench), weights, hidden=True))
+        offsets = np.abs(spice.evaluate(xor_inputs(bench), zero, hidden=True).astype(int)
+                         - mock.evaluate(xor_inputs(bench), zero, hidden=True))
+    assert offsets.max() <= 20
+    assert diff.mean() <= 30 and diff.max() <= 130
+    assert diff.mean() < other.mean()             # closer than another board of the same profile
