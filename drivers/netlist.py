@@ -1,9 +1,10 @@
 """The ngspice netlist of a bench's circuit (drivers/circuit.py), one `.dc` sweep per batch.
 
-Every forward pass of a batch is one point of a DC sweep: a dummy source `Vidx` steps
-0, 1, ..., N-1 and each DAC channel whose volts change within the batch is a B source
-`pwl(V(idx), 0, v0, 1, v1, ...)`. ngspice starts each point from the last solution, so a
-batch of N passes costs far less than N operating points.
+Every forward pass of a batch is one point of a nested DC sweep: `Vrow` steps over the B
+weight vectors (inner loop), `Vpat` over the P patterns (outer); each weight channel is a
+B source `pwl(V(row), 0, v0, 1, v1, ...)`, each input channel one of V(pat). The netlist
+stays small (B + P values per channel, not B x P), and ngspice starts each point from the
+last solution, so neighbouring points differ by one perturbation.
 
 Models are behavioural: the AD633 is its transfer function (B source) with drawn gain and
 offsets; the MCP6004 is a high-gain VCVS with a drawn input offset (the diode limiter keeps
@@ -29,12 +30,19 @@ RELTOL = 1e-4
 
 @dataclass(frozen=True)
 class Sweep:
-    """A batch of forward passes: DAC volts per pass (points, channels) of the varying
-    channels, and the constant volts of all the others."""
+    """A batch of forward passes, B weight vectors x P patterns, as a nested DC sweep: the
+    weight channels follow the row index (B volts each), the input channels the pattern
+    index (P volts each); every other channel is constant."""
 
-    points: int
-    varying: dict[int, np.ndarray]
+    rows: int
+    patterns: int
+    row_volts: dict[int, np.ndarray]
+    pattern_volts: dict[int, np.ndarray]
     constant: dict[int, float]
+
+    @property
+    def points(self) -> int:
+        return self.rows * self.patterns
 
 
 def _fmt(x: float) -> str:
@@ -42,10 +50,10 @@ def _fmt(x: float) -> str:
 
 
 def _source(channel: int, sweep: Sweep) -> str:
-    if channel in sweep.varying:
-        volts = sweep.varying[channel]
-        pairs = ",".join(f"{i},{v:.7g}" for i, v in enumerate(volts.tolist()))
-        return f"Bd{channel} d{channel} 0 V = pwl(V(idx),{pairs})"
+    for index, table in (("row", sweep.row_volts), ("pat", sweep.pattern_volts)):
+        if channel in table:
+            pairs = ",".join(f"{i},{v:.7g}" for i, v in enumerate(table[channel].tolist()))
+            return f"Bd{channel} d{channel} 0 V = pwl(V({index}),{pairs})"
     return f"Vd{channel} d{channel} 0 {_fmt(sweep.constant[channel])}"
 
 
@@ -75,12 +83,12 @@ def netlist(bench: Bench, parts: CircuitParts, sweep: Sweep) -> list[str]:
     c, wiring = bench.circuit, bench.wiring
     ref = f"d{c.ref_channel}"
     lines = [f"* wphil spice:// {bench.name}", f".model {diode_string_model(c.limiter_diodes)}",
-             f".options reltol={RELTOL} noacct", "Vidx idx 0 0",
+             f".options reltol={RELTOL} noacct", "Vrow row 0 0", "Vpat pat 0 0",
              f"Varef aref 0 {_fmt(bench.adc.vref)}",
              f"Rvt aref mdiv {_fmt(parts.vmid_divider[0])}",
              f"Rvb mdiv 0 {_fmt(parts.vmid_divider[1])}",
              f"Bvmid vmid 0 V = V(mdiv) + {_fmt(parts.vmid_vos)}"]
-    for channel in sorted(set(sweep.varying) | set(sweep.constant)):
+    for channel in sorted(set(sweep.row_volts) | set(sweep.pattern_volts) | set(sweep.constant)):
         lines.append(_source(channel, sweep))
     k, layers = 0, neuron_nodes(bench)
     for depth, neurons in enumerate(layers):
@@ -93,7 +101,7 @@ def netlist(bench: Bench, parts: CircuitParts, sweep: Sweep) -> list[str]:
                 lines.append(_multiplier(k, parts, ref, f"d{wiring.weights[k]}", y1, y2, z))
                 z, k = f"w{k}", k + 1
             lines += _neuron(n, parts, z, c.cf_farads)
-    lines += [f".dc Vidx 0 {sweep.points - 1} 1", ".end"]
+    lines += [f".dc Vrow 0 {sweep.rows - 1} 1 Vpat 0 {sweep.patterns - 1} 1", ".end"]
     return lines
 
 

@@ -17,7 +17,8 @@ PROFILES = ("ideal", "default", "harsh")
 _IDEAL_SIM = {
     "dac_gain_mismatch": 0.0, "dac_offset_volts": 0.0, "dac_inl_lsb": 0.0,
     "weight_gain_mismatch": 0.0, "weight_offset": 0.0, "vsat_mismatch": 0.0,
-    "output_offset_volts": 0.0, "read_noise_volts": 0.0, "dnl_spike_lsb": 0.0,
+    "output_offset_volts": 0.0, "neuron_offset_volts": 0.0, "read_noise_volts": 0.0,
+    "dnl_spike_lsb": 0.0,
     "stuck_dac_channels": [], "drift_volts_per_kquery": 0.0,
 }
 

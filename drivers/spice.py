@@ -73,16 +73,18 @@ class SpiceDevice(MockDevice):
         n_b, n_p = len(codes), len(inputs)
         w_volts = net.dac_volts(np.array(b.wiring.weights), codes)
         in_volts = net.dac_volts(np.array(b.wiring.inputs), inputs)
-        varying: dict[int, np.ndarray] = {}
         constant: dict[int, float] = {ch: net.channel_volts(ch, code)
                                       for ch, code in b.fixed_channels.items()}
+        rows: dict[int, np.ndarray] = {}
+        patterns: dict[int, np.ndarray] = {}
+        for j, ch in enumerate(b.wiring.weights):
+            _assign(rows, constant, ch, w_volts[:, j])
+        for j, ch in enumerate(b.wiring.inputs):
+            _assign(patterns, constant, ch, in_volts[:, j])
         # pass (row, pattern) is sweep point pattern * B + row: neighbouring points then
         # differ by one perturbation, and Newton starts next to the answer
-        for j, ch in enumerate(b.wiring.weights):
-            _assign(varying, constant, ch, np.tile(w_volts[:, j], n_p))
-        for j, ch in enumerate(b.wiring.inputs):
-            _assign(varying, constant, ch, np.repeat(in_volts[:, j], n_b))
-        sweep = Sweep(points=n_b * n_p, varying=varying, constant=constant)
+        sweep = Sweep(rows=n_b, patterns=n_p, row_volts=rows, pattern_volts=patterns,
+                      constant=constant)
         vectors = output_vectors(b, hidden)
         out = self.engine.solve(netlist(b, self.parts, sweep), vectors, sweep.points)
         self.solves += 1
@@ -100,7 +102,7 @@ class SpiceDevice(MockDevice):
 
 def _assign(varying: dict[int, np.ndarray], constant: dict[int, float], channel: int,
             volts: np.ndarray) -> None:
-    if np.all(volts == volts[0]):
+    if len(volts) == 1 or np.all(volts == volts[0]):
         constant[channel] = float(volts[0])
     else:
         varying[channel] = volts

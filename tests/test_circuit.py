@@ -98,3 +98,17 @@ def test_firmware_holds_the_fixed_channel_and_refuses_to_change_it() -> None:
 
 def test_every_builtin_bench_is_a_circuit() -> None:
     assert all(load_bench(name).circuit.kind == "ad633" for name in builtin_benches())
+
+
+def test_neuron_offset_is_added_to_the_net_before_saturation() -> None:
+    from wphil.drivers.analog import AnalogNetwork
+
+    bench = load_bench("xor-2-2-1", "ideal", overrides={"sim": {"neuron_offset_volts": 0.4}})
+    net = AnalogNetwork(bench)
+    offsets, vsat = np.array(net.board.neuron_offset), bench.topology.vsat
+    assert np.std(offsets) > 0.05                   # drawn per neuron from the key's spread
+    zero = np.full((1, 9), bench.safe_code)          # every weight 0: the net is the offset
+    hidden, out = net.forward_volts(zero, np.full((1, 2), bench.safe_code))
+    expected = vsat * np.tanh(offsets / vsat)
+    assert hidden[0, 0] == pytest.approx(expected[:2], abs=1e-4)
+    assert out[0, 0] == pytest.approx(expected[2:], abs=1e-4)
