@@ -233,10 +233,6 @@ def bench_from_dict(data: dict[str, Any], source: str = "<bench>",
     tables = {n: _section(cls, data.get(n, {}), source, n) for n, cls in SECTIONS.items()}
     bench = Bench(**tables, source=source, profile=profile)
     _check_consistency(bench)
-    from wphil.drivers.circuit import check_circuit, circuit_defaults
-
-    bench = circuit_defaults(bench, data)
-    check_circuit(bench)
     return bench
 
 

@@ -9,8 +9,8 @@ the signal (an input DAC channel minus the reference, a neuron output minus VMID
 reference minus ground for the bias). A neuron's multipliers are chained W -> Z from VMID;
 the last W drives an MCP6004 inverting stage (Rin, Rf, diode limiter across Rf, + input
 at VMID = ADC_VREF / 2), so a = V(out) - VMID ~ (Rf / Rin / 10 V) sum (Vdac - Vref) signal:
-`weight_per_volt` is (Rf || diode strings) / (10 V Rin), `weight_zero_volts` and `input_zero_volts` are the
-reference's volts, `bias_volts` the reference's volts.
+`weight_per_volt` is (Rf || diode strings) / (10 V Rin); `weight_zero_volts`,
+`input_zero_volts` and `bias_volts` are the reference's volts.
 
 Part mismatch of one board is drawn from `board_seed` in a fixed order, on its own stream
 (so the converters' mismatch, drawn by drivers/analog.py, is shared with mock://).
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from wphil.drivers.bench_tables import Power, Timing
+from wphil.drivers.bench_tables import Power
 from wphil.drivers.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def check_circuit(bench: Bench) -> None:
     """The wiring and calibration constants must be what the circuit makes of them."""
     if not has_circuit(bench):
         return
-    c, src, cal = bench.circuit, bench.source, bench.calibration
+    c, src = bench.circuit, bench.source
     if c.ref_channel not in bench.fixed_channels:
         raise ConfigError(f"{src}: [circuit] ref_channel: {c.ref_channel} is not a [wiring] fixed "
                           f"channel ({sorted(bench.fixed_channels) or 'none'}); the AD633s "

@@ -79,7 +79,7 @@ def abstract_board(bench: Bench, parts: CircuitParts, converters: BoardInstance)
     vmid = bench.adc.vref * parts.vmid_divider[1] / parts.vmid_divider.sum() + parts.vmid_vos
     gains, offsets, neuron_offset = [], [], []
     k = 0
-    for (units, fan_in), neurons in zip(bench.layer_shapes, neuron_nodes(bench)):
+    for (_, fan_in), neurons in zip(bench.layer_shapes, neuron_nodes(bench)):
         for n in neurons:
             chain = slice(k, k + fan_in)
             scale = parts.mult_gain[chain] * g_neuron[n] / AD633_SCALE_VOLTS

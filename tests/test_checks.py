@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from tests.test_cli import wphil
 from wphil.drivers import open_device
 from wphil.drivers.bench_files import load_bench
 from wphil.drivers.instruments.rails import Rail, RailStatus
 from wphil.lab.checks import check_dac_addresses, check_rails, check_zero_weight_readouts
-
-from tests.test_cli import wphil
 
 
 def test_check_passes_on_the_simulated_xor_bench() -> None:

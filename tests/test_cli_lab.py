@@ -44,8 +44,8 @@ def test_calibrate_then_train_with_the_table_on_the_harsh_bench(tmp_path: Path) 
      "channels 0..11"),
     (["power", "on", "--psu", "GPIB0::::INSTR@sim"], "bad VISA resource name"),
     (["power", "off", "--psu", "TCPIP0::psu.sim::5555::SOCKET@sim@sim"], "bad VISA resource"),
-    (["power", "status", "--psu", SIM_PSU, "--bench", str(ROOT / "tests" / "support" / "no-rails.toml")],
-     "[power] lists no rails"),
+    (["power", "status", "--psu", SIM_PSU, "--bench",
+      str(ROOT / "tests" / "support" / "no-rails.toml")], "[power] lists no rails"),
 ])
 def test_bad_option_or_resource_is_one_line_and_exit_2(tmp_path: Path, args: list[str],
                                                        message: str) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wphil.drivers import open_device
-from wphil.drivers import spice_engine
+from wphil.drivers import open_device, spice_engine
 from wphil.drivers.bench_files import load_bench
 from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.spice_engine import SpiceEngine, SpiceError, find_libngspice

@@ -14,7 +14,7 @@ from wphil.drivers import DEFAULT_BENCH, DEFAULT_URL, open_device
 from wphil.drivers.bench_files import load_bench
 from wphil.drivers.instruments import RigolDP832, open_instrument
 from wphil.drivers.instruments.rails import BenchPower, bench_rails
-from wphil.lab.checks import check_dac_addresses, check_rails, check_zero_weight_readouts
+from wphil.lab import check_dac_addresses, check_rails, check_zero_weight_readouts
 
 
 @click.command(name="check")

@@ -12,8 +12,7 @@ import click
 
 from wphil.drivers import DEFAULT_BENCH
 from wphil.drivers.bench_files import load_bench
-from wphil.lab.build import parts_list, write_tables
-from wphil.lab.schematic import draw_schematic
+from wphil.lab import draw_schematic, parts_list, write_tables
 
 
 @click.command(name="schematic")

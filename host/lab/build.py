@@ -186,7 +186,7 @@ def _vmid(bench: Bench, add) -> None:
 
 def _multipliers(bench: Bench, add) -> None:
     p = AD633_PINS
-    for n, wnet, (y1, y2), z, w in multiplier_signals(bench):
+    for _, wnet, (y1, y2), z, w in multiplier_signals(bench):
         k = int(wnet[1:])
         u = f"U{k + 1}"
         channel = bench.wiring.weights[k]
@@ -279,7 +279,8 @@ def write_tables(bench: Bench, out: Path) -> list[Path]:
     lines += ["", f"Total about ${total:.0f} (single-unit prices; the supply not included)."]
     (out / "parts.md").write_text("\n".join(lines) + "\n")
     rows = [f"# Wiring: {bench.name} (build in this order, supplies off)", "",
-            "| # | stage | from | to | net | DAC ch | ADC | note |", "|---:|---|---|---|---|---|---|---|"]
+            "| # | stage | from | to | net | DAC ch | ADC | note |",
+            "|---:|---|---|---|---|---|---|---|"]
     rows += [f"| {w.step} | {w.stage} | {w.source} | {w.dest} | {w.net} | {w.dac_channel} | "
              f"{w.adc_pin} | {w.note} |" for w in wires]
     (out / "wiring.md").write_text("\n".join(rows) + "\n")

@@ -50,7 +50,7 @@ def draw_schematic(bench: Bench, out: Path) -> list[Path]:
     with schemdraw.Drawing(show=False) as d:
         d.config(fontsize=11, unit=2.0)
         chains: dict[int, list] = {}
-        for n, wnet, (y1, y2), z, _ in multiplier_signals(bench):
+        for n, wnet, (y1, y2), _, _ in multiplier_signals(bench):
             chains.setdefault(n, []).append((int(wnet[1:]), y1, y2))
         for row, (n, depth, unit) in enumerate(neurons(bench)):
             _neuron_row(d, elm, bench, n, depth, unit, chains[n], y=-row * ROW_STEP)
