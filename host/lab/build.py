@@ -26,6 +26,8 @@ MCP6004_VDD, MCP6004_VSS = 4, 11
 #: MCP4728 (MSOP-10; the same names on breakout boards)
 MCP4728_PINS = {"VDD": 1, "SCL": 2, "SDA": 3, "LDAC": 4, "RDY": 5, "VOUTA": 6, "VOUTB": 7,
                 "VOUTC": 8, "VOUTD": 9, "VSS": 10}
+#: I2C address of MCP4728 number 0; chip n answers at MCP4728_BASE_ADDRESS + n once addressed
+MCP4728_BASE_ADDRESS = 0x60
 #: Raspberry Pi Pico physical pins
 PICO_GND, PICO_3V3, PICO_ADC_VREF, PICO_AGND = 38, 36, 35, 33
 PICO_GPIO_PIN = {4: 6, 5: 7, 22: 29, 26: 31, 27: 32, 28: 34}
@@ -148,7 +150,7 @@ def _supplies(bench: Bench, add) -> None:
 def _dacs(bench: Bench, add) -> None:
     for chip in range(bench.dac.chips):
         name = f"DAC{chip}"
-        address = f"0x{0x60 + chip:02X}"
+        address = f"0x{MCP4728_BASE_ADDRESS + chip:02X}"
         add("dacs", f"{name} VDD ({MCP4728_PINS['VDD']})", "3V3 rail", "3V3",
             note=f"MCP4728 at {address}")
         add("dacs", f"{name} VSS ({MCP4728_PINS['VSS']})", "GND rail", "GND")

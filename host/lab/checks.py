@@ -14,6 +14,7 @@ import numpy as np
 from wphil.drivers.base import Device
 from wphil.drivers.bench import Bench
 from wphil.drivers.instruments.rails import RailStatus
+from wphil.lab.build import MCP4728_BASE_ADDRESS
 
 #: a rail may measure this far (relative) from its setting
 RAIL_TOLERANCE = 0.05
@@ -31,7 +32,7 @@ class Check:
 def check_dac_addresses(device: Device, bench: Bench) -> Check:
     """Every MCP4728 the bench names answers at its address (the firmware's I2C scan)."""
     found = device.info().details.get("dac_addresses")
-    want = [0x60 + i for i in range(bench.dac.chips)]
+    want = [MCP4728_BASE_ADDRESS + i for i in range(bench.dac.chips)]
     if found is None:
         return Check("DAC chips", True, f"{device.info().backend}: simulated, nothing to scan")
     missing = [a for a in want if a not in found]

@@ -16,6 +16,7 @@ from wphil.drivers.errors import ConfigError
 from wphil.lab.build import (
     AD633_PINS,
     ADC_GPIO,
+    MCP4728_BASE_ADDRESS,
     MCP4728_PINS,
     PICO_GPIO_PIN,
     multiplier_signals,
@@ -168,4 +169,5 @@ def _dac_table(d, elm, bench: Bench, y: float) -> None:
         row = y - 0.5 - (chip // 4) * 3.8
         d.add(elm.Ic(pins=pins, size=(3.4, 2.6), pinspacing=0.55, leadlen=0.3)
               .at((x, row)).theta(0).anchor("center")
-              .label(f"DAC{chip} MCP4728 at 0x{0x60 + chip:02X}", loc="top", fontsize=10))
+              .label(f"DAC{chip} MCP4728 at 0x{MCP4728_BASE_ADDRESS + chip:02X}", loc="top",
+                     fontsize=10))
