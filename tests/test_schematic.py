@@ -62,3 +62,12 @@ def test_schematic_tables_alone_for_the_larger_benches(tmp_path: Path, name: str
     wphil("schematic", "--bench", name, "--out", str(tmp_path), "--no-drawing", check=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["parts.csv", "parts.md", "wiring.csv",
                                                           "wiring.md"]
+
+
+def test_committed_xor_build_tables_are_what_the_generator_writes(tmp_path: Path) -> None:
+    from wphil.lab import write_tables
+
+    write_tables(load_bench("xor-2-2-1"), tmp_path)
+    committed = Path(__file__).resolve().parents[1] / "bench" / "schematic" / "xor-2-2-1"
+    for name in ("parts.md", "wiring.md", "parts.csv", "wiring.csv"):
+        assert (tmp_path / name).read_text() == (committed / name).read_text(), name
