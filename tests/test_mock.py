@@ -80,9 +80,9 @@ def test_same_seeds_give_the_same_readings_and_board_seed_changes_the_board(xor_
             return dev.evaluate(inputs, codes)
     assert np.array_equal(read("mock://?seed=5"), read("mock://?seed=5"))
     assert not np.array_equal(read("mock://?seed=5"), read("mock://?seed=6"))
-    quiet = read("mock://?noise=0&board_seed=1")
-    assert np.array_equal(quiet, read("mock://?noise=0&board_seed=1&seed=9"))
-    assert not np.array_equal(quiet, read("mock://?noise=0&board_seed=2"))
+    quiet = read("mock://?noise=0&drift=0&board_seed=1")       # drift is seeded too
+    assert np.array_equal(quiet, read("mock://?noise=0&drift=0&board_seed=1&seed=9"))
+    assert not np.array_equal(quiet, read("mock://?noise=0&drift=0&board_seed=2"))
 
 
 def test_board_instance_draws_each_effect_independently_of_the_others(xor_bench) -> None:
