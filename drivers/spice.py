@@ -29,12 +29,13 @@ from wphil.drivers.errors import ConfigError
 from wphil.drivers.mock import MockDevice
 from wphil.drivers.netlist import Sweep, netlist, output_vectors
 from wphil.drivers.spice_engine import SpiceEngine
-from wphil.drivers.urls import parse_options
+from wphil.drivers.urls import natural, non_negative, parse_options
 
 log = logging.getLogger(__name__)
 
 VERSION = "spice-1"
-_OPTIONS = {"seed": int, "board_seed": int, "noise": float, "drift": float, "nominal": int}
+_OPTIONS = {"seed": natural, "board_seed": natural, "noise": non_negative, "drift": non_negative,
+            "nominal": natural}
 
 
 class SpiceDevice(MockDevice):
@@ -54,11 +55,7 @@ class SpiceDevice(MockDevice):
 
     @classmethod
     def parse_url(cls, url: str) -> dict[str, Any]:
-        opts = parse_options(url, _OPTIONS, scheme="spice")
-        for name in ("noise", "drift"):
-            if opts.get(name, 0.0) < 0:
-                raise ConfigError(f"{url}: {name} must be >= 0 volts")
-        return opts
+        return parse_options(url, _OPTIONS, scheme="spice")
 
     def _info(self) -> DeviceInfo:
         info = super()._info()
