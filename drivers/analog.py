@@ -3,7 +3,7 @@
     DAC:     V = (Vref * code / 2^bits + INL(code)) * (1 + gain_ch) + offset_ch
     weight:  w = weight_per_volt * (V - weight_zero_volts) * (1 + gain_k) + offset_k
     input:   u = V - input_zero_volts                       (signal volts)
-    neuron:  a = vsat_i * tanh(net / vsat_i),  net = sum_j w_ij a_j + w_i0 * bias_volts
+    neuron:  a = vsat_i * tanh(net / vsat_i),  net = sum_j w_ij a_j + w_i0 * bias_volts + off_i
     ADC:     code = clip(round(a * 2^bits / Vref + mid + offset + drift + noise))
 
 `firmware/sim` implements the same model in pure MicroPython; `BoardInstance` is the
@@ -41,6 +41,7 @@ class BoardInstance:
     weight_offset: list[float]
     vsat: list[float]
     adc_offset: list[float]
+    neuron_offset: list[float]
 
     @classmethod
     def draw(cls, bench: Bench, board_seed: int) -> BoardInstance:
@@ -56,6 +57,7 @@ class BoardInstance:
             vsat=(bench.topology.vsat * (1 + sim.vsat_mismatch * rng.standard_normal(n_neurons)))
             .tolist(),
             adc_offset=(sim.output_offset_volts * rng.standard_normal(n_adc)).tolist(),
+            neuron_offset=(sim.neuron_offset_volts * rng.standard_normal(n_neurons)).tolist(),
         )
 
     def to_dict(self) -> dict[str, list[float]]:
@@ -73,10 +75,11 @@ class AnalogNetwork:
     """Forward passes of one simulated board, vectorized over weight vectors and patterns."""
 
     def __init__(self, bench: Bench, board_seed: int | None = None, noise_seed: int | None = None,
-                 read_noise_volts: float | None = None) -> None:
+                 read_noise_volts: float | None = None, board: BoardInstance | None = None) -> None:
         self.bench = bench
         sim = bench.sim
-        self.board = BoardInstance.draw(bench, sim.board_seed if board_seed is None else board_seed)
+        self.board = board or BoardInstance.draw(
+            bench, sim.board_seed if board_seed is None else board_seed)
         self.noise = np.random.Generator(np.random.PCG64(
             sim.noise_seed if noise_seed is None else noise_seed))
         self.read_noise_volts = sim.read_noise_volts if read_noise_volts is None else read_noise_volts
@@ -175,7 +178,14 @@ class AnalogNetwork:
         self.fw_slope = factor * self.w_slope * (b.dac.vref / self.dac_full)
         self.fw_inl = None if self.w_inl is None else factor * self.w_slope * self.w_inl
         self.fw_const = factor * self.w_const
+        self.fw_const[self._bias_columns()] += (np.array(self.board.neuron_offset)
+                                                / np.concatenate(self.vsat))
         self._signal_cache: tuple[bytes, np.ndarray] | None = None
+
+    def _bias_columns(self) -> np.ndarray:
+        """Index of each neuron's bias weight: where its input offset is added (net / vsat)."""
+        return np.concatenate([np.arange(cols.start + fan_in - 1, cols.stop, fan_in) for
+                               (_, fan_in), cols in zip(self.bench.layer_shapes, self.w_slices)])
 
     def _scaled_weights(self, codes: np.ndarray) -> np.ndarray:
         if self.any_stuck_w:
@@ -231,9 +241,27 @@ class AnalogNetwork:
         if hidden:
             x = np.concatenate([layers[-1]] + layers[:-1], axis=1)
             gain = np.concatenate([self.vsat[-1]] + self.vsat[:-1])
+        return self._convert(x, gain * self.adc_scale)
+
+    def adc_codes(self, volts: np.ndarray) -> np.ndarray:
+        """ADC codes (B, P, readouts) of signal volts (B, readouts, P) measured from mid-scale:
+        offsets, drift, read noise, quantization, clipping and DNL (as `read` applies them)."""
+        volts = np.array(volts, dtype=float)
+        return self._convert(volts, np.full(volts.shape[1], self.adc_scale))
+
+    def dac_volts(self, channels: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Volts DAC `channels` put out for `codes` (..., len(channels)): gain, offset, INL, stuck."""
+        channels = np.asarray(channels)
+        stuck = np.isin(channels, self.bench.sim.stuck_dac_channels)
+        volts = self._dac_volts(np.asarray(codes), self._inl_table(channels), stuck)
+        return volts * np.array(self.board.dac_gain)[channels] + np.array(self.board.dac_offset)[
+            channels]
+
+    def _convert(self, x: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """x (B, readouts, P) in units of `scale` (per readout) -> ADC codes (B, P, readouts)."""
         n_read = x.shape[1]
         self._advance_drift(x.shape[0] * x.shape[2])
-        x *= (gain * self.adc_scale)[:, None]
+        x *= scale[:, None]
         # + 0.5, then truncation below, rounds to the nearest code (x >= 0 after the clip)
         x += (self.adc_mid + 0.5 + self.readout_offset[:n_read] + self.drift[:n_read])[:, None]
         if self.noise_lsb > 0:

@@ -55,12 +55,24 @@ class Adc:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FixedChannel:
+    """A DAC channel the circuit needs at one code, such as the multipliers' reference."""
+
+    channel: int = key(lo=0, hi=255, doc="DAC channel")
+    code: int = key(lo=0, hi=65535, doc="the code it always holds")
+    name: str = key("", doc="what the circuit calls it (e.g. REF1024)")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Wiring:
     weights: tuple[int, ...] = key(lo=0, hi=255, doc="DAC channel of each weight, layer by layer, "
                                    "unit by unit, inputs then bias")
     inputs: tuple[int, ...] = key(lo=0, hi=255, doc="DAC channel of each network input")
     outputs: tuple[int, ...] = key(lo=0, hi=255, doc="ADC channel of each output unit")
     hidden: tuple[int, ...] = key((), lo=0, hi=255, doc="ADC channel of each hidden unit (optional)")
+    fixed: tuple[FixedChannel, ...] = key((), doc="DAC channels held at a fixed code, as tables "
+                                          "{channel, code, name}; never perturbed, the firmware "
+                                          "refuses to change them")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,7 +110,8 @@ class Limits:
 
 @dataclass(frozen=True, kw_only=True)
 class Timing:
-    settle_us: int = key(10, lo=0, hi=1_000_000, doc="wait after writing DACs before reading (us)")
+    settle_us: int = key(-1, lo=-1, hi=1_000_000, doc="wait after writing DACs before reading (us); "
+                         "-1: what the [circuit] needs (10 without one)")
     host_timeout_ms: int = key(2000, lo=100, hi=3_600_000, doc="host silence before safe state (ms)")
 
 
@@ -128,6 +141,8 @@ class Sim:
     weight_offset: float = key(0.02, lo=0.0, hi=10.0, doc="std of per-weight offset (weight units)")
     vsat_mismatch: float = key(0.03, lo=0.0, hi=0.5, doc="std of per-neuron saturation error")
     output_offset_volts: float = key(0.005, lo=0.0, hi=1.0, doc="std of per-output offset (V)")
+    neuron_offset_volts: float = key(0.0, lo=0.0, hi=5.0, doc="std of per-neuron input offset, "
+                                     "added to the net before saturation (V)")
     read_noise_volts: float = key(0.0015, lo=0.0, hi=1.0, doc="std of Gaussian read noise (V)")
     dnl_spike_lsb: float = key(0.0, lo=0.0, hi=64.0,
                                doc="half-width of the RP2040 DNL spikes at 512/1536/2560/3584 (LSB)")
@@ -155,8 +170,39 @@ class Power:
                                        "ever be set to; also its over-voltage protection (V)")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Circuit:
+    """The analog core the bench is built from (drivers/circuit.py). Part figures are the
+    datasheets' typical values, used as 1-sigma spreads by spice:// (see README)."""
+
+    kind: str = key("", choices=("", "ad633"), doc="circuit: '' (abstract model only) or 'ad633' "
+                    "(an AD633 multiplier per weight, an MCP6004 diode-limiter neuron)")
+    ref_channel: int = key(-1, lo=-1, hi=255, doc="the [wiring] fixed channel that is the "
+                           "multipliers' reference (X1, zero of the inputs); -1: none")
+    rail_volts: float = key(12.0, lo=8.0, hi=18.0, doc="AD633 supply, +-V (datasheet: +-8..+-18)")
+    logic_volts: float = key(3.3, lo=1.8, hi=6.0, doc="neuron op-amp supply (the Pico's 3V3)")
+    rin_ohms: float = key(12_400.0, lo=100.0, hi=1e7, doc="neuron input resistor")
+    rf_ohms: float = key(499_000.0, lo=1e3, hi=1e8, doc="neuron feedback resistor")
+    cf_farads: float = key(100e-12, lo=0.0, hi=1e-6, doc="capacitor across rf (noise filter)")
+    rout_ohms: float = key(1000.0, lo=0.0, hi=1e6, doc="series resistor neuron -> ADC pin")
+    vmid_divider_ohms: float = key(100_000.0, lo=1e3, hi=1e7,
+                                   doc="each resistor of the ADC_VREF/2 divider making VMID")
+    limiter_diodes: int = key(3, lo=1, hi=8, doc="1N4148s in series each way across rf")
+    resistor_tolerance: float = key(0.01, lo=0.0, hi=0.2, doc="resistor tolerance (1 = 100%)")
+    multiplier_gain_sigma: float = key(0.0025, lo=0.0, hi=0.2,
+                                       doc="AD633 scale-factor error, 1 sigma")
+    multiplier_input_offset_volts: float = key(0.005, lo=0.0, hi=0.1,
+                                               doc="AD633 X and Y input offset, 1 sigma (V)")
+    multiplier_output_offset_volts: float = key(0.005, lo=0.0, hi=0.1,
+                                                doc="AD633 output offset, 1 sigma (V)")
+    opamp_offset_volts: float = key(0.0015, lo=0.0, hi=0.05,
+                                    doc="MCP6004 input offset, 1 sigma (V)")
+    diode_spread: float = key(0.2, lo=0.0, hi=2.0,
+                              doc="1N4148 saturation-current spread (log-normal sigma)")
+
+
 SECTIONS: dict[str, type] = {
     "bench": BenchMeta, "topology": Topology, "dac": Dac, "adc": Adc, "wiring": Wiring,
     "calibration": Calibration, "limits": Limits, "timing": Timing, "defaults": Defaults,
-    "sim": Sim, "dac_calibration": DacCalibration, "power": Power,
+    "sim": Sim, "dac_calibration": DacCalibration, "power": Power, "circuit": Circuit,
 }

@@ -25,7 +25,8 @@ HELDOUT_SIM = {"multiplier_cubic": 0.15, "rail_asymmetry": 0.3}
 _IDEAL_SIM = {
     "dac_gain_mismatch": 0.0, "dac_offset_volts": 0.0, "dac_inl_lsb": 0.0,
     "weight_gain_mismatch": 0.0, "weight_offset": 0.0, "vsat_mismatch": 0.0,
-    "output_offset_volts": 0.0, "read_noise_volts": 0.0, "dnl_spike_lsb": 0.0,
+    "output_offset_volts": 0.0, "neuron_offset_volts": 0.0, "read_noise_volts": 0.0,
+    "dnl_spike_lsb": 0.0,
     "stuck_dac_channels": [], "drift_volts_per_kquery": 0.0,
 }
 
@@ -39,7 +40,7 @@ def apply_profile(data: dict[str, Any], profile: str) -> dict[str, Any]:
         return data
     sim = data.setdefault("sim", {})
     if profile == "ideal":
-        data.setdefault("dac", {})["bits"] = 16
+        _set_dac_bits(data, 16)
         data.setdefault("adc", {})["bits"] = 16
         sim.update(_IDEAL_SIM)
         return data
@@ -48,7 +49,7 @@ def apply_profile(data: dict[str, Any], profile: str) -> dict[str, Any]:
         return data
     adc = data.get("adc", {})
     adc_lsb_volts = adc.get("vref", 3.3) / (1 << adc.get("bits", 12))
-    data.setdefault("dac", {})["bits"] = 8
+    _set_dac_bits(data, 8)
     sim.update({
         "dac_gain_mismatch": 0.10, "weight_gain_mismatch": 0.10,
         "read_noise_volts": 2 * adc_lsb_volts,
@@ -56,3 +57,13 @@ def apply_profile(data: dict[str, Any], profile: str) -> dict[str, Any]:
         "stuck_code": 0,
     })
     return data
+
+
+def _set_dac_bits(data: dict[str, Any], bits: int) -> None:
+    """Change the DAC resolution; fixed channels keep their volts (their codes rescale)."""
+    dac = data.setdefault("dac", {})
+    old = dac.get("bits", 12)
+    dac["bits"] = bits
+    for fixed in data.get("wiring", {}).get("fixed", []):
+        if isinstance(fixed, dict) and isinstance(fixed.get("code"), int):
+            fixed["code"] = round(fixed["code"] * 2.0 ** (bits - old))

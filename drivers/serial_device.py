@@ -424,6 +424,7 @@ def firmware_config(bench: Bench, shift: int = 0) -> dict[str, Any]:
         "min_code": b.limits.min_code << shift, "max_code": b.max_code << shift,
         "safe_code": b.safe_code << shift,
         "settle_us": b.timing.settle_us, "host_timeout_ms": b.timing.host_timeout_ms,
+        "fixed": [[ch, code] for ch, code in b.fixed_channels.items()],
     }
 
 
