@@ -17,9 +17,8 @@ import time
 
 import numpy as np
 
-from drivers import load_bench, open_device
-from host.codes import CodeMap
-from host.model import IdealModel
+from wphil.drivers import load_bench, open_device
+from wphil.learning import CodeMap, IdealModel
 
 
 def plain_forward(weights: np.ndarray, signals: np.ndarray, shapes, vsat: float,

@@ -17,11 +17,8 @@ import time
 
 import numpy as np
 
-from drivers import load_bench, open_device
-from host.codes import CodeMap
-from host.onchip import onchip_job
-from host.tasks import load_task
-from host.train import TrainConfig, TrainState
+from wphil.drivers import load_bench, open_device
+from wphil.learning import CodeMap, TrainConfig, TrainState, load_task, onchip_job
 
 
 def wire(dev) -> int:

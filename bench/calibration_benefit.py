@@ -34,15 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
-from drivers import load_bench, open_device
-from drivers.bench import Bench
-from drivers.caltable import attach_table
-from drivers.instruments import Keysight34461A, open_instrument
-from drivers.instruments.probe import ProbeDmm
-from host.calibration import DEFAULT_POINTS, calibrate, sweep_codes, write_table
-from host.model import IdealModel
-from host.tasks import Task, load_task
-from host.train import TrainConfig, Trainer, TrainState
+from wphil.drivers import load_bench, open_device
+from wphil.drivers.bench import Bench
+from wphil.drivers.caltable import attach_table
+from wphil.drivers.instruments import Keysight34461A, open_instrument
+from wphil.drivers.instruments.probe import ProbeDmm
+from wphil.lab import DEFAULT_POINTS, calibrate, sweep_codes, write_table
+from wphil.learning import IdealModel, Task, TrainConfig, Trainer, TrainState, load_task
 
 
 def calibrated(bench: Bench, url: str, folder: Path, which: str = "wired") -> tuple[Bench, float]:

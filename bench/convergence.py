@@ -13,9 +13,8 @@ import time
 
 import numpy as np
 
-from drivers import load_bench, open_device
-from host.tasks import load_task
-from host.train import TrainConfig, Trainer
+from wphil.drivers import load_bench, open_device
+from wphil.learning import TrainConfig, Trainer, load_task
 
 
 def run_seeds(bench_name: str, seeds: int, profile: str) -> dict:

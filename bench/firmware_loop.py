@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from firmware import firmware_dir
+from wphil.firmware import firmware_dir
 
 SCRIPT = r"""
 import time, board, onchip

@@ -20,11 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from drivers import load_bench
-from drivers.errors import WphilError
-from host.runs import RunDir
-from host.session import RunSpec, execute
-from host.train import TrainConfig
+from wphil.drivers import load_bench
+from wphil.drivers.errors import WphilError
+from wphil.learning import TrainConfig
+from wphil.runs import RunDir, RunSpec, execute
 
 FAULTS = [
     ("bytes dropped", "drop:0.002", "per byte", ""),

@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 import logging
 
-from drivers.base import Device, DeviceInfo, LimitError, Perturbation
-from drivers.bench import Bench, load_bench
-from drivers.errors import (
+from wphil.drivers.base import Device, DeviceInfo, LimitError, Perturbation
+from wphil.drivers.bench import Bench
+from wphil.drivers.bench_files import load_bench
+from wphil.drivers.errors import (
     ConfigError,
     DeviceError,
     DeviceTimeout,
@@ -15,7 +16,7 @@ from drivers.errors import (
     ProtocolError,
     WphilError,
 )
-from drivers.urls import BACKENDS, scheme_of
+from wphil.drivers.urls import BACKENDS, scheme_of
 
 __all__ = [
     "Bench", "ConfigError", "Device", "DeviceError", "DeviceInfo", "DeviceTimeout",
@@ -50,9 +51,10 @@ def check_url(url: str, onchip: bool = False) -> None:
                           "(serial port) or upy:// can")
 
 
-def open_device(url: str = DEFAULT_URL, bench: Bench | None = None,
+def open_device(url: str = DEFAULT_URL, bench: Bench | str | None = None,
                 wire_log: str | None = None) -> Device:
-    """Open the device at `url`, configured for `bench` (default: the built-in XOR bench).
+    """Open the device at `url`, configured for `bench`: a `Bench`, a built-in bench name or
+    a bench file (default: the built-in XOR bench).
 
     `wire_log` names a file that gets every frame in both directions (serial devices).
     Raises `ConfigError` (a `ValueError`) for an unknown scheme or option, listing the
@@ -61,7 +63,7 @@ def open_device(url: str = DEFAULT_URL, bench: Bench | None = None,
     backend = backend_for(url)
     if wire_log and scheme_of(url) == "mock":
         raise ConfigError(f"--log-wire: {url} is simulated in-process and has no wire to log")
-    if bench is None:
-        bench = load_bench(DEFAULT_BENCH)
+    if not isinstance(bench, Bench):
+        bench = load_bench(bench or DEFAULT_BENCH)
     log.debug("opening %s with %s", url, backend.__name__)
     return backend(url, bench, **({"wire_log": wire_log} if wire_log else {}))

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from drivers.bench import Bench
+from wphil.drivers.bench import Bench
 
 
 @dataclass(frozen=True)

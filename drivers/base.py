@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from drivers.bench import Bench
-from drivers.errors import ConfigError, DeviceError
+from wphil.drivers.bench import Bench
+from wphil.drivers.errors import ConfigError, DeviceError
 
 log = logging.getLogger(__name__)
 

@@ -11,14 +11,11 @@ unknown keys and bad values with the file, the key and what is allowed.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 import typing
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from drivers.bench_tables import (
+from wphil.drivers.bench_tables import (
     MISSING,
     SECTIONS,
     Adc,
@@ -34,7 +31,7 @@ from drivers.bench_tables import (
     Topology,
     Wiring,
 )
-from drivers.errors import ConfigError
+from wphil.drivers.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -222,48 +219,6 @@ def bench_from_dict(data: dict[str, Any], source: str = "<bench>",
     tables = {n: _section(cls, data.get(n, {}), source, n) for n, cls in SECTIONS.items()}
     bench = Bench(**tables, source=source, profile=profile)
     _check_consistency(bench)
-    return bench
-
-
-def builtin_benches() -> list[str]:
-    """Names of the benches shipped with the package."""
-    folder = resources.files("drivers") / "benches"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
-
-
-def resolve_bench_path(name_or_path: str) -> tuple[str, str]:
-    """Return (source label, TOML text) for a built-in bench name or a file path."""
-    if name_or_path in builtin_benches():
-        text = (resources.files("drivers") / "benches" / f"{name_or_path}.toml").read_text()
-        return f"{name_or_path} (built-in)", text
-    path = Path(name_or_path)
-    if not path.is_file():
-        raise ConfigError(f"bench file not found: {name_or_path} "
-                          f"(built-in benches: {', '.join(builtin_benches())})")
-    return str(path), path.read_text(encoding="utf-8")
-
-
-def load_bench(name_or_path: str, profile: str = "default",
-               overrides: dict[str, dict[str, Any]] | None = None) -> Bench:
-    """Load, apply a non-ideality profile and overrides, and validate a bench."""
-    from drivers.profiles import apply_profile
-
-    source, text = resolve_bench_path(name_or_path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    data = apply_profile(data, profile)
-    for section, table in (overrides or {}).items():
-        data.setdefault(section, {}).update(table)
-    bench = bench_from_dict(data, source, profile)
-    if bench.calibration.table:
-        from drivers.caltable import attach_table
-
-        builtin = name_or_path in builtin_benches()
-        package = Path(str(resources.files("drivers") / "benches"))
-        here = package if builtin else Path(name_or_path).parent
-        bench = attach_table(bench, here)
     return bench
 
 

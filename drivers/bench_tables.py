@@ -1,6 +1,6 @@
 """Every key of a bench file, declared once: type, default, allowed range, meaning.
 
-One frozen dataclass per TOML table; `drivers.bench` loads and validates against these.
+One frozen dataclass per TOML table; `wphil.drivers.bench` loads and validates against these.
 """
 
 from __future__ import annotations

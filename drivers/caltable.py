@@ -1,10 +1,10 @@
 """The DAC calibration table file: its format, read, checked and attached to a bench.
 
 `wphil calibrate` measures each DAC channel's transfer line with a DMM and writes this
-TOML file (host/calibration.py). A bench file references it with
+TOML file (host/lab/calibration.py). A bench file references it with
 `[calibration] table = "FILE"` (relative to the bench file); loading the bench copies the
 lines of the channels that passed into its `[dac_calibration]` table, which
-`host.codes.CodeMap` uses and every run's config.toml records, so `--resume` reproduces a
+`wphil.learning.codes.CodeMap` uses and every run's config.toml records, so `--resume` reproduces a
 run even after the table is re-measured.
 
     [table]                     # what was measured, when, with what
@@ -37,9 +37,9 @@ from typing import Any
 
 import tomli_w
 
-from drivers.bench import Bench, bench_from_dict
-from drivers.bench_tables import DacCalibration
-from drivers.errors import ConfigError
+from wphil.drivers.bench import Bench, bench_from_dict
+from wphil.drivers.bench_tables import DacCalibration
+from wphil.drivers.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import serial
 
-from drivers.errors import ConfigError
+from wphil.drivers.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

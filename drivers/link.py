@@ -16,9 +16,9 @@ from collections.abc import Callable
 
 import serial
 
-from drivers.errors import DeviceError, DeviceTimeout, FirmwareError, ProtocolError
-from drivers.wirelog import WireLog
-from firmware import protocol as P
+from wphil.drivers.errors import DeviceError, DeviceTimeout, FirmwareError, ProtocolError
+from wphil.drivers.wirelog import WireLog
+from wphil.firmware import protocol as P
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from drivers.analog import AnalogNetwork
-from drivers.base import Device, DeviceInfo
-from drivers.bench import Bench
-from drivers.errors import ConfigError
-from drivers.urls import parse_options
+from wphil.drivers.analog import AnalogNetwork
+from wphil.drivers.base import Device, DeviceInfo
+from wphil.drivers.bench import Bench
+from wphil.drivers.errors import ConfigError
+from wphil.drivers.urls import parse_options
 
 log = logging.getLogger(__name__)
 

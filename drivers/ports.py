@@ -10,7 +10,7 @@ import logging
 
 from serial.tools import list_ports
 
-from drivers.errors import DeviceError
+from wphil.drivers.errors import DeviceError
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from drivers.errors import ConfigError
+from wphil.drivers.errors import ConfigError
 
 PROFILES = ("ideal", "default", "harsh")
 

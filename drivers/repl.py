@@ -19,7 +19,7 @@ from typing import Any
 from mpremote.transport import TransportError, TransportExecError
 from mpremote.transport_serial import SerialTransport
 
-from drivers.errors import DeviceError
+from wphil.drivers.errors import DeviceError
 
 log = logging.getLogger(__name__)
 

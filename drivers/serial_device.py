@@ -34,16 +34,16 @@ import numpy as np
 import serial
 from serial.tools import list_ports
 
-from drivers.base import Device, DeviceInfo, Perturbation
-from drivers.bench import Bench
-from drivers.errors import ConfigError, DeviceError, DeviceTimeout, FirmwareError
-from drivers.faults import FaultSpec, FaultState, FaultyPort
-from drivers.link import Link, LinkLost
-from drivers.ports import find_pico
-from drivers.urls import parse_options
-from drivers.wirelog import WireLog
-from firmware import protocol as P
-from firmware.version import FIRMWARE_VERSION
+from wphil.drivers.base import Device, DeviceInfo, Perturbation
+from wphil.drivers.bench import Bench
+from wphil.drivers.errors import ConfigError, DeviceError, DeviceTimeout, FirmwareError
+from wphil.drivers.faults import FaultSpec, FaultState, FaultyPort
+from wphil.drivers.link import Link, LinkLost
+from wphil.drivers.ports import find_pico
+from wphil.drivers.urls import parse_options
+from wphil.drivers.wirelog import WireLog
+from wphil.firmware import protocol as P
+from wphil.firmware.version import FIRMWARE_VERSION
 
 log = logging.getLogger(__name__)
 

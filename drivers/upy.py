@@ -38,15 +38,15 @@ import tty
 from pathlib import Path
 from typing import Any
 
-from drivers.analog import BoardInstance, normal_quantiles
-from drivers.bench import Bench
-from drivers.errors import ConfigError, DeviceError
-from drivers.faults import FaultSpec
-from drivers.mock import with_drift
-from drivers.serial_device import OPTIONS, SerialDevice
-from drivers.urls import parse_options
-from firmware import firmware_dir
-from firmware import protocol as P
+from wphil.drivers.analog import BoardInstance, normal_quantiles
+from wphil.drivers.bench import Bench
+from wphil.drivers.errors import ConfigError, DeviceError
+from wphil.drivers.faults import FaultSpec
+from wphil.drivers.mock import with_drift
+from wphil.drivers.serial_device import OPTIONS, SerialDevice
+from wphil.drivers.urls import parse_options
+from wphil.firmware import firmware_dir
+from wphil.firmware import protocol as P
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class UpyDevice(SerialDevice):
     def _open_port(self, name: str):  # noqa: ANN202 - pyserial port
         import serial
 
-        from drivers.faults import FaultyPort
+        from wphil.drivers.faults import FaultyPort
         try:
             port = serial.Serial(name, baudrate=115200, timeout=0.1)
         except serial.SerialException as exc:

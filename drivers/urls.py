@@ -10,16 +10,16 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from drivers.errors import ConfigError
+from wphil.drivers.errors import ConfigError
 
 #: scheme -> "module:Class" of the backend, imported only when used.
 BACKENDS: dict[str, str] = {
-    "mock": "drivers.mock:MockDevice",
-    "upy": "drivers.upy:UpyDevice",
-    "serial": "drivers.serial_device:SerialDevice",
-    "rfc2217": "drivers.serial_device:SerialDevice",
-    "socket": "drivers.serial_device:SerialDevice",
-    "loop": "drivers.serial_device:SerialDevice",
+    "mock": "wphil.drivers.mock:MockDevice",
+    "upy": "wphil.drivers.upy:UpyDevice",
+    "serial": "wphil.drivers.serial_device:SerialDevice",
+    "rfc2217": "wphil.drivers.serial_device:SerialDevice",
+    "socket": "wphil.drivers.serial_device:SerialDevice",
+    "loop": "wphil.drivers.serial_device:SerialDevice",
 }
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from firmware import protocol as P
+from wphil.firmware import protocol as P
 
 _FLAG_NAMES = ((P.F_REPLY, "REPLY"), (P.F_ERROR, "ERROR"), (P.F_EVENT, "EVENT"))
 

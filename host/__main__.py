@@ -1,5 +1,5 @@
-"""`python -m host` runs the wphil CLI."""
+"""`python -m wphil` runs the wphil CLI."""
 
-from host.cli import main
+from wphil.cli import main
 
 main()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers import load_bench, open_device
+from wphil.drivers import load_bench, open_device
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

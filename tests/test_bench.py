@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from drivers.bench import builtin_benches, describe_keys, load_bench
-from drivers.errors import ConfigError
-from drivers.profiles import PROFILES
+from wphil.drivers.bench import describe_keys
+from wphil.drivers.bench_files import builtin_benches, load_bench
+from wphil.drivers.errors import ConfigError
+from wphil.drivers.profiles import PROFILES
 
 ROOT = Path(__file__).resolve().parents[1]
 XOR_TEXT = (ROOT / "drivers" / "benches" / "xor-2-2-1.toml").read_text()

@@ -18,16 +18,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drivers import load_bench, open_device
-from drivers.bench import Bench
-from drivers.caltable import CalibrationTable, load_table
-from drivers.errors import ConfigError
-from drivers.instruments import Keysight34461A, open_instrument
-from drivers.instruments.probe import ProbeDmm
-from host.calibration import calibrate, sweep_codes, write_table
-from host.codes import CodeMap
-from host.session import RunSpec
-from host.train import TrainConfig
+from wphil.drivers import load_bench, open_device
+from wphil.drivers.bench import Bench
+from wphil.drivers.caltable import CalibrationTable, load_table
+from wphil.drivers.errors import ConfigError
+from wphil.drivers.instruments import Keysight34461A, open_instrument
+from wphil.drivers.instruments.probe import ProbeDmm
+from wphil.lab.calibration import calibrate, sweep_codes, write_table
+from wphil.learning.codes import CodeMap
+from wphil.learning.train import TrainConfig
+from wphil.runs.session import RunSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 POINTS = 17

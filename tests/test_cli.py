@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def wphil(*args: str, cwd: Path | None = None, check: bool = False) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "host", *args], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "wphil", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=120)
     if check:
         assert proc.returncode == 0, proc.stderr
@@ -103,7 +103,7 @@ def test_resume_extends_a_finished_run_without_gaps(tmp_path: Path) -> None:
 
 def train_then_kill_9(run: Path, *args: str, after_checkpoint_s: float) -> None:
     """Start an endless `wphil train`, let it run past its first checkpoint, kill -9 it."""
-    cmd = [sys.executable, "-m", "host", "train", "--out", str(run), "--epochs", "1000000",
+    cmd = [sys.executable, "-m", "wphil", "train", "--out", str(run), "--epochs", "1000000",
            "--target-loss", "1e-12", "--no-progress", *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from firmware.version import FIRMWARE_VERSION
 from tests.test_cli import wphil
+from wphil.firmware.version import FIRMWARE_VERSION
 
 
 @pytest.mark.parametrize("extra", [[], ["--onchip"]], ids=["host-driven", "onchip"])

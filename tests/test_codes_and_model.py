@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from drivers import load_bench
-from host.codes import CodeMap
-from host.model import IdealModel
-from host.tasks import load_task
+from wphil.drivers import load_bench
+from wphil.learning.codes import CodeMap
+from wphil.learning.model import IdealModel
+from wphil.learning.tasks import load_task
 
 XOR = load_bench("xor-2-2-1")
 IRIS = load_bench("iris")

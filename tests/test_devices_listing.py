@@ -13,13 +13,13 @@ import pytest
 import serial
 from serial.tools.list_ports_common import ListPortInfo
 
-from drivers.handshake import Probe
-from drivers.ports import PICO_USB_VID
-from firmware.version import FIRMWARE_VERSION
-from host.devices import serial_ports, visa_resources
-from host.firmware_files import board_files, expected_digest
 from tests.support.pico import EmulatedPico
 from tests.test_cli import wphil
+from wphil.drivers.handshake import Probe
+from wphil.drivers.ports import PICO_USB_VID
+from wphil.firmware.version import FIRMWARE_VERSION
+from wphil.lab.devices import serial_ports, visa_resources
+from wphil.lab.firmware_files import board_files, expected_digest
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -106,6 +106,6 @@ def test_without_a_visa_backend_devices_says_how_to_get_one(monkeypatch: pytest.
                          "or pyvisa-py.")
 
     monkeypatch.setattr(pyvisa, "ResourceManager", no_visa)
-    monkeypatch.setattr("host.devices.importlib.util.find_spec", lambda name: None)
+    monkeypatch.setattr("wphil.lab.devices.importlib.util.find_spec", lambda name: None)
     assert visa_resources() == {"backend": None, "resources": [],
                                 "error": "no VISA backend installed (pip install pyvisa-py)"}

@@ -14,13 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drivers import ConfigError, DeviceError, FirmwareError, load_bench, open_device
-from drivers.link import Link
-from firmware import firmware_dir
-from firmware import protocol as P
-from firmware.version import FIRMWARE_VERSION, MODULES, digest
-from host.codes import CodeMap
 from tests.conftest import XOR_FEATURES
+from wphil.drivers import ConfigError, DeviceError, FirmwareError, load_bench, open_device
+from wphil.drivers.link import Link
+from wphil.firmware import firmware_dir
+from wphil.firmware import protocol as P
+from wphil.firmware.version import FIRMWARE_VERSION, MODULES, digest
+from wphil.learning.codes import CodeMap
 
 
 def board_files() -> list[Path]:
@@ -169,7 +169,7 @@ def test_a_corrupted_request_gets_a_bad_crc_reply(upy_xor) -> None:
 def test_not_configured_firmware_refuses_data_commands(tmp_path: Path) -> None:
     import serial
 
-    from drivers.upy import SimBoardProcess, sim_board_file
+    from wphil.drivers.upy import SimBoardProcess, sim_board_file
     board = SimBoardProcess(sim_board_file(load_bench("xor-2-2-1"), tmp_path, {}), tmp_path)
     try:
         port = serial.Serial(board.port, timeout=0.1)
@@ -246,9 +246,9 @@ def test_the_firmware_can_be_sent_back_to_the_repl(how: str) -> None:
 
 
 def test_onchip_training_streams_progress_and_returns_codes() -> None:
-    from host.onchip import train_onchip
-    from host.tasks import load_task
-    from host.train import TrainConfig, Trainer
+    from wphil.learning.onchip import train_onchip
+    from wphil.learning.tasks import load_task
+    from wphil.learning.train import TrainConfig, Trainer
     bench, task = load_bench("xor-2-2-1"), load_task("xor")
     rows = []
     with open_device("upy://", bench) as dev:

@@ -17,17 +17,17 @@ import numpy as np
 import pytest
 import serial
 
-from drivers import DeviceError, load_bench, open_device
-from drivers.ports import pico_ports
-from drivers.repl import BoardRepl
-from firmware import firmware_dir
-from firmware.version import FIRMWARE_VERSION, MODULES
-from host.codes import CodeMap
-from host.firmware_files import board_files, expected_digest
-from host.flash import flash
 from tests.support.loopback import LoopbackPort
 from tests.support.pico import EmulatedPico
 from tests.test_cli import wphil
+from wphil.drivers import DeviceError, load_bench, open_device
+from wphil.drivers.ports import pico_ports
+from wphil.drivers.repl import BoardRepl
+from wphil.firmware import firmware_dir
+from wphil.firmware.version import FIRMWARE_VERSION, MODULES
+from wphil.lab.firmware_files import board_files, expected_digest
+from wphil.lab.flash import flash
+from wphil.learning.codes import CodeMap
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -211,10 +211,10 @@ def test_permission_denied_says_how_to_get_access(monkeypatch: pytest.MonkeyPatc
 
 def test_flash_stops_a_firmware_left_training_on_chip(pico: EmulatedPico,
                                                       caplog: pytest.LogCaptureFixture) -> None:
-    from firmware import protocol as P
-    from host.onchip import onchip_job
-    from host.tasks import load_task
-    from host.train import TrainConfig, Trainer
+    from wphil.firmware import protocol as P
+    from wphil.learning.onchip import onchip_job
+    from wphil.learning.tasks import load_task
+    from wphil.learning.train import TrainConfig, Trainer
 
     flash(pico.port)
     bench, task = load_bench("xor-2-2-1"), load_task("xor")
@@ -225,7 +225,7 @@ def test_flash_stops_a_firmware_left_training_on_chip(pico: EmulatedPico,
     first_event = dev.port.read_until(b"epoch")          # it is training
     dev.port.close()                                     # and its host is gone, no STOP sent
     assert b"epoch" in first_event
-    with caplog.at_level(logging.INFO, logger="drivers.handshake"):
+    with caplog.at_level(logging.INFO, logger="wphil.drivers.handshake"):
         result = flash(pico.port)
     assert "training on chip: sending STOP" in caplog.text
     assert result.previous is not None and result.hello["firmware"] == FIRMWARE_VERSION

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.errors import ConfigError, InstrumentError
-from drivers.instruments import Keysight34461A, RigolDP832
-from drivers.instruments.keysight34461a import range_for
-from drivers.instruments.transcript import expected_protocol
+from wphil.drivers.errors import ConfigError, InstrumentError
+from wphil.drivers.instruments import Keysight34461A, RigolDP832
+from wphil.drivers.instruments.keysight34461a import range_for
+from wphil.drivers.instruments.transcript import expected_protocol
 
 IDN_DMM = "Keysight Technologies,34461A,MY59000001,A.03.01-03.15-03.01-00.52-03-02"
 IDN_PSU = "RIGOL TECHNOLOGIES,DP832,DP8C000001,00.01.16"

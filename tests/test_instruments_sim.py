@@ -9,11 +9,11 @@ from contextlib import closing
 
 import pytest
 
-from drivers import load_bench, open_device
-from drivers.errors import ConfigError, InstrumentError
-from drivers.instruments import Keysight34461A, RigolDP832, open_instrument
-from drivers.instruments.probe import ProbeDmm
-from drivers.instruments.sim34461a import Simulated34461A
+from wphil.drivers import load_bench, open_device
+from wphil.drivers.errors import ConfigError, InstrumentError
+from wphil.drivers.instruments import Keysight34461A, RigolDP832, open_instrument
+from wphil.drivers.instruments.probe import ProbeDmm
+from wphil.drivers.instruments.sim34461a import Simulated34461A
 
 SIM_DMM = "USB0::0x2A8D::0x1301::MY59000001::INSTR@sim"
 SIM_PSU = "TCPIP0::psu.sim::5555::SOCKET@sim"

@@ -14,7 +14,7 @@ from contextlib import closing
 
 import pytest
 
-from drivers.instruments import Keysight34461A, RigolDP832, open_instrument
+from wphil.drivers.instruments import Keysight34461A, RigolDP832, open_instrument
 
 DMM, PSU = os.environ.get("WPHIL_DMM"), os.environ.get("WPHIL_PSU")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers import ConfigError, LimitError, load_bench, open_device
-from drivers.analog import AnalogNetwork, BoardInstance
-from host.codes import CodeMap
-from host.model import IdealModel
 from tests.conftest import XOR_FEATURES
+from wphil.drivers import ConfigError, LimitError, load_bench, open_device
+from wphil.drivers.analog import AnalogNetwork, BoardInstance
+from wphil.learning.codes import CodeMap
+from wphil.learning.model import IdealModel
 
 
 def random_codes(bench, n: int, seed: int = 0) -> np.ndarray:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers import open_device
-from drivers.errors import ConfigError
-from host.codes import CodeMap
-from host.objective import Objective
-from host.peers import PEERS, DeviceLoss, StopSearch, initial_weights, make_peer
-from host.tasks import load_task
-from host.train import TrainConfig, Trainer
+from wphil.compare.peers import PEERS, DeviceLoss, StopSearch, initial_weights, make_peer
+from wphil.drivers import open_device
+from wphil.drivers.errors import ConfigError
+from wphil.learning.codes import CodeMap
+from wphil.learning.objective import Objective
+from wphil.learning.tasks import load_task
+from wphil.learning.train import TrainConfig, Trainer
 
 
 def objective_for(dev):

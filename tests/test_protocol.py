@@ -10,8 +10,8 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware import firmware_dir
-from firmware import protocol as P
+from wphil.firmware import firmware_dir
+from wphil.firmware import protocol as P
 
 frames = st.tuples(st.integers(0, 255), st.sampled_from([0, P.F_REPLY, P.F_REPLY | P.F_ERROR]),
                    st.integers(0, 0xFFFF), st.binary(max_size=600))

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from drivers import load_bench
-from drivers.errors import ConfigError, InstrumentError
-from drivers.instruments import RigolDP832
-from drivers.instruments.rails import BenchPower, Rail, bench_rails
-from drivers.instruments.transcript import expected_protocol
+from wphil.drivers import load_bench
+from wphil.drivers.errors import ConfigError, InstrumentError
+from wphil.drivers.instruments import RigolDP832
+from wphil.drivers.instruments.rails import BenchPower, Rail, bench_rails
+from wphil.drivers.instruments.transcript import expected_protocol
 
 ROOT = Path(__file__).resolve().parents[1]
 RAILS = bench_rails(load_bench("xor-2-2-1"))     # VA+ on CH1, VA- on CH2: 5 V, 0.1 A, max 5.5 V

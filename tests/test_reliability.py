@@ -14,12 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drivers import load_bench, open_device
-from firmware import protocol as P
-from host.runs import RunDir
-from host.session import RunSpec, execute
-from host.train import TrainConfig
 from tests.test_cli import epochs_of, train_then_kill_9, wphil
+from wphil.drivers import load_bench, open_device
+from wphil.firmware import protocol as P
+from wphil.learning.train import TrainConfig
+from wphil.runs.rundir import RunDir
+from wphil.runs.session import RunSpec, execute
 
 EPOCHS = 12
 METRIC_COLUMNS = ("epoch", "queries", "loss", "accuracy", "train_loss", "grad_norm")

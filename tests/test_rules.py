@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers import load_bench, open_device
-from drivers.errors import ConfigError
-from host.codes import CodeMap
-from host.model import IdealModel
-from host.objective import Objective
-from host.rules import RULES, make_rule
-from host.tasks import load_task
+from wphil.drivers import load_bench, open_device
+from wphil.drivers.errors import ConfigError
+from wphil.learning.codes import CodeMap
+from wphil.learning.model import IdealModel
+from wphil.learning.objective import Objective
+from wphil.learning.rules import RULES, make_rule
+from wphil.learning.tasks import load_task
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from host.runs import RunDir
-from host.train import EpochRecord, TrainState
+from wphil.learning.train import EpochRecord, TrainState
+from wphil.runs.rundir import RunDir
 
 
 def record(epoch: int) -> EpochRecord:
@@ -45,7 +45,7 @@ def test_truncate_metrics_drops_rows_after_the_checkpoint_and_a_torn_line(tmp_pa
 def test_creating_over_an_existing_run_is_refused(tmp_path: Path) -> None:
     import pytest
 
-    from drivers.errors import ConfigError
+    from wphil.drivers.errors import ConfigError
     RunDir.create(tmp_path / "run", {"run": {}})
     with pytest.raises(ConfigError, match="already exists .* --resume"):
         RunDir.create(tmp_path / "run", {"run": {}})

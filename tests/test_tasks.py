@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drivers import load_bench
-from drivers.errors import ConfigError
-from host.tasks import load_task
+from wphil.drivers import load_bench
+from wphil.drivers.errors import ConfigError
+from wphil.learning.tasks import load_task
 
 
 def test_builtin_tasks_have_the_right_shapes_and_labels() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers import load_bench, open_device
-from host.tasks import load_task
-from host.train import TrainConfig, Trainer
+from wphil.drivers import load_bench, open_device
+from wphil.learning.tasks import load_task
+from wphil.learning.train import TrainConfig, Trainer
 
 
 def train(bench, task_name: str, url: str = "mock://", **overrides):

@@ -7,9 +7,10 @@ import copy
 import numpy as np
 import pytest
 
-from drivers import load_bench, open_device
-from host.tasks import load_task
-from host.train import TrainConfig, TrainState, make_trainer
+from wphil.drivers import load_bench, open_device
+from wphil.learning.tasks import load_task
+from wphil.learning.train import TrainConfig, TrainState
+from wphil.learning.trainers import make_trainer
 
 
 def train(bench, url: str = "mock://", state: TrainState | None = None, **overrides):

@@ -4,8 +4,8 @@ name (`visa`), with pyvisa-sim definitions (sim/instruments.yaml), a simulated D
 mock device (`probe`), the bench's supply rails (`rails`) and transcript tests (`transcript`).
 """
 
-from drivers.instruments.keysight34461a import Keysight34461A
-from drivers.instruments.rigol_dp832 import RigolDP832
-from drivers.instruments.visa import open_instrument, split_backend
+from wphil.drivers.instruments.keysight34461a import Keysight34461A
+from wphil.drivers.instruments.rigol_dp832 import RigolDP832
+from wphil.drivers.instruments.visa import open_instrument, split_backend
 
 __all__ = ["Keysight34461A", "RigolDP832", "open_instrument", "split_backend"]

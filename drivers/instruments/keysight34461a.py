@@ -12,8 +12,8 @@ and gain error) lands in the middle of a fit, and a fixed NPLC fixes the noise.
 
 from __future__ import annotations
 
-from drivers.errors import InstrumentError
-from drivers.instruments.scpi import Instrument
+from wphil.drivers.errors import InstrumentError
+from wphil.drivers.instruments.scpi import Instrument
 
 #: DC voltage ranges (V); each reads up to 120 % of its nominal value.
 VOLTAGE_RANGES = (0.1, 1.0, 10.0, 100.0, 1000.0)

@@ -23,8 +23,8 @@ import logging
 import socketserver
 import threading
 
-from drivers.instruments.sim34461a import Simulated34461A
-from drivers.mock import MockDevice
+from wphil.drivers.instruments.sim34461a import Simulated34461A
+from wphil.drivers.mock import MockDevice
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from drivers.bench import Bench
-from drivers.errors import ConfigError, InstrumentError, WphilError
-from drivers.instruments.rigol_dp832 import OVP_RANGES, RATINGS, RigolDP832
+from wphil.drivers.bench import Bench
+from wphil.drivers.errors import ConfigError, InstrumentError, WphilError
+from wphil.drivers.instruments.rigol_dp832 import OVP_RANGES, RATINGS, RigolDP832
 
 log = logging.getLogger(__name__)
 

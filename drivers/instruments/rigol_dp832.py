@@ -4,13 +4,13 @@ Reached over USB-TMC (`USB0::0x1AB1::0x0E11::SERIAL::INSTR`), LAN VXI-11
 (`TCPIP0::HOST::INSTR`) or the raw SCPI socket on port 5555. The DP832 has three isolated
 outputs: CH1 and CH2 30 V / 3 A, CH3 5 V / 3 A (the DP832A is the same). The limits below
 are the instrument's; the bench's own rail limits are stricter and are checked first by
-`drivers.instruments.rails`.
+`wphil.drivers.instruments.rails`.
 """
 
 from __future__ import annotations
 
-from drivers.errors import ConfigError
-from drivers.instruments.scpi import Channel, Instrument, Transport
+from wphil.drivers.errors import ConfigError
+from wphil.drivers.instruments.scpi import Channel, Instrument, Transport
 
 #: channel -> (max volts, max amps) the DP832 can be set to
 RATINGS: dict[int, tuple[float, float]] = {1: (30.0, 3.0), 2: (30.0, 3.0), 3: (5.0, 3.0)}

@@ -9,7 +9,7 @@ value *before* anything is sent, talk to the instrument, and convert the reply:
                                   "Integration time", "PLC", values=(0.2, 1, 10))
 
 The transport is anything with pyvisa's `write(str)` and `read() -> str` (a pyvisa
-message-based resource, or the transcript player of `drivers.instruments.transcript`).
+message-based resource, or the transcript player of `wphil.drivers.instruments.transcript`).
 Commands of a `Channel` may contain `{ch}`, replaced by the channel's id.
 """
 
@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from pyvisa.errors import VisaIOError
 
-from drivers.errors import ConfigError, InstrumentError
+from wphil.drivers.errors import ConfigError, InstrumentError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import random
 import re
 from collections.abc import Callable
 
-from drivers.instruments.keysight34461a import NPLCS, OVERLOAD, OVERRANGE, VOLTAGE_RANGES
+from wphil.drivers.instruments.keysight34461a import NPLCS, OVERLOAD, OVERRANGE, VOLTAGE_RANGES
 
 IDN = "Keysight Technologies,34461A,WPHIL-SIM,wphil-probe-1"
 #: reading noise (rms, ppm of range) per NPLC; the order of the 34461A's datasheet figures

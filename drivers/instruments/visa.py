@@ -22,8 +22,8 @@ from pyvisa import constants
 from pyvisa.errors import VisaIOError
 from pyvisa.rname import InvalidResourceName, parse_resource_name, to_canonical_name
 
-from drivers.errors import ConfigError, InstrumentError
-from drivers.instruments.scpi import Instrument
+from wphil.drivers.errors import ConfigError, InstrumentError
+from wphil.drivers.instruments.scpi import Instrument
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ I = TypeVar("I", bound=Instrument)  # noqa: E741
 
 def sim_definitions() -> str:
     """Path of the pyvisa-sim YAML with wphil's simulated instruments."""
-    return str(resources.files("drivers.instruments") / "sim" / "instruments.yaml")
+    return str(resources.files("wphil.drivers.instruments") / "sim" / "instruments.yaml")
 
 
 def split_backend(resource: str) -> tuple[str, str | None]:

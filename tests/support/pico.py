@@ -33,9 +33,9 @@ import time
 import tty
 from pathlib import Path
 
-from drivers.bench import load_bench
-from drivers.upy import sim_board_file
-from firmware import firmware_dir
+from wphil.drivers.bench_files import load_bench
+from wphil.drivers.upy import sim_board_file
+from wphil.firmware import firmware_dir
 
 SOFT_REBOOT = b"MPY: soft reboot\r\n"     # what a Pico prints when it resets into main.py
 REBOOT_S = 0.05                          # pause between the end of one boot and the next

@@ -1,0 +1,77 @@
+"""The `wphil` command line: the main group, its error handling, and one module per command
+group (train, board, lab, compare). Only the CLI prints.
+
+Every expected failure ends in one line on stderr and an exit code: 2 for a bad option,
+bench file, task or URL; 1 for a device that cannot be reached or misbehaves; 130 when
+interrupted. Run directories are left complete and resumable in every case.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from wphil import __version__
+from wphil.drivers.errors import ConfigError, DeviceError, WphilError
+
+log = logging.getLogger("wphil")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-v", "--verbose", count=True, help="Log to stderr: -v info, -vv debug.")
+@click.version_option(__version__, prog_name="wphil")
+def cli(verbose: int) -> None:
+    """Train analog neural networks in the loop by weight perturbation.
+
+    Runs on the built-in simulated bench (mock://) unless --device names real hardware.
+    """
+    handler = logging.StreamHandler()
+    handler.setLevel([logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)])
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(min(handler.level, logging.INFO))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turn every expected error into one line and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="wphil", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        sys.exit(2)
+    except click.ClickException as exc:
+        command = f"{exc.ctx.command_path} --help" if getattr(exc, "ctx", None) else "wphil --help"
+        click.echo(f"wphil: error: {exc.format_message()} (see '{command}')", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("wphil: interrupted (a run directory continues with --resume DIR)", err=True)
+        sys.exit(130)
+    except ConfigError as exc:
+        click.echo(f"wphil: error: {exc}", err=True)
+        sys.exit(2)
+    except (DeviceError, WphilError) as exc:
+        click.echo(f"wphil: device error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"wphil: error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # a bug: still one line, the traceback goes to the debug log
+        log.debug("unexpected error", exc_info=True)
+        click.echo(f"wphil: internal error: {type(exc).__name__}: {exc} (rerun with -vv for the "
+                   "traceback)", err=True)
+        sys.exit(1)
+
+
+# -- the commands, one module per group
+from wphil.cli.board import devices_cmd, flash_cmd  # noqa: E402
+from wphil.cli.compare import bench, plot  # noqa: E402
+from wphil.cli.lab import calibrate_cmd, power  # noqa: E402
+from wphil.cli.train import eval_cmd, info, train  # noqa: E402
+
+for command in (train, info, eval_cmd, flash_cmd, devices_cmd, calibrate_cmd, power, bench, plot):
+    cli.add_command(command)

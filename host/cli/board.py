@@ -1,0 +1,117 @@
+"""`wphil flash` and `wphil devices`: the commands that deal with boards, not benches.
+
+Registered on the main `wphil` group in host/cli/__init__.py. Like the rest of the CLI,
+only this module prints; failures are raised and become one line and an exit code there.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+from tqdm import tqdm
+
+from wphil.lab import Change, FlashResult, flash
+
+
+@click.command(name="flash")
+@click.option("--port", default="auto", show_default=True,
+              help="Serial port of the board (/dev/ttyACM0, COM3, serial://PORT, "
+              "socket://HOST:PORT) or auto: the first Raspberry Pi Pico.")
+@click.option("--no-compile", is_flag=True, help="Copy the .py sources instead of compiling "
+              "them with mpy-cross (for a MicroPython too old or too new for the .mpy files).")
+@click.option("--dry-run", is_flag=True, help="Only list what would change; write nothing.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def flash_cmd(port: str, no_compile: bool, dry_run: bool, no_progress: bool) -> None:
+    """Put the wphil firmware on a MicroPython board and check it answers.
+
+    Writes only the files whose SHA-256 on the board differs, verifies every file after
+    writing, resets the board and does the protocol handshake. A board running the firmware
+    is sent back to its REPL first.
+    """
+    bar: tqdm | None = None
+
+    def on_plan(result: FlashResult) -> None:
+        nonlocal bar
+        _print_board(result)
+        if dry_run:
+            return
+        bar = tqdm(total=len(result.changes), unit="file", desc="flash", leave=True,
+                   disable=True if no_progress or not result.changes else None)
+
+    def on_change(change: Change) -> None:
+        bar.set_postfix_str(change.name, refresh=False)
+        bar.update()
+
+    try:
+        result = flash(port, compile=not no_compile, dry_run=dry_run, on_plan=on_plan,
+                       on_change=on_change)
+    finally:
+        if bar is not None:
+            bar.close()
+    if dry_run:
+        _print_plan(result)
+        return
+    _print_done(result)
+
+
+def _print_board(result: FlashResult) -> None:
+    board = result.board
+    running = (f"firmware {result.previous.get('firmware')} (files {result.previous.get('files')})"
+               " was running: sent EXIT" if result.previous else "no wphil firmware running")
+    click.echo(f"{result.port}: MicroPython {board.version} on {board.machine or board.platform}, "
+               f".mpy v{board.mpy_version}; {running}")
+
+
+def _print_plan(result: FlashResult) -> None:
+    for change in result.changes:
+        size = f"{change.size:7,} bytes" if change.action == "write" else " " * 13
+        click.echo(f"  would {change.action:6} {change.name:15} {size}  ({change.reason})")
+    click.echo(f"dry run: {len(result.changes)} change(s), {len(result.unchanged)} file(s) "
+               "already match; nothing written")
+
+
+def _print_done(result: FlashResult) -> None:
+    written = [c for c in result.changes if c.action == "write"]
+    removed = [c for c in result.changes if c.action == "remove"]
+    total = len(result.unchanged) + len(written)
+    if written or removed:
+        click.echo(f"wrote {len(written)} file(s) ({sum(c.size for c in written):,} bytes)"
+                   + (f", removed {', '.join(c.name for c in removed)}" if removed else "")
+                   + f", {len(result.unchanged)} unchanged; all {total} verified by SHA-256")
+    else:
+        click.echo(f"nothing to write: all {total} files match by SHA-256")
+    click.echo(f"{result.port}: firmware {result.hello['firmware']} answers after reset, "
+               f"files {result.hello['files']} (as flashed)")
+
+
+@click.command(name="devices")
+@click.option("--port", "ports", multiple=True, help="Also probe this port (not listed by the "
+              "OS: a pty, socket://HOST:PORT); repeatable.")
+@click.option("--no-probe", is_flag=True, help="List only; do not open any port.")
+@click.option("--no-visa", is_flag=True, help="Skip the VISA instruments.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def devices_cmd(ports: tuple[str, ...], no_probe: bool, no_visa: bool, as_json: bool) -> None:
+    """List serial ports (Raspberry Pi Picos first, with what they run) and VISA instruments."""
+    from wphil.lab import list_devices
+
+    found = list_devices(ports, probe=not no_probe, visa=not no_visa)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    click.echo("serial ports:" if found["serial"] else "serial ports: none found")
+    for entry in found["serial"]:
+        mark = "pico" if entry["pico"] else "    "
+        ident = f"  serial {entry['serial_number']}" if entry["serial_number"] else ""
+        status = f"  {entry['status']}" if entry["status"] else ""
+        click.echo(f"  {mark} {entry['port']:14} {entry['description']}{ident}{status}")
+    visa = found["visa"]
+    if visa is None:
+        return
+    if visa["backend"] is None:
+        click.echo(f"VISA: {visa['error']}")
+        return
+    click.echo(f"VISA resources ({visa['backend']}):" if visa["resources"]
+               else f"VISA resources ({visa['backend']}): none found")
+    for name in visa["resources"]:
+        click.echo(f"       {name}")

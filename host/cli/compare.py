@@ -1,0 +1,212 @@
+"""`wphil bench learn` and `wphil plot`: compare learning rules, draw learning curves.
+
+Registered on the main `wphil` group in host/cli/__init__.py. Only the CLI prints.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shlex
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from tqdm import tqdm
+
+from wphil import __version__
+from wphil.compare import (
+    ALL_RULES,
+    BUDGETS,
+    RULE_SETTINGS,
+    TASK_BENCH,
+    TASK_SETTINGS,
+    check_grid,
+    curves,
+    goals,
+    job_key,
+    make_jobs,
+    markdown,
+    run_grid,
+    summarize,
+)
+from wphil.drivers.errors import ConfigError
+
+QUICK = {"tasks": "xor", "seeds": 3, "max_queries": 20_000}
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks on the simulated bench (mock://)."""
+
+
+@bench.command()
+@click.option("--tasks", help=f"Comma-separated tasks  [default: {','.join(TASK_BENCH)}]")
+@click.option("--rules", default=",".join(ALL_RULES), show_default=True,
+              help="Comma-separated learning rules and peer optimizers.")
+@click.option("--seeds", type=click.IntRange(1, 10_000), help="Seeds per task and rule  "
+              "[default: 10]")
+@click.option("--profile", "profiles", default="default", show_default=True,
+              help="Comma-separated profiles: ideal, default, harsh.")
+@click.option("--max-queries", type=click.IntRange(1), help="Query budget of every run  "
+              "[default: per task: " + ", ".join(f"{t} {b:,}" for t, b in BUDGETS.items()) + "]")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Runs in parallel (processes).")
+@click.option("--quick", is_flag=True, help="Smoke test: xor only, 3 seeds, 20,000-query "
+              "budget (options given explicitly still apply).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for learn.md, learn.json, learn.png  "
+              "[default: runs/bench-learn-DATE-TIME]")
+@click.option("--resume", is_flag=True, help="Keep the runs already in OUT/runs.jsonl (from a "
+              "stopped grid with the same settings) and run only the rest.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
+          max_queries: int | None, jobs: int, quick: bool, out: Path | None, resume: bool,
+          no_progress: bool) -> None:
+    """Every task x rule x seed on mock://: queries to target, success, accuracy, time.
+
+    Prints a markdown table (medians, quartiles, success rates) and writes it with the
+    JSON of every run and a PNG of loss against queries (needs the `plot` extra).
+    """
+    task_names = _names(tasks or (QUICK["tasks"] if quick else ",".join(TASK_BENCH)))
+    rule_names, profile_names = _names(rules), _names(profiles)
+    seeds = seeds or (QUICK["seeds"] if quick else 10)
+    max_queries = max_queries or (QUICK["max_queries"] if quick else None)
+    check_grid(task_names, rule_names, profile_names)
+    budgets = {t: max_queries or BUDGETS[t] for t in task_names}
+    if resume and out is None:
+        raise click.UsageError("--resume needs the --out directory of the stopped grid")
+    out = out or Path("runs") / datetime.now().strftime("bench-learn-%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    job_list = make_jobs(task_names, rule_names, seeds, profile_names, budgets)
+    earlier = _load_runs(out / RUNS_FILE) if resume else []
+    # start the file afresh, or keep just its whole lines (a stopped grid may have left half
+    # of one at the end)
+    (out / RUNS_FILE).write_text("".join(json.dumps(r) + "\n" for r in earlier))
+    started = datetime.now()
+    with tqdm(total=len(job_list), unit="run", disable=True if no_progress else None,
+              dynamic_ncols=True) as bar, open(out / RUNS_FILE, "a", encoding="utf-8") as log:
+        wanted = {job_key(j) for j in job_list}
+        bar.update(sum(job_key(r) in wanted for r in earlier))
+        status = _StatusLine(len(job_list), bar.n, quiet=no_progress or not bar.disable)
+
+        def done(result: dict[str, Any]) -> None:
+            log.write(json.dumps(result) + "\n")      # every finished run, on disk at once
+            log.flush()
+            bar.set_postfix_str(f"{result['profile']} {result['task']} {result['rule']}",
+                                refresh=False)
+            bar.update()
+            status.update(result)
+
+        results = run_grid(job_list, jobs, done, earlier)
+    meta = _meta(started, budgets, seeds, jobs)
+    summary = summarize(results)
+    goal_rows = goals(summary)
+    table = markdown(summary, goal_rows, meta)
+    click.echo(table, nl=False)
+    written = _write(out, table, {**meta, "summary": summary, "goals": goal_rows,
+                                  "curves": curves(results), "runs": _runs(results)})
+    click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+RUNS_FILE = "runs.jsonl"
+
+
+def _load_runs(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        raise ConfigError(f"{path} not found: nothing to resume")
+    runs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            runs.append(json.loads(line))
+        except json.JSONDecodeError:
+            break                              # a line cut off when the grid was stopped
+    return runs
+
+
+class _StatusLine:
+    """Without a terminal (nohup, CI) the bar is off: one line on stderr every 30 s instead."""
+
+    def __init__(self, total: int, done: int, quiet: bool) -> None:
+        self.total, self.done, self.quiet = total, done, quiet
+        self.start = self.last = time.monotonic()
+        self.ran = 0
+
+    def update(self, result: dict[str, Any]) -> None:
+        self.done += 1
+        self.ran += 1
+        now = time.monotonic()
+        if self.quiet or (now - self.last < 30 and self.done < self.total):
+            return
+        self.last = now
+        eta = (now - self.start) / self.ran * (self.total - self.done)
+        click.echo(f"bench learn: {self.done}/{self.total} runs, last {result['profile']} "
+                   f"{result['task']} {result['rule']} seed {result['seed']}; about "
+                   f"{eta / 60:.0f} min to go", err=True)
+
+
+def _meta(started: datetime, budgets: dict[str, int], seeds: int, jobs: int) -> dict[str, Any]:
+    argv = ["wphil", *sys.argv[1:]] if Path(sys.argv[0]).name in ("wphil", "__main__.py") \
+        else ["wphil", "bench", "learn"]
+    return {"command": shlex.join(argv), "date": started.strftime("%Y-%m-%d %H:%M"),
+            "finished": datetime.now().strftime("%Y-%m-%d %H:%M"),
+            "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
+            "wphil_version": __version__, "numpy": np.__version__, "seeds": seeds,
+            "jobs": jobs, "budgets": budgets, "task_benches": TASK_BENCH,
+            "task_settings": TASK_SETTINGS,
+            "rule_settings": {f"{t}/{r}": v for (t, r), v in RULE_SETTINGS.items()},
+            "device_urls": "mock://?seed=100+SEED"}
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+def _runs(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k != "curve"} for r in results]
+
+
+def _write(out: Path, table: str, report: dict[str, Any]) -> list[Path]:
+    (out / "learn.md").write_text(table, encoding="utf-8")
+    (out / "learn.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    written = [out / "learn.md", out / "learn.json"]
+    if not report["curves"]:
+        return written                     # nothing ran (every rule n/a): no curves to draw
+    try:
+        from wphil.compare import plot_comparison
+
+        written.append(plot_comparison(report["curves"], out / "learn.png",
+                                       f"{report['command']} ({report['date']})"))
+    except ConfigError as exc:
+        click.echo(f"wphil: note: no PNG: {exc}", err=True)
+    return written
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="PNG file  [default: RUN_DIR/learning_curve.png]")
+def plot(run_dir: Path, out: Path | None) -> None:
+    """Draw a run's learning curve (loss and accuracy against queries) as a PNG."""
+    from wphil.compare import plot_run
+    from wphil.runs import RunDir
+
+    rundir = RunDir.reopen(run_dir)
+    metrics = rundir.metrics()
+    if not metrics:
+        raise ConfigError(f"{run_dir}: metrics.csv has no rows yet")
+    run = rundir.config().get("run", {})
+    title = f"{run.get('task', '?')} with {run.get('algo', '?')} on {run.get('device', '?')} " \
+            f"({run.get('bench_name', '?')}, {run.get('profile', 'default')} profile)"
+    path = plot_run(metrics, title, out or run_dir / "learning_curve.png")
+    click.echo(f"wrote {path}")

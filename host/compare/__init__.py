@@ -1,0 +1,26 @@
+"""Comparisons: peer optimizers behind a query-counting adapter, the `wphil bench learn` grid,
+its report, and the figures (a run's learning curve, the rule comparison).
+
+What other parts of wphil use is imported here; the modules themselves are internal.
+"""
+
+from wphil.compare.benchmark import (
+    ALL_RULES,
+    BUDGETS,
+    RULE_SETTINGS,
+    TASK_BENCH,
+    TASK_SETTINGS,
+    check_grid,
+    job_key,
+    make_jobs,
+    run_grid,
+)
+from wphil.compare.peers import PEERS, DeviceLoss, StopSearch, initial_weights, make_peer
+from wphil.compare.plots import plot_comparison, plot_run
+from wphil.compare.report import curves, goals, markdown, summarize
+
+__all__ = [
+    "ALL_RULES", "BUDGETS", "PEERS", "RULE_SETTINGS", "TASK_BENCH", "TASK_SETTINGS", "DeviceLoss",
+    "StopSearch", "check_grid", "curves", "goals", "initial_weights", "job_key", "make_jobs",
+    "make_peer", "markdown", "plot_comparison", "plot_run", "run_grid", "summarize",
+]

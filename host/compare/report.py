@@ -1,0 +1,170 @@
+"""Summaries, goal checks and the markdown table of `wphil bench learn` results.
+
+Per (profile, task, rule): success rate; queries to the target over the successful runs
+(median and quartiles: a rule that rarely succeeds can look fast, so read it next to the
+success rate); final accuracy on the device (median and minimum over all runs); wall time;
+and the median and quartile band of the loss curves on the common query grid.
+
+The goals of issue 5, checked per task:
+  speed (default profile): the best in-loop rule reaches the target in fewer queries
+    (median over successful runs) than the best peer optimizer, at an equal or better
+    success rate. The best peer is the one with the highest success rate, then the fewest
+    queries; the in-loop rule chosen is the fastest of those whose success rate is at
+    least the best peer's (if none is, the most reliable one, and the goal is not met).
+  gap (harsh profile): the best in-loop rule's median final accuracy exceeds offline's.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from wphil.compare.benchmark import IN_LOOP, query_grid
+
+
+def _quartiles(values: list[float]) -> tuple[float, float, float]:
+    if not values:
+        return (float("nan"),) * 3
+    q1, med, q3 = np.percentile(values, [25, 50, 75])
+    return float(med), float(q1), float(q3)
+
+
+def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (profile, task, rule), in the order the grid ran them."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in results:
+        groups[(r["profile"], r["task"], r["rule"])].append(r)
+    rows = []
+    for (profile, task, rule), runs in groups.items():
+        row: dict[str, Any] = {"profile": profile, "task": task, "rule": rule,
+                               "kind": runs[0]["kind"], "runs": len(runs)}
+        ok = [r for r in runs if r["status"] == "ok"]
+        if not ok:
+            rows.append({**row, "status": "n/a", "why": runs[0].get("why", "")})
+            continue
+        wins = [r["queries"] for r in ok if r["converged"]]
+        med, q1, q3 = _quartiles(wins)
+        acc = [r["accuracy"] for r in ok]
+        rows.append({**row, "status": "ok", "successes": len(wins),
+                     "success_rate": len(wins) / len(ok), "queries_median": med,
+                     "queries_q1": q1, "queries_q3": q3,
+                     "accuracy_median": float(np.median(acc)), "accuracy_min": float(min(acc)),
+                     "wall_s_median": float(np.median([r["wall_s"] for r in ok])),
+                     "max_queries": ok[0]["max_queries"]})
+    return rows
+
+
+def curves(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median and quartile loss per grid count: {profile: {task: {"queries", rule: {...}}}}."""
+    groups: dict[tuple[str, str, str], list[list[float | None]]] = defaultdict(list)
+    budgets: dict[str, int] = {}
+    for r in results:
+        if r["status"] == "ok":
+            groups[(r["profile"], r["task"], r["rule"])].append(r["curve"])
+            budgets[r["task"]] = r["max_queries"]
+    out: dict[str, Any] = {}
+    for (profile, task, rule), runs in groups.items():
+        table = np.array([[np.nan if v is None else v for v in c] for c in runs], dtype=float)
+        enough = np.sum(~np.isnan(table), axis=0) * 2 > len(runs)   # most runs measured by then
+        with warnings.catch_warnings():          # grid counts before any run measured
+            warnings.simplefilter("ignore", RuntimeWarning)
+            q1, med, q3 = (np.where(enough, np.nanpercentile(table, p, axis=0), np.nan)
+                           for p in (25, 50, 75))
+        per_task = out.setdefault(profile, {}).setdefault(
+            task, {"queries": query_grid(budgets[task]).tolist()})
+        per_task[rule] = {k: [None if np.isnan(v) else round(float(v), 6) for v in a]
+                          for k, a in (("median", med), ("q1", q1), ("q3", q3))}
+    return out
+
+
+def _best_peer(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    peers = [r for r in rows if r["kind"] == "peer" and r["status"] == "ok"]
+    return min(peers, key=lambda r: (-r["success_rate"], _median(r)), default=None)
+
+
+def _median(row: dict[str, Any]) -> float:
+    return row["queries_median"] if row["successes"] else float("inf")
+
+
+def goals(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The two goals, per task, on whichever of the default and harsh profiles ran."""
+    by: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in summary:
+        by[(row["profile"], row["task"])].append(row)
+    out = []
+    for (profile, task), rows in by.items():
+        in_loop = [r for r in rows if r["rule"] in IN_LOOP and r["status"] == "ok"]
+        if profile == "default" and in_loop:
+            out.append(_speed_goal(task, in_loop, _best_peer(rows)))
+        offline = next((r for r in rows if r["rule"] == "offline" and r["status"] == "ok"), None)
+        if profile == "harsh" and in_loop and offline:
+            best = max(in_loop, key=lambda r: (r["accuracy_median"], r["success_rate"]))
+            out.append({"goal": "gap", "profile": profile, "task": task, "in_loop": best["rule"],
+                        "in_loop_accuracy": best["accuracy_median"],
+                        "offline_accuracy": offline["accuracy_median"],
+                        "met": best["accuracy_median"] > offline["accuracy_median"]})
+    return out
+
+
+def _speed_goal(task: str, in_loop: list[dict[str, Any]], peer: dict[str, Any] | None
+                ) -> dict[str, Any]:
+    floor = peer["success_rate"] if peer else 0.0
+    reliable = [r for r in in_loop if r["success_rate"] >= floor and r["successes"]]
+    best = (min(reliable, key=_median) if reliable
+            else max(in_loop, key=lambda r: (r["success_rate"], -_median(r))))
+    met = bool(reliable) and (peer is None or _median(best) < _median(peer))
+    return {"goal": "speed", "profile": "default", "task": task, "in_loop": best["rule"],
+            "in_loop_queries": _median(best), "in_loop_success": best["success_rate"],
+            "peer": peer["rule"] if peer else None,
+            "peer_queries": _median(peer) if peer else None,
+            "peer_success": peer["success_rate"] if peer else None, "met": met}
+
+
+def _fmt_queries(row: dict[str, Any]) -> str:
+    if not row["successes"]:
+        return "—"
+    return (f"{row['queries_median']:,.0f} [{row['queries_q1']:,.0f}–"
+            f"{row['queries_q3']:,.0f}]")
+
+
+def markdown(summary: list[dict[str, Any]], goal_rows: list[dict[str, Any]],
+             meta: dict[str, Any]) -> str:
+    """The comparison as markdown: one table per profile, then the goals."""
+    lines = [f"`{meta['command']}` — {meta['date']}, {meta['machine']}", ""]
+    for profile in dict.fromkeys(r["profile"] for r in summary):
+        lines += [f"### Profile `{profile}`", "",
+                  "| task | rule | kind | success | queries to target, median [q1–q3] "
+                  "| final accuracy median (min) | wall s (median) |",
+                  "|---|---|---|---:|---:|---:|---:|"]
+        for r in (r for r in summary if r["profile"] == profile):
+            if r["status"] != "ok":
+                lines.append(f"| {r['task']} | {r['rule']} | {r['kind']} | n/a ({r['why']}) "
+                             "| | | |")
+                continue
+            lines.append(
+                f"| {r['task']} | {r['rule']} | {r['kind']} | {r['successes']}/{r['runs']} "
+                f"| {_fmt_queries(r)} | {r['accuracy_median']:.3f} ({r['accuracy_min']:.3f}) "
+                f"| {r['wall_s_median']:.2f} |")
+        lines.append("")
+    lines += _goal_lines(goal_rows)
+    return "\n".join(lines) + "\n"
+
+
+def _goal_lines(goal_rows: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for g in goal_rows:
+        verdict = "met" if g["met"] else "NOT met"
+        if g["goal"] == "speed":
+            peer = (f"best peer {g['peer']}: {g['peer_queries']:,.0f} queries, "
+                    f"{100 * g['peer_success']:.0f}% success" if g["peer"] else "no peer ran")
+            lines.append(f"- speed, {g['task']}: best in-loop {g['in_loop']}: "
+                         f"{g['in_loop_queries']:,.0f} queries, {100 * g['in_loop_success']:.0f}% "
+                         f"success; {peer} — {verdict}")
+        else:
+            lines.append(f"- gap, {g['task']} (harsh): best in-loop {g['in_loop']} median "
+                         f"accuracy {g['in_loop_accuracy']:.3f} vs offline "
+                         f"{g['offline_accuracy']:.3f} — {verdict}")
+    return lines

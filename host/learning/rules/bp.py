@@ -1,0 +1,51 @@
+"""`bp` and `offline`: backpropagation on the ideal digital model, the baselines.
+
+Neither measures a gradient. `bp` takes it from `wphil.learning.model.IdealModel` (the network the
+bench's schematic promises: nominal calibration, no mismatch, offsets, noise or
+saturation error) by backpropagation, at the weights the DAC codes nominally set. Inside
+the ordinary trainer that makes it "backprop, checked on the device": the device is
+queried only by the per-epoch evaluation (one query per pattern), which decides when the
+target is reached. Its estimates cost no queries.
+
+`offline` is the usual practice in-loop training exists to replace: train with bp on the
+ideal model alone, in float, until the model meets the target (and `model_loss`), then
+quantize the weights to DAC codes, load them onto the device and measure once. It does
+not fit "estimate, step, evaluate on the device" (the device is not seen until the end),
+so it is run by its own trainer, `wphil.learning.offline.OfflineTrainer`; the rule class here
+carries its name, options and gradient so `--algo offline` and `--rule-option` work like
+every other rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wphil.learning.model import IdealModel
+from wphil.learning.rules.base import Estimate, LearningRule, Option
+
+
+class Backprop(LearningRule):
+    name = "bp"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.model = IdealModel(self.objective.bench)
+        self.signals = self.codemap.input_volts(self.objective.input_codes)
+
+    def gradient_at(self, weights: np.ndarray, patterns: np.ndarray) -> tuple[float, np.ndarray]:
+        """(loss, dloss/dweights) of the ideal model at float `weights` over `patterns`."""
+        return self.model.gradient(weights, self.signals[patterns], self.objective.targets[patterns])
+
+    def estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
+        loss, gradient = self.gradient_at(self.codemap.codes_to_weights(codes), patterns)
+        return Estimate(gradient, loss, 0)
+
+    def model_outputs(self, weights: np.ndarray) -> np.ndarray:
+        """The ideal model's output volts (P, n_outputs) on every pattern."""
+        return self.model.forward(weights, self.signals)[-1]
+
+
+class OfflineBackprop(Backprop):
+    name = "offline"
+    options = {"model_loss": Option(0.01, "also train until the ideal model's loss (V^2) is "
+                                    "at most this, for margin", 0.0, 100.0)}

@@ -1,0 +1,186 @@
+"""The host-driven training loop: estimate, step, quantize, repeat; one record per epoch.
+
+Float weights live here and are quantized to DAC codes (nearest or stochastic rounding,
+clipped to the bench limits) before every estimate. An epoch is one pass over the
+patterns in steps of `batch_size` (0: the whole set, one step; 1: the per-pattern loop
+of Jabri & Flower). After each epoch the whole set is evaluated at the current codes
+(one query per pattern, counted) and a record is yielded. The loop stops at the target
+accuracy (and target loss, if set), the epoch limit or the query budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from wphil.drivers.base import Device
+from wphil.drivers.bench import Bench
+from wphil.drivers.errors import ConfigError
+from wphil.learning.codes import CodeMap
+from wphil.learning.objective import Evaluation, Objective
+from wphil.learning.optim import SGD
+from wphil.learning.rules import RULES, make_rule
+from wphil.learning.tasks import Task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    algo: str = "wp"
+    lr: float = 0.5
+    pert: float = 0.04
+    momentum: float = 0.0
+    batch_size: int = 0
+    epochs: int = 500
+    max_queries: int = 0          # 0: no budget
+    target_accuracy: float = 1.0
+    target_loss: float = 0.0      # 0: not a stop condition
+    seed: int = 0
+    rounding: str = "round"
+    init_scale: float = 1.0
+    onchip: bool = False          # run the perturbation loop on the device itself
+    rule_options: dict[str, Any] = field(default_factory=dict)   # the rule's own hyperparameters
+
+    @classmethod
+    def for_bench(cls, bench: Bench, **overrides: Any) -> TrainConfig:
+        """The bench's [defaults], then any non-None overrides.
+
+        The bench's lr is tuned for its own algo; another rule gets it scaled by the two
+        rules' `lr_factor`s (its default step relative to wp's) unless lr is given.
+        """
+        d = bench.defaults
+        values = dict(algo=d.algo, lr=d.lr, pert=d.pert, momentum=d.momentum, init_scale=d.init_scale,
+                      batch_size=d.batch_size, epochs=d.epochs, target_accuracy=d.target_accuracy,
+                      target_loss=d.target_loss)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if overrides.get("lr") is None and (values["batch_size"] == 1 or values.get("onchip")):
+            values["lr"] = d.pattern_lr
+        elif overrides.get("lr") is None and values["algo"] != d.algo:
+            values["lr"] = d.lr * _lr_factor(values["algo"]) / _lr_factor(d.algo)
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["rule_options"] = dict(self.rule_options)
+        return out
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue a run exactly where it stopped."""
+
+    weights: np.ndarray
+    rng_state: dict[str, Any]
+    optimizer: dict[str, np.ndarray] = field(default_factory=dict)
+    rule: dict[str, np.ndarray] = field(default_factory=dict)
+    epoch: int = 0
+    queries: int = 0
+    elapsed_s: float = 0.0
+    loss: float = float("nan")
+    accuracy: float = 0.0
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int
+    queries: int
+    loss: float          # on the whole set, measured after the epoch
+    accuracy: float
+    elapsed_s: float
+    train_loss: float    # mean of the base losses measured during the epoch's steps
+    grad_norm: float     # norm of the last gradient estimate
+
+    COLUMNS = ("epoch", "queries", "loss", "accuracy", "elapsed_s", "train_loss", "grad_norm")
+
+
+def _lr_factor(algo: str) -> float:
+    return RULES[algo].lr_factor if algo in RULES else 1.0
+
+
+class Trainer:
+    """Host-driven in-loop training of one task on one device."""
+
+    def __init__(self, device: Device, bench: Bench, task: Task, config: TrainConfig,
+                 state: TrainState | None = None, codemap: CodeMap | None = None) -> None:
+        if config.rounding not in ("round", "stochastic"):
+            raise ConfigError(f"rounding must be round or stochastic, not {config.rounding!r}")
+        self.config, self.bench, self.task = config, bench, task
+        self.codemap = codemap or CodeMap(bench)
+        self.objective = Objective(device, bench, task, self.codemap)
+        self.rng = np.random.Generator(np.random.PCG64(config.seed))
+        self.state = state or self._initial_state()
+        self.rng.bit_generator.state = self.state.rng_state
+        self.rule = make_rule(config.algo, self.objective, config.pert, self.rng, config.rule_options)
+        self.rule.load_state(self.state.rule)
+        self.optimizer = SGD(config.lr, config.momentum)
+        self.optimizer.load_state(self.state.optimizer)
+        self.lo, self.hi = self.codemap.weight_bounds()
+        self.stop_reason: str | None = None
+
+    def _initial_state(self) -> TrainState:
+        lo, hi = self.codemap.weight_bounds()
+        scale = self.config.init_scale
+        weights = np.clip(self.rng.uniform(-scale, scale, self.bench.n_weights), lo, hi)
+        return TrainState(weights=weights, rng_state=self.rng.bit_generator.state)
+
+    def codes(self) -> np.ndarray:
+        """The current weights at the nearest codes (what is evaluated and saved)."""
+        return self.codemap.weights_to_codes(self.state.weights)
+
+    def _train_codes(self) -> np.ndarray:
+        return self.codemap.weights_to_codes(self.state.weights, self.config.rounding, self.rng)
+
+    def _batches(self) -> list[np.ndarray]:
+        n = self.objective.n_patterns
+        size = self.config.batch_size or n
+        if size >= n:
+            return [np.arange(n)]
+        order = self.rng.permutation(n)
+        return [order[i:i + size] for i in range(0, n, size)]
+
+    def _done(self, evaluation: Evaluation | None) -> str | None:
+        cfg, st = self.config, self.state
+        if evaluation is not None and evaluation.accuracy >= cfg.target_accuracy and (
+                cfg.target_loss <= 0 or evaluation.loss <= cfg.target_loss):
+            return "converged"
+        if st.epoch >= cfg.epochs:
+            return "max_epochs"
+        if cfg.max_queries and st.queries >= cfg.max_queries:
+            return "max_queries"
+        return None
+
+    def run(self) -> Iterator[EpochRecord]:
+        """Train until a stop condition; yield one record per epoch. Sets `stop_reason`."""
+        st = self.state
+        start, queries0 = time.perf_counter() - st.elapsed_s, self.objective.queries - st.queries
+        self.stop_reason = self._done(None)
+        while self.stop_reason is None:
+            losses, grad_norm = [], 0.0
+            for patterns in self._batches():
+                est = self.rule.estimate(self._train_codes(), patterns)
+                weights = self.optimizer.step(st.weights, est.lr_scale * est.gradient)
+                st.weights = np.clip(weights, self.lo, self.hi)
+                losses.append(est.loss)
+                grad_norm = float(np.linalg.norm(est.gradient))
+                st.queries = self.objective.queries - queries0
+                if self.config.max_queries and st.queries >= self.config.max_queries:
+                    break
+            evaluation = self.objective.evaluate(self.codes())
+            st.epoch += 1
+            st.queries = self.objective.queries - queries0
+            st.elapsed_s = time.perf_counter() - start
+            st.loss, st.accuracy = evaluation.loss, evaluation.accuracy
+            st.optimizer = self.optimizer.state()
+            st.rule = self.rule.state()
+            st.rng_state = self.rng.bit_generator.state
+            self.stop_reason = self._done(evaluation)
+            yield EpochRecord(st.epoch, st.queries, evaluation.loss, evaluation.accuracy,
+                              st.elapsed_s, float(np.mean(losses)), grad_norm)
+        log.info("stopped after epoch %d (%s): loss %.5f accuracy %.3f, %d queries",
+                 st.epoch, self.stop_reason, st.loss, st.accuracy, st.queries)

@@ -1,0 +1,218 @@
+"""A training session: a run directory, a device and a trainer, wired so nothing is lost.
+
+`RunSpec` is everything `wphil train` resolved (device, bench tables, task, settings);
+it round-trips through config.toml so `--resume` needs nothing but the directory.
+`execute` trains, writes each epoch's row, checkpoints, and on any error or interrupt
+saves the last complete epoch's state and a summary before re-raising.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wphil import __version__
+from wphil.drivers import DEFAULT_BENCH, check_url, load_bench, open_device
+from wphil.drivers.bench import Bench, bench_from_dict
+from wphil.drivers.errors import ConfigError
+from wphil.learning import (
+    EpochRecord,
+    TrainConfig,
+    TrainState,
+    check_rule,
+    load_task,
+    make_trainer,
+    train_onchip,
+)
+from wphil.runs.rundir import LOG, RunDir
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY_S = 1.0
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    device: str
+    bench: Bench
+    task: str
+    config: TrainConfig
+
+    def to_config(self) -> dict[str, Any]:
+        run = {"device": self.device, "task": self.task, "bench_name": self.bench.name,
+               "bench_source": self.bench.source, "profile": self.bench.profile,
+               "wphil_version": __version__, **self.config.to_dict()}
+        return {"run": run, **self.bench.to_dict()}
+
+    @classmethod
+    def from_config(cls, data: dict[str, Any], source: str) -> RunSpec:
+        data = dict(data)
+        run = dict(data.pop("run", {}))
+        try:
+            device, task = run.pop("device"), run.pop("task")
+            profile = run.pop("profile", "default")
+            for k in ("bench_name", "bench_source", "wphil_version"):
+                run.pop(k, None)
+            config = TrainConfig(**run)
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"{source}: [run] is incomplete or has unknown keys ({exc})") from None
+        return cls(device, bench_from_dict(data, source, profile), task, config)
+
+
+#: the training settings a run is made of, beyond device, bench, profile and task
+SETTINGS = ("algo", "lr", "pert", "momentum", "init_scale", "batch_size", "epochs", "max_queries",
+            "target_accuracy", "target_loss", "rounding", "seed", "onchip")
+
+
+def new_spec(device: str, bench: str | Bench | None = None, profile: str | None = None,
+             task: str | None = None, rule_options: dict[str, Any] | None = None,
+             **settings: Any) -> RunSpec:
+    """Resolve and check a new run without opening anything: the URL, the bench (a name, a
+    file or a loaded `Bench`), the task against the bench, the rule and its options. Settings
+    left None come from the bench's [defaults]; a bad value is a `ConfigError`."""
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise ConfigError(f"unknown training setting {unknown[0]!r}; valid: {', '.join(SETTINGS)}")
+    check_url(device, onchip=bool(settings.get("onchip")))
+    if not isinstance(bench, Bench):
+        bench = load_bench(bench or DEFAULT_BENCH, profile or "default")
+    task = task or bench.bench.task
+    load_task(task).check_fits(bench)
+    config = TrainConfig.for_bench(bench, **settings, rule_options=rule_options)
+    if config.onchip and config.algo != "wp":
+        raise ConfigError(f"--onchip runs the firmware's own loop, which is wp; --algo "
+                          f"{config.algo} runs on the host only")
+    rule = check_rule(config.algo, config.rule_options)
+    rule.check_bench(bench)
+    # every option of the rule, typed and resolved, so config.toml records them all
+    config = replace(config, rule_options=rule.resolve_options(config.rule_options))
+    return RunSpec(device, bench, task, config)
+
+
+def default_out(task: str, algo: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{stamp}-{Path(task).stem}-{algo}"
+
+
+def _attach_log(rundir: RunDir) -> logging.Handler:
+    handler = logging.FileHandler(rundir.path / LOG, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(min(root.level or logging.WARNING, logging.DEBUG))
+    return handler
+
+
+def _summary(spec: RunSpec, state: TrainState, stop_reason: str, firmware: str,
+             device_stats: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "task": spec.task, "algo": spec.config.algo, "device": spec.device,
+        "firmware": firmware, "bench": spec.bench.name, "profile": spec.bench.profile,
+        "seed": spec.config.seed, "epochs": state.epoch, "queries": state.queries,
+        "loss": state.loss, "accuracy": state.accuracy,
+        "converged": stop_reason == "converged", "stop_reason": stop_reason,
+        "wall_s": round(state.elapsed_s, 3),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "device_stats": device_stats or {},
+    }
+
+
+def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
+            wire_log: str | None = None) -> Generator[EpochRecord, None, dict[str, Any]]:
+    """Train to a stop condition, keeping rundir complete; yield each epoch's record as it is
+    written and return the summary.
+
+    Closing the generator early stops the run as an interrupt does: the last complete
+    epoch is checkpointed and the summary says "stopped by the caller". On-chip runs yield
+    their records when the board finishes (the device call blocks until then); they are
+    written to the run directory as they arrive.
+    """
+    handler = _attach_log(rundir)
+    task = load_task(spec.task)
+    last: TrainState | None = copy.deepcopy(state)
+    firmware = "?"
+    log.info("session on %s: task %s, bench %s, algo %s, device %s, from epoch %d", rundir.path,
+             spec.task, spec.bench.name, spec.config.algo, spec.device, state.epoch if state else 0)
+    if rundir.dropped_rows:
+        log.info("resumed: %d metric rows written after the last checkpoint were dropped and "
+                 "will be recomputed", rundir.dropped_rows)
+    try:
+        with open_device(spec.device, spec.bench, wire_log) as device:
+            firmware = device.info().firmware
+            trainer = make_trainer(device, spec.bench, task, spec.config, state)
+            last = copy.deepcopy(trainer.state)
+            saved_at = time.monotonic()
+
+            def save(record: EpochRecord, current: TrainState) -> None:
+                nonlocal last, saved_at
+                rundir.append(record)
+                last = copy.deepcopy(current)
+                if time.monotonic() - saved_at >= CHECKPOINT_EVERY_S:
+                    rundir.save_checkpoint(last)
+                    saved_at = time.monotonic()
+
+            if spec.config.onchip:
+                arrived: list[EpochRecord] = []
+                stop_reason = train_onchip(device, spec.bench, task, spec.config, trainer.state,
+                                           lambda r, s: (save(r, s), arrived.append(r)))
+                yield from arrived
+            else:
+                for record in trainer.run():
+                    save(record, trainer.state)
+                    yield record
+                stop_reason = trainer.stop_reason or "?"
+            rundir.save_checkpoint(trainer.state)
+            rundir.write_weights(trainer.state.weights, trainer.codes(), spec.bench.topology.layers)
+            summary = _summary(spec, trainer.state, stop_reason, firmware, device.stats())
+            rundir.write_summary(summary)
+            return summary
+    except BaseException as exc:
+        if last is not None:
+            rundir.save_checkpoint(last)
+            reason = ("interrupted" if isinstance(exc, KeyboardInterrupt)
+                      else "stopped by the caller" if isinstance(exc, GeneratorExit)
+                      else f"error: {exc}")
+            rundir.write_summary(_summary(spec, last, reason, firmware))
+        log.info("session stopped by %s: %s", type(exc).__name__, exc)
+        log.debug("traceback of the stop", exc_info=True)
+        raise
+    finally:
+        rundir.close()
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def execute(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
+            on_record: Callable[[EpochRecord], None] | None = None,
+            wire_log: str | None = None) -> dict[str, Any]:
+    """Train to a stop condition, keeping rundir complete; return the summary."""
+    session = records(spec, rundir, state, wire_log)
+    while True:
+        try:
+            record = next(session)
+        except StopIteration as done:
+            return done.value
+        if on_record:
+            try:
+                on_record(record)
+            except BaseException as exc:   # the session saves its state, then re-raises
+                session.throw(exc)
+
+
+def prepare_resume(path: Path, device: str | None, **overrides: Any
+                   ) -> tuple[RunSpec, RunDir, TrainState | None]:
+    """Reopen a run directory: its spec (with allowed overrides), its state, metrics trimmed."""
+    rundir = RunDir.reopen(path)
+    spec = RunSpec.from_config(rundir.config(), str(path / "config.toml"))
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    spec = replace(spec, device=device or spec.device, config=replace(spec.config, **changes))
+    state = rundir.load_checkpoint()
+    rundir.dropped_rows = rundir.truncate_metrics(state.epoch if state else 0)
+    return spec, rundir, state
