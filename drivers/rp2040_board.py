@@ -33,12 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from drivers.analog import AnalogNetwork, normal_quantiles
-from drivers.bench import Bench, bench_from_dict
+from wphil.drivers.analog import AnalogNetwork, normal_quantiles
+from wphil.drivers.bench import Bench, bench_from_dict
 
 log = logging.getLogger(__name__)
 
-HARNESS = Path(__file__).with_name("rp2040js")
+HARNESS = Path(__file__).with_name("rp2040js")  # the JS harness (package data)
 DAC_BASE_ADDRESS = 0x60
 LDAC_GPIO_BASE = 6        # chip k's LDAC pin on GP(6 + k), 10 kOhm to GND (README: wiring)
 
