@@ -1,0 +1,120 @@
+"""The firmware on MicroPython's real RP2040 build: an emulated Pico (rp2040js under node) with
+the bench's MCP4728s on I2C0 and the numpy network behind its ADC (drivers/rp2040*.py).
+
+One board is booted per session and shared (boot and first flash take ~15 s); it starts blank,
+so the first thing done to it is `wphil flash`, which the flash test then checks. Skipped with
+one line when node, rp2040js (npm ci) or the MicroPython image are missing.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import serial
+
+from tests.test_cli import wphil
+from wphil.drivers import load_bench, open_device
+from wphil.drivers import rp2040
+from wphil.drivers.analog import AnalogNetwork
+from wphil.drivers.rp2040_pico import (
+    EmulatedPico,
+    board_spec,
+    find_uf2,
+    firmware_source_hash,
+    missing,
+)
+from wphil.firmware import protocol as P
+from wphil.firmware.version import FIRMWARE_VERSION
+from wphil.lab.firmware_files import board_files, expected_digest
+from wphil.lab.flash import flash
+
+REASON = missing()
+pytestmark = [pytest.mark.skipif(REASON is not None, reason=f"rp2040://: {REASON}"),
+              pytest.mark.timeout(600)]
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory: pytest.TempPathFactory):
+    """A blank emulated Pico for the xor bench, flashed once through the real path."""
+    state = tmp_path_factory.mktemp("rp2040")
+    bench = load_bench("xor-2-2-1")
+    with EmulatedPico(board_spec(bench, {}, state, find_uf2())).start() as pico:
+        pico.first_flash = flash(pico.port)
+        (state / "flashed").write_text(firmware_source_hash())
+        rp2040.share(pico)
+        try:
+            yield pico
+        finally:
+            rp2040.unshare(pico)
+
+
+def url(board: EmulatedPico, extra: str = "") -> str:
+    return f"rp2040://?state={board.state}{extra}"
+
+
+def test_flash_onto_a_blank_emulated_pico_writes_verifies_boots_and_again_writes_nothing(
+        board: EmulatedPico) -> None:
+    first = board.first_flash
+    files = board_files()
+    assert first.previous is None                          # blank: no firmware answered
+    assert sorted(c.name for c in first.changes) == sorted(f.name for f in files)
+    assert first.hello["files"] == expected_digest(files)
+    assert first.hello["platform"] == "rp2" and first.hello["firmware"] == FIRMWARE_VERSION
+    proc = wphil("flash", "--port", board.port, check=True)
+    assert "nothing to write" in proc.stdout, proc.stdout
+    assert f"firmware {FIRMWARE_VERSION} answers after reset" in proc.stdout
+
+
+def test_the_flashed_filesystem_survives_a_restart_of_the_emulator(board: EmulatedPico,
+                                                                   tmp_path: Path) -> None:
+    image = board.state / "flash.img"
+    assert image.stat().st_size == 2 * 1024 * 1024
+    assert b"server.mpy" in image.read_bytes()             # littlefs holds the flashed files
+
+
+def test_the_emulated_converters_follow_the_numpy_model_of_the_same_board(
+        board: EmulatedPico) -> None:
+    bench = load_bench("xor-2-2-1")
+    net = AnalogNetwork(bench, read_noise_volts=0.0)
+    rng = np.random.default_rng(5)
+    codes = rng.integers(1200, 2900, size=(3, bench.n_weights))
+    inputs = np.array([[0, 4095], [4095, 0], [2048, 2048]])
+    with open_device(url(board), bench) as dev:
+        assert dev.info().details["dac_addresses"] == [0x60, 0x61, 0x62]
+        got = dev.evaluate(inputs, codes, hidden=True)
+    want = net.read(codes, inputs, hidden=True)
+    # the board adds read noise (averaged over 4 samples): a few LSB, never a model mismatch
+    assert np.abs(got.astype(int) - want).max() <= 8
+    assert np.abs(got.astype(int) - want).mean() < 2.0
+
+
+def _frame_reply(port: serial.Serial, seconds: float) -> tuple[int, int, bytes] | None:
+    decoder, deadline = P.FrameDecoder(), time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for frame in decoder.feed(port.read(256)):
+            if frame[0] != "crc":
+                return frame[0], frame[2], frame[3]
+    return None
+
+
+def test_a_truncated_frame_then_silence_gets_an_error_reply_not_the_watchdog(
+        board: EmulatedPico) -> None:
+    with open_device(url(board), load_bench("xor-2-2-1")):
+        pass                                              # the firmware serves
+    ping = P.encode(P.PING, 4242, bytes(range(40)))
+    with serial.Serial(board.port, timeout=0.1) as port:
+        port.reset_input_buffer()
+        port.write(ping[:P.HEADER_SIZE + 7])              # header and 7 of 44 body bytes
+        started = time.monotonic()
+        reply = _frame_reply(port, 5.0)
+        assert reply is not None, "no reply to a truncated frame"
+        cmd, seq, payload = reply
+        assert (cmd, seq, payload[0]) == (P.PING, 4242, P.ERR_TRUNCATED)
+        assert time.monotonic() - started < 4.0
+        port.write(ping[:5])                              # a partial header: dropped silently
+        time.sleep(1.5)
+        port.write(ping)                                  # and the next frame is served
+        assert _frame_reply(port, 5.0) == (P.PING, 4242, bytes(range(40)))
