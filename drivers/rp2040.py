@@ -20,11 +20,13 @@ mock://, one board instance per board_seed.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,50 +66,70 @@ def unshare(board: EmulatedPico) -> None:
     _RUNNING.pop(str(board.state), None)
 
 
+def open_board(opts: dict[str, Any], bench: Bench) -> tuple[EmulatedPico, Callable[[], None]]:
+    """The emulated Pico the URL options name, booted (or the running one shared in this
+    process), and the function that releases it."""
+    reason = missing(opts.get("uf2"))
+    if reason:
+        raise DeviceError(f"rp2040://: {reason}")
+    tmp = Path(tempfile.mkdtemp(prefix="wphil-rp2040-")) if opts.get("fresh") else None
+    state = tmp or state_dir(opts)
+    spec = board_spec(bench, opts, state, find_uf2(opts.get("uf2")))
+    running = _RUNNING.get(str(state))
+    if running is not None:
+        running.check_spec(spec)
+        return running, lambda: None
+    state.mkdir(parents=True, exist_ok=True)
+    lock = os.open(state / "lock", os.O_CREAT | os.O_RDWR)
+    board: EmulatedPico | None = None
+
+    def release() -> None:
+        if board is not None:
+            board.stop()
+        os.close(lock)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        release()
+        raise DeviceError(f"rp2040://: the emulated Pico in {state} is in use by another "
+                          "process; give another board=NAME") from None
+    try:
+        board = EmulatedPico(spec).start()
+    except BaseException:
+        release()
+        raise
+    return board, release
+
+
+@contextlib.contextmanager
+def emulated_port(url: str, bench: Bench) -> Iterator[str]:
+    """The pty of the emulated Pico `url` names, for `wphil flash --port rp2040://` and
+    `wphil dac-address`: booted, not flashed, released on exit."""
+    board, release = open_board(Rp2040Device.parse_url(url), bench)
+    try:
+        yield board.port
+    finally:
+        release()
+
+
 class Rp2040Device(SerialDevice):
     """The firmware on the emulated Pico, driven through the serial driver."""
 
     def __init__(self, url: str, bench: Bench, **kwargs: Any) -> None:
         opts = self.parse_url(url)
-        reason = missing(opts.get("uf2"))
-        if reason:
-            raise DeviceError(f"rp2040://: {reason}")
-        self.board: EmulatedPico | None = None
-        self.owned = False
-        self.tmp: Path | None = None
-        self.lock: int | None = None
+        self.board, self.release = open_board(opts, bench)
         try:
-            self.board = self._board(opts, bench)
             if opts.get("flash", 1):
                 self.board.ensure_firmware()
             super().__init__(url, bench, **kwargs)
         except BaseException as exc:
-            detail = self.board.stderr() if self.board else ""
+            detail = self.board.stderr()
             self._cleanup()
             if detail and isinstance(exc, DeviceError):
                 raise DeviceError(f"{exc}; the emulator said: {detail.splitlines()[-1]}") from None
             raise
-
-    def _board(self, opts: dict[str, Any], bench: Bench) -> EmulatedPico:
-        if opts.get("fresh"):
-            self.tmp = Path(tempfile.mkdtemp(prefix="wphil-rp2040-"))
-            state = self.tmp
-        else:
-            state = state_dir(opts)
-        spec = board_spec(bench, opts, state, find_uf2(opts.get("uf2")))
-        running = _RUNNING.get(str(state))
-        if running is not None:
-            running.check_spec(spec)
-            return running
-        state.mkdir(parents=True, exist_ok=True)
-        self.lock = os.open(state / "lock", os.O_CREAT | os.O_RDWR)
-        try:
-            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DeviceError(f"rp2040://: the emulated Pico in {state} is in use by another "
-                              "process; give another board=NAME") from None
-        self.owned = True
-        return EmulatedPico(spec).start()
 
     @classmethod
     def parse_url(cls, url: str) -> dict[str, Any]:
@@ -143,10 +165,5 @@ class Rp2040Device(SerialDevice):
             self._cleanup()
 
     def _cleanup(self) -> None:
-        if self.board is not None and self.owned:
-            self.board.stop()
-        if self.lock is not None:
-            os.close(self.lock)
-            self.lock = None
-        if self.tmp is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        release, self.release = self.release, lambda: None
+        release()

@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 
 HARNESS = Path(__file__).with_name("rp2040js")  # the JS harness (package data)
 DAC_BASE_ADDRESS = 0x60
-LDAC_GPIO_BASE = 6        # chip k's LDAC pin on GP(6 + k), 10 kOhm to GND (README: wiring)
 
 
 def dac_addresses(bench: Bench, state: Path, factory: bool) -> list[int]:
@@ -96,7 +95,7 @@ def node_config(spec: dict[str, Any], bench: Bench, physics: Physics) -> dict[st
     addresses = dac_addresses(bench, state, spec.get("factory_dacs", False))
     return {
         "uf2": spec["uf2"], "bootrom": spec["bootrom"], "flash_image": str(state / "flash.img"),
-        "chips": [{"address": a, "ldac_gpio": LDAC_GPIO_BASE + i} for i, a in enumerate(addresses)],
+        "chips": [{"address": a, "ldac_gpio": bench.dac.ldac_gpio + i} for i, a in enumerate(addresses)],
         "i2c": {"bus": bench.dac.i2c_id, "sda": bench.dac.sda, "scl": bench.dac.scl},
         "ads1115": 0x48 if bench.adc.kind == "ads1115" else None,
         "adc": physics.node_config(spec),

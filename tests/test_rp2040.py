@@ -8,14 +8,17 @@ one line when node, rp2040js (npm ci) or the MicroPython image are missing.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import serial
+from click.testing import CliRunner
 
 from tests.test_cli import wphil
+from wphil.cli import cli
 from wphil.drivers import load_bench, open_device
 from wphil.drivers import rp2040
 from wphil.drivers.analog import AnalogNetwork
@@ -29,6 +32,7 @@ from wphil.drivers.rp2040_pico import (
 from wphil.firmware import protocol as P
 from wphil.firmware.version import FIRMWARE_VERSION
 from wphil.lab.firmware_files import board_files, expected_digest
+from wphil.lab.dac_address import program_address
 from wphil.lab.flash import flash
 
 REASON = missing()
@@ -38,11 +42,16 @@ pytestmark = [pytest.mark.skipif(REASON is not None, reason=f"rp2040://: {REASON
 
 @pytest.fixture(scope="module")
 def board(tmp_path_factory: pytest.TempPathFactory):
-    """A blank emulated Pico for the xor bench, flashed once through the real path."""
+    """The session's board, brought up as a new bench is: a blank Pico, flashed through the
+    real path, and three MCP4728s fresh from the factory (all at 0x60) given their
+    addresses with the address command. The tests below check each step's record."""
     state = tmp_path_factory.mktemp("rp2040")
     bench = load_bench("xor-2-2-1")
-    with EmulatedPico(board_spec(bench, {}, state, find_uf2())).start() as pico:
+    spec = board_spec(bench, {"dacs": "factory"}, state, find_uf2())
+    with EmulatedPico(spec).start() as pico:
         pico.first_flash = flash(pico.port)
+        pico.addressed = [program_address(pico.port, bench, 1, 0x61),
+                          program_address(pico.port, bench, 2, 0x62)]
         (state / "flashed").write_text(firmware_source_hash())
         rp2040.share(pico)
         try:
@@ -118,3 +127,31 @@ def test_a_truncated_frame_then_silence_gets_an_error_reply_not_the_watchdog(
         time.sleep(1.5)
         port.write(ping)                                  # and the next frame is served
         assert _frame_reply(port, 5.0) == (P.PING, 4242, bytes(range(40)))
+
+
+def test_factory_fresh_dacs_all_at_0x60_are_given_0x60_0x61_0x62_by_the_address_command(
+        board: EmulatedPico) -> None:
+    first, second = board.addressed
+    assert first.hello["dac_addresses"] == [0x60, 0x61]      # chips 0 and 2 still share 0x60
+    assert (second.ldac_gpio, second.found) == (8, [0x60, 0x61, 0x62])
+    saved = json.loads((board.state / "dacs-xor-2-2-1.json").read_text())
+    assert saved == [0x60, 0x61, 0x62]                        # in the chips' EEPROMs
+
+
+def test_the_address_command_refuses_an_address_another_chip_answers(board: EmulatedPico) -> None:
+    proc = wphil("dac-address", "--port", board.port, "--chip", "2", "--from", "0x62",
+                 "--to", "0x61")
+    assert proc.returncode == 1
+    assert "0x61 is taken by another chip: the two would collide" in proc.stderr
+    saved = json.loads((board.state / "dacs-xor-2-2-1.json").read_text())
+    assert saved == [0x60, 0x61, 0x62]
+    with open_device(url(board), load_bench("xor-2-2-1")) as dev:     # and it serves again
+        assert dev.info().details["dac_addresses"] == [0x60, 0x61, 0x62]
+
+
+def test_xor_trains_to_100_percent_host_driven_on_the_addressed_bench(board: EmulatedPico,
+                                                                      tmp_path: Path) -> None:
+    # in this process, so rp2040:// finds the session's running board
+    result = CliRunner().invoke(cli, ["train", "--device", url(board), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert "accuracy 100.0%" in result.output, result.output
