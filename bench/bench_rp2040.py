@@ -76,12 +76,12 @@ print(json.dumps({"mem_free": gc.mem_free(), "configured": srv.rig.configured}))
 """
 
 REQUESTS = r"""
-def frames(cmd, payload, n):
-    return b''.join(P.encode(cmd, 100 + i, payload) for i in range(n))
-def measure(name, cmd, payload, n, passes):
-    feed(frames(cmd, payload, n)); us = serve(n)
-    counting(True); feed(frames(cmd, payload, 1)); serve(1)
-    clocks = sum(c.i2c.clocks for c in srv.rig.dacs.chips); counting(False)
+def frames(cmd, payloads, n):
+    return b''.join(P.encode(cmd, 100 + i, payloads[i % len(payloads)]) for i in range(n))
+def measure(name, cmd, payloads, n, passes):
+    feed(frames(cmd, payloads, n)); us = serve(n)
+    counting(True); feed(frames(cmd, payloads, 2)); serve(2)
+    clocks = sum(c.i2c.clocks for c in srv.rig.dacs.chips) / 2; counting(False)
     print(json.dumps({"mode": name, "passes": n * passes, "us": us, "bus_clocks": clocks / passes}))
 """
 
@@ -96,10 +96,12 @@ print(json.dumps({"mode": %(name)r, "passes": run.queries, "us": us,
 """
 
 
-def evaluate_payload(bench, vectors: int, patterns: int) -> bytes:
+def evaluate_payload(bench, vectors: int, patterns: int, shift: int = 0) -> bytes:
+    """EVALUATE of `vectors` weight vectors x `patterns` patterns; `shift` moves weight 0
+    (requests that alternate it are one wp perturbation each)."""
     import struct
     n_w, n_in = bench.n_weights, bench.n_inputs
-    codes = [2048 + (i * 37) % 200 - 100 for i in range(vectors * n_w)]
+    codes = [2048 + (i * 37) % 200 - 100 + (shift if i == 0 else 0) for i in range(vectors * n_w)]
     inputs = [1048 + 2000 * ((i // n_in + i) % 2) for i in range(patterns * n_in)]
     return struct.pack("<BHH", 0, vectors, patterns) + struct.pack(
         f"<{len(codes) + len(inputs)}H", *codes, *inputs)
@@ -142,11 +144,11 @@ def run_board(bench_name: str, task: str, epochs: int, quick: bool) -> tuple[dic
                 n = 50 if quick else 200
                 for code in (
                         f"measure('host, one pass per request', P.EVALUATE, "
-                        f"{evaluate_payload(bench, 1, 1)!r}, {n}, 1)",
-                        f"measure('host, batched: wp step (PERTURB 10 x 4)', P.PERTURB, "
-                        f"{perturb_payload(bench, 4)!r}, {n // 10}, {4 * (bench.n_weights + 1)})",
+                        f"{[evaluate_payload(bench, 1, 1, s) for s in (0, 20)]!r}, {n}, 1)",
+                        f"measure('host, batched: wp step (PERTURB 9 x 4 + base)', P.PERTURB, "
+                        f"[{perturb_payload(bench, 4)!r}], {n // 10}, {4 * (bench.n_weights + 1)})",
                         f"measure('host, batched: EVALUATE 16 x 4', P.EVALUATE, "
-                        f"{evaluate_payload(bench, 16, 4)!r}, {n // 20}, 64)"):
+                        f"[{evaluate_payload(bench, 16, 4)!r}], {n // 20}, 64)"):
                     rows.append(json.loads(repl.run(code, "measuring")))
             job = json.dumps(train_job(bench, task, epochs))
             rows.append(json.loads(repl.run(ONCHIP % {"job": job, "name": f"on-chip TRAIN, {task}"},

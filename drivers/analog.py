@@ -211,9 +211,9 @@ class AnalogNetwork:
         layers = self._normalized(np.asarray(codes)[None, :], np.asarray(input_codes)[None, :])
         x = np.concatenate([layers[-1][0, :, 0] * self.vsat[-1]]
                            + [t[0, :, 0] * v for t, v in zip(layers[:-1], self.vsat[:-1])])
-        offsets = np.array(self.board.adc_offset)[list(self.bench.wiring.outputs)
-                                                  + list(self.bench.wiring.hidden)]
-        return (x + offsets) * self.adc_scale + self.adc_mid
+        readouts = list(self.bench.wiring.outputs) + list(self.bench.wiring.hidden)
+        offsets = np.array(self.board.adc_offset)[readouts]
+        return (x[:len(readouts)] + offsets) * self.adc_scale + self.adc_mid
 
     def read(self, codes: np.ndarray, input_codes: np.ndarray, hidden: bool = False) -> np.ndarray:
         """ADC codes (B, P, readouts): outputs, then hidden units if `hidden`."""

@@ -10,7 +10,8 @@ URL format: rp2040://[?option=value&...]
     dacs=factory    the MCP4728s start as shipped, all at 0x60 (see `wphil dac-address`)
     flash=0         do not flash the firmware on open (it is flashed, through the real
                     `wphil flash` path, whenever the board's files differ from this wphil's)
-    timeout=S, retries=N, reconnect=S, faults=..., fault_seed=N   as for serial://
+    timeout=S (default 5: the emulator is slower than a Pico), retries=N, reconnect=S,
+    faults=..., fault_seed=N   as for serial://
 
 The emulated board (drivers/rp2040_board.py, node + rp2040js) runs MicroPython's rp2 port
 instruction by instruction; its USB CDC port is a pty this backend opens with pyserial as
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 _OPTIONS = {"seed": int, "board_seed": int, "noise": float, "drift": float, "uf2": str,
             "board": str, "state": str, "fresh": int, "dacs": str, "flash": int, **OPTIONS}
+
+DEFAULT_TIMEOUT_S = 5.0     # reply timeout (timeout=S); a Pico's default is 2 s
 
 #: boards started in this process and shared by every device opened on them (tests share one)
 _RUNNING: dict[str, EmulatedPico] = {}
@@ -123,6 +126,7 @@ class Rp2040Device(SerialDevice):
         try:
             if opts.get("flash", 1):
                 self.board.ensure_firmware()
+            self.board.await_firmware()
             super().__init__(url, bench, **kwargs)
         except BaseException as exc:
             detail = self.board.stderr()
@@ -134,6 +138,8 @@ class Rp2040Device(SerialDevice):
     @classmethod
     def parse_url(cls, url: str) -> dict[str, Any]:
         opts = parse_options(url, _OPTIONS, scheme="rp2040")
+        # the emulator runs 6-7x slower than a Pico, more on a busy machine
+        opts.setdefault("timeout", DEFAULT_TIMEOUT_S)
         if opts.get("dacs", "bench") not in ("bench", "factory"):
             raise ConfigError(f"{url}: dacs= must be bench or factory")
         FaultSpec.parse(opts.get("faults", ""))

@@ -95,7 +95,8 @@ def node_config(spec: dict[str, Any], bench: Bench, physics: Physics) -> dict[st
     addresses = dac_addresses(bench, state, spec.get("factory_dacs", False))
     return {
         "uf2": spec["uf2"], "bootrom": spec["bootrom"], "flash_image": str(state / "flash.img"),
-        "chips": [{"address": a, "ldac_gpio": bench.dac.ldac_gpio + i} for i, a in enumerate(addresses)],
+        "chips": [{"address": a, "ldac_gpio": bench.dac.ldac_gpio + i}
+                  for i, a in enumerate(addresses)],
         "i2c": {"bus": bench.dac.i2c_id, "sda": bench.dac.sda, "scl": bench.dac.scl},
         "ads1115": 0x48 if bench.adc.kind == "ads1115" else None,
         "adc": physics.node_config(spec),
@@ -129,17 +130,14 @@ class Relay:
                     self._read(fd)
 
     def _watch_writes(self) -> None:
-        for fd, buf in ((self.master, self.to_host), (self.node.stdin.fileno(), self.to_node)):
-            want = selectors.EVENT_WRITE if buf else 0
-            if fd != self.node.stdin.fileno():
-                want |= selectors.EVENT_READ
-            try:
-                if want:
-                    self.sel.modify(fd, want) if fd in self.sel.get_map() else self.sel.register(fd, want)
-                elif fd in self.sel.get_map():
-                    self.sel.unregister(fd)
-            except (KeyError, ValueError):
-                pass
+        """Watch an output for room only while bytes wait for it."""
+        self.sel.modify(self.master, selectors.EVENT_READ
+                        | (selectors.EVENT_WRITE if self.to_host else 0))
+        stdin, registered = self.node.stdin.fileno(), self.sel.get_map()
+        if self.to_node and stdin not in registered:
+            self.sel.register(stdin, selectors.EVENT_WRITE)
+        elif not self.to_node and stdin in registered:
+            self.sel.unregister(stdin)
 
     def _flush(self, fd: int) -> None:
         buf = self.to_host if fd == self.master else self.to_node
@@ -207,7 +205,7 @@ def main(spec_path: str) -> None:
                  **({"WPHIL_RP2040JS": spec["rp2040js"]} if spec.get("rp2040js") else {})))
     os.close(events_w)
     os.close(replies_r)
-    signal.signal(signal.SIGTERM, lambda *_: _stop(node))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))   # -> finally: node saves its flash
     print("port", os.ttyname(slave), flush=True)
     try:
         Relay(node, master, events_r, replies_w, physics, state, bench).run()
@@ -222,7 +220,6 @@ def _stop(node: subprocess.Popen) -> None:
             node.wait(5)
         except subprocess.TimeoutExpired:
             node.kill()
-    sys.exit(0)
 
 
 if __name__ == "__main__":

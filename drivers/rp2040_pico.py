@@ -21,8 +21,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import serial
+
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError, DeviceError
+from wphil.drivers.handshake import await_hello
 from wphil.firmware import firmware_dir
 
 log = logging.getLogger(__name__)
@@ -169,6 +172,12 @@ class EmulatedPico:
             last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
             raise DeviceError(f"rp2040://: wphil flash failed: {last[0]}")
         marker.write_text(wanted)
+
+    def await_firmware(self, timeout: float = BOOT_TIMEOUT_S) -> None:
+        """Wait until the firmware answers HELLO: after a boot it first imports its modules,
+        which takes the emulator a second or more on a busy machine."""
+        with serial.Serial(self.port, baudrate=115200, timeout=0.1) as port:
+            await_hello(port, timeout)
 
     def stderr(self) -> str:
         try:

@@ -19,8 +19,7 @@ from click.testing import CliRunner
 
 from tests.test_cli import wphil
 from wphil.cli import cli
-from wphil.drivers import load_bench, open_device
-from wphil.drivers import rp2040
+from wphil.drivers import load_bench, open_device, rp2040
 from wphil.drivers.analog import AnalogNetwork
 from wphil.drivers.rp2040_pico import (
     EmulatedPico,
@@ -31,8 +30,8 @@ from wphil.drivers.rp2040_pico import (
 )
 from wphil.firmware import protocol as P
 from wphil.firmware.version import FIRMWARE_VERSION
-from wphil.lab.firmware_files import board_files, expected_digest
 from wphil.lab.dac_address import program_address
+from wphil.lab.firmware_files import board_files, expected_digest
 from wphil.lab.flash import flash
 
 REASON = missing()
