@@ -126,6 +126,14 @@ def train_job(bench, task_name: str, epochs: int) -> dict:
     return onchip_job(bench, task, config, codemap, state)
 
 
+def run_long(repl: BoardRepl, code: str) -> str:
+    """Run code that takes longer than mpremote's default 10 s."""
+    out, err = repl.transport.exec_raw(code, timeout=1800)
+    if err:
+        raise RuntimeError(err.decode(errors="replace").strip().splitlines()[-1])
+    return out.decode()
+
+
 def run_board(bench_name: str, task: str, epochs: int, quick: bool) -> tuple[dict, list[dict]]:
     bench = load_bench(bench_name)
     with tempfile.TemporaryDirectory() as state, \
@@ -151,8 +159,8 @@ def run_board(bench_name: str, task: str, epochs: int, quick: bool) -> tuple[dic
                         f"[{evaluate_payload(bench, 16, 4)!r}], {n // 20}, 64)"):
                     rows.append(json.loads(repl.run(code, "measuring")))
             job = json.dumps(train_job(bench, task, epochs))
-            rows.append(json.loads(repl.run(ONCHIP % {"job": job, "name": f"on-chip TRAIN, {task}"},
-                                            "on-chip training")))
+            rows.append(json.loads(run_long(repl, ONCHIP % {"job": job,
+                                                            "name": f"on-chip TRAIN, {task}"})))
             repl.leave()
     return setup, rows
 
