@@ -154,3 +154,15 @@ def test_xor_trains_to_100_percent_host_driven_on_the_addressed_bench(board: Emu
     result = CliRunner().invoke(cli, ["train", "--device", url(board), "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
     assert "accuracy 100.0%" in result.output, result.output
+
+
+def test_on_chip_training_runs_the_firmwares_loop_on_the_rp2040_build(board: EmulatedPico,
+                                                                      tmp_path: Path) -> None:
+    out = tmp_path / "onchip"
+    result = CliRunner().invoke(cli, ["train", "--device", url(board), "--onchip", "--epochs", "4",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs"] == 4 and summary["stop_reason"] == "max_epochs"
+    # each epoch: 4 patterns x (9 perturbed + 1 base) passes, then the set evaluated once
+    assert summary["queries"] == 4 * (4 * 10 + 4)
