@@ -142,7 +142,7 @@ def run_board(bench_name: str, task: str, epochs: int, quick: bool) -> tuple[dic
         with open_serial(pico.port) as port:
             leave_firmware(port)
         with BoardRepl(pico.port) as repl:
-            repl.enter(timeout=10)
+            repl.enter(timeout=60)
             repl.transport.serial.timeout = 120
             setup = ast.literal_eval(repl.run(SETUP % {"config": json.dumps(
                 firmware_config(bench)).encode()}, "setup").strip().replace("true", "True"))

@@ -40,7 +40,7 @@ from wphil.lab.firmware_files import (
 
 log = logging.getLogger(__name__)
 
-HANDSHAKE_TIMEOUT_S = 10.0      # soft reset to a serving firmware: ~1 s on a Pico
+HANDSHAKE_TIMEOUT_S = 30.0      # soft reset to a serving firmware: ~1 s on a Pico, more emulated
 
 
 @dataclass(frozen=True)
