@@ -25,10 +25,11 @@ import tempfile
 from pathlib import Path
 
 from wphil.drivers import load_bench
-from wphil.drivers.handshake import leave_firmware
+from wphil.drivers.handshake import Probe
 from wphil.drivers.repl import BoardRepl
 from wphil.drivers.rp2040_pico import EmulatedPico, board_spec, find_uf2, missing
 from wphil.drivers.serial_device import firmware_config
+from wphil.firmware import protocol as P
 from wphil.lab.flash import flash, open_serial
 from wphil.learning import CodeMap, TrainConfig, TrainState, load_task, onchip_job
 
@@ -139,8 +140,8 @@ def run_board(bench_name: str, task: str, epochs: int, quick: bool) -> tuple[dic
     with tempfile.TemporaryDirectory() as state, \
             EmulatedPico(board_spec(bench, {}, Path(state), find_uf2())).start() as pico:
         flash(pico.port)
-        with open_serial(pico.port) as port:
-            leave_firmware(port)
+        with open_serial(pico.port) as port:        # EXIT: the firmware returns to the REPL
+            Probe(port).request(P.EXIT, timeout=60, attempts=1)
         with BoardRepl(pico.port) as repl:
             repl.enter(timeout=60)
             repl.transport.serial.timeout = 120

@@ -15,7 +15,7 @@ import click
 from tqdm import tqdm
 
 from wphil.drivers import DEFAULT_BENCH, load_bench
-from wphil.lab import Change, FlashResult, flash
+from wphil.lab import Change, FlashResult, flash, program_address
 
 
 @contextlib.contextmanager
@@ -127,8 +127,6 @@ def dac_address_cmd(port: str, bench: str, chip: int, new: int, old: int) -> Non
     its LDAC pin (the MCP4728's address command), so every chip may share the old address.
     Refused, with nothing written, when the new address already answers.
     """
-    from wphil.lab.dac_address import program_address
-
     with board_port(port, bench) as name:
         result = program_address(name, load_bench(bench), chip, new, old)
     click.echo(f"MCP4728 #{result.chip} (LDAC GP{result.ldac_gpio}): 0x{result.old:02x} -> "
