@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 BASE_ADDRESS = 0x60
 ADDRESSES = range(BASE_ADDRESS, BASE_ADDRESS + 8)
+ENTER_ATTEMPTS = 3
 
 _PROGRAM = """\
 import dac_address
@@ -58,10 +60,7 @@ def program_address(port: str, bench: Bench, chip: int, new: int,
     check_request(bench, chip, new, old)
     name = resolve_port(port)
     ldac = bench.dac.ldac_gpio + chip
-    with open_serial(name) as serial_port:
-        leave_firmware(serial_port)
-    with BoardRepl(name) as repl:
-        repl.enter()
+    with _raw_repl(name) as repl:
         try:
             found = repl.evaluate(_PROGRAM % {
                 "bus": bench.dac.i2c_id, "sda": bench.dac.sda, "scl": bench.dac.scl,
@@ -77,6 +76,30 @@ def program_address(port: str, bench: Bench, chip: int, new: int,
                           f"{_hex(hello.get('dac_addresses', []))}, not 0x{new:02x}")
     log.info("MCP4728 #%d: 0x%02x -> 0x%02x; chips at %s", chip, old, new, _hex(found))
     return AddressResult(chip, old, new, ldac, found, hello)
+
+
+@contextlib.contextmanager
+def _raw_repl(name: str, attempts: int = ENTER_ATTEMPTS) -> Iterator[BoardRepl]:
+    """Stop the firmware and enter the raw REPL. A firmware slowed down (an emulated Pico
+    on a busy machine) may answer HELLO after the probes gave up and keep serving: then the
+    REPL does not come, and stopping it is tried again."""
+    for attempt in range(1, attempts + 1):
+        with open_serial(name) as serial_port:
+            leave_firmware(serial_port)
+        repl = BoardRepl(name)
+        try:
+            repl.enter()
+        except DeviceError:
+            repl.close()
+            if attempt == attempts:
+                raise
+            log.info("%s: no raw REPL yet (attempt %d); stopping the firmware again", name, attempt)
+            continue
+        try:
+            yield repl
+        finally:
+            repl.close()
+        return
 
 
 def _hex(addresses: list[int]) -> str:
