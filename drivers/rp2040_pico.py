@@ -26,6 +26,7 @@ import serial
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.handshake import await_hello
+from wphil.drivers.upy import _as_mcp4728 as as_mcp4728
 from wphil.firmware import firmware_dir
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ def board_spec(bench: Bench, opts: dict[str, Any], state: Path, uf2: Path) -> di
     """What the board process needs: paths, the bench, the simulation options."""
     sim = bench.sim
     return {
-        "bench": bench.to_dict(), "bench_source": str(bench.source), "state": str(state),
+        # a coarser DAC runs on the MCP4728s by code scaling: the physics sees 12-bit codes
+        "bench": as_mcp4728(bench), "bench_source": str(bench.source), "state": str(state),
         "uf2": str(uf2), "bootrom": str(find_bootrom(uf2)), "node": find_node(),
         "rp2040js": os.environ.get("WPHIL_RP2040JS"),
         "board_seed": opts.get("board_seed", sim.board_seed),
