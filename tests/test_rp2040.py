@@ -99,11 +99,12 @@ def test_the_emulated_converters_follow_the_numpy_model_of_the_same_board(
     assert np.abs(got.astype(int) - want).mean() < 2.0
 
 
-def _frame_reply(port: serial.Serial, seconds: float) -> tuple[int, int, bytes] | None:
+def _frame_reply(port: serial.Serial, seq: int, seconds: float) -> tuple[int, int, bytes] | None:
+    """The reply to `seq` (late replies to the driver's own requests may come first)."""
     decoder, deadline = P.FrameDecoder(), time.monotonic() + seconds
     while time.monotonic() < deadline:
         for frame in decoder.feed(port.read(256)):
-            if frame[0] != "crc":
+            if frame[0] != "crc" and frame[2] == seq:
                 return frame[0], frame[2], frame[3]
     return None
 
@@ -117,7 +118,7 @@ def test_a_truncated_frame_then_silence_gets_an_error_reply_not_the_watchdog(
         port.reset_input_buffer()
         port.write(ping[:P.HEADER_SIZE + 7])              # header and 7 of 44 body bytes
         started = time.monotonic()
-        reply = _frame_reply(port, 5.0)
+        reply = _frame_reply(port, 4242, 5.0)
         assert reply is not None, "no reply to a truncated frame"
         cmd, seq, payload = reply
         assert (cmd, seq, payload[0]) == (P.PING, 4242, P.ERR_TRUNCATED)
@@ -125,7 +126,7 @@ def test_a_truncated_frame_then_silence_gets_an_error_reply_not_the_watchdog(
         port.write(ping[:5])                              # a partial header: dropped silently
         time.sleep(1.5)
         port.write(ping)                                  # and the next frame is served
-        assert _frame_reply(port, 5.0) == (P.PING, 4242, bytes(range(40)))
+        assert _frame_reply(port, 4242, 5.0) == (P.PING, 4242, bytes(range(40)))
 
 
 def test_factory_fresh_dacs_all_at_0x60_are_given_0x60_0x61_0x62_by_the_address_command(
