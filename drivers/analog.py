@@ -234,6 +234,16 @@ class AnalogNetwork:
         return [t.transpose(0, 2, 1) * vsat for t, vsat
                 in zip(self._normalized(codes, input_codes), self.vsat)]
 
+    def readout_levels(self, codes: np.ndarray, input_codes: np.ndarray) -> np.ndarray:
+        """Noise-free ADC levels (before rounding) of the outputs, then the hidden units, for
+        one weight vector and one pattern: what rp2040:// converts per sample, adding noise."""
+        layers = self._normalized(np.asarray(codes)[None, :], np.asarray(input_codes)[None, :])
+        x = np.concatenate([layers[-1][0, :, 0] * self.vsat[-1]]
+                           + [t[0, :, 0] * v for t, v in zip(layers[:-1], self.vsat[:-1])])
+        readouts = list(self.bench.wiring.outputs) + list(self.bench.wiring.hidden)
+        offsets = np.array(self.board.adc_offset)[readouts]
+        return (x[:len(readouts)] + offsets) * self.adc_scale + self.adc_mid
+
     def read(self, codes: np.ndarray, input_codes: np.ndarray, hidden: bool = False) -> np.ndarray:
         """ADC codes (B, P, readouts): outputs, then hidden units if `hidden`."""
         layers = self._normalized(codes, input_codes)

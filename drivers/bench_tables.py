@@ -43,6 +43,8 @@ class Dac:
     sda: int = key(4, lo=0, hi=29, doc="SDA GPIO")
     scl: int = key(5, lo=0, hi=29, doc="SCL GPIO")
     i2c_hz: int = key(400_000, lo=10_000, hi=1_000_000, doc="I2C clock (Hz)")
+    ldac_gpio: int = key(6, lo=0, hi=29, doc="GPIO wired to chip 0's LDAC; chip k's is this + k "
+                         "(only `wphil dac-address` drives them)")
 
 
 @dataclass(frozen=True, kw_only=True)
