@@ -1,14 +1,16 @@
 """`wphil bench learn`: every learning rule and peer optimizer on the same simulated benches.
 
 One run is (profile, task, rule, seed) on `mock://?seed=100+seed&board_seed=1+seed` (every
-seed its own board instance, not only its own noise) with the task's built-in bench: in-loop rules and baselines through the ordinary trainer (`--seed seed`, the
-bench's and the rule's defaults plus `TASK_SETTINGS`), peer optimizers through
-`wphil.compare.peers.DeviceLoss` from the same initial weights. Every run stops at the task's
-target (the bench's [defaults] target accuracy and loss, measured on the device) or at
-the task's query budget. Where the in-loop rules step on mini-batches (iris), `cma-es-mb`
-is CMA-ES with the same lever; the other peers' algorithms need whole-set losses. A run's loss curve is kept on a fixed log-spaced grid of query
-counts: the loss of the last whole-set evaluation at or before each count (for a peer,
-its incumbent's), held after the run stops. Summaries and the report: host/compare/report.py.
+seed its own board instance, not only its own noise) with the task's built-in bench: in-loop
+rules and baselines through the ordinary trainer (`--seed seed`, the bench's and the rule's
+defaults plus `TASK_SETTINGS`), peer optimizers through `wphil.compare.peers.DeviceLoss`
+from the same initial weights. Every run stops at the task's target (the bench's [defaults]
+target accuracy and loss, measured on the device) or at the task's query budget. Where the
+in-loop rules step on mini-batches (iris), `cma-es-mb` is CMA-ES with the same lever; the
+other peers' algorithms need whole-set losses. A run's loss curve is kept on a fixed log-
+spaced grid of query counts: the loss of the last whole-set evaluation at or before each
+count (for a peer, its incumbent's), held after the run stops. Summaries and the report:
+host/compare/report.py.
 """
 
 from __future__ import annotations

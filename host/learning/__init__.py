@@ -16,7 +16,8 @@ from wphil.learning.train import EpochRecord, TrainConfig, Trainer, TrainState
 from wphil.learning.trainers import make_trainer
 
 __all__ = [
-    "OPTIMIZERS", "RULES", "SGD", "Adam", "make_optimizer", "meets_target", "CodeMap", "EpochRecord", "Estimate", "Evaluation", "IdealModel",
+    "OPTIMIZERS", "RULES", "SGD", "Adam", "make_optimizer", "meets_target", "CodeMap",
+    "EpochRecord", "Estimate", "Evaluation", "IdealModel",
     "LearningRule", "Mismatch", "Objective", "Option", "Task", "TrainConfig", "TrainState", "Trainer",
     "check_rule", "load_task", "make_rule", "make_trainer", "onchip_job", "train_onchip",
 ]

@@ -14,9 +14,9 @@ from wphil.learning.rules.bp import Backprop, OfflineBackprop
 from wphil.learning.rules.mgd import MultiplexedGradientDescent
 from wphil.learning.rules.node import NodePerturbation
 from wphil.learning.rules.pat import PhysicsAware
-from wphil.learning.rules.twin import Twin
 from wphil.learning.rules.spsa import SPSA
 from wphil.learning.rules.swnp import SummedWeightNeuronPerturbation
+from wphil.learning.rules.twin import Twin
 from wphil.learning.rules.wp import WeightPerturbation
 from wphil.learning.rules.wp_central import CentralWeightPerturbation
 
