@@ -34,6 +34,12 @@ STALL_S = 0.02
 # a frame, they complete a request that lost up to this many bytes on the way, whose CRC
 # then fails at once (a BAD_CRC answer) instead of the firmware waiting for the rest.
 FILLER = bytes(4)
+# A firmware can be silent because it is inside a frame that garbage started: a bogus
+# header whose check byte passed by chance, announcing a long payload that our requests and
+# PINGs then fill. It drops such a frame only after its bytes stop coming for 500 ms plus
+# 1 ms per 16 bytes asked for (PROTOCOL.md, MAX_PAYLOAD 8192: at most 1.0 s). So before a
+# silent line counts as dead, the link goes quiet that long once, then tries again.
+RESYNC_QUIET_S = 1.1
 
 
 class LinkLost(DeviceError):
@@ -95,6 +101,7 @@ class Link:
         first_wait = timeout if timeout is not None else self.timer.wait(key)
         wait, start, heard = first_wait, time.monotonic(), time.monotonic()
         attempts, probes, stall_s, send = 0, set(), STALL_S, True
+        resynced = False
         timed = timeout is None     # Karn: only a reply that can only be this attempt's is timed
         while True:
             if send:
@@ -117,9 +124,16 @@ class Link:
                 heard, send, wait = now, True, first_wait
                 timed = timed and why.kind == "rejected"   # not run: the next one runs afresh
                 stall_s *= 2 if why.kind == "stalled" else 1
+                if why.kind == "silent" and timeout is None and not resynced:
+                    resynced = True
+                    log.info("silent for %.1f s: quiet for %.1f s so a firmware inside a bogus "
+                             "frame drops it, then once more", silent_for, RESYNC_QUIET_S)
+                    time.sleep(RESYNC_QUIET_S)
+                    continue
                 if (why.kind == "silent" and timeout is None) or (
                         attempts > self.retries and now - start >= (timeout or self.timeout)):
-                    raise self._timeout(cmd, attempts, now - start, silent_for) from None
+                    raise self._timeout(cmd, attempts, time.monotonic() - start,
+                                        silent_for) from None
                 continue
             if timed and not probes:
                 self.timer.sample(key, time.monotonic() - sent)

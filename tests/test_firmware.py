@@ -224,6 +224,17 @@ def test_garbage_never_kills_the_firmware_and_the_handshake_still_works(garbage_
     assert dev.board.proc.poll() is None
 
 
+def test_a_bogus_header_in_garbage_that_swallows_the_next_requests_is_outwaited(
+        garbage_target) -> None:
+    # found by Hypothesis: after SYNC, b"\xaa8~" and the next bytes make a header whose check
+    # passes and whose length swallows HELLO and every PING after it; the firmware drops the
+    # frame after a stall, so the link goes quiet once before it calls the line dead
+    dev = garbage_target
+    dev.port.write(P.encode(P.PING, 1, b"x") + b"\xaa8~" + P.SYNC + b"\xaa8~")
+    hello = dev.handshake()
+    assert hello["boot_id"] == dev.hello["boot_id"] and dev.board.proc.poll() is None
+
+
 def test_host_silence_puts_every_dac_at_the_safe_code() -> None:
     bench = limited_bench()                                   # host_timeout_ms = 300
     with open_device("upy://", bench) as dev:
