@@ -28,7 +28,8 @@ class BenchMeta:
 
 @dataclass(frozen=True, kw_only=True)
 class Topology:
-    layers: tuple[int, ...] = key(lo=1, hi=64, doc="units per layer, inputs first")
+    layers: tuple[int, ...] = key(lo=0, hi=64, doc="units per layer, inputs first (0 inputs: "
+                                  "only a recurrent network, driven by its own dynamics)")
     bias_volts: float = key(1.0, lo=0.0, hi=10.0, doc="fixed bias input of every neuron (V)")
     vsat: float = key(1.0, lo=0.05, hi=10.0, doc="op-amp soft saturation a = vsat*tanh(net/vsat) (V)")
 
@@ -135,6 +136,8 @@ class Sim:
     stuck_code: int = key(0, lo=0, hi=65535, doc="code a stuck channel holds")
     drift_volts_per_kquery: float = key(0.0, lo=0.0, hi=1.0,
                                         doc="random-walk std of output offsets per 1000 queries (V)")
+    tau_mismatch: float = key(0.05, lo=0.0, hi=0.5,
+                              doc="std of per-neuron time-constant error (capacitor tolerance)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,8 +153,29 @@ class Power:
                                        "ever be set to; also its over-voltage protection (V)")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Recurrent:
+    """Feedback weights and neuron dynamics. A bench with `tau_us` is recurrent: every neuron
+    integrates tau * da/dt = -a + vsat * tanh(net / vsat) (an op-amp integrator, tau = Rf * C),
+    and is driven by input sequences. Feedback weights take their DAC channels from the end
+    of [wiring] weights, after the feed-forward ones, in the order listed here. Neurons are
+    numbered 0.. over the non-input layers, layer by layer."""
+
+    sources: tuple[int, ...] = key((), lo=0, hi=255, doc="neuron whose output each feedback "
+                                   "weight carries")
+    targets: tuple[int, ...] = key((), lo=0, hi=255, doc="neuron whose input each feedback "
+                                   "weight joins (its own source allowed)")
+    tau_us: tuple[float, ...] = key((), lo=1.0, hi=1e7, doc="time constant of each neuron (us); "
+                                    "empty: a feed-forward bench")
+    step_us: int = key(1000, lo=10, hi=10_000_000, doc="sequence step: inputs change and "
+                       "outputs are sampled once per step (us)")
+    reset_pin: int = key(-1, lo=-1, hi=29, doc="GPIO closing the capacitor reset switches "
+                         "before each sequence (-1: none wired)")
+    reset_us: int = key(200, lo=0, hi=1_000_000, doc="how long the reset switches are closed (us)")
+
+
 SECTIONS: dict[str, type] = {
     "bench": BenchMeta, "topology": Topology, "dac": Dac, "adc": Adc, "wiring": Wiring,
     "calibration": Calibration, "limits": Limits, "timing": Timing, "defaults": Defaults,
-    "sim": Sim, "dac_calibration": DacCalibration, "power": Power,
+    "sim": Sim, "dac_calibration": DacCalibration, "power": Power, "recurrent": Recurrent,
 }

@@ -8,7 +8,7 @@ FIRMWARE_VERSION = "0.1.0"
 
 # the modules copied to a board ("main" stays source: MicroPython boots main.py)
 MODULES = ("main", "version", "protocol", "stdio", "board", "server", "rig", "onchip",
-           "mcp4728", "rp2040_adc", "ads1115")
+           "mcp4728", "rp2040_adc", "ads1115", "sequence")
 
 
 def digest(entries):
