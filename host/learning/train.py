@@ -22,9 +22,10 @@ from wphil.drivers.base import Device
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
 from wphil.learning.codes import CodeMap
-from wphil.learning.objective import Evaluation, Objective
+from wphil.learning.objective import Evaluation
 from wphil.learning.optim import SGD
 from wphil.learning.rules import RULES, make_rule
+from wphil.learning.sequence_objective import make_objective
 from wphil.learning.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ class Trainer:
             raise ConfigError(f"rounding must be round or stochastic, not {config.rounding!r}")
         self.config, self.bench, self.task = config, bench, task
         self.codemap = codemap or CodeMap(bench)
-        self.objective = Objective(device, bench, task, self.codemap)
+        self.objective = make_objective(device, bench, task, self.codemap)
         self.rng = np.random.Generator(np.random.PCG64(config.seed))
         self.state = state or self._initial_state()
         self.rng.bit_generator.state = self.state.rng_state
