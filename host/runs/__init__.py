@@ -1,0 +1,21 @@
+"""Runs: run directories written so nothing is lost, training sessions that fill them,
+evaluation of a finished run on a device, and `Run`, the reader for notebooks.
+
+What other parts of wphil use is imported here; the modules themselves are internal.
+"""
+
+from wphil.runs.evaluate import evaluate_run
+from wphil.runs.rundir import LOG, RunDir, atomic_write
+from wphil.runs.session import (
+    SETTINGS,
+    RunSpec,
+    default_out,
+    execute,
+    new_spec,
+    prepare_resume,
+    records,
+)
+
+
+__all__ = ["LOG", "SETTINGS", "RunDir", "RunSpec", "atomic_write", "default_out", "evaluate_run",
+           "execute", "new_spec", "prepare_resume", "records"]

@@ -1,0 +1,95 @@
+"""`wphil.train`: a training run for scripts and notebooks, the same run `wphil train` makes.
+
+    >>> run = wphil.train(device="mock://", bench="xor-2-2-1", algo="wp", out="runs/xor")
+    >>> for record in run:              # EpochRecords, as each epoch finishes
+    ...     print(record.epoch, record.loss, record.accuracy)
+    >>> run.summary["converged"]
+
+The run directory is written exactly as the CLI writes it (config, metrics, checkpoint,
+summary, weights, log), so `wphil plot`, `wphil eval` and `--resume` work on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from wphil.drivers.bench import Bench
+from wphil.learning import EpochRecord
+from wphil.runs.reader import Run
+from wphil.runs.rundir import RunDir
+from wphil.runs.session import default_out, new_spec, records
+
+log = logging.getLogger(__name__)
+
+
+class Training:
+    """A run in progress: iterate it for its `EpochRecord`s; `summary` is set when it ends.
+
+    The device is opened at the first `next()`. Breaking out of the loop (or `close()`)
+    stops the run the way Ctrl-C does: the last complete epoch is saved and the run
+    directory can be continued with `wphil train --resume`.
+    """
+
+    def __init__(self, session: Iterator[EpochRecord], path: Path) -> None:
+        self._session = session
+        self.path = path
+        self.summary: dict[str, Any] | None = None
+        self.records: list[EpochRecord] = []
+
+    def __iter__(self) -> Training:
+        return self
+
+    def __next__(self) -> EpochRecord:
+        try:
+            record = next(self._session)
+        except StopIteration as done:
+            self.summary = done.value
+            raise StopIteration from None
+        self.records.append(record)
+        return record
+
+    def wait(self) -> dict[str, Any]:
+        """Train to the end without looking at the records; return the summary."""
+        for _ in self:
+            pass
+        if self.summary is None:
+            raise RuntimeError(f"{self.path}: the run was stopped before it finished")
+        return self.summary
+
+    def close(self) -> None:
+        """Stop early, saving the last complete epoch (as an interrupt does)."""
+        self._session.close()   # type: ignore[attr-defined]
+
+    def __enter__(self) -> Training:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def run(self) -> Run:
+        """The run directory, for reading (`Run`)."""
+        return Run(self.path)
+
+
+def train(device: str = "mock://", bench: str | Bench | None = None, task: str | None = None,
+          algo: str | None = None, *, profile: str | None = None, out: str | Path | None = None,
+          rule_options: dict[str, Any] | None = None, **settings: Any) -> Training:
+    """Start a training run; iterate the result for its records.
+
+    `device` is a device URL (`mock://`, `upy://`, `/dev/ttyACM0`, ...), `bench` a built-in
+    bench name, a bench file or a loaded `Bench` (default: xor-2-2-1), `task` a task name or
+    CSV file (default: the bench's), `algo` a learning rule (default: the bench's).
+    `settings` are the options of `wphil train`: lr, pert, momentum, init_scale, batch_size,
+    epochs, max_queries, target_accuracy, target_loss, rounding, seed, onchip; the bench's
+    [defaults] fill the rest. `out` is the run directory (default: runs/DATE-TIME-TASK-ALGO).
+    Everything is checked before anything is written: a bad value is a `ConfigError`.
+    """
+    spec = new_spec(device, bench, profile, task, rule_options, algo=algo, **settings)
+    path = Path(out) if out is not None else default_out(spec.task, spec.config.algo)
+    rundir = RunDir.create(path, spec.to_config())
+    log.info("training %s with %s on %s -> %s", spec.task, spec.config.algo, device, path)
+    return Training(records(spec, rundir), path)
