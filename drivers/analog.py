@@ -86,7 +86,7 @@ class AnalogNetwork:
         self.adc_scale = (1 << b.adc.bits) / b.adc.vref
         self.adc_mid = float(1 << (b.adc.bits - 1))
         gain, offset = np.array(board.dac_gain), np.array(board.dac_offset)
-        w_ch, in_ch = np.array(b.wiring.weights), np.array(b.wiring.inputs)
+        w_ch, in_ch = np.array(b.wiring.weights), np.array(b.wiring.inputs, dtype=np.int64)
         # weight = A * V + C, with V the channel's ideal DAC volts (INL added before gain)
         wg = np.array(board.weight_gain) * cal.weight_per_volt
         self.w_slope = wg * gain[w_ch]

@@ -11,8 +11,8 @@ hold (a DAC is a sample-and-hold), the circuit runs for one step period, the ADC
 every readout at the end of the step. The capacitors are shorted (a = 0) before each
 sequence. Between samples the state is integrated by classical Runge-Kutta (RK4) with
 `SUBSTEPS_PER_TAU` substeps per shortest time constant: inside RK4's stability region
-for any loop gain the weight range allows, and accurate to far below one ADC code
-(tests/test_dynamics.py checks it against a 64x finer integration). Every non-ideality of
+for any loop gain the weight range allows, and within a tenth of an ADC code
+(tests/test_recurrent.py checks it against a 64x finer integration). Every non-ideality of
 the feed-forward model applies: the weights are those the DACs, mismatch, INL and stuck
 channels realise, vsat and tau per neuron carry the board's mismatch, and the samples go
 through the same ADC (offset, drift, noise, DNL). `firmware/sim/network.py` is the twin.
@@ -27,7 +27,7 @@ import numpy as np
 from wphil.drivers.bench import Bench
 
 #: RK4 substeps per shortest time constant (also in firmware/sim/network.py)
-SUBSTEPS_PER_TAU = 4
+SUBSTEPS_PER_TAU = 8
 
 
 def substeps(duration_us: float, tau_us: float) -> int:

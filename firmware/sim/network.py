@@ -200,5 +200,5 @@ class SimNetwork:
         self.dirty = False
 
 
-SUBSTEPS_PER_TAU = 4
+SUBSTEPS_PER_TAU = 8
 getrandbits = random.getrandbits

@@ -6,8 +6,12 @@ a temporal task have no answer yet, and an oscillator needs a few steps to leave
 reset state. One query is one sampled step of one sequence (as one query is one forward
 pass of one pattern for feed-forward tasks), scored or not.
 
-- `delayed-xor`: one input bit per step; the output at step t is XOR of the inputs at
-  t-1 and t-2 (high/low target volts as for XOR), scored from t = 2. The training
+- `delayed-xor`: one input bit per step; the output sampled at the end of step t is the
+  XOR of the inputs of steps t and t-1 (high/low target volts as for XOR), scored from
+  t = 1. The ADC samples at the instant the next input is written, so counted in sample
+  instants it is the XOR of the two inputs before it. (The XOR of t-1 and t-2 *excluding*
+  the input held during the step did not train even by BPTT on the ideal 1-3-1 network:
+  an RC network without sample-and-hold cannot keep the current input out.) The training
   sequence holds every 3-bit window.
 - `oscillator`: no input; two outputs follow A sin(wt) and A cos(wt), `PERIOD_STEPS`
   steps per period, sampled at the end of each step, scored after the first quarter
@@ -75,8 +79,8 @@ class SequenceTask:
 def delayed_xor() -> SequenceTask:
     bits = np.array(XOR_BITS)
     labels = np.zeros(len(bits), dtype=np.int64)
-    labels[2:] = bits[1:-1] ^ bits[:-2]
-    scored = np.arange(len(bits)) >= 2
+    labels[1:] = bits[1:] ^ bits[:-1]
+    scored = np.arange(len(bits)) >= 1
     return SequenceTask("delayed-xor", bits[None, :, None].astype(float), scored, labels[None],
                         None, 1)
 
