@@ -53,7 +53,7 @@ class OfflineTrainer(Trainer):
                  "transferring to the device", "converged" if model_done else "stopped",
                  st.epoch, st.loss, st.accuracy)
         queries0 = self.objective.queries - st.queries
-        device = self.objective.evaluate(self.codes())
+        device = self.last_evaluation = self.objective.evaluate(self.codes())
         st.queries = self.objective.queries - queries0
         reached = self._done(device) == "converged"
         self.stop_reason = "converged" if reached else "transferred" if model_done else "max_epochs"

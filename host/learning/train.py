@@ -123,6 +123,7 @@ class Trainer:
         self.optimizer.load_state(self.state.optimizer)
         self.lo, self.hi = self.codemap.weight_bounds()
         self.stop_reason: str | None = None
+        self.last_evaluation: Evaluation | None = None    # the device's, after the last epoch
 
     def _initial_state(self) -> TrainState:
         lo, hi = self.codemap.weight_bounds()
@@ -172,7 +173,7 @@ class Trainer:
                 st.queries = self.objective.queries - queries0
                 if self.config.max_queries and st.queries >= self.config.max_queries:
                     break
-            evaluation = self.objective.evaluate(self.codes())
+            evaluation = self.last_evaluation = self.objective.evaluate(self.codes())
             st.epoch += 1
             st.queries = self.objective.queries - queries0
             st.elapsed_s = time.perf_counter() - start

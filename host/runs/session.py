@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from wphil import __version__
 from wphil.drivers import DEFAULT_BENCH, check_url, load_bench, open_device
 from wphil.drivers.bench import Bench, bench_from_dict
@@ -35,6 +37,7 @@ from wphil.runs.rundir import LOG, RunDir
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_S = 1.0
+TRAJECTORY = "trajectory.npz"      # sequence tasks: target and measured outputs per step
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,7 @@ def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
                 stop_reason = trainer.stop_reason or "?"
             rundir.save_checkpoint(trainer.state)
             rundir.write_weights(trainer.state.weights, trainer.codes(), spec.bench.topology.layers)
+            _write_trajectory(rundir, trainer)
             summary = _summary(spec, trainer.state, stop_reason, firmware, device.stats())
             rundir.write_summary(summary)
             return summary
@@ -187,6 +191,14 @@ def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
         rundir.close()
         logging.getLogger().removeHandler(handler)
         handler.close()
+
+
+def _write_trajectory(rundir: RunDir, trainer: Any) -> None:
+    """Sequence tasks: the target and the last measured outputs, for `wphil plot`."""
+    evaluation, objective = trainer.last_evaluation, trainer.objective
+    if evaluation is not None and hasattr(objective, "scored"):
+        np.savez(rundir.path / TRAJECTORY, target=objective.targets, measured=evaluation.outputs,
+                 scored=objective.scored, step_us=objective.bench.recurrent.step_us)
 
 
 def execute(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
