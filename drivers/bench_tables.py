@@ -110,7 +110,8 @@ class Defaults:
     pattern_lr: float = key(0.05, lo=1e-9, hi=1e6,
                             doc="learning rate of per-pattern steps (--batch-size 1, --onchip)")
     pert: float = key(0.04, lo=1e-9, hi=1e3, doc="perturbation size (weight units, >= 1 LSB)")
-    momentum: float = key(0.0, lo=0.0, hi=0.999, doc="SGD momentum")
+    momentum: float = key(0.0, lo=0.0, hi=0.999, doc="SGD momentum (adam: its beta1, 0 = 0.9)")
+    optimizer: str = key("sgd", choices=("sgd", "adam"), doc="how a gradient becomes a step")
     init_scale: float = key(1.0, lo=0.0, hi=1e3, doc="initial weights uniform in +-init_scale")
     batch_size: int = key(0, lo=0, hi=1_000_000, doc="patterns per step; 0 = whole dataset")
     epochs: int = key(500, lo=1, hi=100_000_000, doc="maximum epochs")

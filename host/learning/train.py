@@ -23,7 +23,7 @@ from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
 from wphil.learning.codes import CodeMap
 from wphil.learning.objective import Evaluation
-from wphil.learning.optim import SGD
+from wphil.learning.optim import make_optimizer
 from wphil.learning.rules import RULES, make_rule
 from wphil.learning.sequence_objective import make_objective
 from wphil.learning.tasks import Task
@@ -44,6 +44,7 @@ class TrainConfig:
     target_loss: float = 0.0      # 0: not a stop condition
     seed: int = 0
     rounding: str = "round"
+    optimizer: str = "sgd"        # or "adam" (the bench's [defaults] optimizer)
     init_scale: float = 1.0
     onchip: bool = False          # run the perturbation loop on the device itself
     rule_options: dict[str, Any] = field(default_factory=dict)   # the rule's own hyperparameters
@@ -58,7 +59,7 @@ class TrainConfig:
         d = bench.defaults
         values = dict(algo=d.algo, lr=d.lr, pert=d.pert, momentum=d.momentum, init_scale=d.init_scale,
                       batch_size=d.batch_size, epochs=d.epochs, target_accuracy=d.target_accuracy,
-                      target_loss=d.target_loss)
+                      target_loss=d.target_loss, optimizer=d.optimizer)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if overrides.get("lr") is None and (values["batch_size"] == 1 or values.get("onchip")):
             values["lr"] = d.pattern_lr
@@ -119,7 +120,7 @@ class Trainer:
         self.rng.bit_generator.state = self.state.rng_state
         self.rule = make_rule(config.algo, self.objective, config.pert, self.rng, config.rule_options)
         self.rule.load_state(self.state.rule)
-        self.optimizer = SGD(config.lr, config.momentum)
+        self.optimizer = make_optimizer(config.optimizer, config.lr, config.momentum)
         self.optimizer.load_state(self.state.optimizer)
         self.lo, self.hi = self.codemap.weight_bounds()
         self.stop_reason: str | None = None

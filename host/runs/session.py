@@ -88,6 +88,9 @@ def new_spec(device: str, bench: str | Bench | None = None, profile: str | None 
     task = task or bench.bench.task
     load_task(task).check_fits(bench)
     config = TrainConfig.for_bench(bench, **settings, rule_options=rule_options)
+    if config.onchip and bench.is_recurrent:
+        raise ConfigError(f"--onchip: the firmware's own loop trains feed-forward benches; "
+                          f"bench {bench.name} is recurrent (train it from the host)")
     if config.onchip and config.algo != "wp":
         raise ConfigError(f"--onchip runs the firmware's own loop, which is wp; --algo "
                           f"{config.algo} runs on the host only")
