@@ -36,7 +36,7 @@ TASK_BENCH = {"xor": "xor-2-2-1", "parity4": "parity4", "iris": "iris",
               "delayed-xor": "delayed-xor", "oscillator": "oscillator-2"}
 #: task -> query budget of one run (chosen so the full grid runs in tens of minutes on 2 cores)
 BUDGETS = {"xor": 100_000, "parity4": 1_000_000, "iris": 2_000_000,
-           "delayed-xor": 300_000, "oscillator": 500_000}
+           "delayed-xor": 150_000, "oscillator": 400_000}
 #: task -> trainer settings for every trainer-driven rule (in-loop and baselines), on top of
 #: the bench's and the rule's defaults. Iris steps on mini-batches of 10 patterns: 15 steps
 #: per pass instead of one, ~9x fewer queries to the target for wp (34,800 against 308,850
