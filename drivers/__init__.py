@@ -41,14 +41,16 @@ def backend_for(url: str) -> type[Device]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def check_url(url: str, onchip: bool = False) -> None:
-    """Reject a bad URL (scheme or options), or one that cannot train on-chip when that is
-    asked for, without opening anything."""
+def check_url(url: str, onchip: bool = False, bench: Bench | None = None) -> None:
+    """Reject a bad URL (scheme or options), one that cannot train on-chip when that is
+    asked for, or one whose backend cannot drive `bench`, without opening anything."""
     backend = backend_for(url)
     backend.parse_url(url)
     if onchip and not backend.onchip:
         raise ConfigError(f"--onchip: {url} cannot run the perturbation loop itself; a Pico "
                           "(serial port) or upy:// can")
+    if bench is not None:
+        backend.check_bench(bench, onchip)
 
 
 def open_device(url: str = DEFAULT_URL, bench: Bench | str | None = None,

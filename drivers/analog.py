@@ -19,10 +19,12 @@ import functools
 import math
 import statistics
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
 from wphil.drivers.bench import Bench
+from wphil.drivers.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,21 @@ class AnalogNetwork:
         np.clip(x, 0, self.adc_full + 0.5, out=x)
         out = x.astype(np.int64)
         return (out if self.dnl_lut is None else self.dnl_lut[out]), volts[:, -1]
+
+    def random_state(self) -> dict[str, Any]:
+        """The read-noise generator and the drift walk, JSON-able (for checkpoints)."""
+        return {"noise": self.noise.bit_generator.state, "drift": self.drift.tolist()}
+
+    def restore_random_state(self, state: dict[str, Any]) -> None:
+        """Continue the noise and drift from `random_state()`."""
+        try:
+            drift = np.array(state["drift"], dtype=float)
+            if drift.shape != self.drift.shape:
+                raise ValueError(f"drift of {drift.shape} readouts, not {self.drift.shape}")
+            self.noise.bit_generator.state = state["noise"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"the saved noise state does not fit this board ({exc})") from None
+        self.drift = drift
 
     def _gaussian(self, shape: tuple[int, ...], sigma: float) -> np.ndarray:
         """sigma * N(0, 1) samples in a reused buffer.

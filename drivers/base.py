@@ -77,6 +77,10 @@ class Device(ABC):
         """The URL's options, checked; a bad one is a `ConfigError`. Backends override."""
         return {}
 
+    @classmethod
+    def check_bench(cls, bench: Bench, onchip: bool = False) -> None:
+        """Refuse (`ConfigError`) a bench this backend cannot drive, before it is opened."""
+
     # -- public API -------------------------------------------------------------------
     def info(self) -> DeviceInfo:
         """Converter counts and bits, topology, firmware version and capabilities."""
@@ -175,6 +179,15 @@ class Device(ABC):
         self._safe()
         self._codes = np.full(self.bench.n_weights, self.bench.safe_code, dtype=np.int64)
 
+    def rng_state(self) -> dict[str, Any] | None:
+        """The device's own random state (simulated read noise and drift), JSON-able, for a
+        checkpoint, so a resumed run continues exactly; None where it cannot be saved (real
+        hardware, whose noise is physics; the firmware's simulated board)."""
+        return None
+
+    def restore_rng_state(self, state: dict[str, Any]) -> None:
+        """Continue from what `rng_state` returned (a ConfigError if it does not fit)."""
+
     def train_onchip(self, *args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Run the perturbation loop on the device itself (capability `onchip`)."""
         raise DeviceError(f"{self.info().backend} device at {self.url} cannot train on-chip")
@@ -233,7 +246,7 @@ class Device(ABC):
     def _check_codes(self, codes: np.ndarray, ndim: int | None) -> np.ndarray:
         n_w = self.bench.n_weights
         if codes.shape[-1:] != (n_w,) or (ndim is not None and codes.ndim != ndim) or codes.ndim > 2:
-            raise ValueError(f"weight codes must have shape ({n_w},) or (B, {n_w}), "
+            raise ConfigError(f"weight codes must have shape ({n_w},) or (B, {n_w}), "
                              f"got {codes.shape}")
         self._check_range(codes, "weight code")
         return codes.astype(np.int64)
@@ -248,7 +261,7 @@ class Device(ABC):
         inputs = np.asarray(inputs)
         n_in = self.bench.n_inputs
         if inputs.ndim != 2 or inputs.shape[1] != n_in:
-            raise ValueError(f"input codes must have shape (P, {n_in}), got {inputs.shape}")
+            raise ConfigError(f"input codes must have shape (P, {n_in}), got {inputs.shape}")
         self._check_range(inputs, "input code")
         return inputs.astype(np.int64)
 
@@ -260,6 +273,9 @@ class Device(ABC):
             pairs = [(int(k), int(d)) for k, d in pert]
             if any(not 0 <= k < n_w for k, _ in pairs):
                 raise ValueError(f"perturbation names a weight outside 0..{n_w - 1}: {pairs}")
+            if len({k for k, _ in pairs}) != len(pairs):
+                # the protocol refuses it too (PROTOCOL.md): summed or last-wins would differ
+                raise ValueError(f"perturbation names a weight twice: {pairs}")
             checked.append(pairs)
         self._check_range(dense_perturbations(base, checked), "perturbed weight code")
         return checked

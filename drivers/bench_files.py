@@ -33,7 +33,12 @@ def resolve_bench_path(name_or_path: str) -> tuple[str, str]:
     if not path.is_file():
         raise ConfigError(f"bench file not found: {name_or_path} "
                           f"(built-in benches: {', '.join(builtin_benches())})")
-    return str(path), path.read_text(encoding="utf-8")
+    try:
+        return str(path), path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text TOML file (not UTF-8)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
 
 
 def load_bench(name_or_path: str, profile: str = "default",

@@ -15,6 +15,7 @@ URL options (serial:// and upy://): faults=KIND:RATE[,KIND:RATE...]&fault_seed=N
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from dataclasses import dataclass, fields
@@ -51,7 +52,7 @@ class FaultSpec:
                 rate = float(value)
             except ValueError:
                 raise ConfigError(f"fault {kind}: {value!r} is not a number") from None
-            if rate < 0 or (rate > 1 and not kind.endswith("_s")):
+            if not math.isfinite(rate) or rate < 0 or (rate > 1 and not kind.endswith("_s")):
                 raise ConfigError(f"fault {kind}: {rate} must be in 0..1 (seconds for *_s: >= 0)")
             setattr(spec, kind, rate)
         return spec

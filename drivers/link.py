@@ -17,10 +17,15 @@ from collections.abc import Callable
 import serial
 
 from wphil.drivers.errors import DeviceError, DeviceTimeout, FirmwareError, ProtocolError
+from wphil.drivers.reply_timer import ReplyTimer
 from wphil.drivers.wirelog import WireLog
 from wphil.firmware import protocol as P
 
 log = logging.getLogger(__name__)
+
+# Once a reply has begun, its bytes come back to back (the firmware writes it in one go):
+# a gap this long means the frame lost bytes and will never complete.
+STALL_S = 0.05
 
 
 class LinkLost(DeviceError):
@@ -29,6 +34,10 @@ class LinkLost(DeviceError):
 
 class _Retry(Exception):
     """This attempt failed in a way a repeat of the same request can fix."""
+
+    def __init__(self, why: str, kind: str) -> None:
+        super().__init__(why)
+        self.kind = kind     # "silent", "stalled", "corrupted" (reply), "rejected" (BAD_CRC), "lost"
 
 
 class Link:
@@ -40,36 +49,86 @@ class Link:
         self.timeout = timeout
         self.retries = retries
         self.wire_log = wire_log
+        self.timer = ReplyTimer(timeout)
+        self.keepalive: float | None = None
         self.decoder = P.FrameDecoder()
         self.frames: deque = deque()
         self.seq = 0                       # of the request in flight
         self._last_seq = random.randrange(1, 0xFFFF)
+        self._last_rx = 0.0                # when the last byte came
+        self._unfinished = False           # the decoder holds part of a frame, or garbage
         self.noise = bytearray()           # recent non-frame bytes, for diagnostics
-        self.stats = {"requests": 0, "retries": 0, "corrupted": 0, "bytes_out": 0, "bytes_in": 0}
+        self.stats = {"requests": 0, "retries": 0, "probes": 0, "corrupted": 0, "bytes_out": 0,
+                      "bytes_in": 0}
 
     def request(self, cmd: int, payload: bytes = b"", timeout: float | None = None,
-                on_event: Callable[[bytes], None] | None = None, seq: int | None = None) -> bytes:
+                on_event: Callable[[bytes], None] | None = None, seq: int | None = None,
+                reply_size: int = 0, keepalive: float | None = None) -> bytes:
         """Send a command and return its reply payload; raise FirmwareError on an error reply.
 
-        `timeout` is the longest silence tolerated while waiting (progress events reset it).
+        Silence is ambiguous (a lost frame, or a board still working), so after as long as
+        such a request has been seen to take (`reply_size`, the expected reply payload,
+        sizes it) the link sends a PING: the firmware answers in order, so a PING answered
+        first means the request or its reply was lost, and it is sent again at once (as it
+        is after a corrupted reply or a BAD_CRC answer). Unanswered, the wait doubles, up to
+        `timeout`. DeviceTimeout when nothing came back for `timeout` seconds, or after
+        `retries` retries and at least `timeout` seconds.
+        An explicit `timeout` (TRAIN, which answers PING while it runs) is the longest
+        silence tolerated on each of `retries + 1` attempts; progress events reset it.
         `seq` repeats an earlier request under its old number (the board answers from its
-        cache if it ran it); by default the request gets the next number.
+        cache if it ran it); by default the request gets the next number. `keepalive`:
+        send a PING this often while waiting (TRAIN: host silence stops an on-chip run).
         """
+        self.keepalive = keepalive
         self.seq = seq if seq is not None else self.next_seq()
         frame = P.encode(cmd, self.seq, payload)
-        name = P.COMMAND_NAMES.get(cmd, hex(cmd))
         self.stats["requests"] += 1
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.stats["retries"] += 1
-            self._write(frame, cmd, payload)
+        key = self.timer.key(cmd, len(frame) + reply_size)
+        first_wait = timeout if timeout is not None else self.timer.wait(key)
+        wait, start, heard = first_wait, time.monotonic(), time.monotonic()
+        attempts, probes, stall_s, send = 0, set(), STALL_S, True
+        timed = timeout is None     # Karn: only a reply that can only be this attempt's is timed
+        while True:
+            if send:
+                attempts += 1
+                self.stats["retries"] += attempts > 1
+                sent, send = time.monotonic(), False
+                probes.clear()        # answers to older probes say nothing of this attempt
+                self._write(frame, cmd, payload)
             try:
-                return self._await(cmd, self.seq, timeout or self.timeout, on_event)
+                reply = self._await(cmd, self.seq, wait, stall_s, on_event, probes)
             except _Retry as why:
-                log.info("%s seq %d: %s (attempt %d of %d)", name, self.seq, why, attempt + 1,
-                         self.retries + 1)
-        raise DeviceTimeout(f"no valid reply to {name} from {self.port.port} after "
-                            f"{self.retries + 1} attempts{self._noise_hint()}")
+                now = time.monotonic()
+                log.info("%s seq %d: %s (attempt %d, %.2f s)", P.COMMAND_NAMES.get(cmd, hex(cmd)),
+                         self.seq, why, attempts, now - start)
+                silent_for = now - heard
+                if why.kind == "silent" and timeout is None and silent_for < self.timeout:
+                    wait = min(wait * 2, self.timeout)
+                    probes.add(self._probe())
+                    continue
+                heard, send, wait = now, True, first_wait
+                timed = timed and why.kind == "rejected"   # not run: the next one runs afresh
+                stall_s *= 2 if why.kind == "stalled" else 1
+                if (why.kind == "silent" and timeout is None) or (
+                        attempts > self.retries and now - start >= (timeout or self.timeout)):
+                    raise self._timeout(cmd, attempts, now - start, silent_for) from None
+                continue
+            if timed and not probes:
+                self.timer.sample(key, time.monotonic() - sent)
+            return reply
+
+    def _probe(self) -> int:
+        """Send a PING (changes nothing, never touches the reply cache); its sequence number."""
+        seq = self.next_seq()
+        self._write(P.encode(P.PING, seq, b"?"), P.PING, b"?", seq)
+        self.stats["probes"] += 1
+        return seq
+
+    def _timeout(self, cmd: int, attempts: int, elapsed: float, silent: float) -> DeviceTimeout:
+        name = P.COMMAND_NAMES.get(cmd, hex(cmd))
+        what = f", nothing at all for the last {silent:.1f} s" if silent >= self.timeout else ""
+        return DeviceTimeout(f"no valid reply to {name} from {self.port.port} after {attempts} "
+                             f"attempts in {elapsed:.1f} s{what}{self._noise_hint()}")
 
     def next_seq(self) -> int:
         """A fresh sequence number (1..65535, wrapping)."""
@@ -77,9 +136,9 @@ class Link:
         return self._last_seq
 
     def attach(self, port: serial.SerialBase) -> None:
-        """Use a (re)opened port; sequence numbers and statistics carry on."""
+        """Use a (re)opened port; sequence numbers, statistics and timings carry on."""
         self.port = port
-        self.decoder = P.FrameDecoder()
+        self._forget_partial()
         self.frames.clear()
 
     def drain(self, quiet: float = 0.05) -> bytes:
@@ -92,13 +151,17 @@ class Link:
             if not data:
                 break
             junk += data
-        self.decoder = P.FrameDecoder()
+        self._forget_partial()
         return bytes(junk)
 
     # -- internals ----------------------------------------------------------------------
-    def _write(self, frame: bytes, cmd: int, payload: bytes) -> None:
+    def _forget_partial(self) -> None:
+        self.decoder = P.FrameDecoder()
+        self._unfinished = False
+
+    def _write(self, frame: bytes, cmd: int, payload: bytes, seq: int | None = None) -> None:
         if self.wire_log:
-            self.wire_log.frame("TX", cmd, 0, self.seq, payload)
+            self.wire_log.frame("TX", cmd, 0, self.seq if seq is None else seq, payload)
         try:
             self.port.write(frame)
             self.port.flush()
@@ -116,18 +179,26 @@ class Link:
             self.stats["bytes_in"] += len(data)
         return data
 
-    def _next_frame(self, deadline: float) -> tuple | None:
+    def _next_frame(self, deadline: float, stall_s: float) -> tuple | None:
+        """The next decoded item; None at the deadline; _Retry if a frame stopped mid-way."""
         while not self.frames:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            now = time.monotonic()
+            if now >= deadline:
                 return None
-            data = self._read(min(remaining, 0.1))
+            if self._unfinished and now - self._last_rx >= stall_s:
+                # the firmware writes a reply in one go: bytes that stop coming for this
+                # long belong to a frame that lost bytes (or to garbage); it never completes
+                self._forget_partial()
+                raise _Retry("the reply stopped mid-way", "stalled")
+            data = self._read(min(deadline - now, stall_s if self._unfinished else 0.1))
             if data:
+                self._last_rx = time.monotonic()
                 skipped = self.decoder.skipped
                 frames = self.decoder.feed(data)
                 self.frames.extend(frames)
                 if self.decoder.skipped > skipped:
                     self.noise = (self.noise + data)[-256:]
+                self._unfinished = bool(self.decoder.buf)
                 if self.wire_log:
                     self._log_rx(frames, data, self.decoder.skipped - skipped)
         return self.frames.popleft()
@@ -141,19 +212,28 @@ class Link:
             else:
                 self.wire_log.frame("RX", *f)
 
-    def _await(self, cmd: int, seq: int, timeout: float,
-               on_event: Callable[[bytes], None] | None) -> bytes:
+    def _await(self, cmd: int, seq: int, timeout: float, stall_s: float,
+               on_event: Callable[[bytes], None] | None, probes: set[int]) -> bytes:
         deadline = time.monotonic() + timeout
+        corrupted = False
+        ping_at = time.monotonic() + self.keepalive if self.keepalive else float("inf")
         while True:
-            frame = self._next_frame(deadline)
+            if corrupted and not self.frames:
+                raise _Retry("reply failed its CRC", "corrupted")
+            frame = self._next_frame(min(deadline, ping_at), stall_s)
+            if frame is None and time.monotonic() < deadline:
+                self._probe()                   # keepalive: the host is still there
+                ping_at = time.monotonic() + self.keepalive
+                continue
             if frame is None:
-                raise _Retry(f"no reply within {timeout:.1f} s")
+                raise _Retry(f"no reply within {timeout:.2f} s", "silent")
             if frame[0] == "crc":
                 self.stats["corrupted"] += 1
-                if frame[1] == seq:
-                    raise _Retry("reply failed its CRC")
+                corrupted = corrupted or frame[1] == seq or frame[1] in probes
                 continue
             r_cmd, flags, r_seq, payload = frame
+            if r_seq in probes and r_cmd == P.PING and flags & P.F_REPLY:
+                raise _Retry("a PING sent after it was answered first: it was lost", "lost")
             if not flags & P.F_REPLY or r_seq != seq:
                 log.debug("ignoring frame cmd 0x%02x seq %d flags 0x%02x", r_cmd, r_seq, flags)
                 continue
@@ -170,7 +250,7 @@ class Link:
                 message = payload[1:].decode(errors="replace")
                 if code == P.ERR_BAD_CRC:
                     self.stats["corrupted"] += 1
-                    raise _Retry("the device saw a corrupted request")
+                    raise _Retry("the device saw a corrupted request", "rejected")
                 raise FirmwareError(code, message)
             return payload
 

@@ -18,13 +18,12 @@ import numpy as np
 from wphil.drivers.analog import AnalogNetwork
 from wphil.drivers.base import Device, DeviceInfo
 from wphil.drivers.bench import Bench
-from wphil.drivers.errors import ConfigError
-from wphil.drivers.urls import parse_options
+from wphil.drivers.urls import natural, non_negative, parse_options
 
 log = logging.getLogger(__name__)
 
 VERSION = "mock-1"
-_OPTIONS = {"seed": int, "board_seed": int, "noise": float, "drift": float}
+_OPTIONS = {"seed": natural, "board_seed": natural, "noise": non_negative, "drift": non_negative}
 
 
 def with_drift(bench: Bench, volts_per_kquery: float) -> Bench:
@@ -52,11 +51,7 @@ class MockDevice(Device):
 
     @classmethod
     def parse_url(cls, url: str) -> dict[str, Any]:
-        opts = parse_options(url, _OPTIONS, scheme="mock")
-        for name in ("noise", "drift"):
-            if opts.get(name, 0.0) < 0:
-                raise ConfigError(f"{url}: {name} must be >= 0 volts")
-        return opts
+        return parse_options(url, _OPTIONS, scheme="mock")
 
     def _info(self) -> DeviceInfo:
         b = self.bench
@@ -69,6 +64,12 @@ class MockDevice(Device):
             details={"bench": b.name, "profile": b.profile,
                      "read_noise_volts": self.network.read_noise_volts},
         )
+
+    def rng_state(self) -> dict[str, Any]:
+        return self.network.random_state()
+
+    def restore_rng_state(self, state: dict[str, Any]) -> None:
+        self.network.restore_random_state(state)
 
     def _evaluate(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool) -> np.ndarray:
         self._last_inputs = inputs[-1]       # what the input DACs hold now (for probe_volts)

@@ -5,20 +5,27 @@ URL format: PORT | serial://PORT[?option=value&...] | auto | rfc2217://HOST:PORT
     PORT is a local port name (/dev/ttyACM0, COM3); `auto` is the first port whose USB
     vendor is the Raspberry Pi Pico's (0x2E8A). rfc2217://, socket:// and loop:// are
     pyserial's own URL handlers (a bench behind ser2net), passed through unchanged.
-    Options (serial:// only): timeout=S (reply timeout, s), retries=N (per request),
-    reconnect=S (how long to wait for a vanished or reset device), faults=...,
-    fault_seed=N (fault injection, see drivers/faults.py).
+    Options (serial:// only): timeout=S (the longest wait for one reply, s; the link
+    waits as long as it has measured such a request to take, doubling up to S),
+    retries=N (a request is given up after N retries and at least S seconds),
+    reconnect=S (how long connecting, or getting a vanished or reset device back, may
+    take), faults=..., fault_seed=N (fault injection, see drivers/faults.py).
 
 On open: the handshake (protocol and firmware versions must match this wphil), then the
-bench's wiring, limits and timing are sent (CONFIGURE). Batches are split so every
-request and reply fits the protocol's maximum payload.
+bench's wiring, limits and timing are sent (CONFIGURE). The firmware drives 12-bit MCP4728s;
+a bench (or profile) with fewer DAC bits runs on them by code scaling: the host sends
+code << (12 - bits), so the board only ever holds every 2^(12 - bits)-th code, exactly
+the coarser DAC's levels, and the firmware is unchanged. More than 12 bits is refused.
+Batches are split so every request and reply fits the protocol's maximum payload.
 
 Recovery: a lost or corrupted reply is retried by sequence number (drivers/link.py). A
 request that still gets no answer, a port that fails, or a NOT_CONFIGURED answer makes
 the driver reconnect: reopen the port (a local Pico is found again by its USB serial
 number, wherever it re-enumerates), handshake, and if the boot id changed (the board was
-reset) configure it and send the weight codes it held; then the request is repeated.
-The caller never sees the fault, so the run continues exactly as it would have.
+reset) configure it and send the weight codes it held (also if it went safe after host
+silence); then the request is repeated. Every step is retried until `reconnect` seconds
+have passed, the first connect included. The caller never sees the fault, so the run
+continues exactly as it would have.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from wphil.drivers.errors import ConfigError, DeviceError, DeviceTimeout, Firmwa
 from wphil.drivers.faults import FaultSpec, FaultState, FaultyPort
 from wphil.drivers.link import Link, LinkLost
 from wphil.drivers.ports import find_pico
-from wphil.drivers.urls import parse_options
+from wphil.drivers.urls import natural, non_negative, parse_options, positive
 from wphil.drivers.wirelog import WireLog
 from wphil.firmware import protocol as P
 from wphil.firmware.version import FIRMWARE_VERSION
@@ -48,10 +55,16 @@ from wphil.firmware.version import FIRMWARE_VERSION
 log = logging.getLogger(__name__)
 
 OPTIONS: dict[str, Callable[[str], Any]] = {
-    "timeout": float, "retries": int, "reconnect": float, "faults": str, "fault_seed": int}
+    "timeout": positive, "retries": natural, "reconnect": non_negative, "faults": str,
+    "fault_seed": natural}
 _VALUES = P.MAX_PAYLOAD // 2          # u16 readings per reply
+MCP4728_BITS = 12                     # the only DAC the firmware drives
 TRAIN_SILENCE_S = 60.0                # longest wait for an on-chip progress frame
-RECOVERIES_PER_REQUEST = 5
+REOPEN_PAUSE_S = 0.1               # between attempts to reopen a port that vanished
+
+
+class WrongFirmware(DeviceError):
+    """The board runs another firmware or protocol version: waiting will not fix it."""
 
 
 class SerialDevice(Device):
@@ -61,6 +74,8 @@ class SerialDevice(Device):
 
     def __init__(self, url: str, bench: Bench, wire_log: str | None = None) -> None:
         super().__init__(url, bench)
+        self.check_bench(bench)
+        self.dac_shift = dac_shift(bench)
         opts = self.parse_url(url)
         self.reconnect_s = opts.get("reconnect", 30.0)
         self.faults = FaultState(FaultSpec.parse(opts.get("faults", ""), opts.get("fault_seed", 0)),
@@ -85,6 +100,18 @@ class SerialDevice(Device):
             FaultSpec.parse(opts.get("faults", ""))
             return opts
         return {}
+
+    @classmethod
+    def check_bench(cls, bench: Bench, onchip: bool = False) -> None:
+        bits = bench.dac.bits
+        if bits > MCP4728_BITS:
+            raise ConfigError(f"{bench.source} ({bench.profile} profile): {bits}-bit DACs; the "
+                              f"firmware drives {MCP4728_BITS}-bit MCP4728s (profiles default "
+                              "and harsh run on it, ideal only on mock://)")
+        if onchip and bits < MCP4728_BITS:
+            raise ConfigError(f"--onchip: the firmware's loop steps whole {MCP4728_BITS}-bit "
+                              f"codes, not the {bits}-bit DAC of {bench.source} ({bench.profile} "
+                              "profile); train it host-driven (without --onchip)")
 
     def fault_hooks(self) -> Any:
         """Device-side fault actions (MCU reset, unplug); plain serial ports have none."""
@@ -125,23 +152,17 @@ class SerialDevice(Device):
         self.link.attach(self.port)
 
     # -- session ------------------------------------------------------------------------
-    def connect(self, attempts: int = 5) -> dict[str, Any]:
-        """Handshake and configure. A line that answers but garbles the frames is tried
-        again; silence or a REPL fails at once."""
-        for attempt in range(attempts):
-            corrupted = self.link.stats["corrupted"]
-            try:
-                hello = self.handshake()
-                self.configure()
-                return hello
-            except DeviceTimeout:
-                if self.link.stats["corrupted"] == corrupted or attempt == attempts - 1:
-                    raise
-                log.warning("%s: garbled handshake, trying again", self.port_name)
-        raise AssertionError("unreachable")
+    def connect(self) -> dict[str, Any]:
+        """Handshake and configure, retried until the `reconnect` deadline like a recovery.
 
-    def handshake(self) -> dict[str, Any]:
-        junk = self.link.drain()
+        Fails at once on what waiting cannot fix: another firmware, a bench it refuses,
+        a MicroPython REPL, or a port that never sent a single byte back (unless it
+        failed, as an unplugged one does: it is reopened until the deadline)."""
+        return self._until_back("connecting", reopen=False, since=time.monotonic(), first=True)[0]
+
+    def handshake(self, drain: bool = True) -> dict[str, Any]:
+        """HELLO, after discarding what the port sent unasked (boot text, a REPL) if `drain`."""
+        junk = self.link.drain() if drain else b""
         if junk:
             log.debug("discarded %d bytes before the handshake: %r", len(junk), junk[:80])
         hello = json.loads(self.link.request(P.HELLO, b"wphil"))
@@ -149,14 +170,15 @@ class SerialDevice(Device):
                  hello.get("firmware"), hello.get("files"), hello.get("protocol"),
                  hello.get("board"), hello.get("boot_id", 0))
         if hello.get("protocol") != P.PROTOCOL_VERSION or hello.get("firmware") != FIRMWARE_VERSION:
-            raise DeviceError(f"{self.port_name} runs firmware {hello.get('firmware')} (protocol "
+            raise WrongFirmware(f"{self.port_name} runs firmware {hello.get('firmware')} (protocol "
                               f"{hello.get('protocol')}); this wphil needs firmware "
                               f"{FIRMWARE_VERSION} (protocol {P.PROTOCOL_VERSION}): run `wphil flash`")
         return hello
 
     def configure(self) -> None:
         try:
-            config = json.dumps(firmware_config(self.bench), separators=(",", ":")).encode()
+            config = json.dumps(firmware_config(self.bench, self.dac_shift),
+                                separators=(",", ":")).encode()
             reply = self.link.request(P.CONFIGURE, config)
         except FirmwareError as exc:
             if exc.code == P.ERR_BAD_PAYLOAD:
@@ -170,56 +192,81 @@ class SerialDevice(Device):
 
         After a recovery the request is repeated under its first sequence number if the
         board was not reset, so a request it already ran is answered from its cache and
-        never runs twice; after a reset it is sent as new.
+        never runs twice; after a reset it is sent as new. A request whose recoveries
+        take longer than `reconnect` seconds in all is given up.
         """
         seq = self.link.next_seq()
-        for _ in range(RECOVERIES_PER_REQUEST):
+        since = None
+        while True:
             try:
                 return self.link.request(cmd, payload, seq=seq, **kwargs)
             except FirmwareError as exc:
                 if exc.code != P.ERR_NOT_CONFIGURED:
                     raise
-                reset = self.recover("the device forgot its configuration", reopen=False)
+                reason, reopen = "the device forgot its configuration", False
             except DeviceTimeout as exc:
-                reset = self.recover(str(exc), reopen=False)
+                reason, reopen = str(exc), False
             except LinkLost as exc:
-                reset = self.recover(str(exc), reopen=True)
-            if reset:
+                reason, reopen = str(exc), True
+            since = since or time.monotonic()
+            if self.recover(reason, reopen, since):
                 seq = self.link.next_seq()
-        raise DeviceError(f"{self.port_name}: gave up after {RECOVERIES_PER_REQUEST} recoveries "
-                          f"in one request")
 
-    def recover(self, reason: str, reopen: bool) -> bool:
+    def recover(self, reason: str, reopen: bool, since: float | None = None) -> bool:
         """Reconnect and restore the device's state; True if it had been reset.
 
-        DeviceError if it does not come back within `reconnect` seconds."""
+        DeviceError if it is not back `reconnect` seconds after `since` (default: now)."""
         log.warning("%s: %s; reconnecting", self.port_name, reason)
         if self.wire_log:
             self.wire_log.note(f"recovering: {reason}")
-        deadline = time.monotonic() + self.reconnect_s
+        self.hello, reset = self._until_back(reason, reopen, since or time.monotonic())
+        self.recoveries += 1
+        return reset
+
+    def _until_back(self, reason: str, reopen: bool, since: float,
+                    first: bool = False) -> tuple[dict[str, Any], bool]:
+        """Handshake (reopening the port if needed), and if the board is new to us or was
+        reset, configure it and give it back its weight codes; every step is retried
+        until `reconnect` seconds after `since`. Returns (HELLO reply, whether reset)."""
+        tries = 0
         while True:
+            tries += 1
             try:
                 if reopen:
                     self._reopen()
-                hello = self.handshake()
-                reset = hello["boot_id"] != self.hello["boot_id"] or not hello.get("configured")
+                hello = self.handshake(drain=first or reopen)
+                reset = first or hello["boot_id"] != self.hello["boot_id"] \
+                    or not hello.get("configured")
                 if reset:
-                    log.warning("%s was reset (boot id %08x -> %08x): configuring it again",
-                                self.port_name, self.hello["boot_id"], hello["boot_id"])
+                    if not first:
+                        log.warning("%s was reset (boot id %08x -> %08x): configuring it again",
+                                    self.port_name, self.hello["boot_id"], hello["boot_id"])
                     self.configure()
-                    if not np.all(self._codes == self.bench.safe_code):
-                        self.link.request(P.SET_CODES, _u16(self._codes))
-                break
+                if (reset or hello.get("safe")) and not np.all(self._codes == self.bench.safe_code):
+                    # reset, or went safe after host silence
+                    self.link.request(P.SET_CODES, _u16(self._codes << self.dac_shift))
+                return hello, reset
             except DeviceError as exc:
-                if time.monotonic() > deadline:
-                    raise DeviceError(f"{self.port_name} lost ({reason}) and not back within "
-                                      f"{self.reconnect_s:.0f} s: {exc}") from None
+                elapsed = time.monotonic() - since
+                if isinstance(exc, WrongFirmware) or (first and not reopen
+                                                      and not self._may_come_back(exc)):
+                    raise
+                if elapsed > self.reconnect_s:
+                    what = "did not answer properly" if first else f"lost ({reason}) and not back"
+                    raise DeviceError(f"{self.port_name} {what} after {elapsed:.1f} s and {tries} "
+                                      f"tries (reconnect={self.reconnect_s:g} s): {exc}") from None
                 log.info("%s not back yet: %s", self.port_name, exc)
-                reopen = isinstance(exc, LinkLost) or not self.port.is_open
-                time.sleep(0.2)
-        self.hello = hello
-        self.recoveries += 1
-        return reset
+                reopen = reopen or isinstance(exc, LinkLost) or not self.port.is_open
+                if reopen:
+                    time.sleep(REOPEN_PAUSE_S)
+
+    def _may_come_back(self, exc: DeviceError) -> bool:
+        """On the first connect: is this a line that answers, only badly (worth retrying)?"""
+        if isinstance(exc, LinkLost):
+            return True
+        if isinstance(exc, FirmwareError) or self.link.stats["bytes_in"] == 0:
+            return False
+        return "MicroPython REPL" not in str(exc)
 
     def stats(self) -> dict[str, Any]:
         out = {**super().stats(), **self.link.stats, "recoveries": self.recoveries}
@@ -245,10 +292,10 @@ class SerialDevice(Device):
             details={"port": self.port_name, "recoveries": self.recoveries, **h})
 
     def _set_codes(self, codes: np.ndarray) -> None:
-        self.request(P.SET_CODES, _u16(codes))
+        self.request(P.SET_CODES, _u16(codes << self.dac_shift))
 
     def _set_channel(self, channel: int, code: int) -> None:
-        self.request(P.SET_CHANNEL, struct.pack("<BH", channel, code))
+        self.request(P.SET_CHANNEL, struct.pack("<BH", channel, code << self.dac_shift))
 
     def _safe(self) -> None:
         self.request(P.SAFE)
@@ -270,6 +317,7 @@ class SerialDevice(Device):
         return self.bench.n_outputs + (len(self.bench.wiring.hidden) if hidden else 0)
 
     def _evaluate(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool) -> np.ndarray:
+        inputs, codes = inputs << self.dac_shift, codes << self.dac_shift
         n_read, n_w, n_in = self._n_read(hidden), self.bench.n_weights, self.bench.n_inputs
         out = np.empty((len(codes), len(inputs), n_read), dtype=np.int64)
         p_step = max(1, min(len(inputs), _VALUES // n_read,
@@ -281,13 +329,17 @@ class SerialDevice(Device):
             for b0 in range(0, len(codes), b_step):
                 batch = codes[b0:b0 + b_step]
                 head = struct.pack("<BHH", P.E_HIDDEN if hidden else 0, len(batch), len(pats))
-                reply = self.request(P.EVALUATE, head + _u16(batch) + _u16(pats))
+                reply = self.request(P.EVALUATE, head + _u16(batch) + _u16(pats),
+                                     reply_size=2 * len(batch) * len(pats) * n_read)
                 out[b0:b0 + len(batch), p0:p0 + len(pats)] = _readings(reply, len(batch),
                                                                        len(pats), n_read)
         return out
 
     def _evaluate_perturbed(self, inputs: np.ndarray, base: np.ndarray,
                             perturbations: Sequence[Perturbation], hidden: bool) -> np.ndarray:
+        shift = self.dac_shift
+        inputs, base = inputs << shift, base << shift
+        perturbations = [[(k, d << shift) for k, d in pert] for pert in perturbations]
         n_read = self._n_read(hidden)
         out = np.empty((len(perturbations) + 1, len(inputs), n_read), dtype=np.int64)
         p_step = max(1, min(len(inputs), _VALUES // n_read))
@@ -298,14 +350,15 @@ class SerialDevice(Device):
             while row <= len(perturbations):
                 with_base = row == 0
                 chunk = list(perturbations[max(row - 1, 0):max(row - 1, 0) + rows_per - with_base])
-                reply = self._perturb_request(base, chunk, pats, hidden, with_base)
                 n_rows = len(chunk) + with_base
+                reply = self._perturb_request(base, chunk, pats, hidden, with_base,
+                                              2 * n_rows * len(pats) * n_read)
                 out[row:row + n_rows, p0:p0 + len(pats)] = _readings(reply, n_rows, len(pats), n_read)
                 row += n_rows
         return out
 
     def _perturb_request(self, base: np.ndarray, perts: list, pats: np.ndarray, hidden: bool,
-                         with_base: bool) -> bytes:
+                         with_base: bool, reply_size: int) -> bytes:
         flags = (P.E_HIDDEN if hidden else 0) | (0 if with_base else P.E_NO_BASE)
         body = [struct.pack("<BHH", flags, len(perts), len(pats)), _u16(base)]
         for pert in perts:
@@ -315,7 +368,7 @@ class SerialDevice(Device):
         if len(payload) > P.MAX_PAYLOAD:
             raise DeviceError(f"a perturbation request of {len(payload)} bytes exceeds the "
                               f"protocol maximum {P.MAX_PAYLOAD}")
-        return self.request(P.PERTURB, payload)
+        return self.request(P.PERTURB, payload, reply_size=reply_size)
 
     # -- sequences (recurrent benches) ---------------------------------------------------
     def _evaluate_sequence(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool,
@@ -379,7 +432,10 @@ class SerialDevice(Device):
             raise ConfigError(f"the data set is too large for on-chip training ({len(payload)} "
                               f"bytes > {P.MAX_PAYLOAD})")
         try:
+            # the firmware stops an on-chip run after host_timeout_ms without a frame
+            keepalive = self.bench.timing.host_timeout_ms / 1000 / 4
             result = json.loads(self.request(P.TRAIN, payload, timeout=TRAIN_SILENCE_S,
+                                             keepalive=keepalive,
                                              on_event=event))
         except KeyboardInterrupt:
             log.info("interrupted: stopping on-chip training")
@@ -389,18 +445,26 @@ class SerialDevice(Device):
         return result
 
 
-def firmware_config(bench: Bench) -> dict[str, Any]:
-    """What CONFIGURE sends: the bench's wiring, converters, limits and timing."""
+def dac_shift(bench: Bench) -> int:
+    """Bits a bench's DAC code is shifted left by to become an MCP4728 code."""
+    return max(MCP4728_BITS - bench.dac.bits, 0)
+
+
+def firmware_config(bench: Bench, shift: int = 0) -> dict[str, Any]:
+    """What CONFIGURE sends: the bench's wiring, converters, limits and timing, with the DAC
+    as the MCP4728 sees it (codes shifted left by `shift` bits)."""
     b = bench
     return {
         "layers": list(b.topology.layers), "weights": list(b.wiring.weights),
         "inputs": list(b.wiring.inputs), "outputs": list(b.wiring.outputs),
         "hidden": list(b.wiring.hidden),
-        "dac": {"kind": b.dac.kind, "chips": b.dac.chips, "bits": b.dac.bits, "vref": b.dac.vref,
-                "i2c_id": b.dac.i2c_id, "sda": b.dac.sda, "scl": b.dac.scl, "i2c_hz": b.dac.i2c_hz},
+        "dac": {"kind": b.dac.kind, "chips": b.dac.chips, "bits": b.dac.bits + shift,
+                "vref": b.dac.vref, "i2c_id": b.dac.i2c_id, "sda": b.dac.sda, "scl": b.dac.scl,
+                "i2c_hz": b.dac.i2c_hz},
         "adc": {"kind": b.adc.kind, "channels": b.adc.channels, "bits": b.adc.bits,
                 "vref": b.adc.vref, "oversample": b.adc.oversample},
-        "min_code": b.limits.min_code, "max_code": b.max_code, "safe_code": b.safe_code,
+        "min_code": b.limits.min_code << shift, "max_code": b.max_code << shift,
+        "safe_code": b.safe_code << shift,
         "settle_us": b.timing.settle_us, "host_timeout_ms": b.timing.host_timeout_ms,
         "feedback": len(b.recurrent.sources), "reset_pin": b.recurrent.reset_pin,
         "reset_us": b.recurrent.reset_us,

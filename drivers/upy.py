@@ -43,14 +43,15 @@ from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.faults import FaultSpec
 from wphil.drivers.mock import with_drift
-from wphil.drivers.serial_device import OPTIONS, SerialDevice
-from wphil.drivers.urls import parse_options
+from wphil.drivers.serial_device import OPTIONS, SerialDevice, dac_shift
+from wphil.drivers.urls import natural, non_negative, parse_options
 from wphil.firmware import firmware_dir
 from wphil.firmware import protocol as P
 
 log = logging.getLogger(__name__)
 
-_OPTIONS = {"seed": int, "board_seed": int, "noise": float, "drift": float, "firmware": str,
+_OPTIONS = {"seed": natural, "board_seed": natural, "noise": non_negative, "drift": non_negative,
+            "firmware": str,
             **OPTIONS}
 
 
@@ -60,13 +61,25 @@ def sim_board_file(bench: Bench, folder: Path, options: dict[str, Any]) -> Path:
     if "drift" in options:
         bench = with_drift(bench, options["drift"])
     quantiles = normal_quantiles()[8::16]          # 4096 of the 65536, evenly spaced
-    cfg = {"bench": bench.to_dict(), "board": BoardInstance.draw(bench, board_seed).to_dict(),
+    cfg = {"bench": _as_mcp4728(bench), "board": BoardInstance.draw(bench, board_seed).to_dict(),
            "noise_seed": options.get("seed", bench.sim.noise_seed),
            "read_noise_volts": options.get("noise", bench.sim.read_noise_volts),
            "normal_quantiles": [round(float(q), 5) for q in quantiles]}
     path = folder / "sim_board.json"
     path.write_text(json.dumps(cfg))
     return path
+
+
+def _as_mcp4728(bench: Bench) -> dict[str, Any]:
+    """The bench's tables as the simulated board's 12-bit MCP4728s see them: a coarser DAC
+    is driven by code scaling (drivers/serial_device.py), so its INL amplitude (in its own
+    LSBs) and stuck code are rescaled to the same volts."""
+    tables = bench.to_dict()
+    shift = dac_shift(bench)
+    tables["dac"]["bits"] = bench.dac.bits + shift
+    tables["sim"]["dac_inl_lsb"] = bench.sim.dac_inl_lsb * (1 << shift)
+    tables["sim"]["stuck_code"] = bench.sim.stuck_code << shift
+    return tables
 
 
 class SimBoardProcess:

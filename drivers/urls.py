@@ -6,6 +6,7 @@ Like pyserial's `serial_for_url`: `mock://`, `upy://`, a port path (`/dev/ttyACM
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -30,6 +31,26 @@ def scheme_of(url: str) -> str:
     return "serial"
 
 
+def _named(name: str, convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    convert.__name__ = name          # what parse_options says the value must be
+    return convert
+
+
+def _at_least(kind: type, lo: float, strict: bool = False) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        value = kind(text)
+        if value < lo or (strict and value == lo):
+            raise ValueError(text)
+        return value
+    return convert
+
+
+#: URL option converters whose ValueError names the range: seeds and counts, durations, volts
+natural = _named("an integer >= 0", _at_least(int, 0))
+positive = _named("a number > 0", _at_least(float, 0.0, strict=True))
+non_negative = _named("a number >= 0", _at_least(float, 0.0))
+
+
 def parse_options(url: str, allowed: dict[str, Callable[[str], Any]], scheme: str) -> dict[str, Any]:
     """Query options of `url`, converted; unknown or malformed ones are a `ConfigError`."""
     parts = urlsplit(url)
@@ -43,4 +64,6 @@ def parse_options(url: str, allowed: dict[str, Callable[[str], Any]], scheme: st
         except ValueError:
             raise ConfigError(f"{url}: option {name}={raw!r} must be "
                               f"{getattr(allowed[name], '__name__', 'valid')}") from None
+        if isinstance(options[name], float) and not math.isfinite(options[name]):
+            raise ConfigError(f"{url}: option {name}={raw!r} must be a finite number")
     return options

@@ -10,19 +10,27 @@
 # Between patterns the line is polled: STOP ends the run, PING/STATUS are answered.
 import json
 
-from protocol import ERR_BAD_PAYLOAD, F_EVENT, F_REPLY, HEADER_SIZE, OVERHEAD, TRAIN, encode_into
+from protocol import (
+    ERR_BAD_PAYLOAD,
+    ERR_RANGE,
+    F_EVENT,
+    F_REPLY,
+    HEADER_SIZE,
+    OVERHEAD,
+    TRAIN,
+    encode_into,
+)
 from rig import ProtoError
 
-_KEYS = ("inputs", "target_codes", "labels", "lr", "pert", "codes", "epochs")
+INF = float("inf")
+
+_REQUIRED = ("inputs", "labels", "target_codes", "lr", "pert", "codes", "epochs")
+_OPTIONAL = {"max_queries": 0, "target_accuracy": 1.0, "target_loss": 0.0, "threshold": 0,
+             "seed": 0, "shuffle": False}
 
 
 def train(server, req, seq):
-    try:
-        job = json.loads(bytes(req))
-        for k in _KEYS:
-            job[k]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ProtoError(ERR_BAD_PAYLOAD, "TRAIN: %s %s" % (type(exc).__name__, exc))
+    job = parse_job(req, server.rig)      # all of it, before anything is written or sent
     run = Run(server, job, seq)
     server.training, server.stop_requested = True, False
     try:
@@ -31,6 +39,80 @@ def train(server, req, seq):
         server.training = False
     return server.put_json({"stop": stop, "epochs": run.epoch, "queries": run.queries,
                             "loss": run.loss, "accuracy": run.accuracy, "codes": run.codes()})
+
+
+def _bad(message):
+    raise ProtoError(ERR_BAD_PAYLOAD, "TRAIN: " + message)
+
+
+def _is_int(x):
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_number(x):
+    return (_is_int(x) or isinstance(x, float)) and x == x and x not in (INF, -INF)
+
+
+def _ints(job, key, n):
+    v = job[key]
+    if not isinstance(v, list) or len(v) != n or not all(_is_int(x) for x in v):
+        _bad("%s must be a list of %d ints" % (key, n))
+    return v
+
+
+def parse_job(req, rig):
+    """The TRAIN request checked whole (PROTOCOL.md): BAD_PAYLOAD or RANGE, or the job."""
+    try:
+        job = json.loads(bytes(req))
+    except ValueError as exc:
+        _bad("not JSON: %s" % exc)
+    if not isinstance(job, dict):
+        _bad("the payload must be a JSON object")
+    for k in job:
+        if k not in _REQUIRED and k not in _OPTIONAL:
+            _bad("unknown key %r" % k)
+    for k in _REQUIRED:
+        if k not in job:
+            _bad("missing key %r" % k)
+    for k in _OPTIONAL:
+        job.setdefault(k, _OPTIONAL[k])
+    n_out = len(rig.outputs)
+    labels = job["labels"]
+    if not isinstance(labels, list) or not labels:
+        _bad("labels must be a non-empty list of ints")
+    top = 1 if n_out == 1 else n_out - 1
+    for x in labels:
+        if not _is_int(x) or not 0 <= x <= top:
+            _bad("labels must be ints 0..%d, not %r" % (top, x))
+    inputs = _ints(job, "inputs", len(labels) * rig.n_in)
+    codes = _ints(job, "codes", rig.n_w)
+    pert = _ints(job, "pert", rig.n_w)
+    for k, n in (("lr", rig.n_w), ("target_codes", 2)):
+        v = job[k]
+        if not isinstance(v, list) or len(v) != n or not all(_is_number(x) for x in v):
+            _bad("%s must be a list of %d numbers" % (k, n))
+    if any(x < 0 for x in job["lr"]):
+        _bad("lr must be >= 0")
+    for k in ("epochs", "max_queries", "seed"):
+        if not _is_int(job[k]) or job[k] < (k == "epochs"):
+            _bad("%s must be an int >= %d" % (k, k == "epochs"))
+    for k in ("target_accuracy", "target_loss", "threshold"):
+        if not _is_number(job[k]):
+            _bad("%s must be a number" % k)
+    if not 0 <= job["target_accuracy"] <= 1 or job["target_loss"] < 0:
+        _bad("target_accuracy must be in 0..1 and target_loss >= 0")
+    if not isinstance(job["shuffle"], bool):
+        _bad("shuffle must be true or false")
+    for c in inputs:
+        rig.check(c, "input")
+    for c in codes:
+        rig.check(c, "start weight")
+    widest = (rig.hi - rig.lo) // 2      # a code perturbed up or down stays in the limits
+    for d in pert:
+        if not 1 <= d <= widest:
+            raise ProtoError(ERR_RANGE, "TRAIN: pert %d outside 1..%d (half the limits)"
+                             % (d, widest))
+    return job
 
 
 def targets(target_codes, labels, n_out):
@@ -56,24 +138,20 @@ class Run:
         self.patterns = len(self.labels)
         self.targets = targets(job["target_codes"], self.labels, self.n_out)
         self.lr, self.pert = job["lr"], job["pert"]
-        if len(self.inputs) != self.patterns * rig.n_in or len(self.lr) != rig.n_w \
-                or len(self.pert) != rig.n_w:
-            raise ProtoError(ERR_BAD_PAYLOAD, "TRAIN: array sizes do not match the configuration")
-        for c in self.inputs:
-            rig.check(c, "input")
-        self.w = [float(min(max(c, rig.lo), rig.hi)) for c in job["codes"]]
+        self.w = [float(c) for c in job["codes"]]
         self.epochs = job["epochs"]
-        self.max_queries = job.get("max_queries", 0)
-        self.target_accuracy = job.get("target_accuracy", 1.0)
-        self.target_loss = job.get("target_loss", 0.0)
-        self.threshold = job.get("threshold", 0)
-        self.shuffle = job.get("shuffle", False)
+        self.max_queries = job["max_queries"]
+        self.target_accuracy = job["target_accuracy"]
+        self.target_loss = job["target_loss"]
+        self.threshold = job["threshold"]
+        self.shuffle = job["shuffle"]
         # a PRNG of its own (xorshift32): the global one may be a simulated circuit's noise
-        self.rng = (job.get("seed", 0) * 2654435761 + 1) & 0xFFFFFFFF or 1
+        self.rng = (job["seed"] * 2654435761 + 1) & 0xFFFFFFFF or 1
         self.epoch = self.queries = 0
         self.loss, self.accuracy = 0.0, 0.0
         self.buf = bytearray(2 * self.n_out)
-        self.event = bytearray(OVERHEAD + 1024)
+        # the progress JSON: ~100 bytes of numbers, then the codes (at most "4095, " each)
+        self.event = bytearray(OVERHEAD + 160 + 6 * rig.n_w)
         self.order = list(range(self.patterns))
 
     def next_random(self):
@@ -137,6 +215,13 @@ class Run:
             self.server.step(0)
         return self.server.stop_requested
 
+    def host_gone(self):
+        """The safety rule holds during TRAIN too: a silent host stops the run, DACs safe."""
+        if not self.server.host_silent():
+            return False
+        self.server.silence_trip()
+        return True
+
     def loop(self):
         while True:
             if self.shuffle:
@@ -148,6 +233,8 @@ class Run:
                 if self.poll_stop():
                     self.evaluate()
                     return "stopped"
+                if self.host_gone():
+                    return "host_silent"
             self.evaluate()
             self.epoch += 1
             self.send_progress()

@@ -80,50 +80,55 @@ class Rig:
 
     # -- configuration ---------------------------------------------------------------
     def configure(self, cfg):
+        """Check the whole configuration, then take it; a bad one changes nothing."""
         layers = cfg["layers"]
         dac, adc = cfg["dac"], cfg["adc"]
         n_dac = 4 * dac["chips"]
         n_w = sum((layers[i] + 1) * layers[i + 1] for i in range(len(layers) - 1))
+        _expect(len(layers) >= 2 and min(layers[1:]) >= 1 and layers[0] >= 0,
+                "layers: need at least 2 sizes >= 1 (0 inputs: a recurrent network)")
         n_w += cfg.get("feedback", 0)           # recurrent benches: feedback weights last
         _expect(len(cfg["weights"]) == n_w, "weights: %d channels, topology needs %d"
                 % (len(cfg["weights"]), n_w))
         _expect(len(cfg["inputs"]) == layers[0], "inputs: need %d channels" % layers[0])
         _expect(len(cfg["outputs"]) == layers[-1], "outputs: need %d channels" % layers[-1])
         used = cfg["weights"] + cfg["inputs"]
-        _expect(max(used) < n_dac and min(used) >= 0, "DAC channel out of 0..%d" % (n_dac - 1))
+        _expect(_channels(used, n_dac), "DAC channel out of 0..%d" % (n_dac - 1))
         _expect(dac["kind"] == "mcp4728" and dac["bits"] == 12,
                 "the firmware drives 12-bit MCP4728 DACs, not %d-bit %s" % (dac["bits"], dac["kind"]))
         _expect(ADC_BITS.get(adc["kind"]) == adc["bits"], "%s ADC codes are %s-bit, not %d"
                 % (adc["kind"], ADC_BITS.get(adc["kind"]), adc["bits"]))
         lo, hi, safe = cfg["min_code"], cfg["max_code"], cfg["safe_code"]
         _expect(0 <= lo <= safe <= hi <= 4095, "need 0 <= min_code <= safe_code <= max_code <= 4095")
-        self.bus = self.board.i2c(dac["i2c_id"], dac["sda"], dac["scl"], dac["i2c_hz"])
-        found = self.scan()
+        settle_us = cfg.get("settle_us", 10)
+        _expect(settle_us >= 0, "settle_us must be >= 0")
+        readouts = cfg["outputs"] + cfg.get("hidden", [])
+        bus = self.board.i2c(dac["i2c_id"], dac["sda"], dac["scl"], dac["i2c_hz"])
+        found = [a for a in bus.scan() if DAC_BASE_ADDRESS <= a < DAC_BASE_ADDRESS + 8]
         chips = []
         for i in range(dac["chips"]):
             if DAC_BASE_ADDRESS + i not in found:
                 raise ProtoError(ERR_HARDWARE, "no MCP4728 answers at 0x%02x" % (DAC_BASE_ADDRESS + i))
-            chips.append(MCP4728(self.bus, DAC_BASE_ADDRESS + i, internal_vref=dac["vref"] == 2.048))
-        self.dacs = DacBank(chips)
-        self.adc = self._make_adc(adc)
-        readouts = cfg["outputs"] + cfg.get("hidden", [])
-        _expect(max(readouts) < self.adc.channels, "ADC channel out of 0..%d" % (self.adc.channels - 1))
+            chips.append(MCP4728(bus, DAC_BASE_ADDRESS + i, internal_vref=dac["vref"] == 2.048))
+        converter = self._make_adc(adc, bus)
+        _expect(_channels(readouts, converter.channels),
+                "ADC channel out of 0..%d" % (converter.channels - 1))
+        self.bus, self.dacs, self.adc = bus, DacBank(chips), converter
         self.cfg = cfg
         self.weight_ch, self.input_ch = cfg["weights"], cfg["inputs"]
         self.outputs, self.readouts = cfg["outputs"], readouts
         self.n_w, self.n_in = n_w, layers[0]
         self.lo, self.hi, self.safe_code = lo, hi, safe
-        self.settle_us = cfg.get("settle_us", 10)
+        self.settle_us = settle_us
         self.reset_pin, self.reset_us = cfg.get("reset_pin", -1), cfg.get("reset_us", 0)
         self.held = [safe] * n_w
         self.configured = True
         self.safe()
 
-    def _make_adc(self, adc):
+    def _make_adc(self, adc, bus):
         if adc["kind"] == "rp2040":
             return self.board.rp2040_adc(adc["channels"], adc.get("oversample", 1))
-        fs = adc["vref"]
-        return ADS1115(self.bus, ADS1115_ADDRESS, full_scale=fs)
+        return ADS1115(bus, ADS1115_ADDRESS, full_scale=adc["vref"])
 
     def need_config(self):
         if not self.configured:
@@ -178,7 +183,6 @@ class Rig:
             pos += 2
         return pos
 
-
     # -- sequences (recurrent benches, sequence.py) ---------------------------------------
     def apply_inputs(self, inputs, step):
         """Write the input codes of one step of a flat sequence (all channels at once)."""
@@ -198,6 +202,13 @@ class Rig:
             out[pos + 1] = code >> 8
             pos += 2
         return pos
+
+
+def _channels(channels, n):
+    for ch in channels:
+        if not isinstance(ch, int) or not 0 <= ch < n:
+            return False
+    return True
 
 
 def _expect(ok, message):

@@ -70,7 +70,7 @@ class Server:
         self.boot_id = board.boot_id()
         self.cache_key = None          # (cmd, seq, crc) of the request whose reply is in tx
         self.tx_len = 0
-        self.last_rx = time.ticks_ms()
+        self.last_rx = self.prev_rx = time.ticks_ms()
         self.last_byte = time.ticks_add(self.last_rx, -QUIET_MS)
         self.timeout_ms = 0
         self.wdt = None
@@ -113,11 +113,16 @@ class Server:
         return True
 
     def check_silence(self):
-        if (self.timeout_ms and not self.rig.safe_state
-                and time.ticks_diff(time.ticks_ms(), self.last_rx) > self.timeout_ms):
-            self.rig.safe()
-            self.cache_key = None
-            self.stats["silence_trips"] += 1
+        if not self.rig.safe_state and self.host_silent():
+            self.silence_trip()
+
+    def host_silent(self):
+        return self.timeout_ms and time.ticks_diff(time.ticks_ms(), self.last_rx) > self.timeout_ms
+
+    def silence_trip(self):
+        self.rig.safe()
+        self.cache_key = None
+        self.stats["silence_trips"] += 1
 
     # -- framing -------------------------------------------------------------------------
     def read_exact(self, start, end):
@@ -159,6 +164,7 @@ class Server:
         if not body_crc_ok(self.rx, self.rxv[HEADER_SIZE:], length):
             self.reply_error(cmd, seq, ERR_BAD_CRC, "bad CRC, frame dropped")
             return None
+        self.prev_rx = self.last_rx            # STATUS reports the silence before itself
         self.last_rx = self.last_byte = time.ticks_ms()
         self.stats["frames"] += 1
         return cmd, flags, seq, length
@@ -270,10 +276,14 @@ class Server:
     def configure(self, req, seq):
         try:
             cfg = json.loads(bytes(req))
+            timing = (cfg.get("host_timeout_ms", 2000), cfg.get("watchdog_ms", 0))
+            for ms in timing:
+                if not isinstance(ms, int) or isinstance(ms, bool) or ms < 0:
+                    raise ValueError("host_timeout_ms and watchdog_ms must be ints >= 0")
             self.rig.configure(cfg)
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise ProtoError(ERR_BAD_PAYLOAD, "configure: %s %s" % (type(exc).__name__, exc))
-        self.timeout_ms = cfg.get("host_timeout_ms", 2000)
+        self.timeout_ms = timing[0]
         if cfg.get("watchdog_ms", 0) and self.wdt is None:
             self.wdt = self.board.watchdog(cfg["watchdog_ms"])
         return self.put_json({"dac_channels": len(self.rig.dacs.codes),
@@ -309,6 +319,8 @@ class Server:
         rig = self.rig
         flags, count, patterns, readouts = self.batch_header(req, "EVALUATE")
         held = flags & E_HELD
+        if held and count != 1:
+            raise ProtoError(ERR_BAD_PAYLOAD, "EVALUATE: B must be 1 with HELD, not %d" % count)
         n_codes = 0 if held else count * rig.n_w
         _length(req, 5 + 2 * (n_codes + patterns * rig.n_in), "EVALUATE")
         _fits(count * patterns * len(readouts))
@@ -343,6 +355,10 @@ class Server:
                 k, delta = struct.unpack_from("<Bh", req, pos + 1 + 3 * i)
                 if k >= rig.n_w:
                     raise ProtoError(ERR_BAD_PAYLOAD, "PERTURB: weight %d of %d" % (k, rig.n_w))
+                for seen, _ in pairs:
+                    if seen == k:
+                        raise ProtoError(ERR_BAD_PAYLOAD, "PERTURB: weight %d twice in "
+                                         "perturbation %d" % (k, len(perts)))
                 rig.check(base[k] + delta, "perturbed weight %d" % k)
                 pairs.append((k, base[k] + delta))
             perts.append(pairs)
@@ -370,6 +386,7 @@ class Server:
         return sequence.replay(self, req)
 
     def set_channel(self, req, seq):
+        self.rig.need_config()
         _length(req, 3, "SET_CHANNEL")
         channel, code = struct.unpack_from("<BH", req, 0)
         self.rig.set_channel(channel, code)
@@ -386,7 +403,7 @@ class Server:
         rig = self.rig
         info = {"configured": rig.configured, "safe": rig.safe_state, "training": self.training,
                 "boot_id": self.boot_id, "stats": self.stats,
-                "silence_ms": time.ticks_diff(time.ticks_ms(), self.last_rx)}
+                "silence_ms": time.ticks_diff(self.last_rx, self.prev_rx)}
         if rig.configured:
             info["held"] = list(rig.held)
             info["dac_codes"] = rig.dacs.read_back()

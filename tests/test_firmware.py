@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from tests.conftest import XOR_FEATURES
 from wphil.drivers import ConfigError, DeviceError, FirmwareError, load_bench, open_device
 from wphil.drivers.link import Link
+from wphil.drivers.serial_device import firmware_config
 from wphil.firmware import firmware_dir
 from wphil.firmware import protocol as P
 from wphil.firmware.version import FIRMWARE_VERSION, MODULES, digest
@@ -146,9 +147,14 @@ def test_bad_requests_get_error_replies_with_a_code_and_a_message(upy_xor) -> No
     assert upy_xor.evaluate(CodeMap(upy_xor.bench).inputs_to_codes(XOR_FEATURES)).shape == (1, 4, 1)
 
 
-def test_a_bench_the_firmware_cannot_drive_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="firmware refuses this bench: .*12-bit MCP4728"):
-        open_device("upy://", load_bench("xor-2-2-1", "ideal"))     # 16-bit DACs
+def test_a_bench_the_firmware_cannot_drive_is_a_config_error(upy_xor) -> None:
+    from wphil.drivers.serial_device import firmware_config
+    ideal = load_bench("xor-2-2-1", "ideal")                        # 16-bit DACs
+    with pytest.raises(ConfigError, match="16-bit DACs; the firmware drives 12-bit MCP4728s"):
+        open_device("upy://", ideal)                                # refused before it starts
+    with pytest.raises(FirmwareError, match="12-bit MCP4728"):      # and by the firmware itself
+        upy_xor.request(P.CONFIGURE, json.dumps(firmware_config(ideal)).encode())
+    upy_xor.configure()
 
 
 def raw_exchange(dev, frame: bytes, timeout: float = 2.0) -> list:
@@ -271,3 +277,51 @@ def test_simulated_board_read_noise_has_the_configured_spread() -> None:
         adc = dev.evaluate(inputs, np.repeat(random_codes(bench, 1), 3000, axis=0)).astype(float)
     expected = volts * 4096 / 3.3 / np.sqrt(bench.adc.oversample)
     assert adc.std() == pytest.approx(expected, rel=0.1)
+
+
+@pytest.mark.parametrize("url", ["mock://?noise=0", "upy://?noise=0"])
+def test_a_perturbation_naming_one_weight_twice_is_refused_by_every_backend(url: str) -> None:
+    bench = quiet("xor-2-2-1")
+    inputs = CodeMap(bench).inputs_to_codes(XOR_FEATURES)
+    with open_device(url, bench) as dev:
+        with pytest.raises(ValueError, match=r"names a weight twice: \[\(3, 2\), \(3, 1\)\]"):
+            dev.evaluate(inputs, np.full(9, 2048), [[(3, 2), (3, 1)]])
+        assert dev.queries == 0
+
+
+def test_the_firmware_refuses_a_perturbation_naming_one_weight_twice(upy_xor) -> None:
+    base = struct.pack("<BHH", 0, 1, 1) + struct.pack("<9H", *[2048] * 9)
+    twice = bytes((2,)) + struct.pack("<BhBh", 3, 2, 3, 1)
+    with pytest.raises(FirmwareError) as err:
+        upy_xor.request(P.PERTURB, base + twice + struct.pack("<2H", 1000, 1000))
+    assert err.value.code == P.ERR_BAD_PAYLOAD and "weight 3 twice" in err.value.message
+
+
+def test_a_bad_configure_changes_nothing(upy_xor) -> None:
+    before = upy_xor.status()
+    for bad in ({"host_timeout_ms": "2000"}, {"hidden": [1, 7]}, {"weights": [0] * 8 + [99]}):
+        config = json.dumps({**firmware_config(upy_xor.bench), **bad}).encode()
+        with pytest.raises(FirmwareError) as err:
+            upy_xor.request(P.CONFIGURE, config)
+        assert err.value.code == P.ERR_BAD_PAYLOAD, err.value
+    after = upy_xor.status()
+    assert after["configured"] and after["dac_codes"] == before["dac_codes"]
+    assert upy_xor.evaluate(CodeMap(upy_xor.bench).inputs_to_codes(XOR_FEATURES)).shape == (1, 4, 1)
+
+
+def test_onchip_training_outlasts_the_host_timeout_while_the_host_keeps_talking() -> None:
+    from wphil.learning.onchip import train_onchip
+    from wphil.learning.tasks import load_task
+    from wphil.learning.train import TrainConfig, Trainer
+    bench = load_bench("xor-2-2-1", overrides={"timing": {"host_timeout_ms": 1000}})
+    task = load_task("xor")
+    with open_device("upy://", bench) as dev:
+        config = TrainConfig.for_bench(bench, onchip=True, epochs=600, target_loss=1e-12)
+        frames = dev.status()["stats"]["frames"]
+        stop = train_onchip(dev, bench, task, config, Trainer(dev, bench, task, config).state,
+                            lambda record, state: None)
+        status = dev.status()
+    assert stop == "max_epochs", stop
+    # a PING every 250 ms: more than 4 of them, so the run lasted longer than the 1000 ms
+    keepalives = status["stats"]["frames"] - frames - 2          # minus TRAIN and STATUS
+    assert keepalives > 4 and status["stats"]["silence_trips"] == 0

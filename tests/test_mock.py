@@ -143,8 +143,8 @@ def test_drift_moves_the_outputs_over_many_queries(xor_bench) -> None:
 
 @pytest.mark.parametrize("url,message", [
     ("mock://?speed=3", "unknown option 'speed' for mock://; valid: seed, board_seed, noise"),
-    ("mock://?seed=x", "option seed='x' must be int"),
-    ("mock://?noise=-1", "noise must be >= 0"),
+    ("mock://?seed=x", "option seed='x' must be an integer >= 0"),
+    ("mock://?noise=-1", "option noise=.-1. must be a number >= 0"),
     ("nope://", "unknown device URL scheme 'nope'"),
 ])
 def test_bad_urls_are_config_errors_listing_valid_values(url: str, message: str) -> None:

@@ -49,3 +49,34 @@ def test_creating_over_an_existing_run_is_refused(tmp_path: Path) -> None:
     RunDir.create(tmp_path / "run", {"run": {}})
     with pytest.raises(ConfigError, match="already exists .* --resume"):
         RunDir.create(tmp_path / "run", {"run": {}})
+
+
+def test_a_new_run_that_fails_on_bad_input_before_its_first_epoch_leaves_nothing(
+        tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    import pytest
+
+    from wphil.drivers.errors import ConfigError
+    from wphil.runs import execute, new_spec
+    spec = new_spec("mock://", epochs=3)
+    bad = replace(spec, config=replace(spec.config, rounding="banana"))   # past new_spec's check
+    rundir = RunDir.create(tmp_path / "runs" / "run", bad.to_config())
+    with pytest.raises(ConfigError, match="rounding must be round or stochastic"):
+        execute(bad, rundir)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_resumed_run_is_trimmed_only_when_its_session_starts(tmp_path: Path) -> None:
+    import pytest
+
+    from wphil.drivers.errors import ConfigError
+    from wphil.runs import prepare_resume
+    run = RunDir.create(tmp_path / "run", {"run": {}})
+    for epoch in range(1, 4):
+        run.append(record(epoch))
+    run.close()
+    assert run.check_metrics(1) == 2 and len(run.metrics()) == 3      # a dry run
+    with pytest.raises(ConfigError, match="incomplete"):
+        prepare_resume(tmp_path / "run", None)           # {"run": {}} is no run's config
+    RunDir.reopen(tmp_path / "run", lock=True).close()   # and the lock was released

@@ -85,7 +85,10 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
     if resume and out is None:
         raise click.UsageError("--resume needs the --out directory of the stopped grid")
     out = out or Path("runs") / datetime.now().strftime("bench-learn-%Y%m%d-%H%M%S")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot create it: {exc.strerror}") from None
     job_list = make_jobs(task_names, rule_names, seeds, profile_names, budgets)
     earlier = _load_runs(out / RUNS_FILE) if resume else []
     # start the file afresh, or keep just its whole lines (a stopped grid may have left half
@@ -192,16 +195,33 @@ def _write(out: Path, table: str, report: dict[str, Any]) -> list[Path]:
     return written
 
 
+#: the image formats `wphil plot --out` writes (matplotlib picks the format by suffix)
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def _image_path(ctx: click.Context, param: click.Parameter, path: Path | None) -> Path | None:
+    """An image file name whose folder exists, checked before the run is read."""
+    if path is None:
+        return None
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise click.BadParameter(f"{path}: the plot is written as {', '.join(PLOT_SUFFIXES)}; "
+                                 "name the file with one of these suffixes")
+    if not path.resolve().parent.is_dir():
+        raise click.BadParameter(f"{path}: {path.parent} is not a directory")
+    return path
+
+
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="PNG file  [default: RUN_DIR/learning_curve.png]")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), callback=_image_path,
+              help="Image file, .png, .pdf or .svg  [default: RUN_DIR/learning_curve.png]")
 def plot(run_dir: Path, out: Path | None) -> None:
     """Draw a run's learning curve (loss and accuracy against queries) as a PNG."""
     from wphil.compare import plot_run
     from wphil.runs import RunDir
 
     rundir = RunDir.reopen(run_dir)
+    rundir.check_metrics(0)                 # every row a metrics row, epochs 1, 2, ...
     metrics = rundir.metrics()
     if not metrics:
         raise ConfigError(f"{run_dir}: metrics.csv has no rows yet")

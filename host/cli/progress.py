@@ -12,7 +12,7 @@ from wphil.learning import EpochRecord
 class EpochProgress:
     """A tqdm bar over epochs (drawn on stderr, only when it is a terminal)."""
 
-    def __init__(self, epochs: int, start: int = 0, disable: bool = False) -> None:
+    def __init__(self, epochs: int | None, start: int = 0, disable: bool = False) -> None:
         self.bar = tqdm(total=epochs, initial=start, unit="epoch", dynamic_ncols=True,
                         disable=True if disable else None, leave=True)
         self._last: EpochRecord | None = None

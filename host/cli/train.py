@@ -7,6 +7,7 @@ module prints, and failures are raised to become one line and an exit code there
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,33 @@ from wphil.drivers.bench_files import load_bench
 from wphil.drivers.errors import DeviceError
 from wphil.drivers.profiles import PROFILES
 from wphil.learning import RULES
-from wphil.runs import SETTINGS, RunDir, RunSpec, default_out, execute, new_spec, prepare_resume
+from wphil.runs import (
+    SETTINGS,
+    UNLIMITED_EPOCHS,
+    RunDir,
+    RunSpec,
+    default_out,
+    execute,
+    new_spec,
+    open_run_device,
+    prepare_resume,
+)
 
 DEVICE_HELP = ("Device URL: mock:// (simulated, default; options ?seed=N&board_seed=N&noise=V), "
                "upy://, /dev/ttyACM0, COM3, auto, socket://HOST:PORT.")
 #: options that define a run; with --resume they come from the run's config.toml
 _FIXED_ON_RESUME = ("bench", "profile", "task", "algo", "lr", "pert", "momentum", "init_scale",
                     "batch_size", "rounding", "seed", "out", "onchip", "rule_option")
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange, refusing NaN and infinities (which every range check lets by)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value} is not a finite number", param, ctx)
+        return number
 
 
 def _rule_options(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
@@ -61,19 +82,19 @@ def _appendable(ctx: click.Context, param: click.Parameter, path: str | None) ->
 @click.option("--rule-option", "-O", multiple=True, callback=_rule_options, metavar="NAME=VALUE",
               help="A hyperparameter of the learning rule, e.g. -O tau_theta=16 for mgd "
               "(repeatable; the rules and their options are in the README).")
-@click.option("--lr", type=click.FloatRange(0, min_open=True), help="Learning rate  "
+@click.option("--lr", type=FiniteFloatRange(0, min_open=True), help="Learning rate  "
               "[default: the bench's, scaled for noisier rules].")
-@click.option("--pert", type=click.FloatRange(0, min_open=True),
+@click.option("--pert", type=FiniteFloatRange(0, min_open=True),
               help="Perturbation in weight units (at least one DAC LSB is used).")
-@click.option("--momentum", type=click.FloatRange(0, 1, max_open=True), help="SGD momentum.")
-@click.option("--init-scale", type=click.FloatRange(0), help="Initial weights uniform in "
+@click.option("--momentum", type=FiniteFloatRange(0, 1, max_open=True), help="SGD momentum.")
+@click.option("--init-scale", type=FiniteFloatRange(0), help="Initial weights uniform in "
               "+-INIT_SCALE (weight units).")
 @click.option("--batch-size", type=click.IntRange(0), help="Patterns per step; 1 = per pattern "
               "(Jabri & Flower), 0 = whole set.")
 @click.option("--epochs", type=click.IntRange(1), help="Stop after this many epochs.")
 @click.option("--max-queries", type=click.IntRange(1), help="Stop after this many forward passes.")
-@click.option("--target-accuracy", type=click.FloatRange(0, 1), help="Stop at this accuracy.")
-@click.option("--target-loss", type=click.FloatRange(0), help="Also require this loss (V^2; 0 = off).")
+@click.option("--target-accuracy", type=FiniteFloatRange(0, 1), help="Stop at this accuracy.")
+@click.option("--target-loss", type=FiniteFloatRange(0), help="Also require this loss (V^2; 0 = off).")
 @click.option("--rounding", type=click.Choice(["round", "stochastic"]),
               help="How float weights become DAC codes  [default: round]")
 @click.option("--seed", type=click.IntRange(0), help="Seed of the initial weights and every "
@@ -107,20 +128,42 @@ def train(ctx: click.Context, device: str, resume: Path | None, no_progress: boo
             target_loss=options["target_loss"])
         done = rundir.summary()
         if done and done.get("converged") and state is not None:
+            rundir.close()
             click.echo(f"{resume}: already converged at epoch {state.epoch}; nothing to do")
             return
+        dev = _open_or_release(spec, log_wire, rundir)
     else:
         spec = _new_spec(device, options)
         out = options["out"] or default_out(spec.task, spec.config.algo)
-        rundir, state = RunDir.create(out, spec.to_config()), None
-    progress = EpochProgress(spec.config.epochs, state.epoch if state else 0, disable=no_progress)
+        RunDir.check_new(out)
+        dev = open_run_device(spec, log_wire)
+        rundir, state = _create_or_close(out, spec, dev), None
+    total = None if spec.config.epochs >= UNLIMITED_EPOCHS else spec.config.epochs
+    progress = EpochProgress(total, state.epoch if state else 0, disable=no_progress)
     try:
         with progress:
-            summary = execute(spec, rundir, state, progress.update, log_wire)
+            summary = execute(spec, rundir, state, progress.update, log_wire, dev)
     except DeviceError as exc:
         raise DeviceError(f"{exc}; the run is saved: continue it with "
                           f"wphil train --resume {rundir.path}") from None
     _print_summary(summary, rundir.path)
+
+
+def _open_or_release(spec: RunSpec, log_wire: str | None, rundir: RunDir) -> Any:
+    """The device of a resumed run; if it cannot be opened the run is left as it was."""
+    try:
+        return open_run_device(spec, log_wire)
+    except BaseException:
+        rundir.close()
+        raise
+
+
+def _create_or_close(out: Path, spec: RunSpec, dev: Any) -> RunDir:
+    try:
+        return RunDir.create(out, spec.to_config())
+    except BaseException:
+        dev.close()
+        raise
 
 
 def _given(ctx: click.Context, name: str) -> bool:
@@ -134,8 +177,12 @@ def _new_spec(device: str, options: dict[str, Any]) -> RunSpec:
 
 def _print_summary(summary: dict[str, Any], path: Path) -> None:
     verdict = "converged" if summary["converged"] else f"stopped ({summary['stop_reason']})"
-    click.echo(f"{verdict} at epoch {summary['epochs']}: loss {summary['loss']:.4g}, accuracy "
-               f"{100 * summary['accuracy']:.1f}%, {summary['queries']} queries in "
+    loss = "n/a" if summary["loss"] is None else f"{summary['loss']:.4g}"
+    over = summary.get("queries_over_budget") or 0
+    budget = (f" ({over} past the --max-queries budget of {summary['max_queries']}: a step and "
+              "the epoch's evaluation run to their end)" if over else "")
+    click.echo(f"{verdict} at epoch {summary['epochs']}: loss {loss}, accuracy "
+               f"{100 * summary['accuracy']:.1f}%, {summary['queries']} queries{budget} in "
                f"{summary['wall_s']:.2f} s -> {path}")
 
 

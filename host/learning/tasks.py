@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -76,7 +77,13 @@ def load_task(spec: str) -> Task:
     if path.suffix.lower() == ".csv" or path.exists():
         if not path.is_file():
             raise ConfigError(f"task file not found: {spec}")
-        return task_from_csv_text(path.read_text(encoding="utf-8"), path.stem, str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{spec}: not a text CSV file (not UTF-8)") from None
+        except OSError as exc:
+            raise ConfigError(f"{spec}: cannot read it: {exc.strerror}") from None
+        return task_from_csv_text(text, path.stem, str(path))
     raise ConfigError(f"unknown task {spec!r}; valid: {', '.join(BUILTIN + SEQUENCE_TASKS)}, "
                       "or a .csv file")
 
@@ -89,9 +96,16 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _is_finite(text: str) -> bool:
+    return _is_number(text) and math.isfinite(float(text))
+
+
 def task_from_csv_text(text: str, name: str, source: str) -> Task:
     """Parse CSV rows (an optional header, then features..., label), min-max scale features."""
-    rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
+    try:
+        rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
+    except csv.Error as exc:
+        raise ConfigError(f"{source}: not a CSV file ({exc})") from None
     if rows and not all(_is_number(c) for c in rows[0][:-1]):
         rows = rows[1:]
     if len(rows) < 2:
@@ -104,8 +118,9 @@ def task_from_csv_text(text: str, name: str, source: str) -> Task:
         if len(row) != width:
             raise ConfigError(f"{source}: row {i + 1} has {len(row)} columns, expected {width}")
         for j, cell in enumerate(row[:-1]):
-            if not _is_number(cell):
-                raise ConfigError(f"{source}: row {i + 1} column {j + 1}: {cell!r} is not a number")
+            if not _is_finite(cell):
+                what = "not a finite number" if _is_number(cell) else "not a number"
+                raise ConfigError(f"{source}: row {i + 1} column {j + 1}: {cell!r} is {what}")
             features[i, j] = float(cell)
     labels_text = [row[-1].strip() for row in rows]
     classes = tuple(sorted(set(labels_text)))

@@ -86,6 +86,8 @@ class TrainState:
     elapsed_s: float = 0.0
     loss: float = float("nan")
     accuracy: float = 0.0
+    #: the device's own random state (read noise, drift) where it can be saved (mock://)
+    device_rng: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,12 @@ from wphil.runs.session import (
     default_out,
     execute,
     new_spec,
+    open_run_device,
     prepare_resume,
     records,
 )
+from wphil.runs.settings import UNLIMITED_EPOCHS
 
-
-__all__ = ["LOG", "SETTINGS", "RunDir", "RunSpec", "atomic_write", "default_out", "evaluate_run",
-           "execute", "new_spec", "prepare_resume", "records"]
+__all__ = ["LOG", "SETTINGS", "UNLIMITED_EPOCHS", "RunDir", "RunSpec", "atomic_write",
+           "default_out", "evaluate_run", "execute", "new_spec", "open_run_device",
+           "prepare_resume", "records"]

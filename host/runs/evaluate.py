@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from wphil.drivers import open_device
-from wphil.learning import CodeMap
-from wphil.learning import Objective
+from wphil.drivers import ConfigError, open_device
+from wphil.learning import CodeMap, Objective, load_task
 from wphil.runs.rundir import RunDir
 from wphil.runs.session import RunSpec
-from wphil.learning import load_task
 
 
 def evaluate_run(path: Path, device: str | None = None) -> dict[str, Any]:
@@ -18,6 +16,12 @@ def evaluate_run(path: Path, device: str | None = None) -> dict[str, Any]:
     rundir = RunDir.reopen(path)
     spec = RunSpec.from_config(rundir.config(), str(path / "config.toml"))
     _, codes = rundir.load_weights()
+    if codes.shape != (spec.bench.n_weights,):
+        raise ConfigError(f"{path / 'weights.npz'}: {codes.shape[0]} codes, but the run's bench "
+                          f"{spec.bench.name} has {spec.bench.n_weights} weights")
+    lo, hi = spec.bench.limits.min_code, spec.bench.max_code
+    if codes.size and (codes.min() < lo or codes.max() > hi):
+        raise ConfigError(f"{path / 'weights.npz'}: codes outside the bench limits {lo}..{hi}")
     task = load_task(spec.task)
     url = device or spec.device
     with open_device(url, spec.bench) as dev:

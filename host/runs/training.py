@@ -20,7 +20,7 @@ from wphil.drivers.bench import Bench
 from wphil.learning import EpochRecord
 from wphil.runs.reader import Run
 from wphil.runs.rundir import RunDir
-from wphil.runs.session import default_out, new_spec, records
+from wphil.runs.session import default_out, new_spec, open_run_device, records
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +28,15 @@ log = logging.getLogger(__name__)
 class Training:
     """A run in progress: iterate it for its `EpochRecord`s; `summary` is set when it ends.
 
-    The device is opened at the first `next()`. Breaking out of the loop (or `close()`)
-    stops the run the way Ctrl-C does: the last complete epoch is saved and the run
-    directory can be continued with `wphil train --resume`.
+    The device is already open and the run directory holds the run's lock. Breaking out of
+    the loop (or `close()`) stops the run the way Ctrl-C does: the last complete epoch is
+    saved and the run directory can be continued with `wphil train --resume`.
     """
 
-    def __init__(self, session: Iterator[EpochRecord], path: Path) -> None:
+    def __init__(self, session: Iterator[EpochRecord], path: Path,
+                 resources: tuple[Any, ...] = ()) -> None:
         self._session = session
+        self._resources = resources      # closed here if the session never started
         self.path = path
         self.summary: dict[str, Any] | None = None
         self.records: list[EpochRecord] = []
@@ -62,6 +64,8 @@ class Training:
     def close(self) -> None:
         """Stop early, saving the last complete epoch (as an interrupt does)."""
         self._session.close()   # type: ignore[attr-defined]
+        for resource in self._resources:
+            resource.close()
 
     def __enter__(self) -> Training:
         return self
@@ -86,10 +90,18 @@ def train(device: str = "mock://", bench: str | Bench | None = None, task: str |
     `settings` are the options of `wphil train`: lr, pert, momentum, init_scale, batch_size,
     epochs, max_queries, target_accuracy, target_loss, rounding, seed, onchip; the bench's
     [defaults] fill the rest. `out` is the run directory (default: runs/DATE-TIME-TASK-ALGO).
-    Everything is checked before anything is written: a bad value is a `ConfigError`.
+    Everything is checked and the device opened before anything is written: a bad value is
+    a `ConfigError`, a device that cannot be opened a `DeviceError`, and neither leaves a
+    run directory behind.
     """
     spec = new_spec(device, bench, profile, task, rule_options, algo=algo, **settings)
     path = Path(out) if out is not None else default_out(spec.task, spec.config.algo)
-    rundir = RunDir.create(path, spec.to_config())
+    RunDir.check_new(path)
+    dev = open_run_device(spec)
+    try:
+        rundir = RunDir.create(path, spec.to_config())
+    except BaseException:
+        dev.close()
+        raise
     log.info("training %s with %s on %s -> %s", spec.task, spec.config.algo, device, path)
-    return Training(records(spec, rundir), path)
+    return Training(records(spec, rundir, device=dev), path, (dev, rundir))

@@ -1,0 +1,155 @@
+"""Fuzz the firmware (under the MicroPython unix port, upy://) with mutated and random frames.
+
+    python bench/fuzz_firmware.py [--frames 100000] [--seed 0] [--url upy://?timeout=1]
+                                  [--json bench/results/fuzz.json]
+
+Frames are built from valid requests of every command (SET_CODES, EVALUATE, PERTURB,
+CONFIGURE and TRAIN JSON, ...), then mutated: bits flipped, bytes inserted or deleted,
+truncated, extended, a header that lies about its length, a payload replaced or cut with the
+CRC made right again (so it reaches the command handlers), or plain random bytes. Left out:
+the documented ways out and resets (EXIT, Ctrl-C twice, the simulated board's reset bytes).
+After each batch a PING marks the end; every byte that came back must be a well-formed
+reply frame (valid CRC, REPLY flag, an error code from the table with a UTF-8 message).
+Reported: frames sent, replies, crashes (the board process died or rebooted), replies that
+are not well-formed, and INTERNAL errors (a firmware bug by PROTOCOL.md's definition).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import struct
+import time
+from pathlib import Path
+
+from wphil.drivers import load_bench, open_device
+from wphil.drivers.serial_device import firmware_config
+from wphil.firmware import protocol as P
+
+BATCH = 400
+LEAVE_OUT = (b"\x03\x03", P.SIM_RESET)
+COMMANDS = [c for c in range(256) if c != P.EXIT]
+
+
+def valid_payloads(bench) -> dict[int, list[bytes]]:
+    n_w, n_in = bench.n_weights, bench.n_inputs
+    codes = struct.pack(f"<{n_w}H", *[2048] * n_w)
+    inputs = struct.pack(f"<{2 * n_in}H", *[1000] * (2 * n_in))
+    config = dict(firmware_config(bench), host_timeout_ms=0)
+    job = {"inputs": [1000] * (2 * n_in), "labels": [0, 1], "target_codes": [1000, 3000],
+           "lr": [0.01] * n_w, "pert": [10] * n_w, "codes": [2048] * n_w, "epochs": 1}
+    return {
+        P.SET_CODES: [codes],
+        P.EVALUATE: [struct.pack("<BHH", 0, 1, 2) + codes + inputs,
+                     struct.pack("<BHH", P.E_HELD | P.E_HIDDEN, 1, 2) + inputs],
+        P.PERTURB: [struct.pack("<BHH", 0, 2, 2) + codes + b"\x01\x00\x05\x00"
+                    + b"\x02\x01\x05\x00\x02\xfb\xff" + inputs],
+        P.SET_CHANNEL: [struct.pack("<BH", 3, 2000)],
+        P.CONFIGURE: [json.dumps(config).encode()],
+        P.TRAIN: [json.dumps(job).encode()],
+        P.STATUS: [b""], P.SAFE: [b""], P.PING: [b"ping"], P.HELLO: [b"x"], P.STOP: [b""],
+    }
+
+
+def mutate(rng: random.Random, valid: dict[int, list[bytes]]) -> bytes:
+    cmd = rng.choice(list(valid)) if rng.random() < 0.8 else rng.choice(COMMANDS)
+    payload = bytearray(rng.choice(valid.get(cmd, [rng.randbytes(rng.randrange(64))])))
+    how = rng.randrange(9)
+    if how == 0:                               # payload bytes changed, CRC made right
+        for _ in range(rng.randrange(1, 4)):
+            if payload:
+                payload[rng.randrange(len(payload))] = rng.randrange(256)
+    elif how == 1:                             # payload cut or grown, CRC made right
+        payload = payload[:rng.randrange(len(payload) + 1)] + rng.randbytes(rng.randrange(3))
+    frame = bytearray(P.encode(cmd, rng.randrange(0x10000), bytes(payload)))
+    if how == 2:
+        for _ in range(rng.randrange(1, 4)):
+            bit = rng.randrange(8 * len(frame))
+            frame[bit // 8] ^= 1 << (bit % 8)
+    elif how == 3:
+        frame = frame[:rng.randrange(1, len(frame))]
+    elif how == 4:
+        frame += rng.randbytes(rng.randrange(1, 20))
+    elif how == 5:                             # a header that lies about the payload length
+        frame[6:8] = rng.randrange(0x10000).to_bytes(2, "little")
+        frame[8] = P.header_check(*struct.unpack_from("<BBHH", frame, 2))
+    elif how == 6:
+        i = rng.randrange(len(frame))
+        frame = frame[:i] + frame[i + 1:] if rng.random() < 0.5 else \
+            frame[:i] + bytes((rng.randrange(256),)) + frame[i:]
+    elif how == 7:
+        frame = bytearray(rng.randbytes(rng.randrange(1, 80)))
+    return bytes(frame)
+
+
+def clean(blob: bytes) -> bytes:
+    for seq in LEAVE_OUT:
+        while seq in blob:
+            blob = blob.replace(seq, seq[:1])
+    return blob
+
+
+def check_batch(dev, blob: bytes, marker_seq: int, found: dict) -> None:
+    marker = P.encode(P.PING, marker_seq, b"end of batch")
+    dev.port.write(blob + bytes(P.MAX_PAYLOAD + P.OVERHEAD) + marker)   # zeros end any frame
+    decoder, replies = P.FrameDecoder(), []
+    deadline = time.monotonic() + 60
+    while not any(f[0] == P.PING and f[2] == marker_seq for f in replies):
+        if time.monotonic() > deadline or dev.board.proc.poll() is not None:
+            found["crashes"] += 1
+            return
+        replies += decoder.feed(dev.port.read(dev.port.in_waiting or 1))
+    found["replies"] += len(replies)
+    found["malformed"] += decoder.skipped + sum(1 for f in replies if not well_formed(f))
+    for f in replies:
+        if f[0] != "crc" and f[1] & P.F_ERROR and f[3][:1] == bytes((P.ERR_INTERNAL,)):
+            found["internal"] += 1
+            found["internal_examples"] = (found["internal_examples"] + [f[3][1:].decode()])[:5]
+
+
+def well_formed(f: tuple) -> bool:
+    if f[0] == "crc" or not f[1] & P.F_REPLY:
+        return False
+    if f[1] & P.F_ERROR:
+        try:
+            return f[3][0] in P.ERROR_NAMES and bool(f[3][1:].decode())
+        except (IndexError, UnicodeDecodeError):
+            return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--url", default="upy://?timeout=1", help="a upy:// URL (firmware=PATH)")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    rng, bench = random.Random(args.seed), load_bench("xor-2-2-1")
+    valid = valid_payloads(bench)
+    found = {"frames": 0, "bytes": 0, "replies": 0, "crashes": 0, "malformed": 0,
+             "internal": 0, "internal_examples": []}
+    start = time.perf_counter()
+    with open_device(args.url, bench) as dev:
+        boot = dev.hello["boot_id"]
+        while found["frames"] < args.frames and not found["crashes"]:
+            blob = clean(b"".join(mutate(rng, valid) for _ in range(BATCH)))
+            found["frames"] += BATCH
+            found["bytes"] += len(blob)
+            check_batch(dev, blob, 0xBEEF, found)
+        dev.link.drain()
+        if not found["crashes"] and dev.handshake()["boot_id"] != boot:
+            found["crashes"] += 1                      # it restarted: a crash in disguise
+    found["seconds"] = round(time.perf_counter() - start, 1)
+    print(f"{found['frames']} frames ({found['bytes']} bytes) in {found['seconds']} s: "
+          f"{found['replies']} replies, {found['crashes']} crashes, {found['malformed']} "
+          f"replies not well-formed, {found['internal']} INTERNAL errors")
+    for example in found["internal_examples"]:
+        print("  INTERNAL:", example)
+    if args.json:
+        Path(args.json).write_text(json.dumps(found, indent=2))
+
+
+if __name__ == "__main__":
+    main()
