@@ -51,13 +51,14 @@ def main() -> None:
     args = parser.parse_args()
     jobs = [(args.bench, args.url, args.algo, args.profile, s, args.max_queries)
             for s in range(args.seeds)]
+    rows = []
     with ProcessPoolExecutor(args.jobs) as pool:
-        rows = list(pool.map(run, *zip(*jobs)))
-    for r in rows:
-        print(f"seed {r['seed']}: {r['stop_reason']:<10} epochs {r['epochs']:>5} queries "
-              f"{r['queries']:>9,} accuracy {r['accuracy']:.3f} RMS {r['rms_lsb']:6.1f} LSB "
-              f"({r['wall_s']:.0f} s; period {r['timing'].get('period_us', 0):.0f} us, "
-              f"{r['timing'].get('overruns', 0)} overruns in the last request)")
+        for r in pool.map(run, *zip(*jobs)):      # in seed order, each as soon as it is done
+            rows.append(r)
+            print(f"seed {r['seed']}: {r['stop_reason']:<10} epochs {r['epochs']:>5} queries "
+                  f"{r['queries']:>9,} accuracy {r['accuracy']:.3f} RMS {r['rms_lsb']:6.1f} LSB "
+                  f"({r['wall_s']:.0f} s; period {r['timing'].get('period_us', 0):.0f} us, "
+                  f"{r['timing'].get('overruns', 0)} overruns in the last request)", flush=True)
     done = [r for r in rows if r["stop_reason"] == "converged"]
     queries = sorted(r["queries"] for r in done)
     print(f"{args.bench} {args.algo} on {args.url} ({args.profile}): {len(done)}/{len(rows)} "
