@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from wphil.drivers import dynamics
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
 
@@ -237,7 +238,6 @@ class AnalogNetwork:
         """A recurrent bench replaying an input sequence (T, n_in) for each weight vector
         (B, n_w): ADC codes (B, T, readouts) sampled at the end of each step, and the
         final neuron state (B, N) (wphil.drivers.dynamics)."""
-        from wphil.drivers import dynamics
         if self._wiring is None:
             self._wiring = dynamics.Wiring(self.bench)
         tau = np.array(self.bench.recurrent.tau_us) * np.array(self.board.tau_gain)
