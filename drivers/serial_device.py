@@ -71,6 +71,10 @@ class SerialDevice(Device):
     """A Device over the wphil wire protocol."""
 
     onchip = True
+    #: on the first connect, how long a board may still be booting, on top of `reconnect`
+    #: (0 for a Pico: it has booted by the time its USB port exists; a board process we just
+    #: started, like upy://, may take a while on a busy host before it reads its line)
+    boot_s = 0.0
 
     def __init__(self, url: str, bench: Bench, wire_log: str | None = None) -> None:
         super().__init__(url, bench)
@@ -251,7 +255,7 @@ class SerialDevice(Device):
                 if isinstance(exc, WrongFirmware) or (first and not reopen
                                                       and not self._may_come_back(exc)):
                     raise
-                if elapsed > self.reconnect_s:
+                if elapsed > self.reconnect_s + (self.boot_s if first else 0.0):
                     what = "did not answer properly" if first else f"lost ({reason}) and not back"
                     raise DeviceError(f"{self.port_name} {what} after {elapsed:.1f} s and {tries} "
                                       f"tries (reconnect={self.reconnect_s:g} s): {exc}") from None
@@ -262,7 +266,7 @@ class SerialDevice(Device):
 
     def _may_come_back(self, exc: DeviceError) -> bool:
         """On the first connect: is this a line that answers, only badly (worth retrying)?"""
-        if isinstance(exc, LinkLost):
+        if isinstance(exc, LinkLost) or self.boot_s > 0:
             return True
         if isinstance(exc, FirmwareError) or self.link.stats["bytes_in"] == 0:
             return False

@@ -129,6 +129,8 @@ class SimBoardProcess:
 class UpyDevice(SerialDevice):
     """The firmware under the MicroPython unix port, driven through the serial driver."""
 
+    boot_s = 10.0     # the interpreter we just started may be slow to read its pty
+
     def __init__(self, url: str, bench: Bench, **kwargs: Any) -> None:
         opts = self.parse_url(url)
         self.workdir = Path(tempfile.mkdtemp(prefix="wphil-upy-"))

@@ -2,29 +2,54 @@
 for a device that cannot be reached), no traceback, no run directory left behind by a
 failed start, and nothing changed in a run directory that was already there.
 
-One table, run through the real `wphil` command in a subprocess. Each row names the
-input, the exit code and a piece of the line it must print.
+One table, run through the `wphil` entry point (`wphil.cli.main`, what the console script
+calls) in this process, to spare an interpreter start per row; tests/test_cli.py runs the
+same error path in a subprocess. Each row names the input, the exit code and a piece of
+the line it must print.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
+import logging
+import os
 import shutil
 import socket
 import subprocess
-import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from wphil.cli import main
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def wphil(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "wphil", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=120)
+    """Run `wphil ARGS` in `cwd`: its exit code and what it printed."""
+    root = logging.getLogger()
+    handlers, level, here = list(root.handlers), root.level, os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                warnings.catch_warnings():
+            warnings.simplefilter("default")     # a numpy warning would print, as in a shell
+            main(list(args))
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        os.chdir(here)
+        for handler in set(root.handlers) - set(handlers):   # the CLI's stderr handler
+            root.removeHandler(handler)
+        root.setLevel(level)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def _closed_port() -> int:

@@ -222,6 +222,7 @@ def test_flash_stops_a_firmware_left_training_on_chip(pico: EmulatedPico,
     config = TrainConfig.for_bench(bench, onchip=True, epochs=10**6, target_loss=1e-12)
     job = onchip_job(bench, task, config, CodeMap(bench), Trainer(dev, bench, task, config).state)
     dev.port.write(P.encode(P.TRAIN, 4321, json.dumps(job).encode()))
+    dev.port.timeout = 30          # not whatever the link last used: a loaded machine is slow
     first_event = dev.port.read_until(b"epoch")          # it is training
     dev.port.close()                                     # and its host is gone, no STOP sent
     assert b"epoch" in first_event

@@ -94,6 +94,16 @@ def test_the_lock_is_held_from_create_to_close_and_then_released(tmp_path: Path)
     RunDir.reopen(tmp_path / "run").close()          # readers never need the lock
 
 
+def test_a_training_dropped_before_it_started_releases_its_lock(tmp_path: Path) -> None:
+    import gc
+    training = wphil.train(epochs=2, out=tmp_path / "run")
+    with pytest.raises(wphil.ConfigError, match="in use by another wphil process"):
+        RunDir.reopen(tmp_path / "run", lock=True)
+    del training
+    gc.collect()
+    RunDir.reopen(tmp_path / "run", lock=True).close()
+
+
 def test_a_lock_held_elsewhere_refuses_the_start_before_it_writes(tmp_path: Path) -> None:
     (tmp_path / "run").mkdir()
     with FileLock(tmp_path / "run" / ".wphil.lock", timeout=0):
@@ -145,6 +155,25 @@ def test_an_interrupted_and_resumed_run_on_the_noisy_mock_is_bit_identical(tmp_p
     assert np.array_equal(wphil.Run(tmp_path / "cut").codes, wphil.Run(tmp_path / "straight").codes)
 
 
+def test_a_killed_and_resumed_run_on_the_noisy_mock_is_bit_identical(tmp_path: Path) -> None:
+    run = tmp_path / "cut"
+    proc = endless(run, "--device", NOISY, "--out", str(run), "--seed", "3")
+    deadline = time.monotonic() + 60
+    while not (run / "checkpoint.npz").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(0.5)                         # rows past the checkpoint, then kill mid-flight
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    target = len(rows(run)) + 10
+    assert wphil_cli("train", "--resume", str(run), "--epochs", str(target),
+                     "--no-progress").returncode == 0
+    assert wphil_cli("train", "--device", NOISY, "--out", str(tmp_path / "straight"), "--seed",
+                     "3", "--epochs", str(target), "--target-loss", "1e-12",
+                     "--no-progress").returncode == 0
+    assert _without_time(run) == _without_time(tmp_path / "straight")
+
+
 def test_the_noise_state_restarts_when_resumed_on_another_device(tmp_path: Path) -> None:
     settings = dict(epochs=8, target_loss=1e-12, seed=5)
     wphil.train(device=NOISY, **settings, out=tmp_path / "straight").wait()
@@ -176,6 +205,16 @@ def test_a_run_past_its_budget_says_by_how_much(tmp_path: Path) -> None:
     assert summary["stop_reason"] == "max_queries" and summary["queries"] == 132
     assert summary["max_queries"] == 100 and summary["queries_over_budget"] == 32
     assert "132 queries (32 past the --max-queries budget of 100" in proc.stdout
+
+
+def test_resume_with_a_budget_alone_runs_to_the_budget(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert wphil_cli("train", "--out", str(run), "--epochs", "3", "--target-loss", "1e-12",
+                     "--no-progress").returncode == 0
+    proc = wphil_cli("train", "--resume", str(run), "--max-queries", "300", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stop_reason"] == "max_queries" and summary["epochs"] == 7   # 44 an epoch
 
 
 # -- strict JSON ---------------------------------------------------------------------------

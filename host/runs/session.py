@@ -92,6 +92,18 @@ def new_spec(device: str, bench: str | Bench | None = None, profile: str | None 
     check_url(device, onchip=onchip, bench=bench)
     task = task or bench.bench.task
     load_task(task).check_fits(bench)
+    config = _config(bench, settings, rule_options)
+    rule = check_rule(config.algo, config.rule_options)
+    rule.check_bench(bench)
+    # every option of the rule, typed and resolved, so config.toml records them all
+    config = replace(config, rule_options=rule.resolve_options(config.rule_options))
+    return RunSpec(device, bench, task, config)
+
+
+def _config(bench: Bench, settings: dict[str, Any], rule_options: dict[str, Any] | None
+            ) -> TrainConfig:
+    """The settings over the bench's [defaults], with what the bench and --onchip allow."""
+    onchip = bool(settings.get("onchip"))
     if onchip and settings.get("batch_size") not in (None, 1):
         raise ConfigError(f"--batch-size {settings['batch_size']}: --onchip runs the firmware's "
                           "per-pattern loop (batch size 1); other batch sizes run on the host")
@@ -100,20 +112,14 @@ def new_spec(device: str, bench: str | Bench | None = None, profile: str | None 
     if settings.get("max_queries") and settings.get("epochs") is None:
         settings = {**settings, "epochs": UNLIMITED_EPOCHS}
     config = TrainConfig.for_bench(bench, **settings, rule_options=rule_options)
-    if config.onchip and bench.is_recurrent:
+    if onchip and bench.is_recurrent:
         raise ConfigError(f"--onchip: the firmware's own loop trains feed-forward benches; "
                           f"bench {bench.name} is recurrent (train it from the host)")
-    if config.onchip and config.algo != "wp":
+    if onchip and config.algo != "wp":
         raise ConfigError(f"--onchip runs the firmware's own loop, which is wp; --algo "
                           f"{config.algo} runs on the host only")
-    if config.onchip:
-        config = replace(config, batch_size=1)
     check_pert(config.pert, bench)
-    rule = check_rule(config.algo, config.rule_options)
-    rule.check_bench(bench)
-    # every option of the rule, typed and resolved, so config.toml records them all
-    config = replace(config, rule_options=rule.resolve_options(config.rule_options))
-    return RunSpec(device, bench, task, config)
+    return replace(config, batch_size=1) if onchip else config
 
 
 def default_out(task: str, algo: str) -> Path:

@@ -12,6 +12,7 @@ summary, weights, log), so `wphil plot`, `wphil eval` and `--resume` work on it.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,9 @@ class Training:
     def __init__(self, session: Iterator[EpochRecord], path: Path,
                  resources: tuple[Any, ...] = ()) -> None:
         self._session = session
-        self._resources = resources      # closed here if the session never started
+        # closed by close(), or when the Training is dropped: also a session never started
+        # (its device open, its run directory locked)
+        self._closer = weakref.finalize(self, _close, session, resources)
         self.path = path
         self.summary: dict[str, Any] | None = None
         self.records: list[EpochRecord] = []
@@ -63,9 +66,7 @@ class Training:
 
     def close(self) -> None:
         """Stop early, saving the last complete epoch (as an interrupt does)."""
-        self._session.close()   # type: ignore[attr-defined]
-        for resource in self._resources:
-            resource.close()
+        self._closer()
 
     def __enter__(self) -> Training:
         return self
@@ -77,6 +78,14 @@ class Training:
     def run(self) -> Run:
         """The run directory, for reading (`Run`)."""
         return Run(self.path)
+
+
+def _close(session: Iterator[EpochRecord], resources: tuple[Any, ...]) -> None:
+    try:
+        session.close()   # type: ignore[attr-defined]
+    finally:
+        for resource in resources:
+            resource.close()
 
 
 def train(device: str = "mock://", bench: str | Bench | None = None, task: str | None = None,
