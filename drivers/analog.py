@@ -3,11 +3,14 @@
     DAC:     V = (Vref * code / 2^bits + INL(code)) * (1 + gain_ch) + offset_ch
     weight:  w = weight_per_volt * (V - weight_zero_volts) * (1 + gain_k) + offset_k
     input:   u = V - input_zero_volts                       (signal volts)
-    neuron:  a = vsat_i * tanh(net / vsat_i),  net = sum_j w_ij a_j + w_i0 * bias_volts
+    neuron:  a = vsat_i * tanh(net / vsat_i),  net = sum_j w_ij a_j + w_i0 * bias_volts + off_i
     ADC:     code = clip(round(a * 2^bits / Vref + mid + offset + drift + noise))
 
 `firmware/sim` implements the same model in pure MicroPython; `BoardInstance` is the
 drawn mismatch of one board, as plain lists, so both implementations share it exactly.
+Profile `heldout` adds two effects outside this model, and outside every model the host
+has (`multiplier_cubic`, `rail_asymmetry`; see wphil.drivers.profiles); they are off by
+default and mock-only (the firmware's simulated board does not have them).
 Mismatch is drawn from `board_seed` in a fixed order (every effect always draws, so
 turning one effect on does not change another's values); noise and drift come from
 `noise_seed`.
@@ -39,6 +42,7 @@ class BoardInstance:
     weight_offset: list[float]
     vsat: list[float]
     adc_offset: list[float]
+    neuron_offset: list[float]
     tau_gain: list[float]          # recurrent benches: each neuron's time-constant error
 
     @classmethod
@@ -55,6 +59,8 @@ class BoardInstance:
             vsat=(bench.topology.vsat * (1 + sim.vsat_mismatch * rng.standard_normal(n_neurons)))
             .tolist(),
             adc_offset=(sim.output_offset_volts * rng.standard_normal(n_adc)).tolist(),
+            neuron_offset=(sim.neuron_offset_volts * rng.standard_normal(n_neurons)).tolist(),
+            # drawn last: a feed-forward board is the same instance as before recurrence
             tau_gain=(1 + sim.tau_mismatch * rng.standard_normal(n_neurons)).tolist(),
         )
 
@@ -73,10 +79,11 @@ class AnalogNetwork:
     """Forward passes of one simulated board, vectorized over weight vectors and patterns."""
 
     def __init__(self, bench: Bench, board_seed: int | None = None, noise_seed: int | None = None,
-                 read_noise_volts: float | None = None) -> None:
+                 read_noise_volts: float | None = None, board: BoardInstance | None = None) -> None:
         self.bench = bench
         sim = bench.sim
-        self.board = BoardInstance.draw(bench, sim.board_seed if board_seed is None else board_seed)
+        self.board = board or BoardInstance.draw(
+            bench, sim.board_seed if board_seed is None else board_seed)
         self.noise = np.random.Generator(np.random.PCG64(
             sim.noise_seed if noise_seed is None else noise_seed))
         self.read_noise_volts = sim.read_noise_volts if read_noise_volts is None else read_noise_volts
@@ -177,7 +184,14 @@ class AnalogNetwork:
         self.fw_slope = factor * self.w_slope * (b.dac.vref / self.dac_full)
         self.fw_inl = None if self.w_inl is None else factor * self.w_slope * self.w_inl
         self.fw_const = factor * self.w_const
+        self.fw_const[self._bias_columns()] += (np.array(self.board.neuron_offset)
+                                                / np.concatenate(self.vsat))
         self._signal_cache: tuple[bytes, np.ndarray] | None = None
+
+    def _bias_columns(self) -> np.ndarray:
+        """Index of each neuron's bias weight: where its input offset is added (net / vsat)."""
+        return np.concatenate([np.arange(cols.start + fan_in - 1, cols.stop, fan_in) for
+                               (_, fan_in), cols in zip(self.bench.layer_shapes, self.w_slices)])
 
     def _scaled_weights(self, codes: np.ndarray) -> np.ndarray:
         if self.any_stuck_w:
@@ -199,18 +213,42 @@ class AnalogNetwork:
         """t = tanh(net / vsat) of every non-input layer, laid out (B, units, P)."""
         weights = self._scaled_weights(np.atleast_2d(codes))
         signal, layers = self._signal(input_codes), []
+        held_out = self.bench.sim.multiplier_cubic > 0 or self.bench.sim.rail_asymmetry > 0
         for (units, fan_in), cols in zip(self.bench.layer_shapes, self.w_slices):
             w = weights[:, cols].reshape(len(weights), units, fan_in)
-            net = w[:, :, :-1] @ signal
+            net = w[:, :, :-1] @ (self._compressed(signal) if held_out else signal)
             net += w[:, :, -1:]
-            signal = np.tanh(net, out=net)
+            signal = self._saturate(net) if held_out else np.tanh(net, out=net)
             layers.append(signal)
         return layers
+
+    def _compressed(self, signal: np.ndarray) -> np.ndarray:
+        """Held-out multiplier nonlinearity: each product w * x acts as w * x (1 - k x^2),
+        x normalized to its source's saturation (inputs: to the nominal vsat)."""
+        k = self.bench.sim.multiplier_cubic
+        x = signal / self.bench.topology.vsat if signal.ndim == 2 else signal
+        return signal * (1 - k * x * x)
+
+    def _saturate(self, net: np.ndarray) -> np.ndarray:
+        """Held-out saturation, normalized: unit slope at 0, rails at +(1 + a) and -(1 - a)."""
+        a = self.bench.sim.rail_asymmetry
+        rail = np.where(net > 0, 1 + a, 1 - a)
+        return rail * np.tanh(net / rail)
 
     def forward_volts(self, codes: np.ndarray, input_codes: np.ndarray) -> list[np.ndarray]:
         """Activations (volts) of every non-input layer, each (B, P, units)."""
         return [t.transpose(0, 2, 1) * vsat for t, vsat
                 in zip(self._normalized(codes, input_codes), self.vsat)]
+
+    def readout_levels(self, codes: np.ndarray, input_codes: np.ndarray) -> np.ndarray:
+        """Noise-free ADC levels (before rounding) of the outputs, then the hidden units, for
+        one weight vector and one pattern: what rp2040:// converts per sample, adding noise."""
+        layers = self._normalized(np.asarray(codes)[None, :], np.asarray(input_codes)[None, :])
+        x = np.concatenate([layers[-1][0, :, 0] * self.vsat[-1]]
+                           + [t[0, :, 0] * v for t, v in zip(layers[:-1], self.vsat[:-1])])
+        readouts = list(self.bench.wiring.outputs) + list(self.bench.wiring.hidden)
+        offsets = np.array(self.board.adc_offset)[readouts]
+        return (x[:len(readouts)] + offsets) * self.adc_scale + self.adc_mid
 
     def read(self, codes: np.ndarray, input_codes: np.ndarray, hidden: bool = False) -> np.ndarray:
         """ADC codes (B, P, readouts): outputs, then hidden units if `hidden`."""
@@ -219,9 +257,27 @@ class AnalogNetwork:
         if hidden:
             x = np.concatenate([layers[-1]] + layers[:-1], axis=1)
             gain = np.concatenate([self.vsat[-1]] + self.vsat[:-1])
+        return self._convert(x, gain * self.adc_scale)
+
+    def adc_codes(self, volts: np.ndarray) -> np.ndarray:
+        """ADC codes (B, P, readouts) of signal volts (B, readouts, P) measured from mid-scale:
+        offsets, drift, read noise, quantization, clipping and DNL (as `read` applies them)."""
+        volts = np.array(volts, dtype=float)
+        return self._convert(volts, np.full(volts.shape[1], self.adc_scale))
+
+    def dac_volts(self, channels: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Volts DAC `channels` put out for `codes` (..., len(channels)): gain, offset, INL, stuck."""
+        channels = np.asarray(channels)
+        stuck = np.isin(channels, self.bench.sim.stuck_dac_channels)
+        volts = self._dac_volts(np.asarray(codes), self._inl_table(channels), stuck)
+        return volts * np.array(self.board.dac_gain)[channels] + np.array(self.board.dac_offset)[
+            channels]
+
+    def _convert(self, x: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """x (B, readouts, P) in units of `scale` (per readout) -> ADC codes (B, P, readouts)."""
         n_read = x.shape[1]
         self._advance_drift(x.shape[0] * x.shape[2])
-        x *= (gain * self.adc_scale)[:, None]
+        x *= scale[:, None]
         # + 0.5, then truncation below, rounds to the nearest code (x >= 0 after the clip)
         x += (self.adc_mid + 0.5 + self.readout_offset[:n_read] + self.drift[:n_read])[:, None]
         if self.noise_lsb > 0:

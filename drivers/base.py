@@ -171,11 +171,15 @@ class Device(ABC):
         if not 0 <= channel < self.bench.dac_channels:
             raise ValueError(f"DAC channel {channel} does not exist: "
                              f"bench has channels 0..{self.bench.dac_channels - 1}")
+        fixed = self.bench.fixed_channels
+        if channel in fixed:
+            raise ConfigError(f"DAC channel {channel} is fixed at code {fixed[channel]} by the "
+                              f"circuit ({self.bench.source}: [wiring] fixed); it is never changed")
         self._check_range(np.array([code]), f"code for DAC channel {channel}")
         self._set_channel(int(channel), int(code))
 
     def safe(self) -> None:
-        """Put every DAC at the bench's safe code."""
+        """Put every DAC at the bench's safe code (fixed channels keep theirs)."""
         self._safe()
         self._codes = np.full(self.bench.n_weights, self.bench.safe_code, dtype=np.int64)
 

@@ -21,6 +21,7 @@ from wphil.drivers.bench_tables import (
     Adc,
     BenchMeta,
     Calibration,
+    Circuit,
     Dac,
     DacCalibration,
     Defaults,
@@ -52,6 +53,7 @@ class Bench:
     dac_calibration: DacCalibration = DacCalibration()
     power: Power = Power()
     recurrent: Recurrent = Recurrent()
+    circuit: Circuit = Circuit()
     source: str = "<bench>"
     profile: str = "default"
 
@@ -95,6 +97,11 @@ class Bench:
         return [(layers[i + 1], layers[i] + 1) for i in range(len(layers) - 1)]
 
     @property
+    def fixed_channels(self) -> dict[int, int]:
+        """DAC channel -> the code it always holds ([wiring] fixed)."""
+        return {f.channel: f.code for f in self.wiring.fixed}
+
+    @property
     def max_code(self) -> int:
         return (1 << self.dac.bits) - 1 if self.limits.max_code < 0 else self.limits.max_code
 
@@ -133,6 +140,8 @@ def _coerce(value: Any, hint: Any, f: dataclasses.Field, source: str, where: str
         if not isinstance(value, list):
             raise _fail(source, where, f"must be a list of numbers {_allowed(f)}")
         inner = typing.get_args(hint)[0]
+        if dataclasses.is_dataclass(inner):
+            return tuple(_section(inner, v, source, f"{where}[{i}]") for i, v in enumerate(value))
         return tuple(_coerce(v, inner, f, source, where) for v in value)
     if hint is bool or isinstance(value, bool):
         if hint is not bool or not isinstance(value, bool):
@@ -152,19 +161,20 @@ def _coerce(value: Any, hint: Any, f: dataclasses.Field, source: str, where: str
 
 
 def _section(cls: type, table: Any, source: str, name: str) -> Any:
+    label = name if name.startswith("[") else f"[{name}]"
     if not isinstance(table, dict):
-        raise _fail(source, f"[{name}]", "must be a table")
+        raise _fail(source, label, "must be a table")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for k in table:
         if k not in fields:
-            raise _fail(source, f"[{name}] {k}", "unknown key; valid keys: " + ", ".join(fields))
+            raise _fail(source, f"{label} {k}", "unknown key; valid keys: " + ", ".join(fields))
     values = {}
     for k, f in fields.items():
         if k in table:
-            values[k] = _coerce(table[k], hints[k], f, source, f"[{name}] {k}")
+            values[k] = _coerce(table[k], hints[k], f, source, f"{label} {k}")
         elif f.default is MISSING:
-            raise _fail(source, f"[{name}] {k}", "missing required key")
+            raise _fail(source, f"{label} {k}", "missing required key")
     return cls(**values)
 
 
@@ -186,12 +196,12 @@ def _check_consistency(b: Bench) -> None:
     if wiring.hidden and len(wiring.hidden) != sum(layers[1:-1]):
         raise _fail(src, "[wiring] hidden", f"needs one ADC channel per hidden unit "
                     f"({sum(layers[1:-1])}) or none")
-    dac_used = wiring.weights + wiring.inputs
+    dac_used = wiring.weights + wiring.inputs + tuple(f.channel for f in wiring.fixed)
     if max(dac_used) >= b.dac_channels:
         raise _fail(src, "[wiring]", f"DAC channel {max(dac_used)} does not exist: "
                     f"{b.dac.chips} chips have channels 0..{b.dac_channels - 1}")
     if len(set(dac_used)) != len(dac_used):
-        raise _fail(src, "[wiring]", "a DAC channel is used twice")
+        raise _fail(src, "[wiring]", "a DAC channel is used twice (weights, inputs, fixed)")
     adc_used = wiring.outputs + wiring.hidden
     if max(adc_used) >= b.adc.channels or len(set(adc_used)) != len(adc_used):
         raise _fail(src, "[wiring]", f"ADC channels must be distinct and in 0..{b.adc.channels - 1}")
@@ -202,6 +212,10 @@ def _check_consistency(b: Bench) -> None:
     if not lim.min_code <= b.safe_code <= b.max_code:
         raise _fail(src, "[limits] safe_code", f"must be in min_code..max_code "
                     f"({lim.min_code}..{b.max_code})")
+    for i, f in enumerate(wiring.fixed):
+        if not lim.min_code <= f.code <= b.max_code:
+            raise _fail(src, f"[wiring] fixed[{i}] code", f"{f.code} is outside the limits "
+                        f"min_code..max_code ({lim.min_code}..{b.max_code})")
     for keyname in ("input_volts", "targets"):
         if len(getattr(b.calibration, keyname)) != 2:
             raise _fail(src, f"[calibration] {keyname}", "must be [low, high]")

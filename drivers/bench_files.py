@@ -14,6 +14,7 @@ from typing import Any
 
 from wphil.drivers.bench import Bench, bench_from_dict
 from wphil.drivers.caltable import attach_table
+from wphil.drivers.circuit import check_circuit, circuit_defaults
 from wphil.drivers.errors import ConfigError
 from wphil.drivers.profiles import apply_profile
 
@@ -53,6 +54,8 @@ def load_bench(name_or_path: str, profile: str = "default",
     for section, table in (overrides or {}).items():
         data.setdefault(section, {}).update(table)
     bench = bench_from_dict(data, source, profile)
+    bench = circuit_defaults(bench, data)      # settle time and rails follow from [circuit]
+    check_circuit(bench)
     if bench.calibration.table:
         builtin = name_or_path in builtin_benches()
         package = Path(str(resources.files("wphil.drivers") / "benches"))

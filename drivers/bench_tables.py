@@ -44,6 +44,8 @@ class Dac:
     sda: int = key(4, lo=0, hi=29, doc="SDA GPIO")
     scl: int = key(5, lo=0, hi=29, doc="SCL GPIO")
     i2c_hz: int = key(400_000, lo=10_000, hi=1_000_000, doc="I2C clock (Hz)")
+    ldac_gpio: int = key(6, lo=0, hi=29, doc="GPIO wired to chip 0's LDAC; chip k's is this + k "
+                         "(only `wphil dac-address` drives them)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,12 +58,24 @@ class Adc:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FixedChannel:
+    """A DAC channel the circuit needs at one code, such as the multipliers' reference."""
+
+    channel: int = key(lo=0, hi=255, doc="DAC channel")
+    code: int = key(lo=0, hi=65535, doc="the code it always holds")
+    name: str = key("", doc="what the circuit calls it (e.g. REF1024)")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Wiring:
     weights: tuple[int, ...] = key(lo=0, hi=255, doc="DAC channel of each weight, layer by layer, "
                                    "unit by unit, inputs then bias")
     inputs: tuple[int, ...] = key(lo=0, hi=255, doc="DAC channel of each network input")
     outputs: tuple[int, ...] = key(lo=0, hi=255, doc="ADC channel of each output unit")
     hidden: tuple[int, ...] = key((), lo=0, hi=255, doc="ADC channel of each hidden unit (optional)")
+    fixed: tuple[FixedChannel, ...] = key((), doc="DAC channels held at a fixed code, as tables "
+                                          "{channel, code, name}; never perturbed, the firmware "
+                                          "refuses to change them")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,7 +113,8 @@ class Limits:
 
 @dataclass(frozen=True, kw_only=True)
 class Timing:
-    settle_us: int = key(10, lo=0, hi=1_000_000, doc="wait after writing DACs before reading (us)")
+    settle_us: int = key(-1, lo=-1, hi=1_000_000, doc="wait after writing DACs before reading (us); "
+                         "-1: what the [circuit] needs (10 without one)")
     host_timeout_ms: int = key(2000, lo=100, hi=3_600_000, doc="host silence before safe state (ms)")
 
 
@@ -130,6 +145,8 @@ class Sim:
     weight_offset: float = key(0.02, lo=0.0, hi=10.0, doc="std of per-weight offset (weight units)")
     vsat_mismatch: float = key(0.03, lo=0.0, hi=0.5, doc="std of per-neuron saturation error")
     output_offset_volts: float = key(0.005, lo=0.0, hi=1.0, doc="std of per-output offset (V)")
+    neuron_offset_volts: float = key(0.0, lo=0.0, hi=5.0, doc="std of per-neuron input offset, "
+                                     "added to the net before saturation (V)")
     read_noise_volts: float = key(0.0015, lo=0.0, hi=1.0, doc="std of Gaussian read noise (V)")
     dnl_spike_lsb: float = key(0.0, lo=0.0, hi=64.0,
                                doc="half-width of the RP2040 DNL spikes at 512/1536/2560/3584 (LSB)")
@@ -139,6 +156,11 @@ class Sim:
                                         doc="random-walk std of output offsets per 1000 queries (V)")
     tau_mismatch: float = key(0.05, lo=0.0, hi=0.5,
                               doc="std of per-neuron time-constant error (capacitor tolerance)")
+    # held-out physics: effects no wphil model has (mock:// only; profile `heldout`)
+    multiplier_cubic: float = key(0.0, lo=0.0, hi=0.5, doc="held-out: each weight x signal "
+                                  "product compresses as x (1 - k x^2), x in volts / vsat")
+    rail_asymmetry: float = key(0.0, lo=0.0, hi=0.5, doc="held-out: neurons saturate at "
+                                "+vsat (1 + a) and -vsat (1 - a), unit slope at 0 (not tanh)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,8 +197,40 @@ class Recurrent:
     reset_us: int = key(200, lo=0, hi=1_000_000, doc="how long the reset switches are closed (us)")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Circuit:
+    """The analog core the bench is built from (drivers/circuit.py). Part figures are the
+    datasheets' typical values, used as 1-sigma spreads by spice:// (see README)."""
+
+    kind: str = key("", choices=("", "ad633"), doc="circuit: '' (abstract model only) or 'ad633' "
+                    "(an AD633 multiplier per weight, an MCP6004 diode-limiter neuron)")
+    ref_channel: int = key(-1, lo=-1, hi=255, doc="the [wiring] fixed channel that is the "
+                           "multipliers' reference (X1, zero of the inputs); -1: none")
+    rail_volts: float = key(12.0, lo=8.0, hi=18.0, doc="AD633 supply, +-V (datasheet: +-8..+-18)")
+    logic_volts: float = key(3.3, lo=1.8, hi=6.0, doc="neuron op-amp supply (the Pico's 3V3)")
+    rin_ohms: float = key(12_400.0, lo=100.0, hi=1e7, doc="neuron input resistor")
+    rf_ohms: float = key(499_000.0, lo=1e3, hi=1e8, doc="neuron feedback resistor")
+    cf_farads: float = key(100e-12, lo=0.0, hi=1e-6, doc="capacitor across rf (noise filter)")
+    rout_ohms: float = key(1000.0, lo=0.0, hi=1e6, doc="series resistor neuron -> ADC pin")
+    vmid_divider_ohms: float = key(100_000.0, lo=1e3, hi=1e7,
+                                   doc="each resistor of the ADC_VREF/2 divider making VMID")
+    limiter_diodes: int = key(3, lo=1, hi=8, doc="1N4148s in series each way across rf")
+    resistor_tolerance: float = key(0.01, lo=0.0, hi=0.2, doc="resistor tolerance (1 = 100%)")
+    multiplier_gain_sigma: float = key(0.0025, lo=0.0, hi=0.2,
+                                       doc="AD633 scale-factor error, 1 sigma")
+    multiplier_input_offset_volts: float = key(0.005, lo=0.0, hi=0.1,
+                                               doc="AD633 X and Y input offset, 1 sigma (V)")
+    multiplier_output_offset_volts: float = key(0.005, lo=0.0, hi=0.1,
+                                                doc="AD633 output offset, 1 sigma (V)")
+    opamp_offset_volts: float = key(0.0015, lo=0.0, hi=0.05,
+                                    doc="MCP6004 input offset, 1 sigma (V)")
+    diode_spread: float = key(0.2, lo=0.0, hi=2.0,
+                              doc="1N4148 saturation-current spread (log-normal sigma)")
+
+
 SECTIONS: dict[str, type] = {
     "bench": BenchMeta, "topology": Topology, "dac": Dac, "adc": Adc, "wiring": Wiring,
     "calibration": Calibration, "limits": Limits, "timing": Timing, "defaults": Defaults,
     "sim": Sim, "dac_calibration": DacCalibration, "power": Power, "recurrent": Recurrent,
+    "circuit": Circuit,
 }

@@ -259,9 +259,9 @@ class Link:
             if flags & P.F_ERROR:
                 code = payload[0] if payload else 0
                 message = payload[1:].decode(errors="replace")
-                if code == P.ERR_BAD_CRC:
+                if code in (P.ERR_BAD_CRC, P.ERR_TRUNCATED):
                     self.stats["corrupted"] += 1
-                    raise _Retry("the device saw a corrupted request", "rejected")
+                    raise _Retry("the device saw a corrupted or truncated request", "rejected")
                 raise FirmwareError(code, message)
             return payload
 

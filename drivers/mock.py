@@ -6,6 +6,8 @@ URL format: mock://[?option=value&...]
     noise=V         read-noise standard deviation in volts (default: [sim] read_noise_volts)
     drift=V         output drift, random-walk volts per 1000 queries
                     (default: [sim] drift_volts_per_kquery)
+    circuit=1       the board instance is the abstract model of spice://'s board with the
+                    same board_seed (drivers/circuit_model.py), not a draw from [sim]
 """
 
 from __future__ import annotations
@@ -15,21 +17,34 @@ from typing import Any
 
 import numpy as np
 
-from wphil.drivers.analog import AnalogNetwork
+from wphil.drivers.analog import AnalogNetwork, BoardInstance
 from wphil.drivers.base import Device, DeviceInfo
 from wphil.drivers.bench import Bench
+from wphil.drivers.errors import ConfigError
 from wphil.drivers.urls import natural, non_negative, parse_options
 
 log = logging.getLogger(__name__)
 
 VERSION = "mock-1"
-_OPTIONS = {"seed": natural, "board_seed": natural, "noise": non_negative, "drift": non_negative}
+_OPTIONS = {"seed": natural, "board_seed": natural, "noise": non_negative, "drift": non_negative,
+            "circuit": natural}
 
 
 def with_drift(bench: Bench, volts_per_kquery: float) -> Bench:
     """The bench with its simulated drift rate replaced (URL option `drift=`)."""
     from dataclasses import replace
     return replace(bench, sim=replace(bench.sim, drift_volts_per_kquery=volts_per_kquery))
+
+
+def _circuit_board(bench: Bench, opts: dict[str, Any]) -> BoardInstance:
+    """The abstract model of the circuit board spice:// simulates for the same board_seed."""
+    from wphil.drivers.circuit import CircuitParts, has_circuit
+    from wphil.drivers.circuit_model import abstract_board
+
+    if not has_circuit(bench):
+        raise ConfigError(f"mock://?circuit=1: bench {bench.source} has no [circuit] table")
+    seed = opts.get("board_seed", bench.sim.board_seed)
+    return abstract_board(bench, CircuitParts.draw(bench, seed), BoardInstance.draw(bench, seed))
 
 
 class MockDevice(Device):
@@ -43,8 +58,11 @@ class MockDevice(Device):
             self.bench = bench
         self.network = AnalogNetwork(bench, board_seed=opts.get("board_seed"),
                                      noise_seed=opts.get("seed"),
-                                     read_noise_volts=opts.get("noise"))
+                                     read_noise_volts=opts.get("noise"),
+                                     board=_circuit_board(bench, opts) if opts.get("circuit")
+                                     else None)
         self._channel_codes = np.full(bench.dac_channels, bench.safe_code, dtype=np.int64)
+        self._hold_fixed()
         self._last_inputs: np.ndarray | None = None
         self._state: np.ndarray | None = None      # recurrent benches: the circuit's state
         log.info("mock device %s: bench %s (%s profile)", url, bench.name, bench.profile)
@@ -96,7 +114,12 @@ class MockDevice(Device):
 
     def _safe(self) -> None:
         self._channel_codes[:] = self.bench.safe_code
+        self._hold_fixed()
         self._last_inputs = None
+
+    def _hold_fixed(self) -> None:
+        for channel, code in self.bench.fixed_channels.items():
+            self._channel_codes[channel] = code
 
     def probe_volts(self, channel: int) -> float:
         """What a voltmeter on DAC `channel` would read now (for simulated instruments)."""

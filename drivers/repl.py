@@ -24,7 +24,7 @@ from wphil.drivers.errors import DeviceError
 log = logging.getLogger(__name__)
 
 MICROPYTHON_DOWNLOAD = "https://micropython.org/download/RPI_PICO/"
-REPL_TIMEOUT_S = 3.0     # Ctrl-C + Ctrl-A to the raw REPL banner: milliseconds on a live board
+REPL_TIMEOUT_S = 6.0     # Ctrl-C + Ctrl-A to the raw REPL banner: milliseconds on a live board
 # mpremote reads a pty one byte at a time with the port's timeout and no timeout of its own
 # (a pty has no in_waiting it trusts), so without a port timeout a silent pty hangs forever.
 READ_TIMEOUT_S = 2.0

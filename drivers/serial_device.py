@@ -472,6 +472,7 @@ def firmware_config(bench: Bench, shift: int = 0) -> dict[str, Any]:
         "settle_us": b.timing.settle_us, "host_timeout_ms": b.timing.host_timeout_ms,
         "feedback": len(b.recurrent.sources), "reset_pin": b.recurrent.reset_pin,
         "reset_us": b.recurrent.reset_us,
+        "fixed": [[ch, code] for ch, code in b.fixed_channels.items()],
     }
 
 

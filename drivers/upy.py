@@ -57,6 +57,10 @@ _OPTIONS = {"seed": natural, "board_seed": natural, "noise": non_negative, "drif
 
 def sim_board_file(bench: Bench, folder: Path, options: dict[str, Any]) -> Path:
     """Write the simulated board's description (bench tables + mismatch instance)."""
+    held_out = [k for k in ("multiplier_cubic", "rail_asymmetry") if getattr(bench.sim, k)]
+    if held_out:
+        raise ConfigError(f"upy://: the firmware's simulated board does not have the held-out "
+                          f"physics [sim] {', '.join(held_out)} (profile heldout): use mock://")
     board_seed = options.get("board_seed", bench.sim.board_seed)
     if "drift" in options:
         bench = with_drift(bench, options["drift"])

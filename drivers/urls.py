@@ -17,6 +17,8 @@ from wphil.drivers.errors import ConfigError
 BACKENDS: dict[str, str] = {
     "mock": "wphil.drivers.mock:MockDevice",
     "upy": "wphil.drivers.upy:UpyDevice",
+    "spice": "wphil.drivers.spice:SpiceDevice",
+    "rp2040": "wphil.drivers.rp2040:Rp2040Device",
     "serial": "wphil.drivers.serial_device:SerialDevice",
     "rfc2217": "wphil.drivers.serial_device:SerialDevice",
     "socket": "wphil.drivers.serial_device:SerialDevice",

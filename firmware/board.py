@@ -6,7 +6,7 @@ import time
 
 import machine
 from rp2040_adc import Rp2040Adc
-from stdio import Stdio
+from stdio import PicoStdio
 
 NAME = "pico"
 FIRMWARE_ROOT = ""           # the firmware files sit at the root of the board's filesystem
@@ -19,7 +19,7 @@ def boot(run):
 
 
 def stream():
-    return Stdio()
+    return PicoStdio()
 
 
 def i2c(bus_id, sda, scl, freq):

@@ -65,6 +65,7 @@ ERR_BAD_PAYLOAD = const(6)
 ERR_BUSY = const(7)
 ERR_HARDWARE = const(8)
 ERR_INTERNAL = const(9)
+ERR_TRUNCATED = const(10)   # the frame's bytes stopped coming: header known, body not
 
 # Out-of-band bytes the *simulated* board (firmware/sim) treats as an MCU reset; the host's
 # fault injector sends them. Never sent to a real board; not a frame.
@@ -74,7 +75,7 @@ ERROR_NAMES = {
     ERR_UNKNOWN_COMMAND: "unknown command", ERR_BAD_LENGTH: "bad length", ERR_BAD_CRC: "bad CRC",
     ERR_RANGE: "out of range", ERR_NOT_CONFIGURED: "not configured",
     ERR_BAD_PAYLOAD: "bad payload", ERR_BUSY: "busy", ERR_HARDWARE: "hardware fault",
-    ERR_INTERNAL: "internal error",
+    ERR_INTERNAL: "internal error", ERR_TRUNCATED: "truncated frame",
 }
 
 _HEADER = "<BBHH"   # CMD FLAGS SEQ LEN (after SYNC)

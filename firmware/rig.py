@@ -102,6 +102,13 @@ class Rig:
         _expect(0 <= lo <= safe <= hi <= 4095, "need 0 <= min_code <= safe_code <= max_code <= 4095")
         settle_us = cfg.get("settle_us", 10)
         _expect(settle_us >= 0, "settle_us must be >= 0")
+        # channels the circuit needs at one code (the multipliers' reference): held from
+        # here on, through safe(), and never changed by a host command
+        fixed = {}
+        for ch, code in cfg.get("fixed", []):
+            _expect(0 <= ch < n_dac and ch not in used, "fixed channel %d: not a free DAC channel" % ch)
+            _expect(lo <= code <= hi, "fixed channel %d: code %d outside limits" % (ch, code))
+            fixed[ch] = code
         readouts = cfg["outputs"] + cfg.get("hidden", [])
         bus = self.board.i2c(dac["i2c_id"], dac["sda"], dac["scl"], dac["i2c_hz"])
         found = [a for a in bus.scan() if DAC_BASE_ADDRESS <= a < DAC_BASE_ADDRESS + 8]
@@ -121,6 +128,7 @@ class Rig:
         self.lo, self.hi, self.safe_code = lo, hi, safe
         self.settle_us = settle_us
         self.reset_pin, self.reset_us = cfg.get("reset_pin", -1), cfg.get("reset_us", 0)
+        self.fixed = fixed
         self.held = [safe] * n_w
         self.configured = True
         self.safe()
@@ -144,6 +152,9 @@ class Rig:
         """Every DAC channel (used or not) to the safe code."""
         if self.configured:
             self.dacs.fill(self.safe_code)
+            for ch in self.fixed:
+                self.dacs.set(ch, self.fixed[ch])
+            self.dacs.flush()
             self.held = [self.safe_code] * self.n_w
         self.safe_state = True
 
@@ -158,6 +169,9 @@ class Rig:
         self.need_config()
         if not 0 <= channel < len(self.dacs.codes):
             raise ProtoError(ERR_BAD_PAYLOAD, "no DAC channel %d" % channel)
+        if channel in self.fixed:
+            raise ProtoError(ERR_RANGE, "DAC channel %d is fixed at code %d by the circuit"
+                             % (channel, self.fixed[channel]))
         self.check(code, "channel %d" % channel)
         self.dacs.set(channel, code)
         self.dacs.flush()

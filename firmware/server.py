@@ -24,6 +24,7 @@ from protocol import (
     ERR_BUSY,
     ERR_HARDWARE,
     ERR_INTERNAL,
+    ERR_TRUNCATED,
     ERR_UNKNOWN_COMMAND,
     EVALUATE,
     EXIT,
@@ -96,6 +97,7 @@ class Server:
                 self.step(IDLE_POLL_MS)
         finally:
             micropython.kbd_intr(CTRL_C)
+            self.io.close()
             try:
                 self.rig.safe()
             except OSError:
@@ -126,13 +128,14 @@ class Server:
 
     # -- framing -------------------------------------------------------------------------
     def read_exact(self, start, end):
+        """Read rx[start:end]; the position reached (< end: the bytes stopped coming)."""
         pos = start
         while pos < end:
             n = self.io.readinto(self.rxv[pos:end], MID_FRAME_MS)
             if not n:
-                return False
+                return pos
             pos += n
-        return True
+        return pos
 
     def read_frame(self, timeout_ms):
         """(cmd, flags, seq, length) of the next good frame in rx, or None."""
@@ -149,8 +152,8 @@ class Server:
                 return None
             have = 1
         self.ctrl_c = 0
-        if not self.read_exact(have, HEADER_SIZE):
-            return None
+        if self.read_exact(have, HEADER_SIZE) < HEADER_SIZE:
+            return None                # no SEQ to answer to: the host's timeout retries
         head = parse_header(self.rx)
         if head is None:
             self.resync(HEADER_SIZE)
@@ -159,7 +162,10 @@ class Server:
         if length > MAX_PAYLOAD:
             self.reply_error(cmd, seq, ERR_BAD_LENGTH, "payload %d > max %d" % (length, MAX_PAYLOAD))
             return None
-        if not self.read_exact(HEADER_SIZE, HEADER_SIZE + length + 4):
+        got = self.read_exact(HEADER_SIZE, HEADER_SIZE + length + 4)
+        if got < HEADER_SIZE + length + 4:
+            self.reply_error(cmd, seq, ERR_TRUNCATED, "truncated frame: %d of %d bytes, then %d ms"
+                             " of silence" % (got, HEADER_SIZE + length + 4, MID_FRAME_MS))
             return None
         if not body_crc_ok(self.rx, self.rxv[HEADER_SIZE:], length):
             self.reply_error(cmd, seq, ERR_BAD_CRC, "bad CRC, frame dropped")

@@ -81,7 +81,7 @@ NEW_RUN = [
     ("momentum-nan", ["--momentum", "nan"], None, 2, "'--momentum': nan is not a finite number"),
     ("init-scale-inf", ["--init-scale", "inf"], None, 2, "'--init-scale': inf is not a finite"),
     ("pert-beyond-the-dac", ["--pert", "100"], None, 2,
-     "--pert 100 is 50000 DAC codes, more than half the code limits 0..4095 allow"),
+     "--pert 100 is 51164 DAC codes, more than half the code limits 0..4095 allow"),
     ("mock-noise-nan", ["--device", "mock://?noise=nan"], None, 2,
      "option noise='nan' must be a finite number"),
     ("mock-drift-inf", ["--device", "mock://?drift=inf"], None, 2,

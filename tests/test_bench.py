@@ -60,7 +60,7 @@ def test_a_loaded_bench_round_trips_through_its_tables(tmp_path: Path) -> None:
      "[wiring] weights: has 9 channels, topology [2, 3, 1] needs 13"),
     ("inputs = [9, 10]", "inputs = [9, 12]", "DAC channel 12 does not exist"),
     ("inputs = [9, 10]", "inputs = [9, 8]", "a DAC channel is used twice"),
-    ("vsat = 1.0 ", 'vsat = "high" ', "[topology] vsat: must be a number in 0.05..10.0, got 'high'"),
+    ("vsat = 0.97 ", 'vsat = "high" ', "[topology] vsat: must be a number in 0.05..10.0, got 'high'"),
     ("[timing]", "[timeing]", "[timeing]: unknown table"),
     ('name = "xor-2-2-1"', "", "[bench] name: missing required key"),
     ("safe_code = -1", "safe_code = 5000", "[limits] safe_code: must be in min_code..max_code"),

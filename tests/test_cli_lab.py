@@ -44,7 +44,8 @@ def test_calibrate_then_train_with_the_table_on_the_harsh_bench(tmp_path: Path) 
      "channels 0..11"),
     (["power", "on", "--psu", "GPIB0::::INSTR@sim"], "bad VISA resource name"),
     (["power", "off", "--psu", "TCPIP0::psu.sim::5555::SOCKET@sim@sim"], "bad VISA resource"),
-    (["power", "status", "--psu", SIM_PSU, "--bench", "parity4"], "[power] lists no rails"),
+    (["power", "status", "--psu", SIM_PSU, "--bench",
+      str(ROOT / "tests" / "support" / "no-rails.toml")], "[power] lists no rails"),
 ])
 def test_bad_option_or_resource_is_one_line_and_exit_2(tmp_path: Path, args: list[str],
                                                        message: str) -> None:
@@ -79,9 +80,9 @@ def test_an_instrument_that_refuses_the_connection_is_exit_1(tmp_path: Path) -> 
 def test_power_on_off_and_status_on_the_simulated_supply() -> None:
     on = wphil("power", "on", "--psu", SIM_PSU, check=True).stdout.splitlines()
     assert on[0].split() == ["rail", "CH", "output", "set", "V", "limit", "A", "V", "A", "mode"]
-    assert on[1].split()[:5] == ["VA+", "1", "on", "5.000", "0.100"]
+    assert on[1].split()[:5] == ["VA+", "1", "on", "12.000", "0.100"]
     off = wphil("power", "off", "--psu", SIM_PSU, check=True).stdout.splitlines()
     assert off[1].split()[:3] == ["VA+", "1", "off"]    # a fresh pyvisa-sim per process
     status = json.loads(wphil("power", "status", "--psu", SIM_PSU, "--json", check=True).stdout)
     assert [(s["rail"], s["channel"], s["max_volts"]) for s in status] == [
-        ("VA+", 1, 5.5), ("VA-", 2, 5.5)]
+        ("VA+", 1, 12.5), ("VA-", 2, 12.5)]

@@ -115,7 +115,7 @@ def test_out_of_range_codes_are_refused_by_the_firmware_and_nothing_is_written()
         inputs = struct.pack("<4H", 1000, 1000, 1000, 1000)
         bad = [
             (P.SET_CODES, struct.pack("<9H", *([2000] * 8 + [4001]))),
-            (P.SET_CHANNEL, struct.pack("<BH", 11, 50)),
+            (P.SET_CHANNEL, struct.pack("<BH", 10, 50)),
             (P.EVALUATE, struct.pack("<BHH", 0, 1, 2) + struct.pack("<9H", *codes) +
              struct.pack("<4H", 1000, 1000, 99, 1000)),
             (P.PERTURB, struct.pack("<BHH", 0, 1, 1) + struct.pack("<9H", *([3999] * 9)) +

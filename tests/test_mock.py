@@ -80,9 +80,9 @@ def test_same_seeds_give_the_same_readings_and_board_seed_changes_the_board(xor_
             return dev.evaluate(inputs, codes)
     assert np.array_equal(read("mock://?seed=5"), read("mock://?seed=5"))
     assert not np.array_equal(read("mock://?seed=5"), read("mock://?seed=6"))
-    quiet = read("mock://?noise=0&board_seed=1")
-    assert np.array_equal(quiet, read("mock://?noise=0&board_seed=1&seed=9"))
-    assert not np.array_equal(quiet, read("mock://?noise=0&board_seed=2"))
+    quiet = read("mock://?noise=0&drift=0&board_seed=1")       # drift is seeded too
+    assert np.array_equal(quiet, read("mock://?noise=0&drift=0&board_seed=1&seed=9"))
+    assert not np.array_equal(quiet, read("mock://?noise=0&drift=0&board_seed=2"))
 
 
 def test_board_instance_draws_each_effect_independently_of_the_others(xor_bench) -> None:
@@ -162,15 +162,15 @@ def test_info_describes_the_bench(xor_bench) -> None:
 def test_raw_dac_channels_put_out_the_simulated_voltage(xor_bench) -> None:
     with open_device("mock://", xor_bench) as dev:
         net = dev.network
-        dev.set_channel(11, 3000)        # an unused channel
+        dev.set_channel(10, 3000)        # an input channel
         volts = 3000 * 2.048 / 4096
-        gain, offset = net.board.dac_gain[11], net.board.dac_offset[11]
+        gain, offset = net.board.dac_gain[10], net.board.dac_offset[10]
         inl = xor_bench.sim.dac_inl_lsb * 2.048 / 4096
-        assert abs(dev.probe_volts(11) - (volts * gain + offset)) <= inl * gain + 1e-12
+        assert abs(dev.probe_volts(10) - (volts * gain + offset)) <= inl * gain + 1e-12
         dev.set_codes(np.full(9, 1000))
         assert dev.probe_volts(0) == pytest.approx(net.channel_volts(0, 1000))
         dev.safe()
-        assert dev.probe_volts(11) == pytest.approx(net.channel_volts(11, xor_bench.safe_code))
+        assert dev.probe_volts(10) == pytest.approx(net.channel_volts(10, xor_bench.safe_code))
         with pytest.raises(ValueError, match="DAC channel 12 does not exist"):
             dev.set_channel(12, 0)
         with pytest.raises(LimitError):

@@ -18,7 +18,7 @@ def objective_for(dev):
     return Objective(dev, dev.bench, load_task("xor"), CodeMap(dev.bench))
 
 
-@pytest.mark.parametrize("name", list(PEERS))
+@pytest.mark.parametrize("name", [p for p in PEERS if p != "cma-es-mb"])
 def test_peer_adapter_counts_every_query(xor_bench, name) -> None:
     with open_device("mock://?seed=5", xor_bench) as dev:
         objective = objective_for(dev)
@@ -60,3 +60,27 @@ def test_unknown_peer_and_option_are_config_errors() -> None:
         make_peer("bfgs")
     with pytest.raises(ConfigError, match="cma-es has no option 'sigma'; valid: sigma0, popsize"):
         make_peer("cma-es", {"sigma": 1})
+
+
+def test_mini_batch_cma_counts_batch_queries_and_records_only_whole_set_checks() -> None:
+    from wphil.drivers import load_bench
+
+    bench = load_bench("iris")
+    with open_device("mock://?seed=5", bench) as dev:
+        objective = Objective(dev, bench, load_task("iris"), CodeMap(bench))
+        loss = DeviceLoss(objective, target_accuracy=1.0, target_loss=1e-9, max_queries=5000)
+        lo, hi = objective.codemap.weight_bounds()
+        result = make_peer("cma-es-mb").run(loss, initial_weights(objective, 1.0, 0), lo, hi, 0)
+    assert result.stop_reason == "max_queries" and result.queries == dev.queries
+    # checks every 5 whole-set passes of queries: 150 of every ~900 go to whole-set points
+    assert 3 <= len(result.history) <= 6
+    assert len(result.history) * 150 < result.queries
+
+
+def test_a_hit_is_confirmed_by_a_fresh_counted_measurement(ideal_xor_bench) -> None:
+    with open_device("mock://", ideal_xor_bench) as dev:
+        objective = objective_for(dev)
+        loss = DeviceLoss(objective, 0.0, 0.0, margin=0.0, confirm=True)   # any point meets it
+        with pytest.raises(StopSearch):
+            loss.many(np.zeros((1, 9)))
+        assert dev.queries == 8                  # the point, and its confirmation

@@ -13,18 +13,18 @@ from wphil.drivers.instruments.rails import BenchPower, Rail, bench_rails
 from wphil.drivers.instruments.transcript import expected_protocol
 
 ROOT = Path(__file__).resolve().parents[1]
-RAILS = bench_rails(load_bench("xor-2-2-1"))     # VA+ on CH1, VA- on CH2: 5 V, 0.1 A, max 5.5 V
+RAILS = bench_rails(load_bench("xor-2-2-1"))     # VA+ on CH1, VA- on CH2: 12 V, 0.1 A, max 12.5 V
 NO_ERROR = (":SYST:ERR?", '0,"No error"')
 
 
 def configure(ch: int) -> list[tuple[str, None]]:
-    return [(f":OUTP:OVP:VAL CH{ch},5.500", None), (f":OUTP:OVP CH{ch},ON", None),
-            (f":SOUR{ch}:CURR 0.100", None), (f":SOUR{ch}:VOLT 5.000", None)]
+    return [(f":OUTP:OVP:VAL CH{ch},12.500", None), (f":OUTP:OVP CH{ch},ON", None),
+            (f":SOUR{ch}:CURR 0.100", None), (f":SOUR{ch}:VOLT 12.000", None)]
 
 
 def status(ch: int, mode: str = "CV", state: str = "ON") -> list[tuple[str, str]]:
-    return [(f":OUTP? CH{ch}", state), (f":SOUR{ch}:VOLT?", "5.000"), (f":SOUR{ch}:CURR?", "0.100"),
-            (f":MEAS:VOLT? CH{ch}", "4.9990"), (f":MEAS:CURR? CH{ch}", "0.0400"),
+    return [(f":OUTP? CH{ch}", state), (f":SOUR{ch}:VOLT?", "12.000"), (f":SOUR{ch}:CURR?", "0.100"),
+            (f":MEAS:VOLT? CH{ch}", "11.9990"), (f":MEAS:CURR? CH{ch}", "0.0400"),
             (f":OUTP:MODE? CH{ch}", mode)]
 
 
@@ -33,7 +33,7 @@ OFF = [(":OUTP CH2,OFF", None), (":OUTP CH1,OFF", None)]      # reverse order
 
 def test_bench_file_rails_are_read_in_order() -> None:
     assert [(r.name, r.channel, r.volts, r.current_limit, r.max_volts) for r in RAILS] == [
-        ("VA+", 1, 5.0, 0.1, 5.5), ("VA-", 2, 5.0, 0.1, 5.5)]
+        ("VA+", 1, 12.0, 0.1, 12.5), ("VA-", 2, 12.0, 0.1, 12.5)]
 
 
 def test_power_on_arms_ovp_sets_limits_checks_errors_then_switches_on_in_order() -> None:
@@ -43,7 +43,7 @@ def test_power_on_arms_ovp_sets_limits_checks_errors_then_switches_on_in_order()
     ]) as psu:
         report = BenchPower(psu, RAILS).on()
     assert [(s.rail.name, s.enabled, s.measured_volts, s.mode) for s in report] == [
-        ("VA+", True, 4.999, "CV"), ("VA-", True, 4.999, "CV")]
+        ("VA+", True, 11.999, "CV"), ("VA-", True, 11.999, "CV")]
 
 
 def test_a_rail_in_current_limit_switches_every_rail_off() -> None:
@@ -87,8 +87,8 @@ def test_a_rail_beyond_its_limits_is_refused_before_any_command(rail: Rail, mess
 
 
 @pytest.mark.parametrize("old,new,message", [
-    ("volts = [5.0, 5.0] ", "volts = [5.0, 6.0] ", "[power] volts: rail VA-: 6.0 V is above its "
-     "max_volts 5.5 V"),
+    ("volts = [12.0, 12.0] ", "volts = [12.0, 13.0] ", "[power] volts: rail VA-: 13.0 V is above "
+     "its max_volts 12.5 V"),
     ("channels = [1, 2] ", "channels = [1] ", "[power]: needs one entry per item in every list: "
      "names has 2, channels has 1"),
     ('names = ["VA+", "VA-"]', 'names = ["VA+", "VA+"]', "[power] names: has a repeated entry"),
@@ -107,5 +107,12 @@ def test_bad_power_table_names_file_and_key(tmp_path: Path, old: str, new: str,
 
 
 def test_a_bench_without_rails_says_so() -> None:
+    abstract = load_bench("parity4", overrides={"circuit": {"kind": ""}})   # no circuit, no rails
     with pytest.raises(ConfigError, match=r"parity4 \(built-in\): \[power\] lists no rails"):
-        bench_rails(load_bench("parity4"))
+        bench_rails(abstract)
+
+
+def test_a_circuit_without_a_power_table_gets_its_rails_from_the_circuit() -> None:
+    rails = bench_rails(load_bench("parity4"))                  # 25 AD633s on +-12 V
+    assert [(r.name, r.volts, r.current_limit) for r in rails] == [("VA+", 12.0, 0.2),
+                                                                   ("VA-", 12.0, 0.2)]

@@ -201,10 +201,11 @@ def test_a_run_past_its_budget_says_by_how_much(tmp_path: Path) -> None:
     proc = wphil_cli("train", "--max-queries", "100", "--target-loss", "1e-12",
                      "--out", str(tmp_path / "run"), "--no-progress")
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    # whole-set wp on XOR: 44 queries an epoch; the budget of 100 is spent in epoch 3
-    assert summary["stop_reason"] == "max_queries" and summary["queries"] == 132
-    assert summary["max_queries"] == 100 and summary["queries_over_budget"] == 32
-    assert "132 queries (32 past the --max-queries budget of 100" in proc.stdout
+    # whole-set wp on XOR: 40 queries an epoch (its base pass is the stop check); the budget
+    # of 100 is spent in epoch 3
+    assert summary["stop_reason"] == "max_queries" and summary["queries"] == 120
+    assert summary["max_queries"] == 100 and summary["queries_over_budget"] == 20
+    assert "120 queries (20 past the --max-queries budget of 100" in proc.stdout
 
 
 def test_resume_with_a_budget_alone_runs_to_the_budget(tmp_path: Path) -> None:
@@ -214,7 +215,7 @@ def test_resume_with_a_budget_alone_runs_to_the_budget(tmp_path: Path) -> None:
     proc = wphil_cli("train", "--resume", str(run), "--max-queries", "300", "--no-progress")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["stop_reason"] == "max_queries" and summary["epochs"] == 7   # 44 an epoch
+    assert summary["stop_reason"] == "max_queries" and summary["epochs"] == 8   # 40 an epoch
 
 
 # -- strict JSON ---------------------------------------------------------------------------

@@ -22,11 +22,13 @@ def train(bench, url: str = "mock://", state: TrainState | None = None, **overri
 
 
 @pytest.mark.parametrize("algo,at_least", [
-    ("node", 6), ("swnp", 6), ("spsa", 5), ("mgd", 5), ("bp", 6), ("offline", 6),
+    ("node", 6), ("swnp", 6), ("spsa", 5), ("mgd", 4), ("bp", 6), ("pat", 6),
 ])
 def test_each_rule_trains_xor_on_the_mock_with_its_defaults(xor_bench, algo, at_least) -> None:
     """Six seeds each (weights and read noise); the random-sign rules may lose one to the
-    75%-accuracy local minimum of 2-2-1 XOR, which also traps wp on ~1.5% of seeds."""
+    75%-accuracy local minimum of 2-2-1 XOR, which also traps wp on ~1.5% of seeds. mgd
+    loses two (seeds 0 and 1 stall saturated at the epoch limit) since the stop check reuses
+    its base pass and so draws different read noise."""
     results = [train(xor_bench, f"mock://?seed={100 + s}", algo=algo, seed=s)[0]
                for s in range(6)]
     converged = [t for t in results if t.stop_reason == "converged"]
@@ -55,12 +57,31 @@ def test_resuming_continues_the_rules_own_state_exactly(ideal_xor_bench, algo, o
     assert np.array_equal(second.state.weights, straight.state.weights)
 
 
-def test_offline_trains_on_the_model_then_spends_one_evaluation_on_the_device(xor_bench) -> None:
-    trainer, records = train(xor_bench, algo="offline", seed=0)
+def test_offline_trains_on_the_model_then_spends_one_evaluation_on_the_device(
+        ideal_xor_bench) -> None:
+    # the ideal profile: on the default one (fitted to the AD633 circuit, with its neuron
+    # offsets) the transferred weights usually miss, which is the next test's point
+    trainer, records = train(ideal_xor_bench, algo="offline", seed=0)
     assert all(r.queries == 0 for r in records[:-1])       # epochs on the ideal model only
-    assert records[-1].queries == 4 and trainer.state.queries == 4
+    # one whole-set measurement, and one more to confirm the hit
+    assert records[-1].queries == 8 and trainer.state.queries == 8
     assert records[-1].epoch == len(records)
     assert trainer.stop_reason == "converged"
+
+
+def test_offline_misses_on_boards_of_the_circuit_fitted_profile_where_wp_converges(
+        xor_bench) -> None:
+    """The default profile is fitted to the AD633 circuit: neuron offsets (sigma 0.35 V) the
+    ideal model knows nothing of. Eight boards: wp converges on each; the transferred weights
+    miss the targets on several (on these boards: 4 of 8, one of them below 100%)."""
+    offline, in_loop = [], []
+    for board in range(1, 9):
+        url = f"mock://?seed={100 + board}&board_seed={board}"
+        offline.append(train(xor_bench, url, algo="offline", seed=0)[0])
+        in_loop.append(train(xor_bench, url, algo="wp", seed=0)[0])
+    assert all(t.stop_reason == "converged" for t in in_loop)
+    assert sum(t.stop_reason == "transferred" for t in offline) >= 2
+    assert np.mean([t.state.loss for t in offline]) > 2 * np.mean([t.state.loss for t in in_loop])
 
 
 def test_offline_falls_short_on_the_harsh_bench_where_in_loop_training_does_not() -> None:

@@ -4,7 +4,7 @@
 #
 #   DAC:     V = (Vref * code / 2^bits + INL(code)) * (1 + gain_ch) + offset_ch
 #   weight:  w = weight_per_volt * (V - weight_zero_volts) * (1 + gain_k) + offset_k
-#   neuron:  a = vsat_i * tanh(net / vsat_i),  net = sum_j w_ij a_j + w_i0 * bias_volts
+#   neuron:  a = vsat_i * tanh(net / vsat_i),  net = sum_j w_ij a_j + w_i0 * bias_volts + off_i
 #   ADC:     code = clip(round(a * 2^bits / Vref + mid + offset_ch + drift + noise))
 # The board instance (mismatch) comes from the host, drawn by the same code as mock://.
 import array
@@ -31,6 +31,7 @@ class SimNetwork:
         self.inl = [sim["dac_inl_lsb"] * s for s in board["dac_inl_sign"]]
         self.w_gain, self.w_offset = board["weight_gain"], board["weight_offset"]
         self.adc_offset = board["adc_offset"]
+        self.neuron_offset = board.get("neuron_offset") or [0.0] * len(self.vsat)
         self.stuck, self.stuck_code = sim["stuck_dac_channels"], sim["stuck_code"]
         adc = bench["adc"]
         self.adc_bits, self.adc_vref = adc["bits"], adc["vref"]
@@ -95,7 +96,7 @@ class SimNetwork:
                 for x in signal:
                     net += w[k] * x
                     k += 1
-                net += w[k] * self.bias
+                net += w[k] * self.bias + self.neuron_offset[unit]
                 k += 1
                 vsat = self.vsat[unit]
                 out.append(vsat * math.tanh(net / vsat))

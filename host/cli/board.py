@@ -1,4 +1,5 @@
-"""`wphil flash` and `wphil devices`: the commands that deal with boards, not benches.
+"""`wphil flash`, `wphil dac-address` and `wphil devices`: the commands that deal with
+boards, not benches.
 
 Registered on the main `wphil` group in host/cli/__init__.py. Like the rest of the CLI,
 only this module prints; failures are raised and become one line and an exit code there.
@@ -6,18 +7,34 @@ only this module prints; failures are raised and become one line and an exit cod
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 
 import click
 from tqdm import tqdm
 
-from wphil.lab import Change, FlashResult, flash
+from wphil.drivers import DEFAULT_BENCH, load_bench
+from wphil.lab import Change, FlashResult, flash, program_address
+
+
+@contextlib.contextmanager
+def board_port(port: str, bench: str = DEFAULT_BENCH) -> Iterator[str]:
+    """A port name; rp2040:// boots the emulated Pico it names for the command's duration."""
+    if not port.startswith("rp2040://"):
+        yield port
+        return
+    from wphil.drivers.rp2040 import emulated_port
+
+    with emulated_port(port, load_bench(bench)) as name:
+        yield name
 
 
 @click.command(name="flash")
 @click.option("--port", default="auto", show_default=True,
               help="Serial port of the board (/dev/ttyACM0, COM3, serial://PORT, "
-              "socket://HOST:PORT) or auto: the first Raspberry Pi Pico.")
+              "socket://HOST:PORT), auto: the first Raspberry Pi Pico, or rp2040://[?board=NAME]: "
+              "an emulated Pico.")
 @click.option("--no-compile", is_flag=True, help="Copy the .py sources instead of compiling "
               "them with mpy-cross (for a MicroPython too old or too new for the .mpy files).")
 @click.option("--dry-run", is_flag=True, help="Only list what would change; write nothing.")
@@ -44,8 +61,9 @@ def flash_cmd(port: str, no_compile: bool, dry_run: bool, no_progress: bool) -> 
         bar.update()
 
     try:
-        result = flash(port, compile=not no_compile, dry_run=dry_run, on_plan=on_plan,
-                       on_change=on_change)
+        with board_port(port) as name:
+            result = flash(name, compile=not no_compile, dry_run=dry_run, on_plan=on_plan,
+                           on_change=on_change)
     finally:
         if bar is not None:
             bar.close()
@@ -83,6 +101,38 @@ def _print_done(result: FlashResult) -> None:
         click.echo(f"nothing to write: all {total} files match by SHA-256")
     click.echo(f"{result.port}: firmware {result.hello['firmware']} answers after reset, "
                f"files {result.hello['files']} (as flashed)")
+
+
+def _address(value: str) -> int:
+    try:
+        return int(value, 0)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an address (0x60..0x67)") from None
+
+
+@click.command(name="dac-address")
+@click.option("--port", default="auto", show_default=True,
+              help="The board: a serial port, auto, or rp2040://[?board=NAME&dacs=factory].")
+@click.option("--bench", default=DEFAULT_BENCH, show_default=True,
+              help="Bench name or file: its I2C pins and LDAC wiring ([dac] ldac_gpio).")
+@click.option("--chip", type=int, required=True, help="Which MCP4728 (0 = first), by its "
+              "LDAC wire: chip k's LDAC is on GP(ldac_gpio + k).")
+@click.option("--to", "new", type=_address, required=True, help="Its new address, e.g. 0x61.")
+@click.option("--from", "old", type=_address, default="0x60", show_default=True,
+              help="Its address now (new chips: 0x60).")
+def dac_address_cmd(port: str, bench: str, chip: int, new: int, old: int) -> None:
+    """Give one MCP4728 a new I2C address (written to its EEPROM).
+
+    Chips ship at 0x60; a bench's chip k must answer at 0x60 + k. The chip is picked by
+    its LDAC pin (the MCP4728's address command), so every chip may share the old address.
+    Refused, with nothing written, when the new address already answers.
+    """
+    with board_port(port, bench) as name:
+        result = program_address(name, load_bench(bench), chip, new, old)
+    click.echo(f"MCP4728 #{result.chip} (LDAC GP{result.ldac_gpio}): 0x{result.old:02x} -> "
+               f"0x{result.new:02x}; chips now at "
+               + ", ".join(f"0x{a:02x}" for a in result.found)
+               + f"; firmware {result.hello.get('firmware')} answers")
 
 
 @click.command(name="devices")

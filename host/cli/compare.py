@@ -55,7 +55,7 @@ def bench() -> None:
 @click.option("--seeds", type=click.IntRange(1, 10_000), help="Seeds per task and rule  "
               "[default: 10]")
 @click.option("--profile", "profiles", default="default", show_default=True,
-              help="Comma-separated profiles: ideal, default, harsh.")
+              help="Comma-separated profiles: ideal, default, harsh, heldout.")
 @click.option("--max-queries", type=click.IntRange(1), help="Query budget of every run  "
               "[default: per task: " + ", ".join(f"{t} {b:,}" for t, b in BUDGETS.items()) + "]")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
@@ -67,10 +67,12 @@ def bench() -> None:
               "[default: runs/bench-learn-DATE-TIME]")
 @click.option("--resume", is_flag=True, help="Keep the runs already in OUT/runs.jsonl (from a "
               "stopped grid with the same settings) and run only the rest.")
+@click.option("--report-only", is_flag=True, help="With --resume: write the table from the runs "
+              "already in OUT/runs.jsonl, without running the missing ones (a stopped grid).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
           max_queries: int | None, jobs: int, quick: bool, out: Path | None, resume: bool,
-          no_progress: bool) -> None:
+          report_only: bool, no_progress: bool) -> None:
     """Every task x rule x seed on mock://: queries to target, success, accuracy, time.
 
     Prints a markdown table (medians, quartiles, success rates) and writes it with the
@@ -84,6 +86,8 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
     budgets = {t: max_queries or BUDGETS[t] for t in task_names}
     if resume and out is None:
         raise click.UsageError("--resume needs the --out directory of the stopped grid")
+    if report_only and not resume:
+        raise click.UsageError("--report-only needs --resume (and --out)")
     out = out or Path("runs") / datetime.now().strftime("bench-learn-%Y%m%d-%H%M%S")
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -109,7 +113,10 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
             bar.update()
             status.update(result)
 
-        results = run_grid(job_list, jobs, done, earlier)
+        if report_only:
+            results = [r for r in earlier if job_key(r) in wanted]
+        else:
+            results = run_grid(job_list, jobs, done, earlier)
     meta = _meta(started, budgets, seeds, jobs)
     summary = summarize(results)
     goal_rows = goals(summary)
@@ -162,11 +169,21 @@ def _meta(started: datetime, budgets: dict[str, int], seeds: int, jobs: int) -> 
     return {"command": shlex.join(argv), "date": started.strftime("%Y-%m-%d %H:%M"),
             "finished": datetime.now().strftime("%Y-%m-%d %H:%M"),
             "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
-            "wphil_version": __version__, "numpy": np.__version__, "seeds": seeds,
+            "wphil_version": __version__, "numpy": np.__version__,
+            "scipy": _version("scipy"), "cma": _version("cma"), "seeds": seeds,
             "jobs": jobs, "budgets": budgets, "task_benches": TASK_BENCH,
             "task_settings": TASK_SETTINGS,
             "rule_settings": {f"{t}/{r}": v for (t, r), v in RULE_SETTINGS.items()},
-            "device_urls": "mock://?seed=100+SEED"}
+            "device_urls": "mock://?seed=100+SEED&board_seed=1+SEED"}
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def _cores() -> int:
@@ -228,6 +245,11 @@ def plot(run_dir: Path, out: Path | None) -> None:
     run = rundir.config().get("run", {})
     title = f"{run.get('task', '?')} with {run.get('algo', '?')} on {run.get('device', '?')} " \
             f"({run.get('bench_name', '?')}, {run.get('profile', 'default')} profile)"
+    twin_file = run_dir / "twin.json"
+    if twin_file.exists():       # the twin's fit: how far its model was from the probed board
+        fit = json.loads(twin_file.read_text(encoding="utf-8"))
+        title += (f"\ntwin vs device at the probes: {1000 * fit.get('rms_volts', float('nan')):.1f}"
+                  f" mV rms ({fit.get('probes', '?')} probes, {fit.get('queries', '?')} queries)")
     path = plot_run(metrics, title, out or run_dir / "learning_curve.png")
     click.echo(f"wrote {path}")
     if (run_dir / "trajectory.npz").is_file():           # a sequence task's last replay

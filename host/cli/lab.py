@@ -94,8 +94,8 @@ def parse_channels(spec: str, bench: Bench) -> list[int]:
     """'wired', 'all' or '0-3,9' -> channel numbers, each checked against the bench."""
     if spec == "wired":
         return sorted(set(bench.wiring.weights + bench.wiring.inputs))
-    if spec == "all":
-        return list(range(bench.dac_channels))
+    if spec == "all":              # the fixed channels (the reference) are never swept
+        return [ch for ch in range(bench.dac_channels) if ch not in bench.fixed_channels]
     chosen: list[int] = []
     try:
         for part in spec.split(","):

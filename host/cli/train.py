@@ -18,7 +18,7 @@ from wphil.drivers import DEFAULT_BENCH, DEFAULT_URL, open_device
 from wphil.drivers.bench_files import load_bench
 from wphil.drivers.errors import DeviceError
 from wphil.drivers.profiles import PROFILES
-from wphil.learning import RULES
+from wphil.learning import OPTIMIZERS, RULES
 from wphil.runs import (
     SETTINGS,
     UNLIMITED_EPOCHS,
@@ -35,7 +35,8 @@ DEVICE_HELP = ("Device URL: mock:// (simulated, default; options ?seed=N&board_s
                "upy://, /dev/ttyACM0, COM3, auto, socket://HOST:PORT.")
 #: options that define a run; with --resume they come from the run's config.toml
 _FIXED_ON_RESUME = ("bench", "profile", "task", "algo", "lr", "pert", "momentum", "init_scale",
-                    "batch_size", "rounding", "seed", "out", "onchip", "rule_option")
+                    "batch_size", "rounding", "seed", "out", "onchip", "rule_option", "optimizer",
+                    "restart_after")
 
 
 class FiniteFloatRange(click.FloatRange):
@@ -86,7 +87,12 @@ def _appendable(ctx: click.Context, param: click.Parameter, path: str | None) ->
               "[default: the bench's, scaled for noisier rules].")
 @click.option("--pert", type=FiniteFloatRange(0, min_open=True),
               help="Perturbation in weight units (at least one DAC LSB is used).")
-@click.option("--momentum", type=FiniteFloatRange(0, 1, max_open=True), help="SGD momentum.")
+@click.option("--momentum", type=FiniteFloatRange(0, 1, max_open=True), help="SGD momentum "
+              "(Adam's beta1; 0 means 0.9 for Adam).")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="How a gradient estimate "
+              "becomes a step, for every rule  [default: sgd]")
+@click.option("--restart-after", type=click.IntRange(0), help="Restart from fresh weights after "
+              "this many epochs without a new lowest loss  [default: 0, never]")
 @click.option("--init-scale", type=FiniteFloatRange(0), help="Initial weights uniform in "
               "+-INIT_SCALE (weight units).")
 @click.option("--batch-size", type=click.IntRange(0), help="Patterns per step; 1 = per pattern "
@@ -221,3 +227,7 @@ def eval_cmd(run_dir: Path, device: str | None, as_json: bool) -> None:
                    f"-> {row['predicted']} (label {row['label']})")
     click.echo(f"{result['task']} on {result['device']}: loss {result['loss']:.4g}, "
                f"accuracy {100 * result['accuracy']:.1f}% over {len(result['patterns'])} patterns")
+    if "twin" in result:
+        click.echo(f"twin vs device: rms difference {1000 * result['twin']['rms_volts']:.1f} mV, "
+                   f"largest {1000 * result['twin']['max_volts']:.1f} mV over the outputs "
+                   f"(the fitted model of {run_dir / 'twin.json'})")

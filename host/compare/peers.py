@@ -10,6 +10,12 @@ search by raising `StopSearch` when the target is met or the query budget is spe
 A peer that stops on its own tolerances before either is restarted from its incumbent,
 so every peer gets the whole budget, as a patient user would give it.
 
+The target is the trainers' (`wphil.learning.objective.meets_target`: accuracy counted with
+a decision margin, and the loss), and a hit is confirmed by measuring the same weights
+once more (counted), exactly as the trainer confirms its own. The tolerances of the
+scipy optimizers come from the bench (`Resolution`): one DAC step in weight units, and
+the loss change the read noise can resolve; finer ones only spend queries on noise.
+
 The starting point is the trainer's: the same seed draws the same initial weights.
 """
 
@@ -24,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from wphil.drivers.errors import ConfigError
-from wphil.learning import Objective, Option
+from wphil.learning import Objective, Option, meets_target
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +48,17 @@ class Point:
     queries: int       # device queries spent when this point had been measured
     loss: float
     accuracy: float
+    reached: bool = False   # met the target (before confirmation)
 
 
 class DeviceLoss:
     """The measured whole-set loss of float weights, for black-box optimizers; counts queries."""
 
     def __init__(self, objective: Objective, target_accuracy: float, target_loss: float = 0.0,
-                 max_queries: int = 0) -> None:
+                 max_queries: int = 0, margin: float = 0.0, confirm: bool = False) -> None:
         self.objective = objective
         self.target_accuracy, self.target_loss = target_accuracy, target_loss
+        self.margin, self.confirm = margin, confirm
         self.max_queries = max_queries
         self.start_queries = objective.queries
         self.history: list[Point] = []
@@ -72,17 +80,39 @@ class DeviceLoss:
         codes = obj.codemap.weights_to_codes(weights)
         adc = obj.device.evaluate(obj.input_codes, codes)
         out = obj.codemap.adc_to_volts(adc[..., :obj.bench.n_outputs])
-        losses = np.mean((out - obj.targets) ** 2, axis=(1, 2))
-        accuracy = np.mean(obj.task.predict(out, obj.bench) == obj.task.labels, axis=1)
+        evaluations = [obj.evaluation_of(o) for o in out]
         queries = self.queries
-        for k, (loss, acc) in enumerate(zip(losses, accuracy)):
-            self._record(Point(queries, float(loss), float(acc)), weights[k])
-        for point in self.history[-len(losses):]:
-            if self._reached(point):
+        for k, ev in enumerate(evaluations):
+            self._record(Point(queries, ev.loss, ev.accuracy, self._meets(ev)), weights[k])
+        for k, ev in enumerate(evaluations):
+            if self._meets(ev) and self._confirmed(codes[k]):
                 raise StopSearch("converged")
-        if self.max_queries and queries >= self.max_queries:
+        if self.max_queries and self.queries >= self.max_queries:
+            raise StopSearch("max_queries")
+        return np.array([ev.loss for ev in evaluations])
+
+    def batch(self, weights: np.ndarray, patterns: np.ndarray) -> np.ndarray:
+        """Mini-batch losses of weight vectors (B, n_w) on `patterns` (counted, not recorded:
+        the history holds whole-set measurements only)."""
+        obj = self.objective
+        losses = obj.losses(obj.codemap.weights_to_codes(weights), patterns)
+        if self.max_queries and self.queries >= self.max_queries:
             raise StopSearch("max_queries")
         return losses
+
+    def _meets(self, evaluation) -> bool:
+        return meets_target(evaluation, self.target_accuracy, self.target_loss, self.margin)
+
+    def _confirmed(self, codes: np.ndarray) -> bool:
+        """A fresh whole-set measurement of the same codes (counted) meets the target too."""
+        if not self.confirm:
+            return True
+        fresh = self.objective.evaluate(codes)
+        if self._meets(fresh):
+            return True
+        if self.best is not None and self.best.reached:   # the hit did not hold up
+            self.best = Point(self.best.queries, self.best.loss, self.best.accuracy, False)
+        return False
 
     def _record(self, point: Point, weights: np.ndarray) -> None:
         self.history.append(point)
@@ -92,9 +122,9 @@ class DeviceLoss:
         if self.best is None or self._reached(point) or point.loss < self.best.loss:
             self.best, self.best_weights = point, np.array(weights, dtype=float)
 
-    def _reached(self, point: Point) -> bool:
-        return point.accuracy >= self.target_accuracy and (
-            self.target_loss <= 0 or point.loss <= self.target_loss)
+    @staticmethod
+    def _reached(point: Point) -> bool:
+        return point.reached
 
 
 @dataclass
@@ -115,6 +145,11 @@ class PeerOptimizer:
     name: ClassVar[str]
     options: ClassVar[dict[str, Option]] = {}
     package: ClassVar[str] = "scipy"
+
+    @classmethod
+    def settings(cls, objective: Objective) -> str:
+        """The hyperparameters this peer runs with, for the report."""
+        return ""
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         given = dict(options or {})
@@ -152,6 +187,25 @@ class PeerOptimizer:
                           restarts, time.perf_counter() - start, loss.history)
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """What the bench can resolve, for the optimizers' tolerances: one DAC step (weight
+    units) and the read-noise power (V^2, after oversampling, with quantization)."""
+
+    weight: float
+    loss: float
+    relative_loss: float
+
+    @classmethod
+    def of(cls, objective: Objective) -> Resolution:
+        bench = objective.bench
+        lsb_volts = bench.adc.vref / (1 << bench.adc.bits)
+        noise = bench.sim.read_noise_volts ** 2 / bench.adc.oversample + lsb_volts ** 2 / 12
+        scale = bench.defaults.target_loss or 0.01
+        return cls(float(np.max(objective.codemap.weight_lsb)), float(noise),
+                   float(min(noise / scale, 0.1)))
+
+
 class NelderMead(PeerOptimizer):
     name = "nelder-mead"
     options = {"step": Option(0.5, "initial simplex edge (weight units)", 1e-6, 100.0)}
@@ -159,10 +213,18 @@ class NelderMead(PeerOptimizer):
     def search(self, loss, x0, lo, hi, seed) -> None:
         from scipy.optimize import minimize
 
+        res = Resolution.of(loss.objective)
         simplex = np.vstack([x0, x0 + self.opts["step"] * np.eye(len(x0))])
         minimize(loss, x0, method="Nelder-Mead", bounds=list(zip(lo, hi)),
                  options={"initial_simplex": np.clip(simplex, lo, hi), "adaptive": True,
-                          "maxfev": 10**9, "maxiter": 10**9, "xatol": 1e-4, "fatol": 1e-7})
+                          "maxfev": 10**9, "maxiter": 10**9, "xatol": res.weight,
+                          "fatol": res.loss})
+
+    @classmethod
+    def settings(cls, objective: Objective) -> str:
+        res = Resolution.of(objective)
+        return (f"initial simplex edge 0.5, adaptive, bounds; xatol {res.weight:.3g} "
+                f"(1 DAC step), fatol {res.loss:.2g} V^2 (read noise)")
 
 
 class Powell(PeerOptimizer):
@@ -171,8 +233,16 @@ class Powell(PeerOptimizer):
     def search(self, loss, x0, lo, hi, seed) -> None:
         from scipy.optimize import minimize
 
+        res = Resolution.of(loss.objective)
         minimize(loss, x0, method="Powell", bounds=list(zip(lo, hi)),
-                 options={"maxfev": 10**9, "maxiter": 10**9, "xtol": 1e-4, "ftol": 1e-7})
+                 options={"maxfev": 10**9, "maxiter": 10**9, "xtol": res.weight,
+                          "ftol": res.relative_loss})
+
+    @classmethod
+    def settings(cls, objective: Objective) -> str:
+        res = Resolution.of(objective)
+        return (f"scipy defaults (unit directions), bounds; xtol {res.weight:.3g} (1 DAC step), "
+                f"ftol {res.relative_loss:.2g} (read noise / target loss)")
 
 
 class CMAES(PeerOptimizer):
@@ -193,8 +263,51 @@ class CMAES(PeerOptimizer):
             candidates = es.ask()
             es.tell(candidates, loss.many(np.array(candidates)).tolist())
 
+    @classmethod
+    def settings(cls, objective: Objective) -> str:
+        return "sigma0 0.5, default population 4 + 3 ln n, bounds, seeded; restarts from the incumbent"
 
-PEERS: dict[str, type[PeerOptimizer]] = {p.name: p for p in (NelderMead, Powell, CMAES)}
+
+class CMAESMiniBatch(CMAES):
+    """CMA-ES given the in-loop rules' mini-batch lever: each generation's candidates are
+    ranked on one random mini-batch (the same patterns for all of them), and the whole
+    set is measured at the distribution's mean (the stop check, counted) once the queries
+    since the last check reach `check_every` passes over the set."""
+
+    name = "cma-es-mb"
+    options = {**CMAES.options,
+               "batch": Option(10, "patterns per generation", 1, 100_000),
+               "check_every": Option(5, "whole-set passes of queries between stop checks",
+                                     1, 1000)}
+
+    def search(self, loss, x0, lo, hi, seed) -> None:
+        import cma
+
+        rng = np.random.default_rng(seed)
+        n_patterns = loss.objective.n_patterns
+        inopts = {"seed": seed + 1, "bounds": [list(lo), list(hi)], "verbose": -9,
+                  "maxfevals": 10**12}
+        if self.opts["popsize"]:
+            inopts["popsize"] = self.opts["popsize"]
+        es = cma.CMAEvolutionStrategy(x0, self.opts["sigma0"], inopts)
+        checked = loss.queries
+        while not es.stop():
+            candidates = es.ask()
+            patterns = rng.choice(n_patterns, min(self.opts["batch"], n_patterns), replace=False)
+            es.tell(candidates, loss.batch(np.array(candidates), patterns).tolist())
+            if loss.queries - checked >= self.opts["check_every"] * n_patterns:
+                loss.many(np.asarray(es.mean)[None, :])
+                checked = loss.queries
+        loss.many(np.asarray(es.mean)[None, :])
+
+    @classmethod
+    def settings(cls, objective: Objective) -> str:
+        return ("as cma-es, candidates ranked on a random mini-batch of 10 patterns per "
+                "generation; whole-set stop check at the mean every 5 passes of queries")
+
+
+PEERS: dict[str, type[PeerOptimizer]] = {p.name: p for p in (NelderMead, Powell, CMAES,
+                                                             CMAESMiniBatch)}
 
 
 def make_peer(name: str, options: Mapping[str, Any] | None = None) -> PeerOptimizer:

@@ -1,11 +1,23 @@
-"""Lab workflows: flashing the firmware, listing attached devices, calibrating the DACs.
+"""Lab workflows: flashing the firmware, listing attached devices, calibrating the DACs,
+building a bench (schematic, parts, wiring) and checking it.
 
 What other parts of wphil use is imported here; the modules themselves are internal.
 """
 
+from wphil.lab.build import parts_list, wiring_table, write_tables
 from wphil.lab.calibration import DEFAULT_POINTS, calibrate, sweep_codes, write_table
+from wphil.lab.checks import (
+    Check,
+    check_dac_addresses,
+    check_rails,
+    check_zero_weight_readouts,
+)
+from wphil.lab.dac_address import AddressResult, program_address
 from wphil.lab.devices import list_devices
 from wphil.lab.flash import Change, FlashResult, flash
+from wphil.lab.schematic import draw_schematic
 
-__all__ = ["DEFAULT_POINTS", "Change", "FlashResult", "calibrate", "flash", "list_devices",
-           "sweep_codes", "write_table"]
+__all__ = ["DEFAULT_POINTS", "AddressResult", "Change", "Check", "FlashResult", "calibrate",
+           "check_dac_addresses", "check_rails", "check_zero_weight_readouts", "draw_schematic",
+           "flash", "list_devices", "parts_list", "program_address", "sweep_codes",
+           "wiring_table", "write_table", "write_tables"]

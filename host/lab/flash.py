@@ -40,7 +40,7 @@ from wphil.lab.firmware_files import (
 
 log = logging.getLogger(__name__)
 
-HANDSHAKE_TIMEOUT_S = 10.0      # soft reset to a serving firmware: ~1 s on a Pico
+HANDSHAKE_TIMEOUT_S = 30.0      # soft reset to a serving firmware: ~1 s on a Pico, more emulated
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def resolve_port(port: str) -> str:
         return find_pico()
     if port.startswith("serial://"):
         return port[len("serial://"):].split("?", 1)[0]
-    if port.startswith(("upy://", "mock://")):
+    if port.startswith(("upy://", "mock://", "rp2040://")):
         raise ConfigError(f"--port {port}: a simulated device has nothing to flash; "
                           "give a serial port (/dev/ttyACM0, COM3) or auto")
     return port
@@ -208,10 +208,15 @@ class FlashSession:
             return leave_firmware(port)
 
     def _open_serial(self) -> serial.SerialBase:
-        try:
-            return serial.serial_for_url(self.port, baudrate=115200, timeout=0.1, exclusive=True)
-        except (serial.SerialException, OSError) as exc:
-            raise DeviceError(_explain_open_error(self.port, exc)) from None
+        return open_serial(self.port)
+
+
+def open_serial(port: str) -> serial.SerialBase:
+    """The board's serial port for a handshake, opened exclusively."""
+    try:
+        return serial.serial_for_url(port, baudrate=115200, timeout=0.1, exclusive=True)
+    except (serial.SerialException, OSError) as exc:
+        raise DeviceError(_explain_open_error(port, exc)) from None
 
 
 def flash(port: str = "auto", compile: bool = True, dry_run: bool = False,

@@ -5,10 +5,10 @@ What other parts of wphil use is imported here; the modules themselves are inter
 """
 
 from wphil.learning.codes import CodeMap
-from wphil.learning.model import IdealModel
-from wphil.learning.objective import Evaluation, Objective
+from wphil.learning.model import IdealModel, Mismatch
+from wphil.learning.objective import Evaluation, Objective, meets_target
 from wphil.learning.onchip import onchip_job, train_onchip
-from wphil.learning.optim import SGD
+from wphil.learning.optim import OPTIMIZERS, SGD, Adam, make_optimizer
 from wphil.learning.rules import RULES, check_rule, make_rule
 from wphil.learning.rules.base import Estimate, LearningRule, Option
 from wphil.learning.tasks import Task, load_task
@@ -16,7 +16,8 @@ from wphil.learning.train import EpochRecord, TrainConfig, Trainer, TrainState
 from wphil.learning.trainers import make_trainer
 
 __all__ = [
-    "RULES", "SGD", "CodeMap", "EpochRecord", "Estimate", "Evaluation", "IdealModel",
-    "LearningRule", "Objective", "Option", "Task", "TrainConfig", "TrainState", "Trainer",
+    "OPTIMIZERS", "RULES", "SGD", "Adam", "make_optimizer", "meets_target", "CodeMap",
+    "EpochRecord", "Estimate", "Evaluation", "IdealModel",
+    "LearningRule", "Mismatch", "Objective", "Option", "Task", "TrainConfig", "TrainState", "Trainer",
     "check_rule", "load_task", "make_rule", "make_trainer", "onchip_job", "train_onchip",
 ]

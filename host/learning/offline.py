@@ -6,8 +6,8 @@ gradient (same initial weights, batches, optimizer and learning rate as in-loop
 training) and records the *model's* loss and accuracy, with 0 device queries. When the
 model meets the target accuracy and its loss is at most `model_loss` (or the epoch limit
 is hit), one more record is the transfer: the weights are quantized to DAC codes, loaded
-onto the device and measured once (one query per pattern). The run has converged only if
-the device, not the model, meets the target.
+onto the device and measured once (one query per pattern; once more to confirm a hit).
+The run has converged only if the device, not the model, meets the target.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ class OfflineTrainer(Trainer):
                  st.epoch, st.loss, st.accuracy)
         queries0 = self.objective.queries - st.queries
         device = self.last_evaluation = self.objective.evaluate(self.codes())
+        reached = self.confirmed(device) is not None
         st.queries = self.objective.queries - queries0
-        reached = self._done(device) == "converged"
         self.stop_reason = "converged" if reached else "transferred" if model_done else "max_epochs"
         yield self._record(device, start, float("nan"), 0.0)
 

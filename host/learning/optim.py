@@ -1,8 +1,19 @@
-"""Optimizers: how a gradient estimate becomes a weight step (separate from the rule)."""
+"""Optimizers: how a gradient estimate becomes a weight step (separate from the rule).
+
+`sgd` is heavy-ball momentum SGD; `adam` is Kingma & Ba's Adam (the optimizer Wright et
+al. 2022 use for physics-aware training), whose per-weight step size suits rules whose
+gradient scale varies a lot between layers. Both keep their state as arrays so a
+checkpoint restores them exactly. Restarts on stall live in the trainer (they re-draw
+the weights), not here.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+from wphil.drivers.errors import ConfigError
+
+OPTIMIZERS = ("sgd", "adam")
 
 
 class SGD:
@@ -29,48 +40,58 @@ class SGD:
     def load_state(self, state: dict[str, np.ndarray]) -> None:
         self.velocity = state["velocity"].copy() if "velocity" in state else None
 
+    def reset(self) -> None:
+        """Forget the accumulated state (after a restart)."""
+        self.velocity = None
+
 
 class Adam:
-    """Adam (Kingma & Ba 2015): steps scaled per weight by running moments of the gradient,
-    so `lr` is about the largest step any weight takes. Recurrent benches use it: their
-    losses have long flat stretches (an oscillator that has not started, a memory that has
-    not formed) where a fixed-rate step crawls, and steep walls where it overshoots."""
+    """Adam: per-weight steps from bias-corrected first and second moment estimates.
 
-    def __init__(self, lr: float, momentum: float = 0.9, beta2: float = 0.999,
+    `lr` is the largest step of one weight (weight units); `momentum` is beta1 (0 means
+    Adam's recommended 0.9), beta2 = 0.999, eps = 1e-8.
+    """
+
+    def __init__(self, lr: float, momentum: float = 0.0, beta2: float = 0.999,
                  eps: float = 1e-8) -> None:
         if lr <= 0:
             raise ValueError(f"learning rate must be > 0, got {lr}")
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        self.lr, self.beta1, self.beta2, self.eps = lr, momentum, beta2, eps
-        self.moments: dict[str, np.ndarray] = {}
+        self.lr, self.beta1, self.beta2, self.eps = lr, momentum or 0.9, beta2, eps
+        self.m: np.ndarray | None = None
+        self.v: np.ndarray | None = None
+        self.t = 0
 
     def step(self, weights: np.ndarray, gradient: np.ndarray) -> np.ndarray:
-        m = self.moments
-        if not m:
-            m.update(mean=np.zeros_like(weights), square=np.zeros_like(weights), t=np.array(0))
-        m["t"] = m["t"] + 1
-        m["mean"] = self.beta1 * m["mean"] + (1 - self.beta1) * gradient
-        m["square"] = self.beta2 * m["square"] + (1 - self.beta2) * gradient ** 2
-        mean = m["mean"] / (1 - self.beta1 ** m["t"])
-        square = m["square"] / (1 - self.beta2 ** m["t"])
-        return weights - self.lr * mean / (np.sqrt(square) + self.eps)
+        if self.m is None or self.v is None:
+            self.m, self.v = np.zeros_like(weights), np.zeros_like(weights)
+        self.t += 1
+        self.m = self.beta1 * self.m + (1 - self.beta1) * gradient
+        self.v = self.beta2 * self.v + (1 - self.beta2) * gradient ** 2
+        m_hat = self.m / (1 - self.beta1 ** self.t)
+        v_hat = self.v / (1 - self.beta2 ** self.t)
+        return weights - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
     def state(self) -> dict[str, np.ndarray]:
-        return {k: np.array(v, copy=True) for k, v in self.moments.items()}
+        if self.m is None or self.v is None:
+            return {}
+        return {"adam_m": self.m.copy(), "adam_v": self.v.copy(), "adam_t": np.array(self.t)}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
-        self.moments = {k: np.array(state[k], copy=True) for k in ("mean", "square", "t")
-                        if k in state}
-        if len(self.moments) < 3:
-            self.moments = {}
+        if "adam_m" in state:
+            self.m, self.v = state["adam_m"].copy(), state["adam_v"].copy()
+            self.t = int(state["adam_t"])
+        else:
+            self.reset()
+
+    def reset(self) -> None:
+        self.m = self.v = None
+        self.t = 0
 
 
-OPTIMIZERS = ("sgd", "adam")
-
-
-def make_optimizer(name: str, lr: float, momentum: float) -> SGD | Adam:
-    """`sgd` (momentum as given) or `adam` (momentum is its beta1; 0 means the usual 0.9)."""
+def make_optimizer(name: str, lr: float, momentum: float = 0.0) -> SGD | Adam:
+    """The optimizer called `name` (`sgd` or `adam`); anything else is a `ConfigError`."""
+    if name == "sgd":
+        return SGD(lr, momentum)
     if name == "adam":
-        return Adam(lr, momentum or 0.9)
-    return SGD(lr, momentum)
+        return Adam(lr, momentum)
+    raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {name!r}")

@@ -71,6 +71,10 @@ class SequenceObjective:
         correct = self.task.correct(outputs, self.bench)
         return Evaluation(float(np.mean(err ** 2)), float(np.mean(correct)), outputs, correct)
 
+    def base_evaluation(self, codes: np.ndarray) -> Evaluation | None:
+        """Sequence runs do not reuse a step's measurement as the stop check (yet)."""
+        return None
+
     def evaluate(self, codes: np.ndarray) -> Evaluation:
         """Every sequence at these codes (one query per step of each)."""
         return self.score(np.stack([self._replay(s, codes)[0] for s in range(self.n_patterns)]))

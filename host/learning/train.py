@@ -4,8 +4,17 @@ Float weights live here and are quantized to DAC codes (nearest or stochastic ro
 clipped to the bench limits) before every estimate. An epoch is one pass over the
 patterns in steps of `batch_size` (0: the whole set, one step; 1: the per-pattern loop
 of Jabri & Flower). After each epoch the whole set is evaluated at the current codes
-(one query per pattern, counted) and a record is yielded. The loop stops at the target
-accuracy (and target loss, if set), the epoch limit or the query budget.
+(one query per pattern, counted) and a record is yielded. When a rule's step already
+measured the whole set at exactly the current codes (full-batch rules with nearest
+rounding), that base measurement is the stop check instead, taken before the step, and
+the epoch's record is it: the same measurement is not paid for twice. The loop stops at
+the target accuracy (and target loss, if set), the epoch limit or the query budget.
+
+Convergence is claimed only when a fresh measurement confirms it: the patterns counted
+correct are those decided by at least `margin` volts, and when an evaluation meets the
+target the whole set is measured once more (counted) and must meet it too. Restarts on
+stall (`restart_after`): after that many epochs without a new lowest loss the weights
+are drawn afresh and the optimizer forgets its state.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from wphil.drivers.base import Device
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
 from wphil.learning.codes import CodeMap
-from wphil.learning.objective import Evaluation
+from wphil.learning.objective import Evaluation, meets_target
 from wphil.learning.optim import make_optimizer
 from wphil.learning.rules import RULES, make_rule
 from wphil.learning.sequence_objective import make_objective
@@ -44,9 +53,12 @@ class TrainConfig:
     target_loss: float = 0.0      # 0: not a stop condition
     seed: int = 0
     rounding: str = "round"
-    optimizer: str = "sgd"        # or "adam" (the bench's [defaults] optimizer)
     init_scale: float = 1.0
     onchip: bool = False          # run the perturbation loop on the device itself
+    optimizer: str = "sgd"        # sgd (momentum) or adam
+    restart_after: int = 0        # epochs without a new lowest loss before a restart; 0: never
+    margin: float = 0.05          # volts a pattern must be decided by to count toward the target
+    confirm: bool = True          # re-measure before claiming convergence
     rule_options: dict[str, Any] = field(default_factory=dict)   # the rule's own hyperparameters
 
     @classmethod
@@ -124,6 +136,8 @@ class Trainer:
         self.rule.load_state(self.state.rule)
         self.optimizer = make_optimizer(config.optimizer, config.lr, config.momentum)
         self.optimizer.load_state(self.state.optimizer)
+        stall = self.state.optimizer.get("stall", np.array([np.inf, 0.0]))
+        self.best_loss, self.stalled = float(stall[0]), int(stall[1])
         self.lo, self.hi = self.codemap.weight_bounds()
         self.stop_reason: str | None = None
         self.last_evaluation: Evaluation | None = None    # the device's, after the last epoch
@@ -151,8 +165,7 @@ class Trainer:
 
     def _done(self, evaluation: Evaluation | None) -> str | None:
         cfg, st = self.config, self.state
-        if evaluation is not None and evaluation.accuracy >= cfg.target_accuracy and (
-                cfg.target_loss <= 0 or evaluation.loss <= cfg.target_loss):
+        if evaluation is not None and self.meets_target(evaluation):
             return "converged"
         if st.epoch >= cfg.epochs:
             return "max_epochs"
@@ -160,15 +173,64 @@ class Trainer:
             return "max_queries"
         return None
 
+    def extra_files(self) -> dict[str, Any]:
+        """JSON files this trainer adds to the run directory (name -> data)."""
+        return {}
+
+    def meets_target(self, evaluation: Evaluation) -> bool:
+        cfg = self.config
+        return meets_target(evaluation, cfg.target_accuracy, cfg.target_loss, cfg.margin)
+
+    def confirmed(self, evaluation: Evaluation) -> Evaluation | None:
+        """`evaluation` if it meets the target and a fresh whole-set measurement at the
+        current codes (counted) does too; else None."""
+        if not self.meets_target(evaluation):
+            return None
+        if not self.config.confirm:
+            return evaluation
+        fresh = self.objective.evaluate(self.codes())
+        if self.meets_target(fresh):
+            return evaluation
+        log.info("epoch %d met the target, the fresh measurement did not (loss %.5f, "
+                 "accuracy %.3f): training on", self.state.epoch + 1, fresh.loss, fresh.accuracy)
+        return None
+
+    def _count_stall(self, evaluation: Evaluation) -> None:
+        """Epochs since the lowest loss so far (improving by at least 0.1%)."""
+        if evaluation.loss < self.best_loss * (1 - 1e-3):
+            self.best_loss, self.stalled = evaluation.loss, 0
+        else:
+            self.stalled += 1
+
+    def _restart_if_stalled(self) -> None:
+        """Restart from fresh weights after `restart_after` epochs without a new lowest loss
+        (at the start of an epoch, so a run that stops keeps the weights it measured)."""
+        if self.config.restart_after and self.stalled >= self.config.restart_after:
+            log.info("epoch %d: no new lowest loss in %d epochs; restarting from fresh weights",
+                     self.state.epoch, self.stalled)
+            self.state.weights = self._initial_state().weights
+            self.optimizer.reset()
+            self.best_loss, self.stalled = np.inf, 0
+
+    def _optimizer_state(self) -> dict[str, np.ndarray]:
+        return {**self.optimizer.state(), "stall": np.array([self.best_loss, self.stalled])}
+
     def run(self) -> Iterator[EpochRecord]:
         """Train until a stop condition; yield one record per epoch. Sets `stop_reason`."""
         st = self.state
         start, queries0 = time.perf_counter() - st.elapsed_s, self.objective.queries - st.queries
         self.stop_reason = self._done(None)
         while self.stop_reason is None:
-            losses, grad_norm = [], 0.0
+            self._restart_if_stalled()
+            losses, grad_norm, evaluation, reached = [], 0.0, None, None
             for patterns in self._batches():
                 est = self.rule.estimate(self._train_codes(), patterns)
+                base = self.objective.base_evaluation(self.codes())
+                if base is not None:
+                    evaluation, reached = base, self.confirmed(base)
+                    if reached:
+                        losses.append(est.loss)
+                        break
                 weights = self.optimizer.step(st.weights, est.lr_scale * est.gradient)
                 st.weights = np.clip(weights, self.lo, self.hi)
                 losses.append(est.loss)
@@ -176,15 +238,19 @@ class Trainer:
                 st.queries = self.objective.queries - queries0
                 if self.config.max_queries and st.queries >= self.config.max_queries:
                     break
-            evaluation = self.last_evaluation = self.objective.evaluate(self.codes())
+            if evaluation is None:
+                evaluation = self.objective.evaluate(self.codes())
+                reached = self.confirmed(evaluation)
+            self.last_evaluation = evaluation
             st.epoch += 1
             st.queries = self.objective.queries - queries0
             st.elapsed_s = time.perf_counter() - start
             st.loss, st.accuracy = evaluation.loss, evaluation.accuracy
-            st.optimizer = self.optimizer.state()
+            self.stop_reason = self._done(reached)
+            self._count_stall(evaluation)
+            st.optimizer = self._optimizer_state()
             st.rule = self.rule.state()
             st.rng_state = self.rng.bit_generator.state
-            self.stop_reason = self._done(evaluation)
             yield EpochRecord(st.epoch, st.queries, evaluation.loss, evaluation.accuracy,
                               st.elapsed_s, float(np.mean(losses)), grad_norm)
         log.info("stopped after epoch %d (%s): loss %.5f accuracy %.3f, %d queries",

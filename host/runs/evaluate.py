@@ -1,12 +1,19 @@
-"""`wphil eval`: put a finished run's weights on a device and measure them again."""
+"""`wphil eval`: put a finished run's weights on a device and measure them again.
+
+For a twin-trained run (twin.json in the run directory) it also says how far the fitted
+model's outputs are from the device's at the same weights: the reality gap of the twin.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from wphil.drivers import ConfigError, open_device
-from wphil.learning import CodeMap, Objective, load_task
+from wphil.learning import CodeMap, IdealModel, Mismatch, Objective, load_task
 from wphil.runs.rundir import RunDir
 from wphil.runs.session import RunSpec
 
@@ -31,5 +38,22 @@ def evaluate_run(path: Path, device: str | None = None) -> dict[str, Any]:
                  "outputs": [round(float(v), 4) for v in result.outputs[i]],
                  "predicted": task.classes[result.predictions[i]],
                  "label": task.classes[task.labels[i]]} for i in range(len(task.labels))]
-    return {"task": spec.task, "device": url, "loss": result.loss, "accuracy": result.accuracy,
-            "patterns": patterns}
+    out = {"task": spec.task, "device": url, "loss": result.loss, "accuracy": result.accuracy,
+           "patterns": patterns}
+    if (path / "twin.json").exists():
+        out["twin"] = _twin_gap(path / "twin.json", spec.bench, codes, result.outputs,
+                                CodeMap(spec.bench), task)
+    return out
+
+
+def _twin_gap(file: Path, bench, codes: np.ndarray, device_outputs: np.ndarray,
+              codemap: CodeMap, task) -> dict[str, Any]:
+    """The fitted model's outputs at the run's codes against the device's, in volts."""
+    fitted = json.loads(file.read_text(encoding="utf-8"))["fitted"]
+    mismatch = Mismatch(*(np.array(fitted[k], dtype=float)
+                          for k in ("gain", "offset", "vsat", "out_offset")))
+    signals = codemap.input_volts(codemap.inputs_to_codes(task.features))
+    twin = IdealModel(bench, mismatch).forward(codemap.codes_to_weights(codes), signals)[-1]
+    gap = twin - device_outputs
+    return {"rms_volts": float(np.sqrt(np.mean(gap ** 2))), "max_volts": float(np.max(np.abs(gap))),
+            "outputs": np.round(twin, 4).tolist()}

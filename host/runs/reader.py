@@ -79,4 +79,5 @@ class Run:
 
         run = self.config.get("run", {})
         title = f"{run.get('task', '?')} with {run.get('algo', '?')} on {run.get('device', '?')}"
-        return plot_run(self._dir.metrics(), title, Path(out) if out else self.path / "learning_curve.png")
+        path = Path(out) if out else self.path / "learning_curve.png"
+        return plot_run(self._dir.metrics(), title, path)

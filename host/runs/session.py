@@ -9,6 +9,7 @@ saves the last complete epoch's state and a summary before re-raising.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import time
 import weakref
@@ -72,7 +73,8 @@ class RunSpec:
 
 #: the training settings a run is made of, beyond device, bench, profile and task
 SETTINGS = ("algo", "lr", "pert", "momentum", "init_scale", "batch_size", "epochs", "max_queries",
-            "target_accuracy", "target_loss", "rounding", "seed", "onchip")
+            "target_accuracy", "target_loss", "rounding", "seed", "onchip", "optimizer",
+            "restart_after")
 
 
 def new_spec(device: str, bench: str | Bench | None = None, profile: str | None = None,
@@ -267,6 +269,8 @@ def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
             _write_trajectory(rundir, trainer)
             summary = _summary(spec, trainer.state, stop_reason, firmware, device.stats())
             rundir.write_summary(summary)
+            for name, data in trainer.extra_files().items():     # e.g. the twin's fit
+                (rundir.path / name).write_text(json.dumps(data, indent=1), encoding="utf-8")
             return summary
     except BaseException as exc:
         discard = rundir.new and written == 0 and isinstance(exc, ConfigError)

@@ -13,15 +13,17 @@ from wphil.learning.rules.base import Estimate, LearningRule, Option
 from wphil.learning.rules.bp import Backprop, OfflineBackprop
 from wphil.learning.rules.mgd import MultiplexedGradientDescent
 from wphil.learning.rules.node import NodePerturbation
+from wphil.learning.rules.pat import PhysicsAware
 from wphil.learning.rules.spsa import SPSA
 from wphil.learning.rules.swnp import SummedWeightNeuronPerturbation
+from wphil.learning.rules.twin import Twin
 from wphil.learning.rules.wp import WeightPerturbation
 from wphil.learning.rules.wp_central import CentralWeightPerturbation
 
 RULES: dict[str, type[LearningRule]] = {
     rule.name: rule for rule in (WeightPerturbation, CentralWeightPerturbation, NodePerturbation,
                                  SummedWeightNeuronPerturbation, SPSA, MultiplexedGradientDescent,
-                                 Backprop, OfflineBackprop)
+                                 PhysicsAware, Twin, Backprop, OfflineBackprop)
 }
 
 __all__ = ["Estimate", "LearningRule", "Option", "RULES", "check_rule", "make_rule"]

@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from wphil.learning.model import IdealModel
-from wphil.learning.sequence_model import SequenceModel
 from wphil.learning.rules.base import Estimate, LearningRule, Option
+from wphil.learning.sequence_model import SequenceModel
 
 
 class Backprop(LearningRule):

@@ -1,0 +1,197 @@
+"""Forward passes per second of the firmware on MicroPython's RP2040 build, in emulated time.
+
+    python bench/bench_rp2040.py [--quick]
+
+Boots an emulated Pico (rp2040://, a fresh board per bench), flashes the firmware, stops
+it, and from the raw REPL drives the firmware's own server with requests held in RAM,
+timing them with time.ticks_us() on the chip: emulated time, counted from the executed
+Cortex-M0+ cycles at 125 MHz, so the figures are what a Pico's CPU would take, whatever
+the host machine's load. Not in those figures, and so listed beside them:
+- I2C bus time: the emulator's I2C takes no time; the bytes each pass writes (counted in a
+  separate, untimed run) are converted at the bench's i2c_hz (9 clocks per byte, + start
+  and stop) and added;
+- USB: requests come from RAM, so one pass per request leaves out the USB round trip
+  (1-2 ms on a real Pico: full speed polls every 1 ms frame).
+The RP2040 ADC's 2 us per sample and the firmware's settle_us are in the emulated time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from wphil.drivers import load_bench
+from wphil.drivers.handshake import Probe
+from wphil.drivers.repl import BoardRepl
+from wphil.drivers.rp2040_pico import EmulatedPico, board_spec, find_uf2, missing
+from wphil.drivers.serial_device import firmware_config
+from wphil.firmware import protocol as P
+from wphil.lab.flash import flash, open_serial
+from wphil.learning import CodeMap, TrainConfig, TrainState, load_task, onchip_job
+
+# On the board: the server fed from RAM (MemIO), each measurement one JSON line.
+SETUP = r"""
+import gc, json, struct, time, board, server, onchip, protocol as P
+class MemIO:
+    def __init__(self): self.data, self.pos = b'', 0
+    def readable(self, t): return self.pos < len(self.data)
+    def readinto(self, mv, t):
+        n = min(len(mv), len(self.data) - self.pos)
+        if n <= 0: return 0
+        mv[:n] = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return n
+    def write(self, b): pass
+    def close(self): pass
+class Board: pass
+io = MemIO()
+b = Board()
+for k in ('NAME', 'FIRMWARE_ROOT', 'i2c', 'rp2040_adc', 'settle', 'watchdog', 'boot_id'):
+    setattr(b, k, getattr(board, k))
+b.stream = lambda: io
+srv = server.Server(b)
+def feed(frames):
+    io.data, io.pos = frames, 0
+def serve(n):
+    t0 = time.ticks_us()
+    for _ in range(n):
+        srv.step(0)
+    return time.ticks_diff(time.ticks_us(), t0)
+class Count:
+    def __init__(self, bus): self.bus, self.clocks = bus, 0
+    def writeto(self, addr, buf, stop=True):
+        self.clocks += 9 * (1 + len(buf)) + 2
+        return self.bus.writeto(addr, buf, stop)
+    def __getattr__(self, name): return getattr(self.bus, name)
+def counting(on):
+    for chip in srv.rig.dacs.chips:
+        chip.i2c = Count(chip.i2c) if on else getattr(chip.i2c, 'bus', chip.i2c)
+feed(P.encode(P.CONFIGURE, 1, %(config)r))
+serve(1)
+gc.collect()
+print(json.dumps({"mem_free": gc.mem_free(), "configured": srv.rig.configured}))
+"""
+
+REQUESTS = r"""
+def frames(cmd, payloads, n):
+    return b''.join(P.encode(cmd, 100 + i, payloads[i % len(payloads)]) for i in range(n))
+def measure(name, cmd, payloads, n, passes):
+    feed(frames(cmd, payloads, n)); us = serve(n)
+    counting(True); feed(frames(cmd, payloads, 2)); serve(2)
+    clocks = sum(c.i2c.clocks for c in srv.rig.dacs.chips) / 2; counting(False)
+    print(json.dumps({"mode": name, "passes": n * passes, "us": us, "bus_clocks": clocks / passes}))
+"""
+
+ONCHIP = r"""
+job = json.loads(%(job)r)
+run = onchip.Run(srv, job, 1)
+t0 = time.ticks_us(); run.loop(); us = time.ticks_diff(time.ticks_us(), t0)
+counting(True); run2 = onchip.Run(srv, dict(job, epochs=1), 1); run2.loop()
+clocks = sum(c.i2c.clocks for c in srv.rig.dacs.chips); counting(False)
+print(json.dumps({"mode": %(name)r, "passes": run.queries, "us": us,
+                  "bus_clocks": clocks / run2.queries}))
+"""
+
+
+def evaluate_payload(bench, vectors: int, patterns: int, shift: int = 0) -> bytes:
+    """EVALUATE of `vectors` weight vectors x `patterns` patterns; `shift` moves weight 0
+    (requests that alternate it are one wp perturbation each)."""
+    import struct
+    n_w, n_in = bench.n_weights, bench.n_inputs
+    codes = [2048 + (i * 37) % 200 - 100 + (shift if i == 0 else 0) for i in range(vectors * n_w)]
+    inputs = [1048 + 2000 * ((i // n_in + i) % 2) for i in range(patterns * n_in)]
+    return struct.pack("<BHH", 0, vectors, patterns) + struct.pack(
+        f"<{len(codes) + len(inputs)}H", *codes, *inputs)
+
+
+def perturb_payload(bench, patterns: int) -> bytes:
+    import struct
+    n_w, n_in = bench.n_weights, bench.n_inputs
+    out = struct.pack("<BHH", 0, n_w, patterns) + struct.pack(f"<{n_w}H", *([2048] * n_w))
+    for k in range(n_w):
+        out += struct.pack("<BBh", 1, k, 20)
+    inputs = [1048 + 2000 * ((i // n_in + i) % 2) for i in range(patterns * n_in)]
+    return out + struct.pack(f"<{len(inputs)}H", *inputs)
+
+
+def train_job(bench, task_name: str, epochs: int) -> dict:
+    task = load_task(task_name)
+    config = TrainConfig.for_bench(bench, onchip=True, epochs=epochs, target_accuracy=2.0)
+    codemap = CodeMap(bench)
+    import numpy as np
+    state = TrainState(weights=np.zeros(bench.n_weights), rng_state={})
+    return onchip_job(bench, task, config, codemap, state)
+
+
+def run_long(repl: BoardRepl, code: str) -> str:
+    """Run code that takes longer than mpremote's default 10 s."""
+    out, err = repl.transport.exec_raw(code, timeout=1800)
+    if err:
+        raise RuntimeError(err.decode(errors="replace").strip().splitlines()[-1])
+    return out.decode()
+
+
+def run_board(bench_name: str, task: str, epochs: int, quick: bool) -> tuple[dict, list[dict]]:
+    bench = load_bench(bench_name)
+    with tempfile.TemporaryDirectory() as state, \
+            EmulatedPico(board_spec(bench, {}, Path(state), find_uf2())).start() as pico:
+        flash(pico.port)
+        with open_serial(pico.port) as port:        # EXIT: the firmware returns to the REPL
+            Probe(port).request(P.EXIT, timeout=60, attempts=1)
+        with BoardRepl(pico.port) as repl:
+            repl.enter(timeout=60)
+            repl.transport.serial.timeout = 120
+            # no host-silence rule: the on-chip runs here get no PINGs from a host
+            config = dict(firmware_config(bench), host_timeout_ms=0)
+            setup = ast.literal_eval(repl.run(SETUP % {"config": json.dumps(config).encode()},
+                                              "setup").strip().replace("true", "True"))
+            rows = []
+            if bench_name.startswith("xor"):
+                repl.run(REQUESTS, "defining requests")
+                n = 50 if quick else 200
+                for code in (
+                        f"measure('host, one pass per request', P.EVALUATE, "
+                        f"{[evaluate_payload(bench, 1, 1, s) for s in (0, 20)]!r}, {n}, 1)",
+                        f"measure('host, batched: wp step (PERTURB 9 x 4 + base)', P.PERTURB, "
+                        f"[{perturb_payload(bench, 4)!r}], {n // 10}, {4 * (bench.n_weights + 1)})",
+                        f"measure('host, batched: EVALUATE 16 x 4', P.EVALUATE, "
+                        f"[{evaluate_payload(bench, 16, 4)!r}], {n // 20}, 64)"):
+                    rows.append(json.loads(repl.run(code, "measuring")))
+            job = json.dumps(train_job(bench, task, epochs))
+            rows.append(json.loads(run_long(repl, ONCHIP % {"job": job,
+                                                            "name": f"on-chip TRAIN, {task}"})))
+            repl.leave()
+    return setup, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer passes (a smoke run)")
+    args = parser.parse_args()
+    reason = missing()
+    if reason:
+        sys.exit(f"bench_rp2040: {reason}")
+    print("| bench | mode | passes | emulated us/pass | I2C us/pass | passes/s (CPU) | "
+          "passes/s (CPU + I2C) |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    memory = {}
+    for bench_name, task, epochs in (("xor-2-2-1", "xor", 3 if args.quick else 20),
+                                     ("iris", "iris", 1)):
+        hz = load_bench(bench_name).dac.i2c_hz
+        setup, rows = run_board(bench_name, task, epochs, args.quick)
+        memory[bench_name] = setup["mem_free"]
+        for row in rows:
+            cpu = row["us"] / row["passes"]
+            bus = row["bus_clocks"] * 1e6 / hz
+            print(f"| {bench_name} | {row['mode']} | {row['passes']} | {cpu:.0f} | {bus:.0f} | "
+                  f"{1e6 / cpu:,.0f} | {1e6 / (cpu + bus):,.0f} |")
+    for name, free in memory.items():
+        print(f"gc.mem_free() after CONFIGURE, {name}: {free:,} bytes")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Fit the `default` profile's mismatch magnitudes to a Monte Carlo of the bench's circuit.
+
+For each of N boards (`board_seed` 1..N) the circuit's parts are drawn as spice:// draws
+them and mapped to the abstract model (drivers/circuit_model.py); the spread of each
+abstract parameter over the boards is what the bench's [sim] key should say. The neuron
+offsets are also measured in ngspice (all weights at zero, ideal converters), as a check
+of the map. Prints a Markdown table: parameter, circuit Monte Carlo, the bench's value.
+
+    python bench/fit_circuit.py [--bench xor-2-2-1] [--boards 300] [--spice-boards 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from wphil.drivers import open_device
+from wphil.drivers.analog import BoardInstance
+from wphil.drivers.bench_files import load_bench
+from wphil.drivers.circuit import CircuitParts
+from wphil.drivers.circuit_model import abstract_board, fitted_vsat
+
+
+def monte_carlo(bench, boards: int) -> dict[str, np.ndarray]:
+    """Abstract parameters of `boards` circuit boards, converters ideal (their own keys)."""
+    rows: dict[str, list] = {"weight_gain": [], "weight_offset": [], "vsat": [],
+                             "neuron_offset": [], "adc_offset": []}
+    for seed in range(1, boards + 1):
+        converters = BoardInstance.draw(bench, seed)
+        ideal = BoardInstance(**{**converters.to_dict(), "dac_gain": [1.0] * bench.dac_channels,
+                                 "dac_offset": [0.0] * bench.dac_channels,
+                                 "adc_offset": [0.0] * bench.adc.channels})
+        board = abstract_board(bench, CircuitParts.draw(bench, seed), ideal)
+        for name in rows:
+            rows[name] += list(getattr(board, name))
+    return {name: np.array(values) for name, values in rows.items()}
+
+
+def spice_neuron_offsets(bench, boards: int) -> np.ndarray:
+    """Net offsets measured in ngspice: readouts with every weight at zero, through atanh."""
+    ideal = load_bench(bench.source.split(" ")[0], profile="ideal")
+    vsat = fitted_vsat(ideal)
+    zero = np.full((1, ideal.n_weights), ideal.fixed_channels[ideal.circuit.ref_channel])
+    inputs = np.full((1, ideal.n_inputs), zero[0, 0])
+    out = []
+    for seed in range(1, boards + 1):
+        with open_device(f"spice://?board_seed={seed}", ideal) as dev:
+            a = dev.circuit_volts(inputs, zero, hidden=bool(ideal.wiring.hidden))[0, :, 0]
+        out += list(vsat * np.arctanh(np.clip(a / vsat, -0.999, 0.999)))
+    return np.array(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench", default="xor-2-2-1")
+    parser.add_argument("--boards", type=int, default=300)
+    parser.add_argument("--spice-boards", type=int, default=30)
+    args = parser.parse_args()
+    bench = load_bench(args.bench)
+    mc = monte_carlo(bench, args.boards)
+    sim = bench.sim
+    vsat = mc["vsat"]
+    rows = [
+        ("weight_gain_mismatch", np.std(mc["weight_gain"]), sim.weight_gain_mismatch),
+        ("weight_offset", np.std(mc["weight_offset"]), sim.weight_offset),
+        ("vsat_mismatch", np.std(vsat) / np.mean(vsat), sim.vsat_mismatch),
+        ("[topology] vsat", np.mean(vsat), bench.topology.vsat),
+        ("neuron_offset_volts", np.std(mc["neuron_offset"]), sim.neuron_offset_volts),
+        ("output_offset_volts (VMID, op-amp)", np.std(mc["adc_offset"]), sim.output_offset_volts),
+    ]
+    print(f"{args.bench}: {args.boards} circuit boards (parts as spice:// draws them)\n")
+    print("| [sim] key | circuit Monte Carlo | bench file |\n|---|---:|---:|")
+    for name, fitted, current in rows:
+        print(f"| {name} | {fitted:.4g} | {current:.4g} |")
+    if args.spice_boards:
+        measured = spice_neuron_offsets(bench, args.spice_boards)
+        print(f"\nneuron offset measured in ngspice on {args.spice_boards} boards "
+              f"(readouts only): std {np.std(measured):.4g} V, mean {np.mean(measured):+.3g} V")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""The emulated Pico's board process: rp2040js under node, its USB serial port on a pty,
+the analog network behind its converters.
+
+    python -m drivers.rp2040_board SPEC.json
+
+SPEC (written by `drivers/rp2040.py`) names the UF2, the boot ROM, the state folder (the
+flash image, the DAC chips' EEPROM addresses) and the bench with its simulation options.
+This process prints `port /dev/pts/N` when the pty exists and `ready` once the emulated
+Pico's USB CDC port has enumerated, then relays bytes between the pty and node until it
+is terminated or node exits.
+
+Physics: when an ADC conversion follows a DAC change, node sends the DAC codes (fd 3) and
+blocks until the noise-free ADC levels come back (fd 4). They are computed here with the
+numpy model mock:// uses (`AnalogNetwork`, one board instance per board_seed), so the
+emulated CPU is paused while the circuit "settles": one physics, and emulated time is
+unaffected. Read noise, drift and DNL are added per conversion in node, as firmware/sim
+does under the unix port.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tty
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wphil.drivers.analog import AnalogNetwork, normal_quantiles
+from wphil.drivers.bench import Bench, bench_from_dict
+
+log = logging.getLogger(__name__)
+
+HARNESS = Path(__file__).with_name("rp2040js")  # the JS harness (package data)
+DAC_BASE_ADDRESS = 0x60
+
+
+def dac_addresses(bench: Bench, state: Path, factory: bool) -> list[int]:
+    """The chips' I2C addresses as their EEPROMs hold them: saved, or fresh from the bench."""
+    path = state / f"dacs-{bench.name}.json"
+    if factory:
+        addresses = [DAC_BASE_ADDRESS] * bench.dac.chips
+        path.write_text(json.dumps(addresses))
+        return addresses
+    try:
+        saved = json.loads(path.read_text())
+        if len(saved) == bench.dac.chips:
+            return saved
+    except (OSError, ValueError):
+        pass
+    return [DAC_BASE_ADDRESS + i for i in range(bench.dac.chips)]
+
+
+class Physics:
+    """Noise-free ADC levels per ADC channel for the DAC codes of every channel."""
+
+    def __init__(self, bench: Bench, spec: dict[str, Any]) -> None:
+        self.bench = bench
+        self.net = AnalogNetwork(bench, board_seed=spec["board_seed"], read_noise_volts=0.0)
+        self.mid = float(1 << (bench.adc.bits - 1))
+
+    def levels(self, codes: list[int]) -> list[float]:
+        wiring = self.bench.wiring
+        dac = np.asarray(codes, dtype=np.int64)
+        levels = self.net.readout_levels(dac[list(wiring.weights)], dac[list(wiring.inputs)])
+        out = [self.mid] * self.bench.adc.channels
+        for ch, level in zip(list(wiring.outputs) + list(wiring.hidden), levels):
+            out[ch] = float(level)
+        return out
+
+    def node_config(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """What node needs to add noise, drift and DNL per conversion, as firmware/sim does."""
+        b, net = self.bench, self.net
+        scale = (1 << b.adc.bits) / b.adc.vref
+        oversample = b.adc.oversample if b.adc.kind == "rp2040" else 1
+        lut = net.dnl_lut if net.dnl_lut is not None else np.arange(net.adc_full + 1)
+        return {
+            "bits": b.adc.bits, "seed": spec["noise_seed"],
+            "noise_lsb": spec["read_noise_volts"] * scale,
+            "drift_step": spec["drift"] * scale / math.sqrt(1000 * oversample),
+            "quantiles": [round(float(q), 5) for q in normal_quantiles()[8::16]],
+            "dnl_lut": lut.tolist(),
+        }
+
+
+def node_config(spec: dict[str, Any], bench: Bench, physics: Physics) -> dict[str, Any]:
+    state = Path(spec["state"])
+    addresses = dac_addresses(bench, state, spec.get("factory_dacs", False))
+    return {
+        "uf2": spec["uf2"], "bootrom": spec["bootrom"], "flash_image": str(state / "flash.img"),
+        "chips": [{"address": a, "ldac_gpio": bench.dac.ldac_gpio + i}
+                  for i, a in enumerate(addresses)],
+        "i2c": {"bus": bench.dac.i2c_id, "sda": bench.dac.sda, "scl": bench.dac.scl},
+        "ads1115": 0x48 if bench.adc.kind == "ads1115" else None,
+        "adc": physics.node_config(spec),
+    }
+
+
+class Relay:
+    """One select loop: pty <-> node's stdin/stdout, node's requests -> the physics."""
+
+    def __init__(self, node: subprocess.Popen, master: int, events: int, replies: int,
+                 physics: Physics, state: Path, bench: Bench) -> None:
+        self.node, self.master, self.events, self.replies = node, master, events, replies
+        self.physics, self.state, self.bench = physics, state, bench
+        self.to_node = bytearray()
+        self.to_host = bytearray()
+        self.lines = b""
+        self.sel = selectors.DefaultSelector()
+        for fd in (master, node.stdout.fileno(), events):
+            os.set_blocking(fd, False)
+            self.sel.register(fd, selectors.EVENT_READ)
+        os.set_blocking(node.stdin.fileno(), False)
+
+    def run(self) -> None:
+        while self.node.poll() is None:
+            self._watch_writes()
+            for key, mask in self.sel.select(0.5):
+                fd = key.fd
+                if mask & selectors.EVENT_WRITE:
+                    self._flush(fd)
+                if mask & selectors.EVENT_READ:
+                    self._read(fd)
+
+    def _watch_writes(self) -> None:
+        """Watch an output for room only while bytes wait for it."""
+        self.sel.modify(self.master, selectors.EVENT_READ
+                        | (selectors.EVENT_WRITE if self.to_host else 0))
+        stdin, registered = self.node.stdin.fileno(), self.sel.get_map()
+        if self.to_node and stdin not in registered:
+            self.sel.register(stdin, selectors.EVENT_WRITE)
+        elif not self.to_node and stdin in registered:
+            self.sel.unregister(stdin)
+
+    def _flush(self, fd: int) -> None:
+        buf = self.to_host if fd == self.master else self.to_node
+        try:
+            n = os.write(fd, buf)
+        except BlockingIOError:
+            return
+        except OSError:          # EIO: the host's end is not open right now
+            n = len(buf) if fd == self.master else 0
+        del buf[:n]
+
+    def _read(self, fd: int) -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:          # the pty master reads EIO while no slave is open
+            return
+        if fd == self.master:
+            self.to_node += data
+        elif fd == self.events:
+            self._events(data)
+        elif data:
+            self.to_host += data
+
+    def _events(self, data: bytes) -> None:
+        self.lines += data
+        *lines, self.lines = self.lines.split(b"\n")
+        for raw in lines:
+            kind, _, rest = raw.decode().partition(" ")
+            if kind == "L":
+                levels = self.physics.levels([int(c) for c in rest.split()])
+                os.write(self.replies, (" ".join(f"{v:.6f}" for v in levels) + "\n").encode())
+            elif kind == "usb":
+                print("ready", flush=True)
+            elif kind == "addr":
+                self._save_address(*map(int, rest.split()))
+            else:
+                log.info("node: %s", raw.decode(errors="replace"))
+
+    def _save_address(self, chip: int, address: int) -> None:
+        path = self.state / f"dacs-{self.bench.name}.json"
+        addresses = dac_addresses(self.bench, self.state, False)
+        addresses[chip] = address
+        path.write_text(json.dumps(addresses))
+        log.info("MCP4728 #%d now answers at 0x%02x", chip, address)
+
+
+def main(spec_path: str) -> None:
+    spec = json.loads(Path(spec_path).read_text())
+    bench = bench_from_dict(spec["bench"], source=spec.get("bench_source", "<bench>"))
+    state = Path(spec["state"])
+    state.mkdir(parents=True, exist_ok=True)
+    physics = Physics(bench, spec)
+    config_path = state / "node-config.json"
+    config_path.write_text(json.dumps(node_config(spec, bench, physics)))
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    events_r, events_w = os.pipe()
+    replies_r, replies_w = os.pipe()
+    node = subprocess.Popen(
+        [spec["node"], str(HARNESS / "pico.mjs"), str(config_path)], cwd=HARNESS,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=(events_w, replies_r),
+        env=dict(os.environ, WPHIL_EVENTS_FD=str(events_w), WPHIL_REPLIES_FD=str(replies_r),
+                 **({"WPHIL_RP2040JS": spec["rp2040js"]} if spec.get("rp2040js") else {})))
+    os.close(events_w)
+    os.close(replies_r)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))   # -> finally: node saves its flash
+    print("port", os.ttyname(slave), flush=True)
+    try:
+        Relay(node, master, events_r, replies_w, physics, state, bench).run()
+    finally:
+        _stop(node)
+
+
+def _stop(node: subprocess.Popen) -> None:
+    if node.poll() is None:
+        node.terminate()          # node saves the flash image on SIGTERM
+        try:
+            node.wait(5)
+        except subprocess.TimeoutExpired:
+            node.kill()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=os.environ.get("WPHIL_RP2040_LOG", "WARNING"),
+                        format="rp2040 board: %(message)s", stream=sys.stderr)
+    main(sys.argv[1])

@@ -1,0 +1,35 @@
+"""`wphil schematic`: the schematic, parts list and wiring table of a bench's circuit.
+
+Registered on the `wphil` group in host/cli/__init__.py. The drawing needs the optional
+extra `schematic` (schemdraw); the tables need nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from wphil.drivers import DEFAULT_BENCH
+from wphil.drivers.bench_files import load_bench
+from wphil.lab import draw_schematic, parts_list, write_tables
+
+
+@click.command(name="schematic")
+@click.option("--bench", default=DEFAULT_BENCH, show_default=True, help="Bench name or file.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for schematic.svg/.png, parts.csv/.md, wiring.csv/.md  "
+                   "[default: schematic-BENCH]")
+@click.option("--no-drawing", is_flag=True, help="Only the parts list and the wiring table.")
+def schematic_cmd(bench: str, out_dir: Path | None, no_drawing: bool) -> None:
+    """Write the schematic, parts list and wiring table of the bench's circuit."""
+    b = load_bench(bench)
+    out = out_dir or Path(f"schematic-{b.name}")
+    out.mkdir(parents=True, exist_ok=True)
+    written = write_tables(b, out)
+    if not no_drawing:
+        written = draw_schematic(b, out) + written
+    total = sum(p.cost_usd for p in parts_list(b))
+    click.echo(f"{b.name}: {b.n_weights} weights, about ${total:.0f} of parts")
+    for path in written:
+        click.echo(f"  {path}")

@@ -1,0 +1,297 @@
+"""What to buy and how to wire it: the parts list and the wiring table of a bench's circuit.
+
+The circuit is the bench's [circuit] (kind "ad633", wphil.drivers.circuit): an AD633 per
+weight chained W -> Z into an MCP6004 inverting neuron with a diode limiter, VMID from a
+divider on the Pico's ADC_VREF, MCP4728 DACs on I2C. The wiring table has one row per wire,
+in build order; every DAC channel and ADC pin the bench file uses appears in exactly one row
+(its `dac_channel` / `adc_pin` column); other wires start from a named net (REF1024, VMID, h0).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from wphil.drivers.bench import Bench
+from wphil.drivers.errors import ConfigError
+
+# -- pins, named once ------------------------------------------------------------------
+#: AD633 DIP-8 (AD633JNZ)
+AD633_PINS = {"X1": 1, "X2": 2, "Y1": 3, "Y2": 4, "-Vs": 5, "Z": 6, "W": 7, "+Vs": 8}
+#: MCP6004 DIP-14: (out, -in, +in) of sections A..D; supply pins
+MCP6004_SECTIONS = {"A": (1, 2, 3), "B": (7, 6, 5), "C": (8, 9, 10), "D": (14, 13, 12)}
+MCP6004_VDD, MCP6004_VSS = 4, 11
+#: MCP4728 (MSOP-10; the same names on breakout boards)
+MCP4728_PINS = {"VDD": 1, "SCL": 2, "SDA": 3, "LDAC": 4, "RDY": 5, "VOUTA": 6, "VOUTB": 7,
+                "VOUTC": 8, "VOUTD": 9, "VSS": 10}
+#: I2C address of MCP4728 number 0; chip n answers at MCP4728_BASE_ADDRESS + n once addressed
+MCP4728_BASE_ADDRESS = 0x60
+#: Raspberry Pi Pico physical pins
+PICO_GND, PICO_3V3, PICO_ADC_VREF, PICO_AGND = 38, 36, 35, 33
+PICO_GPIO_PIN = {4: 6, 5: 7, 22: 29, 26: 31, 27: 32, 28: 34}
+ADC_GPIO = {0: 26, 1: 27, 2: 28}
+#: GPIO an MCP4728's LDAC is moved to while `wphil dac-address` gives the chip its address
+LDAC_ADDRESS_GPIO = 22
+
+
+@dataclass(frozen=True)
+class Wire:
+    step: int
+    stage: str
+    source: str
+    dest: str
+    net: str
+    dac_channel: str = ""
+    adc_pin: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Part:
+    ref: str
+    part: str
+    value: str
+    qty: int
+    purpose: str
+    unit_usd: float
+
+    @property
+    def cost_usd(self) -> float:
+        return self.qty * self.unit_usd
+
+
+def neurons(bench: Bench) -> list[tuple[int, int, int]]:
+    """(neuron, layer depth, unit) for every neuron, layer by layer."""
+    out, n = [], 0
+    for depth, units in enumerate(bench.topology.layers[1:]):
+        for unit in range(units):
+            out.append((n, depth, unit))
+            n += 1
+    return out
+
+
+def neuron_name(bench: Bench, depth: int, unit: int) -> str:
+    last = depth == len(bench.topology.layers) - 2
+    return f"out{unit}" if last else (f"h{unit}" if depth == 0 else f"h{depth}_{unit}")
+
+
+def opamp_section(n: int) -> tuple[str, str]:
+    """(chip ref, section) of neuron n's op-amp; the VMID buffer takes the next free one."""
+    return f"UA{n // 4 + 1}", "ABCD"[n % 4]
+
+
+def dac_pin(channel: int) -> str:
+    out = f"VOUT{'ABCD'[channel % 4]}"
+    return f"DAC{channel // 4} {out} ({MCP4728_PINS[out]})"
+
+
+def ref_net(bench: Bench) -> str:
+    """The net name of the multipliers' reference channel."""
+    named = {f.channel: f.name for f in bench.wiring.fixed}
+    return named.get(bench.circuit.ref_channel) or "REF"
+
+
+def multiplier_signals(bench: Bench) -> list[tuple[int, str, tuple[str, str], str, str]]:
+    """Per weight k: (neuron, weight net, (Y1 net, Y2 net), Z net, W net)."""
+    wiring, out, k = bench.wiring, [], 0
+    names = [neuron_name(bench, d, u) for _, d, u in neurons(bench)]
+    layer_start = [0]
+    for units in bench.topology.layers[1:]:
+        layer_start.append(layer_start[-1] + units)
+    for n, depth, _ in neurons(bench):
+        if depth == 0:
+            sources = [(f"IN{j}", ref_net(bench)) for j in range(len(wiring.inputs))]
+        else:
+            prev = range(layer_start[depth - 1], layer_start[depth])
+            sources = [(names[p], "VMID") for p in prev]
+        sources.append((ref_net(bench), "GND"))
+        z = "VMID"
+        for y in sources:
+            out.append((n, f"W{k}", y, z, f"S{n}_{k}"))
+            z, k = f"S{n}_{k}", k + 1
+    return out
+
+
+def wiring_table(bench: Bench) -> list[Wire]:
+    """Every wire of the bench, in build order."""
+    if bench.circuit.kind != "ad633":
+        raise ConfigError(f"{bench.source}: [circuit] kind is {bench.circuit.kind!r}: wphil can "
+                          "draw and list only the 'ad633' circuit")
+    rows: list[tuple] = []
+    add = lambda stage, src, dst, net, **kw: rows.append((stage, src, dst, net, kw))  # noqa: E731
+    _supplies(bench, add)
+    _dacs(bench, add)
+    _vmid(bench, add)
+    _multipliers(bench, add)
+    _neurons(bench, add)
+    return [Wire(i + 1, stage, src, dst, net, **kw) for i, (stage, src, dst, net, kw) in
+            enumerate(rows)]
+
+
+def _supplies(bench: Bench, add) -> None:
+    add("power", "PSU VA+ (+)", "+12V rail", "+12V", note=f"{bench.circuit.rail_volts:g} V, "
+        "current limit per [power]; all supplies OFF while wiring")
+    add("power", "PSU VA- (-)", "-12V rail", "-12V", note="CH2 + terminal to GND: the negative rail")
+    add("power", "PSU COM", "GND rail", "GND")
+    add("power", f"Pico pin {PICO_GND} (GND)", "GND rail", "GND",
+        note="common ground: the Pico and the analog rails")
+    add("power", f"Pico pin {PICO_3V3} (3V3)", "3V3 rail", "3V3")
+    add("power", "C 10uF", "+12V rail to GND rail", "+12V", note="bulk decoupling")
+    add("power", "C 10uF", "-12V rail to GND rail", "-12V", note="bulk decoupling")
+    sda, scl = bench.dac.sda, bench.dac.scl
+    add("i2c", f"Pico pin {PICO_GPIO_PIN.get(sda, '?')} (GP{sda} SDA)", "SDA bus", "SDA")
+    add("i2c", f"Pico pin {PICO_GPIO_PIN.get(scl, '?')} (GP{scl} SCL)", "SCL bus", "SCL")
+    add("i2c", "R 4.7k", "SDA bus to 3V3 rail", "SDA", note="I2C pull-up")
+    add("i2c", "R 4.7k", "SCL bus to 3V3 rail", "SCL", note="I2C pull-up")
+
+
+def _dacs(bench: Bench, add) -> None:
+    for chip in range(bench.dac.chips):
+        name = f"DAC{chip}"
+        address = f"0x{MCP4728_BASE_ADDRESS + chip:02X}"
+        add("dacs", f"{name} VDD ({MCP4728_PINS['VDD']})", "3V3 rail", "3V3",
+            note=f"MCP4728 at {address}")
+        add("dacs", f"{name} VSS ({MCP4728_PINS['VSS']})", "GND rail", "GND")
+        add("dacs", f"{name} SCL ({MCP4728_PINS['SCL']})", "SCL bus", "SCL")
+        add("dacs", f"{name} SDA ({MCP4728_PINS['SDA']})", "SDA bus", "SDA")
+        add("dacs", f"{name} LDAC ({MCP4728_PINS['LDAC']})", "GND rail", "GND",
+            note=f"tied low; move to GP{LDAC_ADDRESS_GPIO} (pin "
+                 f"{PICO_GPIO_PIN[LDAC_ADDRESS_GPIO]}) while addressing it as {address}")
+        add("dacs", f"C 0.1uF at {name}", "3V3 to GND", "3V3", note="decoupling")
+
+
+def _vmid(bench: Bench, add) -> None:
+    buf_chip, buf = opamp_section(len(neurons(bench)))
+    out, minus, plus = MCP6004_SECTIONS[buf]
+    add("vmid", f"Pico pin {PICO_ADC_VREF} (ADC_VREF)", "R 100k (VMID top)", "ADC_VREF")
+    add("vmid", "R 100k (VMID top)", "VMID_DIV", "VMID_DIV")
+    add("vmid", "R 100k (VMID bottom)", "VMID_DIV to Pico pin 33 (AGND)", "VMID_DIV")
+    add("vmid", "C 1uF", "VMID_DIV to Pico pin 33 (AGND)", "VMID_DIV", note="filter")
+    add("vmid", "VMID_DIV", f"{buf_chip} +IN{buf} ({plus})", "VMID_DIV")
+    add("vmid", f"{buf_chip} OUT{buf} ({out})", f"{buf_chip} -IN{buf} ({minus})", "VMID",
+        note="follower: VMID bus = ADC_VREF / 2")
+    add("vmid", f"{buf_chip} OUT{buf} ({out})", "VMID bus", "VMID")
+    chips = math.ceil((len(neurons(bench)) + 1) / 4)
+    for c in range(1, chips + 1):
+        add("vmid", f"UA{c} VDD ({MCP6004_VDD})", "3V3 rail", "3V3", note="MCP6004")
+        add("vmid", f"UA{c} VSS ({MCP6004_VSS})", "GND rail", "GND")
+        add("vmid", f"C 0.1uF at UA{c}", "3V3 to GND", "3V3", note="decoupling")
+    for name, channel in sorted((f.name or f"FIXED{f.channel}", f.channel)
+                                for f in bench.wiring.fixed):
+        add("reference", dac_pin(channel), f"{name} bus", name, dac_channel=str(channel),
+            note=f"held at code {bench.fixed_channels[channel]} by the firmware")
+    for j, channel in enumerate(bench.wiring.inputs):
+        add("inputs", dac_pin(channel), f"IN{j} bus", f"IN{j}", dac_channel=str(channel))
+
+
+def _multipliers(bench: Bench, add) -> None:
+    p = AD633_PINS
+    for _, wnet, (y1, y2), z, w in multiplier_signals(bench):
+        k = int(wnet[1:])
+        u = f"U{k + 1}"
+        channel = bench.wiring.weights[k]
+        add("multipliers", f"{u} +Vs ({p['+Vs']})", "+12V rail", "+12V", note="AD633")
+        add("multipliers", f"{u} -Vs ({p['-Vs']})", "-12V rail", "-12V")
+        add("multipliers", f"C 0.1uF at {u}", "+12V to GND", "+12V", note="decoupling")
+        add("multipliers", f"C 0.1uF at {u}", "-12V to GND", "-12V", note="decoupling")
+        add("multipliers", f"{ref_net(bench)} bus", f"{u} X1 ({p['X1']})", ref_net(bench))
+        add("multipliers", dac_pin(channel), f"{u} X2 ({p['X2']})", wnet,
+            dac_channel=str(channel), note=f"weight {k}")
+        add("multipliers", f"{y1} bus", f"{u} Y1 ({p['Y1']})", y1)
+        add("multipliers", f"{y2} {'rail' if y2 == 'GND' else 'bus'}", f"{u} Y2 ({p['Y2']})", y2)
+        add("multipliers", f"{z} {'bus' if z == 'VMID' else ''}".strip(), f"{u} Z ({p['Z']})", z)
+        add("multipliers", f"{u} W ({p['W']})", w, w)
+
+
+def _neurons(bench: Bench, add) -> None:
+    chains = {}
+    for n, _, _, _, w in multiplier_signals(bench):
+        chains[n] = w
+    readouts = list(bench.wiring.outputs) + list(bench.wiring.hidden)
+    read_neurons = [n for n, d, _ in neurons(bench) if d == len(bench.topology.layers) - 2]
+    read_neurons += [n for n, d, _ in neurons(bench) if d < len(bench.topology.layers) - 2]
+    adc_of = dict(zip(read_neurons, readouts))
+    c = bench.circuit
+    for n, depth, unit in neurons(bench):
+        chip, sec = opamp_section(n)
+        out, minus, plus = MCP6004_SECTIONS[sec]
+        name = neuron_name(bench, depth, unit)
+        inv, o = f"{chip} -IN{sec} ({minus})", f"{chip} OUT{sec} ({out})"
+        add("neurons", f"R {c.rin_ohms / 1e3:g}k (Rin)", f"{chains[n]} to {inv}", f"N{n}")
+        add("neurons", f"R {c.rf_ohms / 1e3:g}k (Rf)", f"{inv} to {o}", f"N{n}")
+        add("neurons", f"C {c.cf_farads * 1e12:g}pF (Cf)", f"{inv} to {o}", f"N{n}")
+        add("neurons", f"{c.limiter_diodes}x 1N4148 in series", f"anode {inv}, cathode {o}",
+            f"N{n}", note="limiter, one way")
+        add("neurons", f"{c.limiter_diodes}x 1N4148 in series", f"anode {o}, cathode {inv}",
+            f"N{n}", note="limiter, the other way")
+        add("neurons", "VMID bus", f"{chip} +IN{sec} ({plus})", "VMID")
+        add("neurons", o, f"{name} bus", name, note=f"neuron {name}")
+        if n in adc_of:
+            gp = ADC_GPIO.get(adc_of[n], 26 + adc_of[n])
+            add("adc", f"{name} bus", f"R {c.rout_ohms / 1e3:g}k to Pico pin "
+                f"{PICO_GPIO_PIN.get(gp, '?')} (GP{gp} ADC{adc_of[n]})", name,
+                adc_pin=f"ADC{adc_of[n]}")
+
+
+def parts_list(bench: Bench) -> list[Part]:
+    """What to buy for the bench, with approximate single-unit prices (USD, 2024-25)."""
+    c = bench.circuit
+    n_w, n_n = bench.n_weights, len(neurons(bench))
+    opamps = math.ceil((n_n + 1) / 4)
+    n_read = len(bench.wiring.outputs) + len(bench.wiring.hidden)
+    return [
+        Part("Pico", "Raspberry Pi Pico (RP2040)", "with headers", 1, "controller, ADC", 5.00),
+        Part("DAC0..", "MCP4728 breakout", "4-ch 12-bit I2C DAC", bench.dac.chips,
+             "weights, inputs, reference", 7.50),
+        Part("U1..", "AD633JNZ", "analog multiplier, DIP-8", n_w, "one per weight", 12.50),
+        Part("UA1..", "MCP6004-I/P", "quad op-amp, DIP-14", opamps,
+             "neurons and the VMID buffer", 0.60),
+        Part("D", "1N4148", "signal diode", 2 * c.limiter_diodes * n_n, "neuron limiters", 0.03),
+        Part("Rin", "resistor 1%", f"{c.rin_ohms / 1e3:g}k", n_n, "neuron input", 0.10),
+        Part("Rf", "resistor 1%", f"{c.rf_ohms / 1e3:g}k", n_n, "neuron feedback", 0.10),
+        Part("Cf", "capacitor C0G", f"{c.cf_farads * 1e12:g}pF", n_n, "neuron noise filter", 0.10),
+        Part("Rout", "resistor", f"{c.rout_ohms / 1e3:g}k", n_read, "ADC pin protection", 0.05),
+        Part("Rvmid", "resistor 1%", f"{c.vmid_divider_ohms / 1e3:g}k", 2, "VMID divider", 0.10),
+        Part("Cvmid", "capacitor", "1uF", 1, "VMID filter", 0.15),
+        Part("Rpu", "resistor", "4.7k", 2, "I2C pull-ups", 0.05),
+        Part("Cdec", "capacitor X7R", "0.1uF", 2 * n_w + opamps + bench.dac.chips,
+             "decoupling at every chip", 0.05),
+        Part("Cbulk", "capacitor", "10uF 25V", 2, "rail bulk decoupling", 0.20),
+        Part("BB", "breadboard 830 points", "", math.ceil((n_w + opamps) / 6) + 1,
+             "the circuit", 5.00),
+        Part("J", "jumper wires", "assorted", 1, "wiring", 6.00),
+        Part("PSU", "bench supply, two outputs", f"+-{c.rail_volts:g} V", 1,
+             "AD633 rails (e.g. Rigol DP832)", 0.0),
+    ]
+
+
+def write_tables(bench: Bench, out: Path) -> list[Path]:
+    """parts.csv, parts.md, wiring.csv, wiring.md in `out`."""
+    parts, wires = parts_list(bench), wiring_table(bench)
+    written = [_csv(out / "parts.csv", [{**asdict(p), "cost_usd": round(p.cost_usd, 2)}
+                                       for p in parts]),
+               _csv(out / "wiring.csv", [asdict(w) for w in wires])]
+    total = sum(p.cost_usd for p in parts)
+    lines = [f"# Parts: {bench.name}", "", "| ref | part | value | qty | purpose | approx. USD |",
+             "|---|---|---|---:|---|---:|"]
+    lines += [f"| {p.ref} | {p.part} | {p.value} | {p.qty} | {p.purpose} | {p.cost_usd:.2f} |"
+              for p in parts]
+    lines += ["", f"Total about ${total:.0f} (single-unit prices; the supply not included)."]
+    (out / "parts.md").write_text("\n".join(lines) + "\n")
+    rows = [f"# Wiring: {bench.name} (build in this order, supplies off)", "",
+            "| # | stage | from | to | net | DAC ch | ADC | note |",
+            "|---:|---|---|---|---|---|---|---|"]
+    rows += [f"| {w.step} | {w.stage} | {w.source} | {w.dest} | {w.net} | {w.dac_channel} | "
+             f"{w.adc_pin} | {w.note} |" for w in wires]
+    (out / "wiring.md").write_text("\n".join(rows) + "\n")
+    return written + [out / "parts.md", out / "wiring.md"]
+
+
+def _csv(path: Path, rows: list[dict]) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

@@ -1,0 +1,161 @@
+"""System identification for the twin: fit a board's mismatch from a few probe queries.
+
+The probes are weight vectors drawn over a wide range (so that neurons run both in their
+linear region and into saturation), each measured on every pattern (one query per
+pattern, counted like every other), with the hidden units read back where the bench wires
+them. The parameters of `wphil.learning.model.Mismatch` (per-weight gain and offset,
+per-neuron vsat, per-output offset) are fitted by regularized nonlinear least squares
+(scipy's `least_squares`): the data residuals in units of the read resolution, plus
+prior residuals that hold each parameter near its nominal value with a datasheet-sized
+spread, so a fit with fewer data than parameters stays well posed. The uncertainty of
+each parameter is the square root of the diagonal of the Gauss-Newton covariance
+(J^T J)^-1 at the solution, scaled by the residual variance.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from wphil.learning.model import IdealModel, Mismatch
+from wphil.learning.objective import Objective
+
+log = logging.getLogger(__name__)
+
+#: prior spread of each parameter around its nominal value: weight gain (relative),
+#: weight offset (weight units), vsat (relative), output offset (V)
+PRIOR = {"gain": 0.1, "offset": 0.05, "vsat": 0.1, "out_offset": 0.02}
+#: weights of the probes are drawn uniform in +- this (weight units), within the limits
+PROBE_SCALE = 2.0
+#: residuals are in units of this many volts (about the read noise of the shipped benches)
+READ_VOLTS = 0.002
+
+
+@dataclass(frozen=True)
+class Fit:
+    mismatch: Mismatch
+    sigma: Mismatch          # one standard deviation of each fitted parameter
+    rms_volts: float         # rms of the data residuals at the fit
+    probes: int
+    queries: int
+
+    def to_dict(self) -> dict[str, object]:
+        def rounded(m: Mismatch) -> dict[str, list[float]]:
+            return {k: [round(float(v), 5) for v in getattr(m, k)] for k in PRIOR}
+        return {"fitted": rounded(self.mismatch), "sigma": rounded(self.sigma),
+                "rms_volts": round(self.rms_volts, 6), "probes": self.probes,
+                "queries": self.queries}
+
+
+def default_probes(objective: Objective) -> int:
+    """Enough probes for three data per fitted parameter, at least two."""
+    bench = objective.bench
+    n_params = 2 * bench.n_weights + sum(bench.topology.layers[1:]) + bench.n_outputs
+    reads = bench.n_outputs + (len(bench.wiring.hidden) if bench.wiring.hidden else 0)
+    return max(2, int(np.ceil(3 * n_params / (objective.n_patterns * reads))))
+
+
+def measure_probes(objective: Objective, probes: int, rng: np.random.Generator
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(probe weights (K, n_w) at their codes' nominal values, measured volts (K, P, reads))."""
+    codemap, bench = objective.codemap, objective.bench
+    lo, hi = codemap.weight_bounds()
+    weights = np.clip(rng.uniform(-PROBE_SCALE, PROBE_SCALE, (probes, bench.n_weights)), lo, hi)
+    codes = codemap.weights_to_codes(weights)
+    adc = objective.device.evaluate(objective.input_codes, codes, hidden=bool(bench.wiring.hidden))
+    return codemap.codes_to_weights(codes), codemap.adc_to_volts(adc)
+
+
+def predicted(model: IdealModel, weights: np.ndarray, signals: np.ndarray,
+              hidden: bool) -> np.ndarray:
+    """The model's readouts (K, P, reads) for probe weights (K, n_w): outputs, then hidden."""
+    out = []
+    for w in weights:
+        acts = model.forward(w, signals)
+        out.append(np.concatenate([acts[-1]] + (acts[1:-1] if hidden else []), axis=1))
+    return np.array(out)
+
+
+def batched_readouts(bench, thetas: np.ndarray, weights: np.ndarray, signals: np.ndarray,
+                     hidden: bool) -> np.ndarray:
+    """Readouts (M, K, P, reads) of the model under M mismatch vectors for K probe weights."""
+    like = Mismatch.ideal(bench)
+    n_w, n_n = len(like.gain), len(like.vsat)
+    gain, offset = thetas[:, :n_w], thetas[:, n_w:2 * n_w]
+    vsat, out_offset = thetas[:, 2 * n_w:2 * n_w + n_n], thetas[:, 2 * n_w + n_n:]
+    effective = weights[None, :, :] * gain[:, None, :] + offset[:, None, :]   # (M, K, n_w)
+    act = np.broadcast_to(signals, (*effective.shape[:2], *signals.shape))     # (M, K, P, n_in)
+    layers, start, first_neuron = [], 0, 0
+    for units, fan_in in bench.layer_shapes:
+        w = effective[..., start:start + units * fan_in].reshape(*effective.shape[:2], units, fan_in)
+        v = vsat[:, None, None, first_neuron:first_neuron + units]
+        net = act @ np.swapaxes(w[..., :-1], -1, -2) + bench.topology.bias_volts * w[..., None, :, -1]
+        act = v * np.tanh(net / v)
+        layers.append(act)
+        start, first_neuron = start + units * fan_in, first_neuron + units
+    out = layers[-1] + out_offset[:, None, None, :]
+    return np.concatenate([out] + (layers[:-1] if hidden else []), axis=-1)
+
+
+def _bounds(objective: Objective, nominal: Mismatch) -> tuple[np.ndarray, np.ndarray]:
+    """Physical bounds, wide enough for a dead or stuck weight (gain 0, offset anywhere in
+    the weight range) and a weak or strong neuron."""
+    lo, hi = objective.codemap.weight_bounds()
+    span = float(np.max(np.maximum(np.abs(lo), np.abs(hi))))
+    n_w = len(nominal.gain)
+    lower = Mismatch(np.full(n_w, -0.5), np.full(n_w, -span), 0.05 * nominal.vsat,
+                     np.full(len(nominal.out_offset), -0.5))
+    upper = Mismatch(np.full(n_w, 2.0), np.full(n_w, span), 3.0 * nominal.vsat,
+                     np.full(len(nominal.out_offset), 0.5))
+    return lower.vector(), upper.vector()
+
+
+def fit_mismatch(objective: Objective, probes: int, rng: np.random.Generator) -> Fit:
+    """Probe the board and fit its mismatch; every probe query is counted by the device."""
+    from scipy.optimize import least_squares
+
+    bench, before = objective.bench, objective.queries
+    hidden = bool(bench.wiring.hidden)
+    weights, measured = measure_probes(objective, probes, rng)
+    signals = objective.codemap.input_volts(objective.input_codes)
+    nominal = Mismatch.ideal(bench)
+    theta0 = nominal.vector()
+    spread = np.concatenate([np.full(len(nominal.gain), PRIOR["gain"]),
+                             np.full(len(nominal.offset), PRIOR["offset"]),
+                             PRIOR["vsat"] * nominal.vsat,
+                             np.full(len(nominal.out_offset), PRIOR["out_offset"])])
+
+    def residuals(theta: np.ndarray) -> np.ndarray:
+        model = batched_readouts(bench, theta[None], weights, signals, hidden)[0]
+        data = (model - measured).ravel() / READ_VOLTS
+        return np.concatenate([data, (theta - theta0) / spread])
+
+    lower, upper = _bounds(objective, nominal)
+    prior_jac = np.diag(1 / spread)
+
+    def jacobian(theta: np.ndarray) -> np.ndarray:
+        """Forward differences of every parameter at once (one batched forward pass)."""
+        step = 1e-6 * spread
+        thetas = np.vstack([theta, theta + np.diag(step)])
+        out = batched_readouts(bench, thetas, weights, signals, hidden) / READ_VOLTS
+        flat = out.reshape(len(thetas), -1)
+        return np.vstack([((flat[1:] - flat[0]) / step[:, None]).T, prior_jac])
+
+    result = least_squares(residuals, theta0, jac=jacobian, bounds=(lower, upper),
+                           x_scale=spread)
+    n_data = measured.size
+    data = result.fun[:n_data]
+    scale = max(float(np.sum(data ** 2)) / max(n_data - len(theta0), 1), 1.0)
+    jac = result.jac
+    try:
+        cov = np.linalg.inv(jac.T @ jac) * scale
+        sigma = np.sqrt(np.clip(np.diag(cov), 0, None))
+    except np.linalg.LinAlgError:
+        sigma = np.full(len(theta0), np.nan)
+    fit = Fit(Mismatch.from_vector(result.x, nominal), Mismatch.from_vector(sigma, nominal),
+              float(np.sqrt(np.mean(data ** 2)) * READ_VOLTS), probes, objective.queries - before)
+    log.info("twin: %d probes (%d queries), fit rms %.4f V over %d readouts",
+             probes, fit.queries, fit.rms_volts, n_data)
+    return fit

@@ -1,0 +1,61 @@
+"""`twin`: identify the board, train its fitted model, transfer, then fine-tune in the loop.
+
+Run by `wphil.learning.twin.TwinTrainer` (like `offline`, it does not fit "estimate, step,
+evaluate" from the start). This class carries the rule's name and options and is the
+in-loop rule once the twin has been transferred: physics-aware training (`pat`) through
+the *fitted* model, or plain weight perturbation (`fallback=wp`), which uses no model.
+Its state is the fitted mismatch, so a resumed run does not probe the board again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from wphil.learning.model import Mismatch
+from wphil.learning.rules.base import Estimate, Option
+from wphil.learning.rules.pat import PhysicsAware
+from wphil.learning.rules.wp import WeightPerturbation
+
+
+class Twin(PhysicsAware):
+    name = "twin"
+    options = {
+        "probes": Option(0, "probe weight vectors measured on every pattern (0: three data "
+                         "per fitted parameter, at least 2)", 0, 1000),
+        "fallback": Option("pat", "in-loop rule when the transferred twin misses the target",
+                           choices=("pat", "wp")),
+        "model_epochs": Option(4000, "most epochs of training the fitted model per start",
+                               1, 1_000_000),
+        "model_restarts": Option(5, "fresh starts of the model training if it misses", 0, 100),
+        "model_loss": Option(0.5, "train the model until its loss is at most this fraction "
+                             "of the target loss (margin for the transfer)", 0.0, 1.0),
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fitted: Mismatch | None = None
+        self.sigma: Mismatch | None = None
+        self.inner = (WeightPerturbation(self.objective, self.pert, self.rng)
+                      if self.opts["fallback"] == "wp" else None)
+
+    def use_fit(self, fitted: Mismatch, sigma: Mismatch) -> None:
+        self.fitted, self.sigma = fitted, sigma
+        self.model.set_mismatch(fitted)
+
+    def estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
+        if self.inner is not None:
+            return self.inner.estimate(codes, patterns)
+        return super().estimate(codes, patterns)
+
+    def state(self) -> dict[str, np.ndarray]:
+        if self.fitted is None or self.sigma is None:
+            return {}
+        return {"twin_fit": self.fitted.vector(), "twin_sigma": self.sigma.vector()}
+
+    def load_state(self, state: Mapping[str, np.ndarray]) -> None:
+        if "twin_fit" in state:
+            like = Mismatch.ideal(self.objective.bench)
+            self.use_fit(Mismatch.from_vector(state["twin_fit"], like),
+                         Mismatch.from_vector(state["twin_sigma"], like))

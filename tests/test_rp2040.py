@@ -1,0 +1,169 @@
+"""The firmware on MicroPython's real RP2040 build: an emulated Pico (rp2040js under node) with
+the bench's MCP4728s on I2C0 and the numpy network behind its ADC (drivers/rp2040*.py).
+
+One board is booted per session and shared (boot and first flash take ~15 s); it starts blank,
+so the first thing done to it is `wphil flash`, which the flash test then checks. Skipped with
+one line when node, rp2040js (npm ci) or the MicroPython image are missing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import serial
+from click.testing import CliRunner
+
+from tests.test_cli import wphil
+from wphil.cli import cli
+from wphil.drivers import load_bench, open_device, rp2040
+from wphil.drivers.analog import AnalogNetwork
+from wphil.drivers.rp2040_pico import (
+    EmulatedPico,
+    board_spec,
+    find_uf2,
+    firmware_source_hash,
+    missing,
+)
+from wphil.firmware import protocol as P
+from wphil.firmware.version import FIRMWARE_VERSION
+from wphil.lab.dac_address import program_address
+from wphil.lab.firmware_files import board_files, expected_digest
+from wphil.lab.flash import flash
+
+REASON = missing()
+pytestmark = [pytest.mark.skipif(REASON is not None, reason=f"rp2040://: {REASON}"),
+              pytest.mark.timeout(600)]
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory: pytest.TempPathFactory):
+    """The session's board, brought up as a new bench is: a blank Pico, flashed through the
+    real path, and three MCP4728s fresh from the factory (all at 0x60) given their
+    addresses with the address command. The tests below check each step's record."""
+    state = tmp_path_factory.mktemp("rp2040")
+    bench = load_bench("xor-2-2-1")
+    spec = board_spec(bench, {"dacs": "factory"}, state, find_uf2())
+    with EmulatedPico(spec).start() as pico:
+        pico.first_flash = flash(pico.port)
+        pico.addressed = [program_address(pico.port, bench, 1, 0x61),
+                          program_address(pico.port, bench, 2, 0x62)]
+        (state / "flashed").write_text(firmware_source_hash())
+        rp2040.share(pico)
+        try:
+            yield pico
+        finally:
+            rp2040.unshare(pico)
+
+
+def url(board: EmulatedPico, extra: str = "") -> str:
+    return f"rp2040://?state={board.state}{extra}"
+
+
+def test_flash_onto_a_blank_emulated_pico_writes_verifies_boots_and_again_writes_nothing(
+        board: EmulatedPico) -> None:
+    first = board.first_flash
+    files = board_files()
+    assert first.previous is None                          # blank: no firmware answered
+    assert sorted(c.name for c in first.changes) == sorted(f.name for f in files)
+    assert first.hello["files"] == expected_digest(files)
+    assert first.hello["platform"] == "rp2" and first.hello["firmware"] == FIRMWARE_VERSION
+    proc = wphil("flash", "--port", board.port, check=True)
+    assert "nothing to write" in proc.stdout, proc.stdout
+    assert f"firmware {FIRMWARE_VERSION} answers after reset" in proc.stdout
+
+
+def test_the_flashed_filesystem_survives_a_restart_of_the_emulator(board: EmulatedPico,
+                                                                   tmp_path: Path) -> None:
+    image = board.state / "flash.img"
+    assert image.stat().st_size == 2 * 1024 * 1024
+    assert b"server.mpy" in image.read_bytes()             # littlefs holds the flashed files
+
+
+def test_the_emulated_converters_follow_the_numpy_model_of_the_same_board(
+        board: EmulatedPico) -> None:
+    bench = load_bench("xor-2-2-1")
+    net = AnalogNetwork(bench, read_noise_volts=0.0)
+    rng = np.random.default_rng(5)
+    codes = rng.integers(1200, 2900, size=(3, bench.n_weights))
+    inputs = np.array([[0, 4095], [4095, 0], [2048, 2048]])
+    with open_device(url(board), bench) as dev:
+        assert dev.info().details["dac_addresses"] == [0x60, 0x61, 0x62]
+        got = dev.evaluate(inputs, codes, hidden=True)
+    want = net.read(codes, inputs, hidden=True)
+    # the board adds read noise (averaged over 4 samples): a few LSB, never a model mismatch
+    assert np.abs(got.astype(int) - want).max() <= 8
+    assert np.abs(got.astype(int) - want).mean() < 2.0
+
+
+def _frame_reply(port: serial.Serial, seq: int, seconds: float) -> tuple[int, int, bytes] | None:
+    """The reply to `seq` (late replies to the driver's own requests may come first)."""
+    decoder, deadline = P.FrameDecoder(), time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for frame in decoder.feed(port.read(256)):
+            if frame[0] != "crc" and frame[2] == seq:
+                return frame[0], frame[2], frame[3]
+    return None
+
+
+def test_a_truncated_frame_then_silence_gets_an_error_reply_not_the_watchdog(
+        board: EmulatedPico) -> None:
+    with open_device(url(board), load_bench("xor-2-2-1")):
+        pass                                              # the firmware serves
+    ping = P.encode(P.PING, 4242, bytes(range(40)))
+    with serial.Serial(board.port, timeout=0.1) as port:
+        port.reset_input_buffer()
+        port.write(ping[:P.HEADER_SIZE + 7])              # header and 7 of 44 body bytes
+        started = time.monotonic()
+        reply = _frame_reply(port, 4242, 5.0)
+        assert reply is not None, "no reply to a truncated frame"
+        cmd, seq, payload = reply
+        assert (cmd, seq, payload[0]) == (P.PING, 4242, P.ERR_TRUNCATED)
+        assert time.monotonic() - started < 4.0
+        port.write(ping[:5])                              # a partial header: dropped silently
+        time.sleep(1.5)
+        port.write(ping)                                  # and the next frame is served
+        assert _frame_reply(port, 4242, 5.0) == (P.PING, 4242, bytes(range(40)))
+
+
+def test_factory_fresh_dacs_all_at_0x60_are_given_0x60_0x61_0x62_by_the_address_command(
+        board: EmulatedPico) -> None:
+    first, second = board.addressed
+    assert first.hello["dac_addresses"] == [0x60, 0x61]      # chips 0 and 2 still share 0x60
+    assert (second.ldac_gpio, second.found) == (8, [0x60, 0x61, 0x62])
+    saved = json.loads((board.state / "dacs-xor-2-2-1.json").read_text())
+    assert saved == [0x60, 0x61, 0x62]                        # in the chips' EEPROMs
+
+
+def test_the_address_command_refuses_an_address_another_chip_answers(board: EmulatedPico) -> None:
+    proc = wphil("dac-address", "--port", board.port, "--chip", "2", "--from", "0x62",
+                 "--to", "0x61")
+    assert proc.returncode == 1
+    assert "0x61 is taken by another chip: the two would collide" in proc.stderr
+    saved = json.loads((board.state / "dacs-xor-2-2-1.json").read_text())
+    assert saved == [0x60, 0x61, 0x62]
+    with open_device(url(board), load_bench("xor-2-2-1")) as dev:     # and it serves again
+        assert dev.info().details["dac_addresses"] == [0x60, 0x61, 0x62]
+
+
+def test_xor_trains_to_100_percent_host_driven_on_the_addressed_bench(board: EmulatedPico,
+                                                                      tmp_path: Path) -> None:
+    # in this process, so rp2040:// finds the session's running board
+    result = CliRunner().invoke(cli, ["train", "--device", url(board), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert "accuracy 100.0%" in result.output, result.output
+
+
+def test_on_chip_training_runs_the_firmwares_loop_on_the_rp2040_build(board: EmulatedPico,
+                                                                      tmp_path: Path) -> None:
+    out = tmp_path / "onchip"
+    result = CliRunner().invoke(cli, ["train", "--device", url(board), "--onchip", "--epochs", "4",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs"] == 4 and summary["stop_reason"] == "max_epochs"
+    # each epoch: 4 patterns x (9 perturbed + 1 base) passes, then the set evaluated once
+    assert summary["queries"] == 4 * (4 * 10 + 4)

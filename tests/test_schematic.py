@@ -1,0 +1,73 @@
+"""`wphil schematic`: the drawing, parts list and wiring table of each shipped bench."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import wphil
+from wphil.drivers.bench_files import load_bench
+from wphil.lab.build import parts_list, wiring_table
+
+BENCHES = ["xor-2-2-1", "parity4", "iris"]
+
+
+@pytest.mark.parametrize("name", BENCHES)
+def test_every_dac_channel_and_adc_pin_of_the_bench_is_wired_exactly_once(name: str) -> None:
+    bench = load_bench(name)
+    wires = wiring_table(bench)
+    channels = Counter(w.dac_channel for w in wires if w.dac_channel)
+    used = list(bench.wiring.weights) + list(bench.wiring.inputs) + list(bench.fixed_channels)
+    assert channels == Counter(str(ch) for ch in used)
+    adc = Counter(w.adc_pin for w in wires if w.adc_pin)
+    assert adc == Counter(f"ADC{ch}" for ch in list(bench.wiring.outputs) + list(bench.wiring.hidden))
+
+
+def test_wires_come_in_build_order_supplies_first_adc_last() -> None:
+    stages = [w.stage for w in wiring_table(load_bench("xor-2-2-1"))]
+    order = ["power", "i2c", "dacs", "vmid", "reference", "inputs", "multipliers", "neurons"]
+    firsts = [stages.index(s) for s in order]
+    assert firsts == sorted(firsts) and stages[0] == "power" and stages[-1] == "adc"
+    assert [w.step for w in wiring_table(load_bench("xor-2-2-1"))] == list(range(1, len(stages) + 1))
+
+
+def test_parts_list_counts_follow_the_topology() -> None:
+    bench = load_bench("iris")                       # 27 weights, 6 neurons
+    parts = {p.part: p for p in parts_list(bench)}
+    assert parts["AD633JNZ"].qty == 27 and parts["MCP6004-I/P"].qty == 2
+    assert parts["1N4148"].qty == 2 * 3 * 6 and parts["MCP4728 breakout"].qty == 8
+
+
+@pytest.mark.slow
+def test_schematic_command_writes_drawing_parts_and_wiring(tmp_path: Path) -> None:
+    name = "xor-2-2-1"
+    out = tmp_path / name
+    proc = wphil("schematic", "--bench", name, "--out", str(out), check=True)
+    assert f"{name}:" in proc.stdout
+    png = (out / "schematic.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
+    svg = (out / "schematic.svg").read_text()
+    assert "GP26" in svg and f"U{load_bench(name).n_weights}" in svg
+    with (out / "wiring.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(wiring_table(load_bench(name)))
+    assert "| AD633JNZ |" in (out / "parts.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["parity4", "iris"])
+def test_schematic_tables_alone_for_the_larger_benches(tmp_path: Path, name: str) -> None:
+    wphil("schematic", "--bench", name, "--out", str(tmp_path), "--no-drawing", check=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parts.csv", "parts.md", "wiring.csv",
+                                                          "wiring.md"]
+
+
+def test_committed_xor_build_tables_are_what_the_generator_writes(tmp_path: Path) -> None:
+    from wphil.lab import write_tables
+
+    write_tables(load_bench("xor-2-2-1"), tmp_path)
+    committed = Path(__file__).resolve().parents[1] / "bench" / "schematic" / "xor-2-2-1"
+    for name in ("parts.md", "wiring.md", "parts.csv", "wiring.csv"):
+        assert (tmp_path / name).read_text() == (committed / name).read_text(), name
