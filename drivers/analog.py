@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from wphil.drivers import dynamics
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
 
@@ -42,6 +43,7 @@ class BoardInstance:
     vsat: list[float]
     adc_offset: list[float]
     neuron_offset: list[float]
+    tau_gain: list[float]          # recurrent benches: each neuron's time-constant error
 
     @classmethod
     def draw(cls, bench: Bench, board_seed: int) -> BoardInstance:
@@ -58,6 +60,8 @@ class BoardInstance:
             .tolist(),
             adc_offset=(sim.output_offset_volts * rng.standard_normal(n_adc)).tolist(),
             neuron_offset=(sim.neuron_offset_volts * rng.standard_normal(n_neurons)).tolist(),
+            # drawn last: a feed-forward board is the same instance as before recurrence
+            tau_gain=(1 + sim.tau_mismatch * rng.standard_normal(n_neurons)).tolist(),
         )
 
     def to_dict(self) -> dict[str, list[float]]:
@@ -92,7 +96,7 @@ class AnalogNetwork:
         self.adc_scale = (1 << b.adc.bits) / b.adc.vref
         self.adc_mid = float(1 << (b.adc.bits - 1))
         gain, offset = np.array(board.dac_gain), np.array(board.dac_offset)
-        w_ch, in_ch = np.array(b.wiring.weights), np.array(b.wiring.inputs)
+        w_ch, in_ch = np.array(b.wiring.weights), np.array(b.wiring.inputs, dtype=np.int64)
         # weight = A * V + C, with V the channel's ideal DAC volts (INL added before gain)
         wg = np.array(board.weight_gain) * cal.weight_per_volt
         self.w_slope = wg * gain[w_ch]
@@ -115,6 +119,7 @@ class AnalogNetwork:
         self.w_slices = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
         self.dnl_lut = self._dnl_table()
         self._noise_buf = np.empty(0)
+        self._wiring = None            # recurrent benches: built on the first sequence
         self._quantiles = normal_quantiles()
         self.noise_lsb = self.read_noise_volts * self.adc_scale / np.sqrt(b.adc.oversample)
         self._fold_layers()
@@ -174,6 +179,7 @@ class AnalogNetwork:
             source = np.ones(fan_in - 1) if prev is None else prev
             factors.append((np.append(source, b.topology.bias_volts)[None, :] / vsat[:, None]).ravel())
             prev = vsat
+        factors.append(np.ones(len(b.recurrent.sources)))   # feedback weights: not folded
         factor = np.concatenate(factors)
         self.fw_slope = factor * self.w_slope * (b.dac.vref / self.dac_full)
         self.fw_inl = None if self.w_inl is None else factor * self.w_slope * self.w_inl
@@ -281,6 +287,27 @@ class AnalogNetwork:
         if self.dnl_lut is not None:
             out = self.dnl_lut[out]
         return out.transpose(0, 2, 1)
+
+    def read_sequence(self, codes: np.ndarray, input_codes: np.ndarray, step_us: float,
+                      hidden: bool = False, state: np.ndarray | None = None,
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """A recurrent bench replaying an input sequence (T, n_in) for each weight vector
+        (B, n_w): ADC codes (B, T, readouts) sampled at the end of each step, and the
+        final neuron state (B, N) (wphil.drivers.dynamics)."""
+        if self._wiring is None:
+            self._wiring = dynamics.Wiring(self.bench)
+        tau = np.array(self.bench.recurrent.tau_us) * np.array(self.board.tau_gain)
+        volts = dynamics.trajectories(self.weights(np.atleast_2d(codes)), self.inputs(input_codes),
+                                      self._wiring, np.concatenate(self.vsat), tau, step_us, state)
+        n_read = self.bench.n_outputs + (len(self.bench.wiring.hidden) if hidden else 0)
+        x = volts[:, :, self._wiring.readout_order[:n_read]] * self.adc_scale
+        self._advance_drift(x.shape[0] * x.shape[1])
+        x += self.adc_mid + 0.5 + self.readout_offset[:n_read] + self.drift[:n_read]
+        if self.noise_lsb > 0:
+            x += self._gaussian(x.shape, self.noise_lsb)
+        np.clip(x, 0, self.adc_full + 0.5, out=x)
+        out = x.astype(np.int64)
+        return (out if self.dnl_lut is None else self.dnl_lut[out]), volts[:, -1]
 
     def random_state(self) -> dict[str, Any]:
         """The read-noise generator and the drift walk, JSON-able (for checkpoints)."""

@@ -68,6 +68,9 @@ class Device(ABC):
         self.queries = 0
         self._codes = np.full(bench.n_weights, bench.safe_code, dtype=np.int64)
         self._closed = False
+        #: pacing of the last sequence request: step_us, period_us (achieved), overruns,
+        #: max_late_us
+        self.sequence_timing: dict[str, float] = {}
 
     @classmethod
     def parse_url(cls, url: str) -> dict[str, Any]:
@@ -104,6 +107,9 @@ class Device(ABC):
         base vector, row 0 of the result is the base and row k the base plus perturbation
         k. Readouts are the outputs, then the hidden units when `hidden` is true.
         """
+        if self.bench.is_recurrent:
+            raise ConfigError(f"{self.bench.source}: bench {self.bench.name} is recurrent: its "
+                              "outputs depend on the input sequence; use evaluate_sequence")
         inputs = self._check_inputs(inputs)
         if hidden and not self.bench.wiring.hidden:
             raise ConfigError(f"{self.bench.source}: [wiring] hidden is empty: "
@@ -116,6 +122,43 @@ class Device(ABC):
             out = self._evaluate_perturbed(inputs, base, perturbations, hidden)
         else:
             out = self._evaluate(inputs, np.atleast_2d(base), hidden)
+        self.queries += out.shape[0] * out.shape[1]
+        return out
+
+    def evaluate_sequence(self, inputs: np.ndarray, codes: np.ndarray | None = None,
+                          perturbations: Sequence[Perturbation] | None = None,
+                          hidden: bool = False, step_us: int | None = None,
+                          resume: bool = False) -> np.ndarray:
+        """Replay an input sequence on a recurrent bench; ADC codes (rows, steps, readouts).
+
+        `inputs`: input DAC codes per step, (steps, n_inputs), held through each step of
+        `step_us` (default: the bench's [recurrent] step_us); the readouts are sampled at
+        the end of each step. `codes` and `perturbations` give the rows as for `evaluate`:
+        every row replays the whole sequence from the reset state (capacitors shorted),
+        unless `resume` (one weight vector only) goes on from where the last one ended.
+        One query per sampled step. The pacing the device achieved is in `sequence_timing`.
+        """
+        bench = self.bench
+        if not bench.is_recurrent:
+            raise ConfigError(f"{bench.source}: bench {bench.name} is feed-forward: "
+                              "sequences need a recurrent bench ([recurrent] tau_us)")
+        inputs = self._check_inputs(inputs)
+        step_us = bench.recurrent.step_us if step_us is None else int(step_us)
+        if not 1 <= step_us <= 10_000_000:
+            raise ConfigError(f"step_us {step_us} is out of range: must be in 1..10000000")
+        if hidden and not bench.wiring.hidden:
+            raise ConfigError(f"{bench.source}: [wiring] hidden is empty: "
+                              "this bench cannot read its hidden units")
+        base = self._codes if codes is None else self._check_codes(np.asarray(codes), ndim=None)
+        if resume and (perturbations or base.ndim == 2 and len(base) > 1):
+            raise ValueError("resume continues one weight vector's sequence, not a batch")
+        if perturbations is not None:
+            if base.ndim != 1:
+                raise ValueError("perturbations need one base code vector, not a batch")
+            perturbations = self._check_perturbations(base, perturbations)
+            out = self._evaluate_sequence_perturbed(inputs, base, perturbations, hidden, step_us)
+        else:
+            out = self._evaluate_sequence(inputs, np.atleast_2d(base), hidden, step_us, resume)
         self.queries += out.shape[0] * out.shape[1]
         return out
 
@@ -179,6 +222,17 @@ class Device(ABC):
     def _evaluate_perturbed(self, inputs: np.ndarray, base: np.ndarray,
                             perturbations: Sequence[Perturbation], hidden: bool) -> np.ndarray:
         return self._evaluate(inputs, dense_perturbations(base, perturbations), hidden)
+
+    def _evaluate_sequence(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool,
+                           step_us: int, resume: bool) -> np.ndarray:
+        """ADC codes (B, T, readouts) of a sequence (T, n_in) for weight codes (B, n_w)."""
+        raise DeviceError(f"{self.url} cannot replay sequences")
+
+    def _evaluate_sequence_perturbed(self, inputs: np.ndarray, base: np.ndarray,
+                                     perturbations: Sequence[Perturbation], hidden: bool,
+                                     step_us: int) -> np.ndarray:
+        return self._evaluate_sequence(inputs, dense_perturbations(base, perturbations), hidden,
+                                       step_us, False)
 
     def _set_codes(self, codes: np.ndarray) -> None:
         """Backends that hold state on the hardware write it here."""

@@ -27,6 +27,7 @@ from wphil.drivers.bench_tables import (
     Defaults,
     Limits,
     Power,
+    Recurrent,
     Sim,
     Timing,
     Topology,
@@ -51,6 +52,7 @@ class Bench:
     sim: Sim
     dac_calibration: DacCalibration = DacCalibration()
     power: Power = Power()
+    recurrent: Recurrent = Recurrent()
     circuit: Circuit = Circuit()
     source: str = "<bench>"
     profile: str = "default"
@@ -74,6 +76,19 @@ class Bench:
     @property
     def n_outputs(self) -> int:
         return self.topology.layers[-1]
+
+    @property
+    def is_recurrent(self) -> bool:
+        """Whether the network has dynamics (time constants) and is driven by sequences."""
+        return bool(self.recurrent.tau_us)
+
+    @property
+    def n_neurons(self) -> int:
+        return sum(self.topology.layers[1:])
+
+    @property
+    def n_feedforward_weights(self) -> int:
+        return sum(units * fan_in for units, fan_in in self.layer_shapes)
 
     @property
     def layer_shapes(self) -> list[tuple[int, int]]:
@@ -168,7 +183,10 @@ def _check_consistency(b: Bench) -> None:
     layers = b.topology.layers
     if len(layers) < 2:
         raise _fail(src, "[topology] layers", "needs at least an input and an output layer")
-    n_w = sum(units * fan_in for units, fan_in in b.layer_shapes)
+    if min(layers[1:]) < 1 or (layers[0] < 1 and not b.is_recurrent):
+        raise _fail(src, "[topology] layers", "every layer needs a unit (only a recurrent "
+                    "network, with [recurrent] tau_us, may have 0 inputs)")
+    n_w = b.n_feedforward_weights + _check_recurrent(b)
     wiring = b.wiring
     for keyname, want in (("weights", n_w), ("inputs", layers[0]), ("outputs", layers[-1])):
         got = len(getattr(wiring, keyname))
@@ -210,6 +228,26 @@ def _check_consistency(b: Bench) -> None:
     for name, volts, top in zip(b.power.names, b.power.volts, b.power.max_volts):
         if volts > top:
             raise _fail(src, "[power] volts", f"rail {name}: {volts} V is above its max_volts {top} V")
+
+
+def _check_recurrent(b: Bench) -> int:
+    """Check [recurrent] against the topology; return the number of feedback weights."""
+    rec, n = b.recurrent, b.n_neurons
+    if len(rec.sources) != len(rec.targets):
+        raise _fail(b.source, "[recurrent]", f"sources has {len(rec.sources)} entries, targets "
+                    f"{len(rec.targets)}: one of each per feedback weight")
+    if any(i >= n for i in rec.sources + rec.targets):
+        raise _fail(b.source, "[recurrent] sources/targets", f"neurons are 0..{n - 1}")
+    if rec.sources and not rec.tau_us:
+        raise _fail(b.source, "[recurrent] tau_us", "feedback weights need a time constant "
+                    "per neuron")
+    if rec.tau_us and len(rec.tau_us) != n:
+        raise _fail(b.source, "[recurrent] tau_us", f"has {len(rec.tau_us)} entries: one per "
+                    f"neuron ({n})")
+    pairs = list(zip(rec.sources, rec.targets))
+    if len(set(pairs)) != len(pairs):
+        raise _fail(b.source, "[recurrent]", "a feedback connection is listed twice")
+    return len(pairs)
 
 
 def _check_lists(b: Bench, section: str, keys: tuple[str, ...]) -> None:

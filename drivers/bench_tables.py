@@ -28,7 +28,8 @@ class BenchMeta:
 
 @dataclass(frozen=True, kw_only=True)
 class Topology:
-    layers: tuple[int, ...] = key(lo=1, hi=64, doc="units per layer, inputs first")
+    layers: tuple[int, ...] = key(lo=0, hi=64, doc="units per layer, inputs first (0 inputs: "
+                                  "only a recurrent network, driven by its own dynamics)")
     bias_volts: float = key(1.0, lo=0.0, hi=10.0, doc="fixed bias input of every neuron (V)")
     vsat: float = key(1.0, lo=0.05, hi=10.0, doc="op-amp soft saturation a = vsat*tanh(net/vsat) (V)")
 
@@ -124,7 +125,8 @@ class Defaults:
     pattern_lr: float = key(0.05, lo=1e-9, hi=1e6,
                             doc="learning rate of per-pattern steps (--batch-size 1, --onchip)")
     pert: float = key(0.04, lo=1e-9, hi=1e3, doc="perturbation size (weight units, >= 1 LSB)")
-    momentum: float = key(0.0, lo=0.0, hi=0.999, doc="SGD momentum")
+    momentum: float = key(0.0, lo=0.0, hi=0.999, doc="SGD momentum (adam: its beta1, 0 = 0.9)")
+    optimizer: str = key("sgd", choices=("sgd", "adam"), doc="how a gradient becomes a step")
     init_scale: float = key(1.0, lo=0.0, hi=1e3, doc="initial weights uniform in +-init_scale")
     batch_size: int = key(0, lo=0, hi=1_000_000, doc="patterns per step; 0 = whole dataset")
     epochs: int = key(500, lo=1, hi=100_000_000, doc="maximum epochs")
@@ -152,6 +154,8 @@ class Sim:
     stuck_code: int = key(0, lo=0, hi=65535, doc="code a stuck channel holds")
     drift_volts_per_kquery: float = key(0.0, lo=0.0, hi=1.0,
                                         doc="random-walk std of output offsets per 1000 queries (V)")
+    tau_mismatch: float = key(0.05, lo=0.0, hi=0.5,
+                              doc="std of per-neuron time-constant error (capacitor tolerance)")
     # held-out physics: effects no wphil model has (mock:// only; profile `heldout`)
     multiplier_cubic: float = key(0.0, lo=0.0, hi=0.5, doc="held-out: each weight x signal "
                                   "product compresses as x (1 - k x^2), x in volts / vsat")
@@ -170,6 +174,27 @@ class Power:
                                             doc="current limit of each rail (A)")
     max_volts: tuple[float, ...] = key((), lo=0.01, hi=60.0, doc="highest voltage a rail may "
                                        "ever be set to; also its over-voltage protection (V)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recurrent:
+    """Feedback weights and neuron dynamics. A bench with `tau_us` is recurrent: every neuron
+    integrates tau * da/dt = -a + vsat * tanh(net / vsat) (an op-amp integrator, tau = Rf * C),
+    and is driven by input sequences. Feedback weights take their DAC channels from the end
+    of [wiring] weights, after the feed-forward ones, in the order listed here. Neurons are
+    numbered 0.. over the non-input layers, layer by layer."""
+
+    sources: tuple[int, ...] = key((), lo=0, hi=255, doc="neuron whose output each feedback "
+                                   "weight carries")
+    targets: tuple[int, ...] = key((), lo=0, hi=255, doc="neuron whose input each feedback "
+                                   "weight joins (its own source allowed)")
+    tau_us: tuple[float, ...] = key((), lo=1.0, hi=1e7, doc="time constant of each neuron (us); "
+                                    "empty: a feed-forward bench")
+    step_us: int = key(1000, lo=10, hi=10_000_000, doc="sequence step: inputs change and "
+                       "outputs are sampled once per step (us)")
+    reset_pin: int = key(-1, lo=-1, hi=29, doc="GPIO closing the capacitor reset switches "
+                         "before each sequence (-1: none wired)")
+    reset_us: int = key(200, lo=0, hi=1_000_000, doc="how long the reset switches are closed (us)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -206,5 +231,6 @@ class Circuit:
 SECTIONS: dict[str, type] = {
     "bench": BenchMeta, "topology": Topology, "dac": Dac, "adc": Adc, "wiring": Wiring,
     "calibration": Calibration, "limits": Limits, "timing": Timing, "defaults": Defaults,
-    "sim": Sim, "dac_calibration": DacCalibration, "power": Power, "circuit": Circuit,
+    "sim": Sim, "dac_calibration": DacCalibration, "power": Power, "recurrent": Recurrent,
+    "circuit": Circuit,
 }

@@ -64,6 +64,7 @@ class MockDevice(Device):
         self._channel_codes = np.full(bench.dac_channels, bench.safe_code, dtype=np.int64)
         self._hold_fixed()
         self._last_inputs: np.ndarray | None = None
+        self._state: np.ndarray | None = None      # recurrent benches: the circuit's state
         log.info("mock device %s: bench %s (%s profile)", url, bench.name, bench.profile)
 
     @classmethod
@@ -91,6 +92,16 @@ class MockDevice(Device):
     def _evaluate(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool) -> np.ndarray:
         self._last_inputs = inputs[-1]       # what the input DACs hold now (for probe_volts)
         return self.network.read(codes, inputs, hidden)
+
+    def _evaluate_sequence(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool,
+                           step_us: int, resume: bool) -> np.ndarray:
+        out, final = self.network.read_sequence(
+            codes, inputs, step_us, hidden, self._state if resume else None)
+        self._state = final[-1:]
+        # in-process: every step is exactly on time
+        self.sequence_timing = {"step_us": step_us, "period_us": float(step_us),
+                                "overruns": 0, "max_late_us": 0}
+        return out
 
     def _set_codes(self, codes: np.ndarray) -> None:
         self._channel_codes[list(self.bench.wiring.weights)] = codes

@@ -374,6 +374,52 @@ class SerialDevice(Device):
                               f"protocol maximum {P.MAX_PAYLOAD}")
         return self.request(P.PERTURB, payload, reply_size=reply_size)
 
+    # -- sequences (recurrent benches) ---------------------------------------------------
+    def _evaluate_sequence(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool,
+                           step_us: int, resume: bool) -> np.ndarray:
+        """A batch of weight vectors goes as the first one plus sparse differences."""
+        base = codes[0]
+        perts = [[(int(k), int(row[k] - base[k])) for k in np.flatnonzero(row != base)]
+                 for row in codes[1:]]
+        return self._sequence_rows(inputs, base, perts, hidden, step_us, resume)
+
+    def _evaluate_sequence_perturbed(self, inputs: np.ndarray, base: np.ndarray,
+                                     perturbations: Sequence[Perturbation], hidden: bool,
+                                     step_us: int) -> np.ndarray:
+        return self._sequence_rows(inputs, base, list(perturbations), hidden, step_us, False)
+
+    def _sequence_rows(self, inputs: np.ndarray, base: np.ndarray, perts: list, hidden: bool,
+                       step_us: int, resume: bool) -> np.ndarray:
+        """SEQUENCE requests for the base then each perturbation, split to fit replies."""
+        n_read, steps = self._n_read(hidden), len(inputs)
+        rows_per = (P.MAX_PAYLOAD - P.SEQUENCE_HEADER) // (2 * steps * n_read)
+        if rows_per < 1:
+            raise ConfigError(f"a sequence of {steps} steps x {n_read} readouts does not fit "
+                              f"one reply ({P.MAX_PAYLOAD} bytes): shorten it")
+        out = np.empty((len(perts) + 1, steps, n_read), dtype=np.int64)
+        timing = {"step_us": step_us, "overruns": 0, "max_late_us": 0, "paced_us": 0}
+        row = 0
+        while row <= len(perts):
+            with_base = row == 0
+            chunk = _fitting(perts[max(row - 1, 0):max(row - 1, 0) + rows_per - with_base],
+                             P.MAX_PAYLOAD - 9 - 2 * (len(base) + inputs.size))
+            flags = ((P.E_HIDDEN if hidden else 0) | (0 if with_base else P.E_NO_BASE)
+                     | (P.E_CONTINUE if resume else 0))
+            body = [struct.pack("<BHHI", flags, len(chunk), steps, step_us), _u16(base)]
+            body += [bytes((len(p),)) + b"".join(struct.pack("<Bh", k, d) for k, d in p)
+                     for p in chunk]
+            reply = self.request(P.SEQUENCE, b"".join(body) + _u16(inputs))
+            overruns, late, paced = struct.unpack_from("<HII", reply, 0)
+            timing["overruns"] += overruns
+            timing["max_late_us"] = max(timing["max_late_us"], late)
+            timing["paced_us"] += paced
+            n_rows = len(chunk) + with_base
+            out[row:row + n_rows] = _readings(reply[P.SEQUENCE_HEADER:], n_rows, steps, n_read)
+            row += n_rows
+        timing["period_us"] = timing.pop("paced_us") / (len(out) * steps)
+        self.sequence_timing = timing
+        return out
+
     # -- on-chip training ---------------------------------------------------------------
     def train_onchip(self, job: dict[str, Any],  # type: ignore[override]
                      on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
@@ -424,8 +470,22 @@ def firmware_config(bench: Bench, shift: int = 0) -> dict[str, Any]:
         "min_code": b.limits.min_code << shift, "max_code": b.max_code << shift,
         "safe_code": b.safe_code << shift,
         "settle_us": b.timing.settle_us, "host_timeout_ms": b.timing.host_timeout_ms,
+        "feedback": len(b.recurrent.sources), "reset_pin": b.recurrent.reset_pin,
+        "reset_us": b.recurrent.reset_us,
         "fixed": [[ch, code] for ch, code in b.fixed_channels.items()],
     }
+
+
+def _fitting(perts: list, room: int) -> list:
+    """The leading perturbations whose encoding (1 + 3 bytes per weight) fits in `room`."""
+    used = 0
+    for i, pert in enumerate(perts):
+        used += 1 + 3 * len(pert)
+        if used > room:
+            if i == 0:
+                raise DeviceError(f"a perturbation of {len(pert)} weights does not fit a request")
+            return perts[:i]
+    return perts
 
 
 def _u16(codes: np.ndarray) -> bytes:

@@ -46,3 +46,17 @@ def watchdog(timeout_ms):
 def boot_id():
     b = os.urandom(4)
     return b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24
+
+
+def elapse(us):
+    """Recurrent benches: the analog circuit runs by itself while the firmware waits for
+    the next sample instant (firmware/sim integrates its dynamics here instead)."""
+
+
+def reset_circuit(pin, us):
+    """Close the capacitor reset switches (GPIO `pin`, -1: none wired) for `us`."""
+    if pin >= 0:
+        switch = machine.Pin(pin, machine.Pin.OUT)
+        switch.value(1)
+        time.sleep_us(us)
+        switch.value(0)

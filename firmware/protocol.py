@@ -40,17 +40,20 @@ TRAIN = const(0x09)
 STOP = const(0x0A)
 EXIT = const(0x0B)
 STATUS = const(0x0C)
+SEQUENCE = const(0x0D)
 
 COMMAND_NAMES = {
     HELLO: "HELLO", CONFIGURE: "CONFIGURE", SET_CODES: "SET_CODES", EVALUATE: "EVALUATE",
     PERTURB: "PERTURB", SET_CHANNEL: "SET_CHANNEL", SAFE: "SAFE", PING: "PING",
-    TRAIN: "TRAIN", STOP: "STOP", EXIT: "EXIT", STATUS: "STATUS",
+    TRAIN: "TRAIN", STOP: "STOP", EXIT: "EXIT", STATUS: "STATUS", SEQUENCE: "SEQUENCE",
 }
 
 # EVALUATE / PERTURB request flags (first payload byte)
 E_HIDDEN = const(0x01)     # also read the hidden units
 E_HELD = const(0x02)       # use the held codes as the (base) vector; no codes in the request
 E_NO_BASE = const(0x04)    # PERTURB: do not evaluate the base vector (rows are the perturbations)
+E_CONTINUE = const(0x08)   # SEQUENCE: go on from the circuit's state, no capacitor reset
+SEQUENCE_HEADER = const(10)  # SEQUENCE reply: u16 overruns, u32 max lateness, u32 paced time (us)
 
 # error codes (error reply payload: CODE(1) + UTF-8 message)
 ERR_UNKNOWN_COMMAND = const(1)

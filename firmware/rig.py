@@ -85,7 +85,9 @@ class Rig:
         dac, adc = cfg["dac"], cfg["adc"]
         n_dac = 4 * dac["chips"]
         n_w = sum((layers[i] + 1) * layers[i + 1] for i in range(len(layers) - 1))
-        _expect(len(layers) >= 2 and min(layers) >= 1, "layers: need at least 2 sizes >= 1")
+        _expect(len(layers) >= 2 and min(layers[1:]) >= 1 and layers[0] >= 0,
+                "layers: need at least 2 sizes >= 1 (0 inputs: a recurrent network)")
+        n_w += cfg.get("feedback", 0)           # recurrent benches: feedback weights last
         _expect(len(cfg["weights"]) == n_w, "weights: %d channels, topology needs %d"
                 % (len(cfg["weights"]), n_w))
         _expect(len(cfg["inputs"]) == layers[0], "inputs: need %d channels" % layers[0])
@@ -125,6 +127,7 @@ class Rig:
         self.n_w, self.n_in = n_w, layers[0]
         self.lo, self.hi, self.safe_code = lo, hi, safe
         self.settle_us = settle_us
+        self.reset_pin, self.reset_us = cfg.get("reset_pin", -1), cfg.get("reset_us", 0)
         self.fixed = fixed
         self.held = [safe] * n_w
         self.configured = True
@@ -186,6 +189,26 @@ class Rig:
         dacs.flush()
         if self.settle_us:
             self.board.settle(self.settle_us)
+        read = self.adc.read
+        for r in readouts:
+            code = read(r)
+            out[pos] = code & 0xFF
+            out[pos + 1] = code >> 8
+            pos += 2
+        return pos
+
+    # -- sequences (recurrent benches, sequence.py) ---------------------------------------
+    def apply_inputs(self, inputs, step):
+        """Write the input codes of one step of a flat sequence (all channels at once)."""
+        base, dacs = step * self.n_in, self.dacs
+        j = 0
+        for ch in self.input_ch:
+            dacs.set(ch, inputs[base + j])
+            j += 1
+        dacs.flush()
+
+    def sample(self, out, pos, readouts):
+        """Read the readouts into out[pos:] as little-endian u16; return the new pos."""
         read = self.adc.read
         for r in readouts:
             code = read(r)

@@ -11,6 +11,7 @@ import time
 
 import micropython
 import onchip
+import sequence
 import version
 from protocol import (
     CONFIGURE,
@@ -37,6 +38,7 @@ from protocol import (
     PING,
     PROTOCOL_VERSION,
     SAFE,
+    SEQUENCE,
     SET_CHANNEL,
     SET_CODES,
     STATUS,
@@ -83,7 +85,7 @@ class Server:
             HELLO: self.hello, CONFIGURE: self.configure, SET_CODES: self.set_codes,
             EVALUATE: self.evaluate, PERTURB: self.perturb, SET_CHANNEL: self.set_channel,
             SAFE: self.safe, PING: self.ping, STATUS: self.status, TRAIN: self.train,
-            STOP: self.stop, EXIT: self.exit,
+            STOP: self.stop, EXIT: self.exit, SEQUENCE: self.sequence,
         }
 
     # -- loop ----------------------------------------------------------------------------
@@ -385,6 +387,9 @@ class Server:
             for k, _ in pairs:
                 dacs.set(ch[k], base[k])
         return out - HEADER_SIZE
+
+    def sequence(self, req, seq):
+        return sequence.replay(self, req)
 
     def set_channel(self, req, seq):
         self.rig.need_config()

@@ -105,6 +105,17 @@ def settle(us):
     its timing (nor I2C transfer or conversion times), so there is nothing to wait for."""
 
 
+def elapse(us):
+    """Recurrent benches: the simulated circuit integrates its dynamics over `us` of circuit
+    time (the nominal step: wall time in the unix port is not the circuit's)."""
+    NETWORK.advance(us)
+
+
+def reset_circuit(pin, us):
+    """The capacitor reset switches: every neuron's state back to 0."""
+    NETWORK.reset_state()
+
+
 def watchdog(timeout_ms):
     return _NoWatchdog()
 

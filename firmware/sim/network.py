@@ -58,6 +58,7 @@ class SimNetwork:
         for k, ch in enumerate(self.w_ch):
             self.weights_of[ch].append(k)
         self.w = [self._weight(k) for k in range(len(self.w_ch))]
+        self._init_dynamics(bench, board)
 
     def set_code(self, channel, code, full_scale):
         if self.codes[channel] != code or self.full_scale[channel] != full_scale:
@@ -83,6 +84,8 @@ class SimNetwork:
     def _settle(self):
         """Solve the network for the current DAC voltages (weights are kept up to date by
         set_code); cache every readout's noise-free ADC level."""
+        if self.tau:
+            return self._state_levels()
         volts_ch, w = self.volts_ch, self.w
         signal = [volts_ch[ch] - self.izero for ch in self.in_ch]
         k, unit, acts = 0, 0, []
@@ -121,5 +124,82 @@ class SimNetwork:
         code = int(x + 0.5)
         return self.dnl_lut[code if code < self.adc_full else self.adc_full]
 
+    # -- recurrent benches: the dynamics between samples (drivers/dynamics.py's twin) ------
+    #   tau_i da_i/dt = -a_i + vsat_i tanh(net_i / vsat_i), RK4, SUBSTEPS_PER_TAU substeps
+    #   per shortest time constant; the ADC reads the state, the capacitors reset to 0
+    def _init_dynamics(self, bench, board):
+        rec = bench.get("recurrent") or {}
+        layers, n = self.layers, sum(self.layers[1:])
+        gains = board.get("tau_gain") or [1.0] * n
+        self.tau = [t * g for t, g in zip(rec.get("tau_us") or [], gains)]
+        if not self.tau:
+            return
+        self.sources = [[] for _ in range(n)]      # (weight, source neuron) per neuron
+        self.fan_in = [[] for _ in range(n)]       # (weight, input) per neuron
+        self.bias_w = [0] * n
+        k, first = 0, 0
+        for layer in range(1, len(layers)):
+            prev = first - layers[layer - 1]
+            for unit in range(first, first + layers[layer]):
+                for j in range(layers[layer - 1]):
+                    if layer == 1:
+                        self.fan_in[unit].append((k, j))
+                    else:
+                        self.sources[unit].append((k, prev + j))
+                    k += 1
+                self.bias_w[unit] = k
+                k += 1
+            first += layers[layer]
+        for source, target in zip(rec["sources"], rec["targets"]):
+            self.sources[target].append((k, source))
+            k += 1
+        n_out = layers[-1]
+        self.read_order = list(range(n - n_out, n)) + list(range(n - n_out))
+        self.state = [0.0] * n
 
+    def reset_state(self):
+        self.state = [0.0] * len(self.state)
+        self.dirty = True
+
+    def advance(self, us):
+        """Let the circuit run for `us` with the DACs as they are (inputs held)."""
+        if not self.tau:
+            return
+        w, n = self.w, len(self.state)
+        signal = [self.volts_ch[ch] - self.izero for ch in self.in_ch]
+        drive = [0.0] * n
+        for i in range(n):
+            x = w[self.bias_w[i]] * self.bias
+            for k, j in self.fan_in[i]:
+                x += w[k] * signal[j]
+            drive[i] = x
+        steps = max(1, math.ceil(us * SUBSTEPS_PER_TAU / min(self.tau) - 1e-9))
+        h = us / steps
+        a = self.state
+        for _ in range(steps):
+            k1 = self._slope(a, drive)
+            k2 = self._slope([a[i] + 0.5 * h * k1[i] for i in range(n)], drive)
+            k3 = self._slope([a[i] + 0.5 * h * k2[i] for i in range(n)], drive)
+            k4 = self._slope([a[i] + h * k3[i] for i in range(n)], drive)
+            a = [a[i] + (h / 6.0) * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]) for i in range(n)]
+        self.state = a
+        self.dirty = True
+
+    def _slope(self, a, drive):
+        out, w, tanh = [], self.w, math.tanh
+        for i in range(len(a)):
+            net = drive[i]
+            for k, j in self.sources[i]:
+                net += w[k] * a[j]
+            vsat = self.vsat[i]
+            out.append((vsat * tanh(net / vsat) - a[i]) / self.tau[i])
+        return out
+
+    def _state_levels(self):
+        for ch, i in zip(self.readouts, self.read_order):
+            self.level[ch] = (self.state[i] + self.adc_offset[ch]) * self.scale + self.mid
+        self.dirty = False
+
+
+SUBSTEPS_PER_TAU = 8
 getrandbits = random.getrandbits

@@ -252,3 +252,7 @@ def plot(run_dir: Path, out: Path | None) -> None:
                   f" mV rms ({fit.get('probes', '?')} probes, {fit.get('queries', '?')} queries)")
     path = plot_run(metrics, title, out or run_dir / "learning_curve.png")
     click.echo(f"wrote {path}")
+    if (run_dir / "trajectory.npz").is_file():           # a sequence task's last replay
+        from wphil.compare import plot_trajectory
+        drawn = plot_trajectory(run_dir / "trajectory.npz", title, run_dir / "trajectory.png")
+        click.echo(f"wrote {drawn}")

@@ -16,11 +16,12 @@ from wphil.compare.benchmark import (
     run_grid,
 )
 from wphil.compare.peers import PEERS, DeviceLoss, StopSearch, initial_weights, make_peer
-from wphil.compare.plots import plot_comparison, plot_run
+from wphil.compare.plots import plot_comparison, plot_run, plot_trajectory
 from wphil.compare.report import curves, goals, markdown, summarize
 
 __all__ = [
     "ALL_RULES", "BUDGETS", "PEERS", "RULE_SETTINGS", "TASK_BENCH", "TASK_SETTINGS", "DeviceLoss",
     "StopSearch", "check_grid", "curves", "goals", "initial_weights", "job_key", "make_jobs",
-    "make_peer", "markdown", "plot_comparison", "plot_run", "run_grid", "summarize",
+    "make_peer", "markdown", "plot_comparison", "plot_run", "plot_trajectory", "run_grid",
+    "summarize",
 ]

@@ -35,11 +35,13 @@ IN_LOOP = ("wp", "wp-central", "node", "swnp", "spsa", "mgd", "pat", "twin")
 BASELINES = ("bp", "offline")
 ALL_RULES = IN_LOOP + BASELINES + tuple(PEERS)
 #: task -> its built-in bench
-TASK_BENCH = {"xor": "xor-2-2-1", "parity4": "parity4", "iris": "iris"}
+TASK_BENCH = {"xor": "xor-2-2-1", "parity4": "parity4", "iris": "iris",
+              "delayed-xor": "delayed-xor", "oscillator": "oscillator-2"}
 #: task -> query budget of one run (chosen so the full grid runs in tens of minutes on 2 cores).
 #: parity4's was 1M; on a shared machine a peer's failed run took a minute, so it is 200k,
 #: above every successful peer run measured at 1M (their upper quartiles: 28k-91k)
-BUDGETS = {"xor": 100_000, "parity4": 200_000, "iris": 2_000_000}
+BUDGETS = {"xor": 100_000, "parity4": 200_000, "iris": 2_000_000,
+           "delayed-xor": 150_000, "oscillator": 400_000}
 #: task -> trainer settings for every trainer-driven rule (in-loop and baselines), on top of
 #: the bench's and the rule's defaults. Iris steps on mini-batches of 10 patterns: 15 steps
 #: per pass instead of one, ~9x fewer queries to the target for wp (34,800 against 308,850
@@ -159,6 +161,9 @@ def run_job(job: Job) -> dict[str, Any]:
     out: dict[str, Any] = {**asdict(job), "kind": kind_of(job.rule)}
     if job.rule in RULES and RULES[job.rule].needs_hidden and not bench.wiring.hidden:
         return {**out, "status": "n/a", "why": f"bench {bench.name} cannot read its hidden units"}
+    if bench.is_recurrent and (job.rule in PEERS or RULES[job.rule].feedforward_only):
+        why = "needs a feed-forward network" if job.rule in RULES else "not adapted to sequences"
+        return {**out, "status": "n/a", "why": f"bench {bench.name} is recurrent: {job.rule} {why}"}
     if job.rule in MINI_BATCH_PEERS and "batch_size" not in TASK_SETTINGS.get(job.task, {}):
         return {**out, "status": "n/a", "why": "mini-batches only where the rules use them"}
     task = load_task(job.task)

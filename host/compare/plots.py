@@ -56,6 +56,32 @@ def plot_run(metrics: list[dict[str, str]], title: str, path: Path) -> Path:
     return path
 
 
+def plot_trajectory(npz: Path, title: str, path: Path) -> Path:
+    """A sequence run's target and measured outputs against time, one panel per output;
+    unscored steps shaded."""
+    plt = require_matplotlib()
+    data = np.load(npz)
+    target, measured, scored = data["target"][0], data["measured"][0], data["scored"]
+    t_ms = np.arange(1, len(target) + 1) * float(data["step_us"]) / 1000
+    outputs = target.shape[1]
+    fig, axes = plt.subplots(outputs, 1, figsize=(7, 1.2 + 2.2 * outputs), dpi=110, squeeze=False)
+    for k, ax in enumerate(axes[:, 0]):
+        ax.plot(t_ms, target[:, k], color="0.4", lw=1.2, ls="--", marker=".", label="target")
+        ax.plot(t_ms, measured[:, k], color="tab:blue", lw=1.4, marker="o", ms=3,
+                label="measured (ADC)")
+        for t in t_ms[~scored]:
+            ax.axvspan(t - 0.5 * t_ms[0], t + 0.5 * t_ms[0], color="0.9", lw=0)
+        ax.set_ylabel(f"output {k} (V)")
+        ax.grid(True, alpha=0.25)
+    axes[0, 0].legend(fontsize=8, loc="upper right")
+    axes[0, 0].set_title(title, fontsize=10)
+    axes[-1, 0].set_xlabel("time (ms), one sample per step")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def _style(rule: str) -> dict[str, Any]:
     if rule in IN_LOOP:
         return {"ls": "-", "lw": 1.6}

@@ -92,6 +92,12 @@ class Objective:
         self.note_base(np.asarray(base), patterns, out[0])
         return np.mean((out - self.targets[patterns]) ** 2, axis=(1, 2))
 
+    def score(self, outputs: np.ndarray) -> Evaluation:
+        """Loss and accuracy of output volts (P, n_outputs), e.g. a model's."""
+        predictions = self.task.predict(outputs, self.bench)
+        return Evaluation(float(np.mean((outputs - self.targets) ** 2)),
+                          float(np.mean(predictions == self.task.labels)), outputs, predictions)
+
     def evaluate(self, codes: np.ndarray) -> Evaluation:
         """Loss and accuracy on every pattern at these codes (costs one query per pattern)."""
         return self.evaluation_of(self._outputs(self.device.evaluate(self.input_codes, codes))[0])

@@ -28,10 +28,7 @@ class OfflineTrainer(Trainer):
     """Train on the ideal model, then transfer and evaluate on the device once."""
 
     def _model_evaluation(self) -> Evaluation:
-        out = self.rule.model_outputs(self.state.weights)
-        predictions = self.task.predict(out, self.bench)
-        return Evaluation(float(np.mean((out - self.objective.targets) ** 2)),
-                          float(np.mean(predictions == self.task.labels)), out, predictions)
+        return self.objective.score(self.rule.model_outputs(self.state.weights))
 
     def _model_done(self, evaluation: Evaluation) -> bool:
         return (evaluation.accuracy >= self.config.target_accuracy
@@ -56,7 +53,7 @@ class OfflineTrainer(Trainer):
                  "transferring to the device", "converged" if model_done else "stopped",
                  st.epoch, st.loss, st.accuracy)
         queries0 = self.objective.queries - st.queries
-        device = self.objective.evaluate(self.codes())
+        device = self.last_evaluation = self.objective.evaluate(self.codes())
         reached = self.confirmed(device) is not None
         st.queries = self.objective.queries - queries0
         self.stop_reason = "converged" if reached else "transferred" if model_done else "max_epochs"

@@ -17,6 +17,7 @@ import numpy as np
 
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
+from wphil.learning.sequences import SEQUENCE_TASKS, load_sequence_task
 
 BUILTIN = ("xor", "parity3", "parity4", "iris")
 
@@ -61,7 +62,10 @@ def parity(n: int) -> Task:
 
 
 def load_task(spec: str) -> Task:
-    """A built-in task by name, or a CSV file (last column the label)."""
+    """A built-in task by name, or a CSV file (last column the label); the sequence tasks of
+    recurrent benches (wphil.learning.sequences) by name too."""
+    if spec in SEQUENCE_TASKS:
+        return load_sequence_task(spec)
     if spec == "xor":
         return parity(2)
     if spec in ("parity3", "parity4"):
@@ -80,7 +84,8 @@ def load_task(spec: str) -> Task:
         except OSError as exc:
             raise ConfigError(f"{spec}: cannot read it: {exc.strerror}") from None
         return task_from_csv_text(text, path.stem, str(path))
-    raise ConfigError(f"unknown task {spec!r}; valid: {', '.join(BUILTIN)}, or a .csv file")
+    raise ConfigError(f"unknown task {spec!r}; valid: {', '.join(BUILTIN + SEQUENCE_TASKS)}, "
+                      "or a .csv file")
 
 
 def _is_number(text: str) -> bool:

@@ -31,9 +31,10 @@ from wphil.drivers.base import Device
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
 from wphil.learning.codes import CodeMap
-from wphil.learning.objective import Evaluation, Objective, meets_target
+from wphil.learning.objective import Evaluation, meets_target
 from wphil.learning.optim import make_optimizer
 from wphil.learning.rules import RULES, make_rule
+from wphil.learning.sequence_objective import make_objective
 from wphil.learning.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class TrainConfig:
         d = bench.defaults
         values = dict(algo=d.algo, lr=d.lr, pert=d.pert, momentum=d.momentum, init_scale=d.init_scale,
                       batch_size=d.batch_size, epochs=d.epochs, target_accuracy=d.target_accuracy,
-                      target_loss=d.target_loss)
+                      target_loss=d.target_loss, optimizer=d.optimizer)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if overrides.get("lr") is None and (values["batch_size"] == 1 or values.get("onchip")):
             values["lr"] = d.pattern_lr
@@ -127,7 +128,7 @@ class Trainer:
             raise ConfigError(f"rounding must be round or stochastic, not {config.rounding!r}")
         self.config, self.bench, self.task = config, bench, task
         self.codemap = codemap or CodeMap(bench)
-        self.objective = Objective(device, bench, task, self.codemap)
+        self.objective = make_objective(device, bench, task, self.codemap)
         self.rng = np.random.Generator(np.random.PCG64(config.seed))
         self.state = state or self._initial_state()
         self.rng.bit_generator.state = self.state.rng_state
@@ -139,6 +140,7 @@ class Trainer:
         self.best_loss, self.stalled = float(stall[0]), int(stall[1])
         self.lo, self.hi = self.codemap.weight_bounds()
         self.stop_reason: str | None = None
+        self.last_evaluation: Evaluation | None = None    # the device's, after the last epoch
 
     def _initial_state(self) -> TrainState:
         lo, hi = self.codemap.weight_bounds()
@@ -239,6 +241,7 @@ class Trainer:
             if evaluation is None:
                 evaluation = self.objective.evaluate(self.codes())
                 reached = self.confirmed(evaluation)
+            self.last_evaluation = evaluation
             st.epoch += 1
             st.queries = self.objective.queries - queries0
             st.elapsed_s = time.perf_counter() - start

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from wphil import __version__
 from wphil.drivers import DEFAULT_BENCH, Device, check_url, load_bench, open_device
 from wphil.drivers.bench import Bench, bench_from_dict
@@ -38,6 +40,7 @@ from wphil.runs.settings import RANGES, UNLIMITED_EPOCHS, check_pert, check_sett
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_S = 1.0
+TRAJECTORY = "trajectory.npz"      # sequence tasks: target and measured outputs per step
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,9 @@ def _config(bench: Bench, settings: dict[str, Any], rule_options: dict[str, Any]
     if settings.get("max_queries") and settings.get("epochs") is None:
         settings = {**settings, "epochs": UNLIMITED_EPOCHS}
     config = TrainConfig.for_bench(bench, **settings, rule_options=rule_options)
+    if onchip and bench.is_recurrent:
+        raise ConfigError(f"--onchip: the firmware's own loop trains feed-forward benches; "
+                          f"bench {bench.name} is recurrent (train it from the host)")
     if onchip and config.algo != "wp":
         raise ConfigError(f"--onchip runs the firmware's own loop, which is wp; --algo "
                           f"{config.algo} runs on the host only")
@@ -260,6 +266,7 @@ def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
             trainer.state.device_rng = _device_rng(device, spec)
             rundir.save_checkpoint(trainer.state)
             rundir.write_weights(trainer.state.weights, trainer.codes(), spec.bench.topology.layers)
+            _write_trajectory(rundir, trainer)
             summary = _summary(spec, trainer.state, stop_reason, firmware, device.stats())
             rundir.write_summary(summary)
             for name, data in trainer.extra_files().items():     # e.g. the twin's fit
@@ -282,6 +289,14 @@ def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
         handler.close()
         if discard:
             rundir.discard()
+
+
+def _write_trajectory(rundir: RunDir, trainer: Any) -> None:
+    """Sequence tasks: the target and the last measured outputs, for `wphil plot`."""
+    evaluation, objective = trainer.last_evaluation, trainer.objective
+    if evaluation is not None and hasattr(objective, "scored"):
+        np.savez(rundir.path / TRAJECTORY, target=objective.targets, measured=evaluation.outputs,
+                 scored=objective.scored, step_us=objective.bench.recurrent.step_us)
 
 
 def execute(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,

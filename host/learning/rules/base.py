@@ -77,6 +77,9 @@ class LearningRule(ABC):
     #: algo, and noisier estimates (one draw instead of one difference per weight) need
     #: smaller steps; `--lr` overrides it (wphil.learning.train.TrainConfig.for_bench)
     lr_factor: ClassVar[float] = 1.0
+    #: True for rules that need the network's layer structure (neurons fed forward): they
+    #: cannot train a recurrent bench
+    feedforward_only: ClassVar[bool] = False
 
     def __init__(self, objective: Objective, pert: float, rng: np.random.Generator,
                  options: Mapping[str, Any] | None = None) -> None:
@@ -90,6 +93,9 @@ class LearningRule(ABC):
     @classmethod
     def check_bench(cls, bench: Bench) -> None:
         """Reject a bench this rule cannot train (a `ConfigError` that says why)."""
+        if cls.feedforward_only and bench.is_recurrent:
+            raise ConfigError(f"rule {cls.name} needs a feed-forward network and bench "
+                              f"{bench.name} is recurrent: use wp, wp-central, spsa, mgd or bp")
         if cls.needs_hidden and not bench.wiring.hidden:
             raise ConfigError(f"rule {cls.name} needs the hidden units read back, and bench "
                               f"{bench.name} has no [wiring] hidden channels "

@@ -22,6 +22,7 @@ import numpy as np
 
 from wphil.learning.model import IdealModel
 from wphil.learning.rules.base import Estimate, LearningRule, Option
+from wphil.learning.sequence_model import SequenceModel
 
 
 class Backprop(LearningRule):
@@ -29,19 +30,29 @@ class Backprop(LearningRule):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.model = IdealModel(self.objective.bench)
+        bench = self.objective.bench
+        # recurrent benches: backpropagation through time (wphil.learning.sequence_model)
+        self.model = (SequenceModel(bench, bench.recurrent.step_us) if bench.is_recurrent
+                      else IdealModel(bench))
         self.signals = self.codemap.input_volts(self.objective.input_codes)
 
     def gradient_at(self, weights: np.ndarray, patterns: np.ndarray) -> tuple[float, np.ndarray]:
         """(loss, dloss/dweights) of the ideal model at float `weights` over `patterns`."""
-        return self.model.gradient(weights, self.signals[patterns], self.objective.targets[patterns])
+        targets = self.objective.targets[patterns]
+        if isinstance(self.model, SequenceModel):
+            return self.model.gradient(weights, self.signals[patterns], targets,
+                                       self.objective.scored)
+        return self.model.gradient(weights, self.signals[patterns], targets)
 
     def estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
         loss, gradient = self.gradient_at(self.codemap.codes_to_weights(codes), patterns)
         return Estimate(gradient, loss, 0)
 
     def model_outputs(self, weights: np.ndarray) -> np.ndarray:
-        """The ideal model's output volts (P, n_outputs) on every pattern."""
+        """The ideal model's output volts (P, n_outputs) on every pattern (sequences:
+        (S, T, n_outputs))."""
+        if isinstance(self.model, SequenceModel):
+            return self.model.forward(weights, self.signals)
         return self.model.forward(weights, self.signals)[-1]
 
 

@@ -25,6 +25,7 @@ from wphil.learning.rules.neurons import neurons
 
 class NodePerturbation(LearningRule):
     name = "node"
+    feedforward_only = True
     needs_hidden = True
 
     def __init__(self, *args, **kwargs) -> None:

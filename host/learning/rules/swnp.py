@@ -26,6 +26,7 @@ from wphil.learning.rules.neurons import neurons
 
 class SummedWeightNeuronPerturbation(LearningRule):
     name = "swnp"
+    feedforward_only = True
     lr_factor = 0.5
     options = {"samples": Option(1, "independent sign draws per neuron, averaged", 1, 1000)}
 

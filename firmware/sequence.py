@@ -1,0 +1,123 @@
+# SEQUENCE: replay an input sequence on a recurrent network, for a base weight vector and
+# a batch of perturbations, pacing the steps with the board's own microsecond timer.
+#
+# Per weight vector: close the capacitor reset switches (unless CONTINUE), then for each
+# step write its input codes, let the circuit run and sample every readout at the step's
+# deadline t0 + (s + 1) * step_us. A step whose work ends after its deadline is an
+# overrun: it is sampled at once and counted, with the worst lateness; the reply reports
+# both and the paced time, so the host knows the period it really got.
+import struct
+import time
+
+from protocol import (
+    E_CONTINUE,
+    E_HELD,
+    E_HIDDEN,
+    E_NO_BASE,
+    ERR_BAD_LENGTH,
+    ERR_BAD_PAYLOAD,
+    HEADER_SIZE,
+    MAX_PAYLOAD,
+    SEQUENCE_HEADER,
+)
+from rig import ProtoError
+
+SLEEP_MARGIN_US = 1500     # sleep until this close to a deadline, then spin: sleep is coarse
+
+
+def _codes(rig, req, offset, n, what):
+    codes = struct.unpack_from("<%dH" % n, req, offset)
+    for c in codes:
+        rig.check(c, what)
+    return codes
+
+
+def _perturbations(rig, req, pos, count, base):
+    """`count` perturbations as lists of (weight, code); returns them and the next offset."""
+    perts = []
+    for _ in range(count):
+        if pos >= len(req):
+            raise ProtoError(ERR_BAD_LENGTH, "SEQUENCE: payload ends inside perturbation %d"
+                             % len(perts))
+        m = req[pos]
+        if len(req) < pos + 1 + 3 * m:
+            raise ProtoError(ERR_BAD_LENGTH, "SEQUENCE: payload ends inside perturbation %d"
+                             % len(perts))
+        pairs = []
+        for i in range(m):
+            k, delta = struct.unpack_from("<Bh", req, pos + 1 + 3 * i)
+            if k >= rig.n_w:
+                raise ProtoError(ERR_BAD_PAYLOAD, "SEQUENCE: weight %d of %d" % (k, rig.n_w))
+            rig.check(base[k] + delta, "perturbed weight %d" % k)
+            pairs.append((k, base[k] + delta))
+        perts.append(pairs)
+        pos += 1 + 3 * m
+    return perts, pos
+
+
+def replay(server, req):
+    rig, board = server.rig, server.board
+    rig.need_config()
+    if len(req) < 9:
+        raise ProtoError(ERR_BAD_LENGTH, "SEQUENCE: payload shorter than its 9-byte header")
+    flags, count, steps, step_us = struct.unpack_from("<BHHI", req, 0)
+    if step_us < 1:
+        raise ProtoError(ERR_BAD_PAYLOAD, "SEQUENCE: step period must be at least 1 us")
+    readouts = rig.readouts if flags & E_HIDDEN else rig.outputs
+    pos = 9
+    if flags & E_HELD:
+        base = list(rig.held)
+    else:
+        if len(req) < pos + 2 * rig.n_w:
+            raise ProtoError(ERR_BAD_LENGTH, "SEQUENCE: payload ends inside the base codes")
+        base = list(_codes(rig, req, pos, rig.n_w, "base"))
+        pos += 2 * rig.n_w
+    perts, pos = _perturbations(rig, req, pos, count, base)
+    if len(req) != pos + 2 * steps * rig.n_in:
+        raise ProtoError(ERR_BAD_LENGTH, "SEQUENCE: payload is %d bytes, expected %d"
+                         % (len(req), pos + 2 * steps * rig.n_in))
+    inputs = _codes(rig, req, pos, steps * rig.n_in, "input")
+    rows = ([[]] if not flags & E_NO_BASE else []) + perts
+    if flags & E_CONTINUE and len(rows) != 1:
+        raise ProtoError(ERR_BAD_PAYLOAD, "SEQUENCE: CONTINUE needs exactly one weight vector")
+    if 2 * len(rows) * steps * len(readouts) + SEQUENCE_HEADER > MAX_PAYLOAD:
+        raise ProtoError(ERR_BAD_LENGTH, "SEQUENCE: reply of %d readings exceeds %d bytes: "
+                         "split the batch" % (len(rows) * steps * len(readouts), MAX_PAYLOAD))
+    timing = [0, 0, 0]           # overruns, worst lateness, paced time (us)
+    out = HEADER_SIZE + SEQUENCE_HEADER
+    ch, dacs = rig.weight_ch, rig.dacs
+    rig.load_weights(base)
+    for pairs in rows:
+        for k, code in pairs:
+            dacs.set(ch[k], code)
+        dacs.flush()
+        if not flags & E_CONTINUE:
+            board.reset_circuit(rig.reset_pin, rig.reset_us)
+        out = _paced(rig, board, inputs, steps, step_us, server.tx, out, readouts, timing)
+        for k, _ in pairs:
+            dacs.set(ch[k], base[k])
+    struct.pack_into("<HII", server.tx, HEADER_SIZE, min(timing[0], 65535), timing[1], timing[2])
+    return out - HEADER_SIZE
+
+
+def _paced(rig, board, inputs, steps, step_us, tx, out, readouts, timing):
+    ticks_us, ticks_diff, elapse = time.ticks_us, time.ticks_diff, board.elapse
+    t0 = ticks_us()
+    deadline = t0
+    for s in range(steps):
+        deadline = time.ticks_add(deadline, step_us)
+        rig.apply_inputs(inputs, s)
+        elapse(step_us)
+        late = ticks_diff(ticks_us(), deadline)
+        if late > 0:
+            timing[0] += 1
+            if late > timing[1]:
+                timing[1] = late
+        else:
+            if late < -SLEEP_MARGIN_US:
+                time.sleep_us(-late - SLEEP_MARGIN_US)
+            while ticks_diff(deadline, ticks_us()) > 0:
+                pass
+        out = rig.sample(tx, out, readouts)
+    timing[2] += ticks_diff(ticks_us(), t0)
+    return out
