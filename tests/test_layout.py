@@ -135,20 +135,21 @@ def test_the_wheel_installs_only_the_wphil_namespace(tmp_path: Path) -> None:
     assert "wphil = wphil.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
 
 
-def test_import_wphil_is_light_and_public_names_are_exactly_all() -> None:
+def test_import_wphil_is_light_and_public_names_are_exactly_all(tmp_path: Path) -> None:
     code = ("import sys, wphil; heavy = [m for m in ('numpy', 'click', 'serial') if m in sys.modules];"
             "print(heavy); print(sorted(wphil.__all__)); print(wphil.__version__);"
             "print(all(callable(getattr(wphil, n)) for n in wphil.__all__))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=ROOT.parent).stdout.splitlines()
+                         check=True, cwd=tmp_path).stdout.splitlines()
     assert out[0] == "[]"
     assert out[1] == str(sorted(["Bench", "ConfigError", "Device", "DeviceError", "Run", "Training",
                                  "WphilError", "load_bench", "open_device", "train"]))
     assert out[2].count(".") == 2 and out[3] == "True"
 
 
-def test_old_top_level_names_are_gone() -> None:
+def test_old_top_level_names_are_gone(tmp_path: Path) -> None:
     for name in ("host", "drivers", "firmware"):
+        # from an empty folder: the one holding the clone (maybe named wphil) would shadow it
         proc = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True,
-                              cwd=ROOT.parent)
+                              cwd=tmp_path)
         assert proc.returncode != 0, f"`import {name}` still works outside the repository"
