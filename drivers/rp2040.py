@@ -34,8 +34,9 @@ from typing import Any
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.faults import FaultSpec
+from wphil.drivers.pty_board import PtyBoardDevice
 from wphil.drivers.rp2040_pico import EmulatedPico, board_spec, find_uf2, missing
-from wphil.drivers.serial_device import OPTIONS, SerialDevice
+from wphil.drivers.serial_device import OPTIONS
 from wphil.drivers.urls import natural, non_negative, parse_options
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,10 @@ def emulated_port(url: str, bench: Bench) -> Iterator[str]:
         release()
 
 
-class Rp2040Device(SerialDevice):
+class Rp2040Device(PtyBoardDevice):
     """The firmware on the emulated Pico, driven through the serial driver."""
+
+    scheme = "rp2040"
 
     def __init__(self, url: str, bench: Bench, **kwargs: Any) -> None:
         opts = self.parse_url(url)
@@ -145,19 +148,6 @@ class Rp2040Device(SerialDevice):
             raise ConfigError(f"{url}: dacs= must be bench or factory")
         FaultSpec.parse(opts.get("faults", ""))
         return opts
-
-    def resolve_port(self, url: str) -> str:  # type: ignore[override]
-        return self.board.port if self.board else url
-
-    def _open_port(self, name: str):  # noqa: ANN202 - pyserial port
-        import serial
-
-        from wphil.drivers.faults import FaultyPort
-        try:
-            port = serial.Serial(name, baudrate=115200, timeout=0.1)
-        except serial.SerialException as exc:
-            raise DeviceError(f"rp2040://: cannot open the pty {name}: {exc}") from None
-        return FaultyPort(port, self.faults) if self.faults.spec.any else port
 
     def _info(self):  # noqa: ANN202
         info = super()._info()

@@ -43,7 +43,8 @@ from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.faults import FaultSpec
 from wphil.drivers.mock import with_drift
-from wphil.drivers.serial_device import OPTIONS, SerialDevice, dac_shift
+from wphil.drivers.pty_board import PtyBoardDevice
+from wphil.drivers.serial_device import OPTIONS, dac_shift
 from wphil.drivers.urls import natural, non_negative, parse_options
 from wphil.firmware import firmware_dir
 from wphil.firmware import protocol as P
@@ -130,9 +131,10 @@ class SimBoardProcess:
             self.slave = -1
 
 
-class UpyDevice(SerialDevice):
+class UpyDevice(PtyBoardDevice):
     """The firmware under the MicroPython unix port, driven through the serial driver."""
 
+    scheme = "upy"
     boot_s = 10.0     # the interpreter we just started may be slow to read its pty
 
     def __init__(self, url: str, bench: Bench, **kwargs: Any) -> None:
@@ -187,19 +189,6 @@ class UpyDevice(SerialDevice):
             self.board = SimBoardProcess(self.board_file, self.workdir, self.firmware)
             self.port_name = self.board.port
         super()._reopen()
-
-    def resolve_port(self, url: str) -> str:  # type: ignore[override]
-        return self.board.port if self.board else url
-
-    def _open_port(self, name: str):  # noqa: ANN202 - pyserial port
-        import serial
-
-        from wphil.drivers.faults import FaultyPort
-        try:
-            port = serial.Serial(name, baudrate=115200, timeout=0.1)
-        except serial.SerialException as exc:
-            raise DeviceError(f"upy://: cannot open the pty {name}: {exc}") from None
-        return FaultyPort(port, self.faults) if self.faults.spec.any else port
 
     def _info(self):  # noqa: ANN202
         info = super()._info()
