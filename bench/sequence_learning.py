@@ -2,7 +2,7 @@
 URL, with the success count, queries and the final RMS error in ADC codes (LSB).
 
     python bench/sequence_learning.py --bench delayed-xor --url "upy://?seed={seed}" \
-        [--seeds 10] [--algo wp] [--profile default] [--jobs 2] [--max-queries N] [--json FILE]
+        [--seeds 10] [--algo RULE] [--profile default] [--jobs 2] [--max-queries N] [--json FILE]
 
 Each seed trains from its own initial weights (`--seed`), on `URL` with `{seed}` replaced by
 100 + seed (the read-noise seed, as `wphil bench learn` does), to the bench's targets or its
@@ -32,7 +32,7 @@ def run(bench_name: str, url: str, algo: str, profile: str, seed: int, max_queri
         timing = dict(device.sequence_timing)
     st = trainer.state
     lsb = bench.adc.vref / (1 << bench.adc.bits)
-    return {"bench": bench_name, "url": url, "algo": algo, "profile": profile, "seed": seed,
+    return {"bench": bench_name, "url": url, "algo": config.algo, "profile": profile, "seed": seed,
             "stop_reason": trainer.stop_reason, "epochs": st.epoch, "queries": st.queries,
             "loss": st.loss, "accuracy": st.accuracy, "rms_lsb": math.sqrt(st.loss) / lsb,
             "wall_s": time.perf_counter() - start, "timing": timing}
@@ -42,7 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", required=True)
     parser.add_argument("--url", default="mock://?seed={seed}")
-    parser.add_argument("--algo", default="wp")
+    parser.add_argument("--algo", help="learning rule (default: the bench's)")
     parser.add_argument("--profile", default="default")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=1)
@@ -61,7 +61,7 @@ def main() -> None:
                   f"{r['timing'].get('overruns', 0)} overruns in the last request)", flush=True)
     done = [r for r in rows if r["stop_reason"] == "converged"]
     queries = sorted(r["queries"] for r in done)
-    print(f"{args.bench} {args.algo} on {args.url} ({args.profile}): {len(done)}/{len(rows)} "
+    print(f"{args.bench} {rows[0]['algo']} on {args.url} ({args.profile}): {len(done)}/{len(rows)} "
           f"converged; median queries {queries[len(queries) // 2] if queries else '-'}; "
           f"worst RMS of the converged {max((r['rms_lsb'] for r in done), default=math.nan):.1f} LSB")
     if args.json:

@@ -132,6 +132,8 @@ class Defaults:
     epochs: int = key(500, lo=1, hi=100_000_000, doc="maximum epochs")
     target_accuracy: float = key(1.0, lo=0.0, hi=1.0, doc="stop at this accuracy")
     target_loss: float = key(0.0, lo=0.0, hi=100.0, doc="and at this loss (V^2); 0 = off")
+    restart_after: int = key(0, lo=0, hi=100_000_000, doc="epochs without a new lowest loss "
+                             "before the weights are drawn afresh; 0 = never")
 
 
 @dataclass(frozen=True, kw_only=True)

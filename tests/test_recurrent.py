@@ -185,6 +185,43 @@ def test_wp_trains_delayed_xor_to_full_accuracy_on_mock() -> None:
     assert trainer.stop_reason == "converged" and last.accuracy == 1.0
 
 
+#: oscillator-2 weights met by forward-difference wp with Adam from seed 0 on the ideal model,
+#: 260 steps in: the outputs have just started to oscillate (the Hopf bifurcation)
+WHERE_THE_OSCILLATION_STARTS = [0.668, -0.028, 0.876, -2.96, 0.25, 1.163]
+
+
+def test_forward_differences_point_away_from_descent_where_the_oscillation_starts() -> None:
+    """Why oscillator-2 trains with wp-central: there a forward difference of one pert is
+    dominated by the loss's curvature and points against the true gradient (BPTT of the
+    same ideal network); a central difference does not."""
+    bench, task = load_bench("oscillator-2", "ideal"), load_task("oscillator")
+    weights = np.array(WHERE_THE_OSCILLATION_STARTS)
+    _, exact = SequenceModel(bench, bench.recurrent.step_us).gradient(
+        weights, task.features, task.trajectory, task.scored)
+    cosine = {}
+    for algo in ("wp", "wp-central"):
+        with open_device("mock://?noise=0&drift=0", bench) as dev:
+            trainer = make_trainer(dev, bench, task, TrainConfig.for_bench(bench, algo=algo))
+            trainer.state.weights = weights.copy()
+            est = trainer.rule.estimate(trainer.codes(), np.arange(1)).gradient
+        cosine[algo] = est @ exact / np.linalg.norm(est) / np.linalg.norm(exact)
+    assert cosine["wp-central"] > 0.8
+    assert cosine["wp"] < 0
+
+
+def test_the_oscillator_bench_trains_to_its_rms_target_on_mock() -> None:
+    bench = load_bench("oscillator-2")
+    assert bench.defaults.algo == "wp-central"
+    config = TrainConfig.for_bench(bench, seed=6)
+    with open_device("mock://?seed=106", bench) as dev:
+        trainer = make_trainer(dev, bench, load_task("oscillator"), config)
+        last = list(trainer.run())[-1]
+    lsb = bench.adc.vref / (1 << bench.adc.bits)
+    assert trainer.stop_reason == "converged"
+    assert np.sqrt(last.loss) / lsb <= 62          # the bench's target: RMS 50 mV
+    assert last.queries < 200_000
+
+
 def test_the_firmware_paces_steps_and_reports_every_missed_deadline() -> None:
     bench = load_bench("delayed-xor")
     codes, inputs = random_codes(bench, 1)[0], xor_inputs(bench)

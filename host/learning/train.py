@@ -71,7 +71,8 @@ class TrainConfig:
         d = bench.defaults
         values = dict(algo=d.algo, lr=d.lr, pert=d.pert, momentum=d.momentum, init_scale=d.init_scale,
                       batch_size=d.batch_size, epochs=d.epochs, target_accuracy=d.target_accuracy,
-                      target_loss=d.target_loss, optimizer=d.optimizer)
+                      target_loss=d.target_loss, optimizer=d.optimizer,
+                      restart_after=d.restart_after)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if overrides.get("lr") is None and (values["batch_size"] == 1 or values.get("onchip")):
             values["lr"] = d.pattern_lr
