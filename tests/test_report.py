@@ -1,28 +1,45 @@
-"""bench learn's summary: a failed run counts as the whole budget in the second median, and
-the speed goal asks for half the best peer's queries at an equal or better success rate."""
+"""The `wphil bench learn` report: row order, and which goal each task is held to."""
 
 from __future__ import annotations
 
-from wphil.compare import goals, summarize
+from wphil.compare.report import goals, summarize
 
 
-def _run(rule, kind, seed, queries, converged, budget=1000):
-    return {"profile": "default", "task": "xor", "rule": rule, "kind": kind, "seed": seed,
-            "status": "ok", "queries": queries if converged else budget, "converged": converged,
-            "accuracy": 1.0 if converged else 0.5, "wall_s": 0.1, "max_queries": budget}
+def _run(profile: str, task: str, rule: str, kind: str, seed: int, converged: bool,
+         loss: float, accuracy: float, queries: int = 1000) -> dict:
+    return {"profile": profile, "task": task, "rule": rule, "kind": kind, "seed": seed,
+            "status": "ok", "converged": converged, "queries": queries, "max_queries": 10_000,
+            "loss": loss, "accuracy": accuracy, "wall_s": 0.1}
 
 
-def test_failures_count_as_the_whole_budget_in_the_second_median() -> None:
-    runs = [_run("wp", "in-loop", s, q, ok) for s, (q, ok) in
-            enumerate([(100, True), (120, True), (0, False)])]
-    row = summarize(runs)[0]
-    assert row["queries_median"] == 110                      # successes only
-    assert row["queries_median_failures_at_budget"] == 120   # 100, 120, 1000
+def _na(profile: str, task: str, rule: str) -> dict:
+    return {"profile": profile, "task": task, "rule": rule, "kind": "peer", "seed": 0,
+            "status": "n/a", "why": "bench is recurrent"}
 
 
-def test_speed_goal_needs_half_the_best_peers_queries() -> None:
-    def grid(pat_queries):
-        return ([_run("pat", "in-loop", s, pat_queries, True) for s in range(2)]
-                + [_run("cma-es", "peer", s, 400, True) for s in range(2)])
-    assert goals(summarize(grid(200)))[0]["met"]
-    assert not goals(summarize(grid(201)))[0]["met"]
+def test_rows_follow_the_rule_order_whatever_order_a_resumed_grid_stored_them_in() -> None:
+    runs = [_run("default", "xor", "cma-es", "peer", 0, True, 0.01, 1.0),
+            _run("default", "parity4", "wp", "in-loop", 0, True, 0.01, 1.0),
+            _run("default", "xor", "offline", "baseline", 0, False, 0.3, 0.5),
+            _run("default", "xor", "wp", "in-loop", 0, True, 0.01, 1.0)]
+    rows = summarize(runs)
+    assert [(r["task"], r["rule"]) for r in rows] == [
+        ("xor", "wp"), ("xor", "offline"), ("xor", "cma-es"), ("parity4", "wp")]
+
+
+def test_a_trajectory_task_is_judged_by_its_loss_and_a_task_no_peer_runs_has_no_speed_goal() -> None:
+    runs = []
+    for seed in range(3):
+        # in the loop: the trajectory is matched (low loss) though few samples sit within
+        # the 50 mV band; offline: more samples in the band by chance, far larger loss
+        runs.append(_run("harsh", "oscillator", "wp-central", "in-loop", seed, True, 0.002, 0.4))
+        runs.append(_run("harsh", "oscillator", "offline", "baseline", seed, False, 0.05, 0.5))
+        runs.append(_run("harsh", "delayed-xor", "wp", "in-loop", seed, True, 0.08, 1.0))
+        runs.append(_run("harsh", "delayed-xor", "offline", "baseline", seed, False, 0.2, 0.8))
+    runs += [_na("harsh", task, "cma-es") for task in ("oscillator", "delayed-xor")]
+    got = {(g["goal"], g["task"]): g for g in goals(summarize(runs))}
+    assert set(got) == {("gap", "oscillator"), ("gap", "delayed-xor")}
+    assert got["gap", "oscillator"]["measure"] == "loss" and got["gap", "oscillator"]["met"]
+    assert got["gap", "delayed-xor"]["measure"] == "accuracy" and got["gap", "delayed-xor"]["met"]
+    worse = [dict(r, loss=0.09) if r["rule"] == "wp-central" else r for r in runs]
+    assert not {g["task"]: g for g in goals(summarize(worse))}["oscillator"]["met"]
