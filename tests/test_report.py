@@ -43,3 +43,26 @@ def test_a_trajectory_task_is_judged_by_its_loss_and_a_task_no_peer_runs_has_no_
     assert got["gap", "delayed-xor"]["measure"] == "accuracy" and got["gap", "delayed-xor"]["met"]
     worse = [dict(r, loss=0.09) if r["rule"] == "wp-central" else r for r in runs]
     assert not {g["task"]: g for g in goals(summarize(worse))}["oscillator"]["met"]
+
+
+def test_cma_es_restarts_from_an_incumbent_at_its_bounds() -> None:
+    """Regression: on iris (seed 1) CMA-ES's mean, measured as the incumbent, lay just
+    outside the weight bounds and the restart from it raised in cma; the grid then lost
+    every run after it."""
+    from wphil.compare.benchmark import BUDGETS, Job, run_job
+
+    result = run_job(Job("default", "iris", "cma-es-mb", 1, BUDGETS["iris"]))
+    assert result["status"] == "ok" and result["converged"]
+
+
+def test_a_run_that_raised_counts_as_a_failure_and_is_shown() -> None:
+    runs = [_run("default", "xor", "wp", "in-loop", seed, True, 0.01, 1.0) for seed in range(3)]
+    runs.append({**_run("default", "xor", "wp", "in-loop", 3, False, 0, 0), "status": "error",
+                 "why": "ValueError: boom"})
+    (row,) = summarize(runs)
+    assert (row["successes"], row["runs"], row["errors"]) == (3, 4, 1)
+    assert row["success_rate"] == 0.75
+    assert row["queries_median_failures_at_budget"] == 1000   # median of 1000 x3, 10000
+    from wphil.compare.report import markdown
+    table = markdown([row], [], {"command": "x", "date": "d", "machine": "m"})
+    assert "| 3/4 (1 raised) |" in table

@@ -159,7 +159,8 @@ def _run_peer(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, fl
 
 
 def run_job(job: Job) -> dict[str, Any]:
-    """One run of the grid, as a JSON-ready dict (status "n/a" if the rule cannot run there)."""
+    """One run of the grid, as a JSON-ready dict (status "n/a" if the rule cannot run there,
+    "error" with the exception if it raised: counted as a failed run, never dropped)."""
     bench = load_bench(TASK_BENCH[job.task], job.profile)
     out: dict[str, Any] = {**asdict(job), "kind": kind_of(job.rule)}
     if job.rule in RULES and RULES[job.rule].needs_hidden and not bench.wiring.hidden:
@@ -172,7 +173,12 @@ def run_job(job: Job) -> dict[str, Any]:
     task = load_task(job.task)
     start = time.perf_counter()
     runner = _run_peer if job.rule in PEERS else _run_rule
-    result, points = runner(job, bench, task)
+    try:
+        result, points = runner(job, bench, task)
+    except Exception as exc:            # one broken run must not cost the rest of the grid
+        log.exception("%s: the run failed", job)
+        return {**out, "status": "error", "why": f"{type(exc).__name__}: {exc}",
+                "wall_s": round(time.perf_counter() - start, 4)}
     wall = time.perf_counter() - start
     return {**out, "status": "ok", **result, "converged": result["stop_reason"] == "converged",
             "wall_s": round(wall, 4), "curve": _curve(points, query_grid(job.max_queries))}

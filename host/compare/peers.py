@@ -177,7 +177,9 @@ class PeerOptimizer:
                     reason = "optimizer_stopped"
                     break
                 restarts += 1
-                x = loss.best_weights
+                # inside the bounds: an incumbent measured at CMA-ES's mean can lie just
+                # outside them (its genotype), and cma refuses such a start
+                x = np.clip(loss.best_weights, lo, hi)
                 log.debug("%s stopped on its own after %d queries; restart %d from the incumbent",
                           self.name, loss.queries, restarts)
         except StopSearch as stop:
@@ -296,9 +298,9 @@ class CMAESMiniBatch(CMAES):
             patterns = rng.choice(n_patterns, min(self.opts["batch"], n_patterns), replace=False)
             es.tell(candidates, loss.batch(np.array(candidates), patterns).tolist())
             if loss.queries - checked >= self.opts["check_every"] * n_patterns:
-                loss.many(np.asarray(es.mean)[None, :])
+                loss.many(np.clip(es.mean, lo, hi)[None, :])
                 checked = loss.queries
-        loss.many(np.asarray(es.mean)[None, :])
+        loss.many(np.clip(es.mean, lo, hi)[None, :])
 
     @classmethod
     def settings(cls, objective: Objective) -> str:

@@ -52,15 +52,21 @@ def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"profile": profile, "task": task, "rule": rule,
                                "kind": runs[0]["kind"], "runs": len(runs)}
         ok = [r for r in runs if r["status"] == "ok"]
-        if not ok:
+        errors = [r for r in runs if r["status"] == "error"]
+        if not ok and not errors:
             rows.append({**row, "status": "n/a", "why": runs[0].get("why", "")})
             continue
+        if not ok:
+            rows.append({**row, "status": "error", "why": errors[0]["why"]})
+            continue
+        row["errors"] = len(errors)           # failed runs: in `runs`, never among successes
         wins = [r["queries"] for r in ok if r["converged"]]
         med, q1, q3 = _quartiles(wins)
         charged = [r["queries"] if r["converged"] else r["max_queries"] for r in ok]
+        charged += [r["max_queries"] for r in errors]
         acc = [r["accuracy"] for r in ok]
         rows.append({**row, "status": "ok", "successes": len(wins),
-                     "success_rate": len(wins) / len(ok), "queries_median": med,
+                     "success_rate": len(wins) / len(runs), "queries_median": med,
                      "queries_q1": q1, "queries_q3": q3,
                      "queries_median_failures_at_budget": float(np.median(charged)),
                      "settings": ok[0].get("settings", ""),
@@ -177,11 +183,12 @@ def markdown(summary: list[dict[str, Any]], goal_rows: list[dict[str, Any]],
                   "|---|---|---|---:|---:|---:|---:|---:|"]
         for r in (r for r in summary if r["profile"] == profile):
             if r["status"] != "ok":
-                lines.append(f"| {r['task']} | {r['rule']} | {r['kind']} | n/a ({r['why']}) "
-                             "| | | | |")
+                lines.append(f"| {r['task']} | {r['rule']} | {r['kind']} | {r['status']} "
+                             f"({r['why']}) | | | | |")
                 continue
+            errors = f" ({r['errors']} raised)" if r["errors"] else ""
             lines.append(
-                f"| {r['task']} | {r['rule']} | {r['kind']} | {r['successes']}/{r['runs']} "
+                f"| {r['task']} | {r['rule']} | {r['kind']} | {r['successes']}/{r['runs']}{errors} "
                 f"| {_fmt_queries(r)} | {r['queries_median_failures_at_budget']:,.0f} "
                 f"| {r['accuracy_median']:.3f} ({r['accuracy_min']:.3f}) "
                 f"| {r['wall_s_median']:.2f} |")
