@@ -62,6 +62,12 @@ def main() -> None:
     weights, codes, epochs = train_on_mock(bench)
     print(f"oscillator-2, {bench.defaults.algo}: trained on mock:// in {epochs} epochs; "
           f"target RMS {1e3 * np.sqrt(bench.defaults.target_loss):.0f} mV")
+    with open_device("spice://?nominal=1", bench) as dev:
+        nominal = rms_mv(dev, bench, codes)
+    with open_device("mock://?seed=106", bench) as dev:
+        trained = rms_mv(dev, bench, codes)
+    print(f"on the training board (mock:// board 1): {trained:.0f} mV; on the nominal circuit "
+          f"(spice://?nominal=1): {nominal:.0f} mV")
     print("| board | mock:// RMS (mV) | spice:// RMS, transferred (mV) | "
           f"spice:// RMS after <= {args.epochs} wp-central epochs (mV) | epochs | wall s |")
     print("|---:|---:|---:|---:|---:|---:|")
@@ -77,7 +83,9 @@ def main() -> None:
         print(f"| {board} | {mock:.0f} | {spice:.0f} | {tuned:.0f} | {ran} | {wall:.0f} |",
               flush=True)
     if args.json:
-        args.json.write_text(json.dumps({"mock_epochs": epochs, "boards": rows}, indent=1) + "\n")
+        args.json.write_text(json.dumps({"mock_epochs": epochs, "training_board_rms_mv": trained,
+                                         "nominal_circuit_rms_mv": nominal, "boards": rows},
+                                        indent=1) + "\n")
 
 
 if __name__ == "__main__":

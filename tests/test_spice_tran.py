@@ -128,6 +128,11 @@ def test_a_resumed_sequence_goes_on_from_the_capacitors_state() -> None:
     assert np.abs(fresh - whole[:, 4:]).max() > 5       # from reset, it would differ
 
 
+def test_the_abstract_circuit_board_refuses_a_recurrent_bench_in_one_line() -> None:
+    with pytest.raises(ConfigError, match="is recurrent: .*feed-forward circuits only"):
+        open_device("mock://?circuit=1", load_bench("oscillator-2"))
+
+
 def test_a_recurrent_bench_whose_tau_is_not_its_integrators_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"tau_us\[0\] = 1000 disagrees .* 2000 us"):
         load_bench("oscillator-2", overrides={"circuit": {"int_ohms": 20_000.0}})
