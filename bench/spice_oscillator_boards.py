@@ -8,6 +8,9 @@ in the loop on the circuit (`spice://`, an ngspice transient per batch).
    against the targets.
 3. wp-central goes on in the loop on each spice:// board from the transferred weights, for
    `--epochs` epochs (stopping early at the bench's target): the RMS it reaches.
+4. Where the transfer error comes from: the transferred codes on the same boards with the
+   AD633 output offsets zeroed, and with every offset (AD633 X/Y/output, op-amps) zeroed
+   (each effect draws its own values, so the other parts stay as they were).
 
     python bench/spice_oscillator_boards.py [--boards 3] [--epochs 60]
         [--json bench/results/spice_oscillator_boards.json]
@@ -26,6 +29,9 @@ from wphil.drivers import load_bench, open_device
 from wphil.learning import TrainConfig, load_task, make_trainer
 
 TASK = "oscillator"
+NO_OUTPUT_OFFSETS = {"multiplier_output_offset_volts": 0.0}
+NO_OFFSETS = {**NO_OUTPUT_OFFSETS, "multiplier_input_offset_volts": 0.0,
+              "opamp_offset_volts": 0.0}
 
 
 def rms_mv(dev, bench, codes: np.ndarray) -> float:
@@ -72,6 +78,7 @@ def main() -> None:
           f"spice:// RMS after <= {args.epochs} wp-central epochs (mV) | epochs | wall s |")
     print("|---:|---:|---:|---:|---:|---:|")
     rows = []
+    offsets = []
     for board in range(1, args.boards + 1):
         with open_device(f"mock://?board_seed={board}", bench) as dev:
             mock = rms_mv(dev, bench, codes)
@@ -82,6 +89,19 @@ def main() -> None:
                      "tuned_rms_mv": tuned, "epochs": ran, "wall_s": wall})
         print(f"| {board} | {mock:.0f} | {spice:.0f} | {tuned:.0f} | {ran} | {wall:.0f} |",
               flush=True)
+        zeroed = []
+        for circuit in (NO_OUTPUT_OFFSETS, NO_OFFSETS):
+            variant = load_bench("oscillator-2", overrides={"circuit": circuit})
+            with open_device(f"spice://?board_seed={board}", variant) as dev:
+                zeroed.append(rms_mv(dev, variant, codes))
+        offsets.append(zeroed)
+        rows[-1].update(no_output_offsets_rms_mv=zeroed[0], no_offsets_rms_mv=zeroed[1])
+    print("\ntransferred codes, spice:// RMS (mV) with offsets zeroed:")
+    print("| board | as drawn | AD633 output offsets 0 | every offset 0 |")
+    print("|---:|---:|---:|---:|")
+    for row, (out_zero, all_zero) in zip(rows, offsets):
+        print(f"| {row['board_seed']} | {row['spice_rms_mv']:.0f} | {out_zero:.0f} | "
+              f"{all_zero:.0f} |")
     if args.json:
         args.json.write_text(json.dumps({"mock_epochs": epochs, "training_board_rms_mv": trained,
                                          "nominal_circuit_rms_mv": nominal, "boards": rows},
