@@ -1,11 +1,16 @@
-"""XOR on ten circuit-level boards: in-loop wp against offline-trained-then-transferred weights.
+"""XOR on ten circuit-level boards: in-loop rules against offline-trained-then-transferred weights.
 
 Each board is `spice://?board_seed=N`: the AD633/MCP6004 circuit of the XOR bench with that
 board's part mismatch (multiplier gain and offsets, resistor tolerances, op-amp offsets,
-diode spread), solved by ngspice. `wp` trains in the loop on that board; `offline` trains
+diode spread), solved by ngspice. `wp`, `pat` and `twin` train in the loop on that board
+(`pat` and `twin` through the tanh model, whose family the circuit is not); `offline` trains
 on the ideal model and loads the weights onto it. The reality gap comes from the circuit.
 
-    python bench/spice_xor_boards.py [--boards 10] [--json bench/results/spice_xor_boards.json]
+    python bench/spice_xor_boards.py [--boards 10] [--algos wp,offline,pat,twin]
+        [--json bench/results/spice_xor_boards.json]
+
+A loss marked ✗ missed the bench's target (100% with its loss target, confirmed by a fresh
+measurement) though the accuracy may read 100%.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ALGOS = ("wp", "offline")
+ALGOS = ("wp", "offline", "pat", "twin")
 
 
 def train(board_seed: int, algo: str, out: Path) -> dict:
@@ -33,35 +38,40 @@ def train(board_seed: int, algo: str, out: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boards", type=int, default=10)
+    parser.add_argument("--algos", default=",".join(ALGOS), help="comma-separated rules")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    algos = args.algos.split(",")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(1, args.boards + 1):
             row = {"board_seed": seed}
-            for algo in ALGOS:
+            for algo in algos:
                 s = train(seed, algo, Path(tmp) / f"{algo}-{seed}")
                 row[algo] = {"accuracy": s["accuracy"], "loss": s["loss"], "queries": s["queries"],
-                             "epochs": s["epochs"]}
+                             "epochs": s["epochs"], "converged": s["converged"]}
             rows.append(row)
-            print(_line(row), flush=True) if len(rows) > 1 else print(_header(), _line(row),
-                                                                       sep="\n", flush=True)
-    for algo in ALGOS:
+            print(_line(row, algos), flush=True) if len(rows) > 1 else print(
+                _header(algos), _line(row, algos), sep="\n", flush=True)
+    for algo in algos:
         solved = sum(r[algo]["accuracy"] == 1.0 for r in rows)
-        print(f"{algo}: 100% on {solved} of {len(rows)} boards")
+        met = sorted(r[algo]["queries"] for r in rows if r[algo]["converged"])
+        median = met[len(met) // 2] if met else "-"
+        print(f"{algo}: 100% on {solved} of {len(rows)} boards; the bench's target (100% and "
+              f"its loss, confirmed) on {len(met)} (upper median queries of those: {median})")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")
 
 
-def _header() -> str:
-    return ("| board_seed | wp accuracy | wp loss | wp queries | offline accuracy | offline loss |\n"
-            "|---:|---:|---:|---:|---:|---:|")
+def _header(algos: list[str]) -> str:
+    cells = [f"{a} accuracy | {a} loss | {a} queries" for a in algos]
+    return (f"| board_seed | {' | '.join(cells)} |\n|---:|" + "---:|---:|---:|" * len(algos))
 
 
-def _line(r: dict) -> str:
-    wp, off = r["wp"], r["offline"]
-    return (f"| {r['board_seed']} | {wp['accuracy']:.0%} | {wp['loss']:.4f} | {wp['queries']} | "
-            f"{off['accuracy']:.0%} | {off['loss']:.4f} |")
+def _line(r: dict, algos: list[str]) -> str:
+    cells = [f"{r[a]['accuracy']:.0%} | {r[a]['loss']:.4f}{'' if r[a]['converged'] else ' ✗'} | "
+             f"{r[a]['queries']}" for a in algos]
+    return f"| {r['board_seed']} | {' | '.join(cells)} |"
 
 
 if __name__ == "__main__":

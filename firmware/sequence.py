@@ -23,6 +23,7 @@ from protocol import (
 from rig import ProtoError
 
 SLEEP_MARGIN_US = 1500     # sleep until this close to a deadline, then spin: sleep is coarse
+                           # (a board module may set its own SLEEP_MARGIN_US)
 
 
 def _codes(rig, req, offset, n, what):
@@ -102,6 +103,7 @@ def replay(server, req):
 
 def _paced(rig, board, inputs, steps, step_us, tx, out, readouts, timing):
     ticks_us, ticks_diff, elapse = time.ticks_us, time.ticks_diff, board.elapse
+    margin = getattr(board, "SLEEP_MARGIN_US", SLEEP_MARGIN_US)
     t0 = ticks_us()
     deadline = t0
     for s in range(steps):
@@ -114,8 +116,8 @@ def _paced(rig, board, inputs, steps, step_us, tx, out, readouts, timing):
             if late > timing[1]:
                 timing[1] = late
         else:
-            if late < -SLEEP_MARGIN_US:
-                time.sleep_us(-late - SLEEP_MARGIN_US)
+            if late < -margin:
+                time.sleep_us(-late - margin)
             while ticks_diff(deadline, ticks_us()) > 0:
                 pass
         out = rig.sample(tx, out, readouts)

@@ -12,6 +12,11 @@ from rp2040_adc import Rp2040Adc
 from stdio import Stdio
 
 NAME = "sim"
+# Paced sequences sleep until this close to each sample instant, then spin. The unix port's
+# sleep overshoots by tens of microseconds, and its circuit integrates the nominal step
+# (a late sample costs no accuracy here), so the Pico's 1.5 ms of spinning per step would
+# only burn a host core for every upy:// board.
+SLEEP_MARGIN_US = 150
 FIRMWARE_ROOT = os.getenv("WPHIL_FIRMWARE_DIR") or ""    # where the firmware files are
 
 

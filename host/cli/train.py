@@ -183,7 +183,9 @@ def _new_spec(device: str, options: dict[str, Any]) -> RunSpec:
 
 def _print_summary(summary: dict[str, Any], path: Path) -> None:
     verdict = "converged" if summary["converged"] else f"stopped ({summary['stop_reason']})"
-    loss = "n/a" if summary["loss"] is None else f"{summary['loss']:.4g}"
+    # the loss is a mean squared error in V^2: its root is the error a scope would show
+    loss = ("n/a" if summary["loss"] is None
+            else f"{summary['loss']:.4g} (RMS {1000 * summary['loss'] ** 0.5:.0f} mV)")
     over = summary.get("queries_over_budget") or 0
     budget = (f" ({over} past the --max-queries budget of {summary['max_queries']}: a step and "
               "the epoch's evaluation run to their end)" if over else "")

@@ -179,19 +179,20 @@ def markdown(summary: list[dict[str, Any]], goal_rows: list[dict[str, Any]],
     for profile in dict.fromkeys(r["profile"] for r in summary):
         lines += [f"### Profile `{profile}`", "",
                   "| task | rule | kind | success | queries to target, median [q1–q3] "
-                  "| median, failures at budget | final accuracy median (min) | wall s (median) |",
-                  "|---|---|---|---:|---:|---:|---:|---:|"]
+                  "| median, failures at budget | final accuracy median (min) "
+                  "| final loss median (V²) | wall s (median) |",
+                  "|---|---|---|---:|---:|---:|---:|---:|---:|"]
         for r in (r for r in summary if r["profile"] == profile):
             if r["status"] != "ok":
                 lines.append(f"| {r['task']} | {r['rule']} | {r['kind']} | {r['status']} "
-                             f"({r['why']}) | | | | |")
+                             f"({r['why']}) | | | | | |")
                 continue
             errors = f" ({r['errors']} raised)" if r["errors"] else ""
             lines.append(
                 f"| {r['task']} | {r['rule']} | {r['kind']} | {r['successes']}/{r['runs']}{errors} "
                 f"| {_fmt_queries(r)} | {r['queries_median_failures_at_budget']:,.0f} "
                 f"| {r['accuracy_median']:.3f} ({r['accuracy_min']:.3f}) "
-                f"| {r['wall_s_median']:.2f} |")
+                f"| {r['loss_median']:.4g} | {r['wall_s_median']:.2f} |")
         lines.append("")
     lines += _peer_lines(summary) + _goal_lines(goal_rows)
     return "\n".join(lines) + "\n"
