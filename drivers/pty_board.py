@@ -25,3 +25,12 @@ class PtyBoardDevice(SerialDevice):
         except serial.SerialException as exc:
             raise DeviceError(f"{self.scheme}://: cannot open the pty {name}: {exc}") from None
         return FaultyPort(port, self.faults) if self.faults.spec.any else port
+
+    def _close(self) -> None:
+        try:
+            super()._close()
+        finally:
+            self._cleanup()
+
+    def _cleanup(self) -> None:
+        """Stop or release the board process this device started (each backend its own)."""

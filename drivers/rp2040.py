@@ -155,12 +155,6 @@ class Rp2040Device(PtyBoardDevice):
                        state=str(self.board.state) if self.board else None)
         return type(info)(**{**info.__dict__, "backend": "rp2040", "details": details})
 
-    def _close(self) -> None:
-        try:
-            super()._close()
-        finally:
-            self._cleanup()
-
     def _cleanup(self) -> None:
         release, self.release = self.release, lambda: None
         release()

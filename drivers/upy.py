@@ -195,12 +195,6 @@ class UpyDevice(PtyBoardDevice):
         details = dict(info.details, pid=self.board.proc.pid if self.board else None)
         return type(info)(**{**info.__dict__, "backend": "upy", "details": details})
 
-    def _close(self) -> None:
-        try:
-            super()._close()
-        finally:
-            self._cleanup()
-
     def _cleanup(self) -> None:
         if self.board is not None:
             self.board.stop()
