@@ -1,11 +1,11 @@
 """Benchmark: sequence forward passes per second on a recurrent bench, in one run.
 
-    python bench/bench_sequence.py [--bench delayed-xor] [--step-us N] [--rounds 3]
+    python bench/bench_sequence.py [--bench delayed-xor] [--step-us N] [--rounds 5] [--seconds 0.5]
                                    [--json bench/results/sequence_speed.json]
 
 A sequence forward pass is one replay of the task's whole input sequence for one weight
-vector (its steps are queries). Modes, interleaved over several rounds (best kept) so
-machine load hits them alike:
+vector (its steps are queries). Modes, interleaved over several rounds of `--seconds` each
+(best kept) so machine load hits them alike:
   mock batched       mock://, one call for the base and n_weights perturbations
   upy batched        upy://, one SEQUENCE request for the base and n_weights perturbations,
                      paced by the firmware's timer
@@ -28,16 +28,20 @@ from wphil.drivers import load_bench, open_device
 from wphil.learning import CodeMap, load_task
 
 
-def timed(fn, sequences_per_call: int, calls: int) -> dict:
-    t0 = time.perf_counter()
-    for _ in range(calls):
+def timed(fn, sequences_per_call: int, seconds: float) -> dict:
+    """Calls fn until `seconds` have passed (at least once): its sequence rate."""
+    calls, t0 = 0, time.perf_counter()
+    while True:
         fn()
-    dt = time.perf_counter() - t0
+        calls += 1
+        dt = time.perf_counter() - t0
+        if dt >= seconds:
+            break
     return {"sequences": sequences_per_call * calls, "seconds": dt,
             "sequences_per_s": sequences_per_call * calls / dt}
 
 
-def measure(bench_name: str, step_us: int, rounds: int) -> list[dict]:
+def measure(bench_name: str, step_us: int, rounds: int, seconds: float) -> list[dict]:
     bench = load_bench(bench_name)
     task = load_task(bench.bench.task)
     inputs = CodeMap(bench).inputs_to_codes(task.features[0])
@@ -51,15 +55,15 @@ def measure(bench_name: str, step_us: int, rounds: int) -> list[dict]:
                 upy.evaluate_sequence(inputs[t:t + 1], codes, step_us=step_us, resume=True)
 
         modes = {
-            "mock batched": (lambda: mock.evaluate_sequence(inputs, codes, perts), rows, 200),
+            "mock batched": (lambda: mock.evaluate_sequence(inputs, codes, perts), rows),
             "upy batched": (lambda: upy.evaluate_sequence(inputs, codes, perts, step_us=step_us),
-                            rows, 3),
-            "upy one per step": (per_step, 1, 10),
+                            rows),
+            "upy one per step": (per_step, 1),
         }
         best: dict[str, dict] = {}
         for _ in range(rounds):
-            for name, (fn, per_call, calls) in modes.items():
-                result = timed(fn, per_call, calls)
+            for name, (fn, per_call) in modes.items():
+                result = timed(fn, per_call, seconds)
                 result["timing"] = dict(upy.sequence_timing) if name.startswith("upy") else {}
                 if name not in best or result["sequences_per_s"] > best[name]["sequences_per_s"]:
                     best[name] = result
@@ -72,10 +76,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", default="delayed-xor")
     parser.add_argument("--step-us", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=0.5, help="per mode and round")
     parser.add_argument("--json")
     args = parser.parse_args()
-    rows = measure(args.bench, args.step_us, args.rounds)
+    rows = measure(args.bench, args.step_us, args.rounds, args.seconds)
     base = next(r for r in rows if r["mode"] == "upy one per step")["sequences_per_s"]
     print(f"bench {args.bench}, {rows[0]['steps']} steps per sequence, step_us {args.step_us}")
     print(f"{'mode':<18} {'sequences/s':>12} {'queries/s':>11} {'vs one per step':>16}")

@@ -217,6 +217,13 @@ class Circuit:
     vmid_divider_ohms: float = key(100_000.0, lo=1e3, hi=1e7,
                                    doc="each resistor of the ADC_VREF/2 divider making VMID")
     limiter_diodes: int = key(3, lo=1, hi=8, doc="1N4148s in series each way across rf")
+    int_ohms: float = key(10_000.0, lo=100.0, hi=1e7, doc="recurrent benches: the integrator's "
+                          "input and feedback resistors (tau = int_ohms * int_farads)")
+    int_farads: float = key(0.0, lo=0.0, hi=1e-3, doc="recurrent benches: the integrator's "
+                            "capacitor, shorted by an analog switch before each sequence; "
+                            "0: feed-forward (no integrator)")
+    capacitor_tolerance: float = key(0.05, lo=0.0, hi=0.5, doc="integrator capacitor "
+                                     "tolerance (1 = 100%)")
     resistor_tolerance: float = key(0.01, lo=0.0, hi=0.2, doc="resistor tolerance (1 = 100%)")
     multiplier_gain_sigma: float = key(0.0025, lo=0.0, hi=0.2,
                                        doc="AD633 scale-factor error, 1 sigma")

@@ -12,6 +12,10 @@ at VMID = ADC_VREF / 2), so a = V(out) - VMID ~ (Rf / Rin / 10 V) sum (Vdac - Vr
 `weight_per_volt` is (Rf || diode strings) / (10 V Rin); `weight_zero_volts`,
 `input_zero_volts` and `bias_volts` are the reference's volts.
 
+A recurrent bench (`int_farads` > 0) puts an inverting integrator (int_ohms in, int_ohms ||
+int_farads across, tau = int_ohms int_farads as [recurrent] tau_us says) behind every
+neuron's limiter stage (drivers/netlist_tran.py).
+
 Part mismatch of one board is drawn from `board_seed` in a fixed order, on its own stream
 (so the converters' mismatch, drawn by drivers/analog.py, is shared with mock://).
 """
@@ -126,6 +130,7 @@ def check_circuit(bench: Bench) -> None:
         if abs(got - want) > CALIBRATION_TOLERANCE * abs(want):
             raise ConfigError(f"{src}: [{table}] {name} = {got} disagrees with the circuit, which "
                               f"gives {want:.4g} (within {CALIBRATION_TOLERANCE:.0%})")
+    _check_integrators(bench)
     if abs(bench.adc.vref / 2 - _vmid_nominal(bench)) > 1e-9:
         raise ConfigError(f"{src}: [adc] vref: VMID is half of it; the neuron supply "
                           f"[circuit] logic_volts must be at least that")
@@ -133,6 +138,20 @@ def check_circuit(bench: Bench) -> None:
         if not AD633_MIN_RAIL <= volts <= AD633_MAX_RAIL:
             raise ConfigError(f"{src}: [power] volts: rail {name} at {volts} V cannot supply the "
                               f"AD633s: must be in {AD633_MIN_RAIL}..{AD633_MAX_RAIL} V")
+
+
+def _check_integrators(bench: Bench) -> None:
+    """A recurrent bench's [recurrent] tau_us must be the integrators' int_ohms * int_farads."""
+    c, src = bench.circuit, bench.source
+    if bench.is_recurrent != (c.int_farads > 0):
+        raise ConfigError(f"{src}: [circuit] int_farads = {c.int_farads:g}: a recurrent bench "
+                          "needs its integrator capacitor (> 0), a feed-forward one none (0)")
+    tau_us = c.int_ohms * c.int_farads * 1e6
+    for n, want in enumerate(bench.recurrent.tau_us):
+        if abs(want - tau_us) > CALIBRATION_TOLERANCE * want:
+            raise ConfigError(f"{src}: [recurrent] tau_us[{n}] = {want:g} disagrees with the "
+                              f"circuit's int_ohms * int_farads = {tau_us:.4g} us "
+                              f"(within {CALIBRATION_TOLERANCE:.0%})")
 
 
 def _vmid_nominal(bench: Bench) -> float:
@@ -154,6 +173,12 @@ class CircuitParts:
     diode_area: np.ndarray         # (n_neurons, 2, diodes): up then down strings
     vmid_divider: np.ndarray       # (2,) ohms: top, bottom
     vmid_vos: float                # the VMID buffer's offset (V)
+    # recurrent benches: each neuron's integrator (drawn last, so feed-forward boards keep
+    # their values)
+    int_rin: np.ndarray            # (n_neurons,) ohms
+    int_rf: np.ndarray             # (n_neurons,) ohms
+    int_c: np.ndarray              # (n_neurons,) farads
+    int_vos: np.ndarray            # (n_neurons,) V
 
     @classmethod
     def draw(cls, bench: Bench, board_seed: int) -> CircuitParts:
@@ -174,6 +199,10 @@ class CircuitParts:
             diode_area=np.exp(c.diode_spread * rng.standard_normal((n_n, 2, c.limiter_diodes))),
             vmid_divider=c.vmid_divider_ohms * (1 + r_sigma * rng.standard_normal(2)),
             vmid_vos=float(c.opamp_offset_volts * rng.standard_normal()),
+            int_rin=c.int_ohms * (1 + r_sigma * rng.standard_normal(n_n)),
+            int_rf=c.int_ohms * (1 + r_sigma * rng.standard_normal(n_n)),
+            int_c=c.int_farads * (1 + c.capacitor_tolerance / 2 * rng.standard_normal(n_n)),
+            int_vos=c.opamp_offset_volts * rng.standard_normal(n_n),
         )
 
     @classmethod
@@ -184,4 +213,6 @@ class CircuitParts:
         return cls(mult_gain=np.ones(n_w), mult_xos=zeros, mult_yos=zeros, mult_wos=zeros,
                    rin=np.full(n_n, c.rin_ohms), rf=np.full(n_n, c.rf_ohms),
                    opamp_vos=np.zeros(n_n), diode_area=np.ones((n_n, 2, c.limiter_diodes)),
-                   vmid_divider=np.full(2, c.vmid_divider_ohms), vmid_vos=0.0)
+                   vmid_divider=np.full(2, c.vmid_divider_ohms), vmid_vos=0.0,
+                   int_rin=np.full(n_n, c.int_ohms), int_rf=np.full(n_n, c.int_ohms),
+                   int_c=np.full(n_n, c.int_farads), int_vos=np.zeros(n_n))

@@ -43,6 +43,9 @@ def _circuit_board(bench: Bench, opts: dict[str, Any]) -> BoardInstance:
 
     if not has_circuit(bench):
         raise ConfigError(f"mock://?circuit=1: bench {bench.source} has no [circuit] table")
+    if bench.is_recurrent:
+        raise ConfigError(f"mock://?circuit=1: bench {bench.source} is recurrent: the abstract "
+                          "model of a board covers feed-forward circuits only (use spice://)")
     seed = opts.get("board_seed", bench.sim.board_seed)
     return abstract_board(bench, CircuitParts.draw(bench, seed), BoardInstance.draw(bench, seed))
 

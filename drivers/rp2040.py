@@ -126,6 +126,12 @@ class Rp2040Device(PtyBoardDevice):
 
     def __init__(self, url: str, bench: Bench, **kwargs: Any) -> None:
         opts = self.parse_url(url)
+        if bench.is_recurrent:
+            # its circuit is AnalogNetwork's settled feed-forward levels, computed when a
+            # conversion follows a DAC change: no state, no time between samples
+            raise ConfigError(f"rp2040://: the emulated board's circuit has no dynamics, so "
+                              f"it cannot run the recurrent bench {bench.name!r}: use "
+                              f"mock://, upy:// or spice://")
         self.board, self.release = open_board(opts, bench)
         try:
             if opts.get("flash", 1):

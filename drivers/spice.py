@@ -12,7 +12,9 @@ The DAC (quantization, gain, offset, INL, stuck channels) and the ADC (offsets, 
 drift, DNL, clipping) are mock://'s models (drivers/analog.py); between them, the analog
 core is the netlist drivers/netlist.py generates from the bench's [circuit], with one
 board's part mismatch (drivers/circuit.py), solved by libngspice (drivers/spice_engine.py)
-in one `.dc` sweep per batch. Needs the Debian/Ubuntu package libngspice0.
+in one `.dc` sweep per batch. A recurrent bench's sequences are one `.tran` per batch
+(drivers/netlist_tran.py: every row a copy of the circuit), sampled at the end of each
+step. Needs the Debian/Ubuntu package libngspice0.
 """
 
 from __future__ import annotations
@@ -28,12 +30,16 @@ from wphil.drivers.circuit import CircuitParts, has_circuit
 from wphil.drivers.errors import ConfigError
 from wphil.drivers.mock import MockDevice
 from wphil.drivers.netlist import Sweep, netlist, output_vectors
+from wphil.drivers.netlist_tran import Transient, state_vectors, tran_netlist
 from wphil.drivers.spice_engine import SpiceEngine
 from wphil.drivers.urls import natural, non_negative, parse_options
 
 log = logging.getLogger(__name__)
 
 VERSION = "spice-1"
+#: the transient's largest time step, per shortest time constant (tests/test_spice_tran.py:
+#: halving it moves no sample by an ADC code)
+TRAN_STEPS_PER_TAU = 50
 _OPTIONS = {"seed": natural, "board_seed": natural, "noise": non_negative, "drift": non_negative,
             "nominal": natural}
 
@@ -93,6 +99,44 @@ class SpiceDevice(MockDevice):
         self._last_inputs = inputs[-1]
         return self.network.adc_codes(self.circuit_volts(inputs, codes, hidden))
 
+    def sequence_volts(self, inputs: np.ndarray, codes: np.ndarray, step_us: float,
+                       state: np.ndarray | None = None,
+                       max_step_us: float | None = None) -> np.ndarray:
+        """Every neuron's volts (B, T, N), from mid-scale, at the end of each step of the
+        input sequence (T, n_in), for weight codes (B, n_w): one `.tran` for the batch."""
+        b, net = self.bench, self.network
+        n_b, n_t = len(codes), len(inputs)
+        constant = {ch: net.channel_volts(ch, code) for ch, code in b.fixed_channels.items()}
+        w_volts = net.dac_volts(np.array(b.wiring.weights), codes)
+        rows = {ch: w_volts[:, j] for j, ch in enumerate(b.wiring.weights)}
+        steps: dict[int, np.ndarray] = {}
+        if b.wiring.inputs:
+            in_volts = net.dac_volts(np.array(b.wiring.inputs), inputs)
+            steps = {ch: in_volts[:, j] for j, ch in enumerate(b.wiring.inputs)}
+        tau_us = min(b.recurrent.tau_us)
+        start = np.zeros((n_b, b.n_neurons)) if state is None else np.broadcast_to(
+            state, (n_b, b.n_neurons))
+        tran = Transient(row_volts=rows, step_volts=steps, constant=constant, steps=n_t,
+                         step_us=float(step_us), state=start,
+                         max_step_us=max_step_us or tau_us / TRAN_STEPS_PER_TAU)
+        vectors = ["time"] + state_vectors(b, n_b)
+        out = self.engine.solve(tran_netlist(b, self.parts, tran), vectors, 0)
+        self.solves += 1
+        sample_us = (np.arange(n_t) + 1) * float(step_us)
+        volts = np.array([np.interp(sample_us, out[0] * 1e6, v) for v in out[1:]])
+        # the ADC is ratiometric to ADC_VREF: its mid-scale is half of it
+        return volts.reshape(n_b, b.n_neurons, n_t).transpose(0, 2, 1) - b.adc.vref / 2
+
+    def _evaluate_sequence(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool,
+                           step_us: int, resume: bool) -> np.ndarray:
+        volts = self.sequence_volts(inputs, codes, step_us, self._state if resume else None)
+        self._state = volts[-1:, -1]
+        order = readout_order(self.bench)
+        n_read = self.bench.n_outputs + (len(self.bench.wiring.hidden) if hidden else 0)
+        self.sequence_timing = {"step_us": step_us, "period_us": float(step_us),
+                                "overruns": 0, "max_late_us": 0}
+        return self.network.adc_codes(volts[:, :, order[:n_read]].transpose(0, 2, 1))
+
     def _close(self) -> None:
         self.engine.close()
 
@@ -103,3 +147,9 @@ def _assign(varying: dict[int, np.ndarray], constant: dict[int, float], channel:
         constant[channel] = float(volts[0])
     else:
         varying[channel] = volts
+
+
+def readout_order(bench: Bench) -> list[int]:
+    """Neurons in readout order: the output layer, then the hidden units (as mock:// reads)."""
+    n, n_out = bench.n_neurons, bench.topology.layers[-1]
+    return list(range(n - n_out, n)) + list(range(n - n_out))

@@ -1,4 +1,5 @@
-"""libngspice through ctypes, in a worker process: DC sweeps of a netlist, vectors back.
+"""libngspice through ctypes, in a worker process: DC sweeps or transients of a netlist,
+vectors back.
 
 ngspice's shared-library API (`ngSpice_Init`, `ngSpice_Circ`, `ngSpice_Command`,
 `ngGet_Vec_Info`) costs a few microseconds per call, so the analog core can be solved
@@ -115,13 +116,17 @@ class _Ngspice:
         self.command("run")
         if self.errors:
             raise SpiceError("ngspice could not solve the circuit: " + "; ".join(self.errors[-3:]))
-        out = np.empty((len(vectors), points))
-        for row, name in enumerate(vectors):
+        columns = []
+        for name in vectors:
             info = self.lib.ngGet_Vec_Info(name.encode())
-            if not info or info.contents.v_length < points:
+            if not info or info.contents.v_length < max(points, 1):
                 raise SpiceError(f"ngspice returned no vector {name!r} with {points} points")
-            out[row] = np.ctypeslib.as_array(info.contents.v_realdata, (info.contents.v_length,))[
-                :points]
+            length = points or info.contents.v_length
+            columns.append(np.ctypeslib.as_array(info.contents.v_realdata,
+                                                 (info.contents.v_length,))[:length].copy())
+        if len({len(col) for col in columns}) > 1:
+            raise SpiceError("ngspice returned vectors of different lengths")
+        out = np.array(columns)
         # without these every later run slows down: old plots and circuits pile up
         self.command("destroy all")
         self.command("remcirc")
@@ -176,7 +181,8 @@ class SpiceEngine:
         log.debug("ngspice worker started (pid %s)", self._proc.pid)
 
     def solve(self, lines: Sequence[str], vectors: Sequence[str], points: int) -> np.ndarray:
-        """Vectors (len(vectors), points) of the analysis the netlist `lines` runs."""
+        """Vectors (len(vectors), points) of the analysis the netlist `lines` runs; points=0:
+        every point it computed (a `.tran`: ask for the "time" vector too)."""
         if self._proc is None or self._proc.poll() is not None:
             if self._proc is not None:
                 self.restarts += 1

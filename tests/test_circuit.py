@@ -96,12 +96,12 @@ def test_firmware_holds_the_fixed_channel_and_refuses_to_change_it() -> None:
         assert codes[11] == 2048 and codes[:11] == [1000] * 11
 
 
-def test_every_builtin_feed_forward_bench_is_a_circuit() -> None:
-    # the recurrent benches (delayed-xor, oscillator-2) have no buildable circuit yet: their
-    # integrators (tau = Rf C) are the abstract model's only
+def test_every_builtin_bench_is_a_circuit_recurrent_ones_with_integrators() -> None:
     benches = [load_bench(name) for name in builtin_benches()]
-    feed_forward = [b for b in benches if not b.is_recurrent]
-    assert len(feed_forward) >= 3 and all(b.circuit.kind == "ad633" for b in feed_forward)
+    assert all(b.circuit.kind == "ad633" for b in benches)
+    recurrent = [b for b in benches if b.is_recurrent]
+    assert len(recurrent) >= 2 and all(b.circuit.int_farads > 0 for b in recurrent)
+    assert all(b.circuit.int_farads == 0 for b in benches if not b.is_recurrent)
 
 
 def test_neuron_offset_is_added_to_the_net_before_saturation() -> None:

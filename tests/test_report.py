@@ -27,6 +27,13 @@ def test_rows_follow_the_rule_order_whatever_order_a_resumed_grid_stored_them_in
         ("xor", "wp"), ("xor", "offline"), ("xor", "cma-es"), ("parity4", "wp")]
 
 
+def test_profiles_come_in_their_fixed_order_when_the_grid_ran_harsh_first() -> None:
+    runs = [_run("heldout", "xor", "wp", "in-loop", 0, True, 0.01, 1.0),
+            _run("harsh", "xor", "wp", "in-loop", 0, True, 0.01, 1.0),
+            _run("default", "xor", "wp", "in-loop", 0, True, 0.01, 1.0)]
+    assert [r["profile"] for r in summarize(runs)] == ["default", "harsh", "heldout"]
+
+
 def test_a_trajectory_task_is_judged_by_its_loss_and_a_task_no_peer_runs_has_no_speed_goal() -> None:
     runs = []
     for seed in range(3):

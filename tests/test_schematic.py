@@ -12,7 +12,7 @@ from tests.test_cli import wphil
 from wphil.drivers.bench_files import load_bench
 from wphil.lab.build import parts_list, wiring_table
 
-BENCHES = ["xor-2-2-1", "parity4", "iris"]
+BENCHES = ["xor-2-2-1", "parity4", "iris", "delayed-xor", "oscillator-2"]
 
 
 @pytest.mark.parametrize("name", BENCHES)
@@ -42,8 +42,8 @@ def test_parts_list_counts_follow_the_topology() -> None:
 
 
 @pytest.mark.slow
-def test_schematic_command_writes_drawing_parts_and_wiring(tmp_path: Path) -> None:
-    name = "xor-2-2-1"
+@pytest.mark.parametrize("name", ["xor-2-2-1", "delayed-xor"])
+def test_schematic_command_writes_drawing_parts_and_wiring(tmp_path: Path, name: str) -> None:
     out = tmp_path / name
     proc = wphil("schematic", "--bench", name, "--out", str(out), check=True)
     assert f"{name}:" in proc.stdout
@@ -71,3 +71,16 @@ def test_committed_xor_build_tables_are_what_the_generator_writes(tmp_path: Path
     committed = Path(__file__).resolve().parents[1] / "bench" / "schematic" / "xor-2-2-1"
     for name in ("parts.md", "wiring.md", "parts.csv", "wiring.csv"):
         assert (tmp_path / name).read_text() == (committed / name).read_text(), name
+
+
+def test_a_recurrent_bench_gets_an_integrator_and_a_reset_switch_per_neuron() -> None:
+    bench = load_bench("delayed-xor")                # 3 neurons, reset on GP15
+    wires = wiring_table(bench)
+    caps = [w for w in wires if w.source.startswith("C 100nF")]
+    resets = [w for w in wires if w.net == "RESET"]
+    assert len(caps) == 3 and len(resets) == 3
+    assert all(w.source.startswith("Pico pin 20 (GP15)") for w in resets)
+    # two inverting stages per neuron: the weight DAC goes to X1, the reference to X2
+    assert all(" X1 " in w.dest for w in wires if w.dac_channel in {"0", "7"})
+    parts = {p.part: p for p in parts_list(bench)}
+    assert parts["MCP6004-I/P"].qty == 2 and parts["DG412DJ"].qty == 1      # 3 + 1 + 3 sections

@@ -11,6 +11,8 @@ import array
 import math
 import random
 
+import micropython
+
 
 class SimNetwork:
     def __init__(self, cfg):
@@ -60,6 +62,7 @@ class SimNetwork:
         self.w = [self._weight(k) for k in range(len(self.w_ch))]
         self._init_dynamics(bench, board)
 
+    @micropython.native
     def set_code(self, channel, code, full_scale):
         if self.codes[channel] != code or self.full_scale[channel] != full_scale:
             self.codes[channel] = code
@@ -68,6 +71,9 @@ class SimNetwork:
             for k in self.weights_of[channel]:
                 self.w[k] = self._weight(k)
             self.dirty = True
+            self.drive = None
+            if self.weights_of[channel]:
+                self.coeffs = None
 
     def channel_volts(self, ch):
         code = self.stuck_code if ch in self.stuck else self.codes[ch]
@@ -108,6 +114,7 @@ class SimNetwork:
             self.level[ch] = (a + self.adc_offset[ch]) * self.scale + self.mid
         self.dirty = False
 
+    @micropython.native
     def adc_code(self, channel):
         """One conversion of an ADC channel: the mock's formula, per sample."""
         if self.dirty:
@@ -156,43 +163,76 @@ class SimNetwork:
         n_out = layers[-1]
         self.read_order = list(range(n - n_out, n)) + list(range(n - n_out))
         self.state = [0.0] * n
+        self.coeffs = None         # advance()'s per-neuron coefficients, for these weights
+        self.drive = None          # and net input from bias and inputs, for these DAC codes
+        self.plans = {}            # step length (us) -> RK4 substeps, h, h/2, h/6
 
     def reset_state(self):
         self.state = [0.0] * len(self.state)
         self.dirty = True
 
+    def _coefficients(self):
+        """Per neuron: 1/vsat, vsat/tau, 1/tau and its feedback as (weight, source) pairs;
+        rebuilt after a weight's DAC changes."""
+        w, coeffs = self.w, []
+        for i in range(len(self.state)):
+            vsat, tau = self.vsat[i], self.tau[i]
+            coeffs.append((1.0 / vsat, vsat / tau, 1.0 / tau,
+                           [(w[k], j) for k, j in self.sources[i]]))
+        self.coeffs = coeffs
+        return coeffs
+
+    def _drive(self):
+        """Per neuron: the net input from the bias and the inputs, held through a step;
+        rebuilt after any DAC changes."""
+        w, bias, izero, volts_ch = self.w, self.bias, self.izero, self.volts_ch
+        signal = [volts_ch[ch] - izero for ch in self.in_ch]
+        drive = []
+        for i in range(len(self.state)):
+            x = w[self.bias_w[i]] * bias
+            for k, j in self.fan_in[i]:
+                x += w[k] * signal[j]
+            drive.append(x)
+        self.drive = drive
+        return drive
+
+    @micropython.native
     def advance(self, us):
         """Let the circuit run for `us` with the DACs as they are (inputs held)."""
         if not self.tau:
             return
-        w, n = self.w, len(self.state)
-        signal = [self.volts_ch[ch] - self.izero for ch in self.in_ch]
-        drive = [0.0] * n
-        for i in range(n):
-            x = w[self.bias_w[i]] * self.bias
-            for k, j in self.fan_in[i]:
-                x += w[k] * signal[j]
-            drive[i] = x
-        steps = max(1, math.ceil(us * SUBSTEPS_PER_TAU / min(self.tau) - 1e-9))
-        h = us / steps
-        a = self.state
+        coeffs = self.coeffs or self._coefficients()
+        drive = self.drive or self._drive()
+        plan = self.plans.get(us)
+        if plan is None:
+            if len(self.plans) > 32:
+                self.plans.clear()
+            steps = max(1, math.ceil(us * SUBSTEPS_PER_TAU / min(self.tau) - 1e-9))
+            h = us / steps
+            plan = self.plans[us] = (steps, h, 0.5 * h, h / 6.0)
+        steps, h, half, sixth = plan
+        slope, a = self._slope, self.state
         for _ in range(steps):
-            k1 = self._slope(a, drive)
-            k2 = self._slope([a[i] + 0.5 * h * k1[i] for i in range(n)], drive)
-            k3 = self._slope([a[i] + 0.5 * h * k2[i] for i in range(n)], drive)
-            k4 = self._slope([a[i] + h * k3[i] for i in range(n)], drive)
-            a = [a[i] + (h / 6.0) * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]) for i in range(n)]
+            k1 = slope(a, drive, coeffs)
+            k2 = slope([x + half * d for x, d in zip(a, k1)], drive, coeffs)
+            k3 = slope([x + half * d for x, d in zip(a, k2)], drive, coeffs)
+            k4 = slope([x + h * d for x, d in zip(a, k3)], drive, coeffs)
+            a = [x + sixth * (d1 + 2 * (d2 + d3) + d4)
+                 for x, d1, d2, d3, d4 in zip(a, k1, k2, k3, k4)]
         self.state = a
         self.dirty = True
 
-    def _slope(self, a, drive):
-        out, w, tanh = [], self.w, math.tanh
-        for i in range(len(a)):
+    @staticmethod
+    @micropython.native
+    def _slope(a, drive, coeffs):
+        """d(state)/dt at state a: (vsat tanh(net / vsat) - a) / tau per neuron."""
+        tanh, out, i = math.tanh, [], 0
+        for inv_vsat, vsat_tau, inv_tau, feedback in coeffs:
             net = drive[i]
-            for k, j in self.sources[i]:
-                net += w[k] * a[j]
-            vsat = self.vsat[i]
-            out.append((vsat * tanh(net / vsat) - a[i]) / self.tau[i])
+            for wk, j in feedback:
+                net += wk * a[j]
+            out.append(vsat_tau * tanh(net * inv_vsat) - inv_tau * a[i])
+            i += 1
         return out
 
     def _state_levels(self):

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from wphil.compare.benchmark import ALL_RULES, IN_LOOP, query_grid
+from wphil.drivers.profiles import PROFILES
 
 #: tasks whose target is an RMS error over a trajectory (accuracy there is a side figure)
 TRAJECTORY_TASKS = ("oscillator",)
@@ -41,9 +42,10 @@ def _quartiles(values: list[float]) -> tuple[float, float, float]:
 
 
 def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (profile, task, rule): profiles and tasks in the order the grid ran
-    them, rules in ALL_RULES order (in-loop, baselines, peers), however the runs were
-    gathered (a resumed grid appends the runs it adds)."""
+    """One row per (profile, task, rule): profiles in PROFILES order (ideal, default,
+    harsh, heldout), tasks in the order the grid ran them, rules in ALL_RULES order
+    (in-loop, baselines, peers), however the runs were gathered (a resumed grid appends
+    the runs it adds)."""
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in results:
         groups[(r["profile"], r["task"], r["rule"])].append(r)
@@ -74,10 +76,11 @@ def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                      "loss_median": float(np.median([r["loss"] for r in ok])),
                      "wall_s_median": float(np.median([r["wall_s"] for r in ok])),
                      "max_queries": ok[0]["max_queries"]})
-    profiles = list(dict.fromkeys(r["profile"] for r in rows))
+    profiles = {p: i for i, p in enumerate(PROFILES)}
     tasks = list(dict.fromkeys(r["task"] for r in rows))
     order = {rule: i for i, rule in enumerate(ALL_RULES)}
-    return sorted(rows, key=lambda r: (profiles.index(r["profile"]), tasks.index(r["task"]),
+    return sorted(rows, key=lambda r: (profiles.get(r["profile"], len(profiles)),
+                                       tasks.index(r["task"]),
                                        order.get(r["rule"], len(order))))
 
 

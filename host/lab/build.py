@@ -11,75 +11,33 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
-
-# -- pins, named once ------------------------------------------------------------------
-#: AD633 DIP-8 (AD633JNZ)
-AD633_PINS = {"X1": 1, "X2": 2, "Y1": 3, "Y2": 4, "-Vs": 5, "Z": 6, "W": 7, "+Vs": 8}
-#: MCP6004 DIP-14: (out, -in, +in) of sections A..D; supply pins
-MCP6004_SECTIONS = {"A": (1, 2, 3), "B": (7, 6, 5), "C": (8, 9, 10), "D": (14, 13, 12)}
-MCP6004_VDD, MCP6004_VSS = 4, 11
-#: MCP4728 (MSOP-10; the same names on breakout boards)
-MCP4728_PINS = {"VDD": 1, "SCL": 2, "SDA": 3, "LDAC": 4, "RDY": 5, "VOUTA": 6, "VOUTB": 7,
-                "VOUTC": 8, "VOUTD": 9, "VSS": 10}
-#: I2C address of MCP4728 number 0; chip n answers at MCP4728_BASE_ADDRESS + n once addressed
-MCP4728_BASE_ADDRESS = 0x60
-#: Raspberry Pi Pico physical pins
-PICO_GND, PICO_3V3, PICO_ADC_VREF, PICO_AGND = 38, 36, 35, 33
-PICO_GPIO_PIN = {4: 6, 5: 7, 22: 29, 26: 31, 27: 32, 28: 34}
-ADC_GPIO = {0: 26, 1: 27, 2: 28}
-#: GPIO an MCP4728's LDAC is moved to while `wphil dac-address` gives the chip its address
-LDAC_ADDRESS_GPIO = 22
-
-
-@dataclass(frozen=True)
-class Wire:
-    step: int
-    stage: str
-    source: str
-    dest: str
-    net: str
-    dac_channel: str = ""
-    adc_pin: str = ""
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Part:
-    ref: str
-    part: str
-    value: str
-    qty: int
-    purpose: str
-    unit_usd: float
-
-    @property
-    def cost_usd(self) -> float:
-        return self.qty * self.unit_usd
-
-
-def neurons(bench: Bench) -> list[tuple[int, int, int]]:
-    """(neuron, layer depth, unit) for every neuron, layer by layer."""
-    out, n = [], 0
-    for depth, units in enumerate(bench.topology.layers[1:]):
-        for unit in range(units):
-            out.append((n, depth, unit))
-            n += 1
-    return out
-
-
-def neuron_name(bench: Bench, depth: int, unit: int) -> str:
-    last = depth == len(bench.topology.layers) - 2
-    return f"out{unit}" if last else (f"h{unit}" if depth == 0 else f"h{depth}_{unit}")
-
-
-def opamp_section(n: int) -> tuple[str, str]:
-    """(chip ref, section) of neuron n's op-amp; the VMID buffer takes the next free one."""
-    return f"UA{n // 4 + 1}", "ABCD"[n % 4]
+from wphil.drivers.netlist_tran import chains
+from wphil.lab.board import (
+    AD633_PINS,
+    ADC_GPIO,
+    LDAC_ADDRESS_GPIO,
+    MCP4728_BASE_ADDRESS,
+    MCP4728_PINS,
+    MCP6004_SECTIONS,
+    MCP6004_VDD,
+    MCP6004_VSS,
+    PICO_3V3,
+    PICO_ADC_VREF,
+    PICO_GND,
+    PICO_GPIO_PIN,
+    Part,
+    Wire,
+    neuron_name,
+    neurons,
+    opamp_chips,
+    opamp_section,
+)
+from wphil.lab.build_recurrent import integrator_wires, recurrent_parts, reset_wires
 
 
 def dac_pin(channel: int) -> str:
@@ -94,24 +52,24 @@ def ref_net(bench: Bench) -> str:
 
 
 def multiplier_signals(bench: Bench) -> list[tuple[int, str, tuple[str, str], str, str]]:
-    """Per weight k: (neuron, weight net, (Y1 net, Y2 net), Z net, W net)."""
-    wiring, out, k = bench.wiring, [], 0
+    """Per weight, in chain order: (neuron, weight net, (Y1 net, Y2 net), Z net, W net). A
+    recurrent bench's feedback weights continue their target neuron's chain."""
     names = [neuron_name(bench, d, u) for _, d, u in neurons(bench)]
-    layer_start = [0]
-    for units in bench.topology.layers[1:]:
-        layer_start.append(layer_start[-1] + units)
-    for n, depth, _ in neurons(bench):
-        if depth == 0:
-            sources = [(f"IN{j}", ref_net(bench)) for j in range(len(wiring.inputs))]
-        else:
-            prev = range(layer_start[depth - 1], layer_start[depth])
-            sources = [(names[p], "VMID") for p in prev]
-        sources.append((ref_net(bench), "GND"))
+    ref, out = ref_net(bench), []
+    for n, chain in chains(bench).items():
         z = "VMID"
-        for y in sources:
+        for k, (kind, j) in chain:
+            y = {"in": (f"IN{j}", ref), "bias": (ref, "GND")}.get(kind) or (names[j], "VMID")
             out.append((n, f"W{k}", y, z, f"S{n}_{k}"))
-            z, k = f"S{n}_{k}", k + 1
+            z = f"S{n}_{k}"
     return out
+
+
+def weight_x_inputs(bench: Bench, channel: int) -> tuple[str, str]:
+    """The (X1, X2) nets of a weight's AD633: a recurrent neuron's two inverting stages
+    take the weight DAC on X1 (drivers/netlist_tran.py), a feed-forward one's on X2."""
+    return ((f"ch{channel}", ref_net(bench)) if bench.is_recurrent
+            else (ref_net(bench), f"ch{channel}"))
 
 
 def wiring_table(bench: Bench) -> list[Wire]:
@@ -126,6 +84,8 @@ def wiring_table(bench: Bench) -> list[Wire]:
     _vmid(bench, add)
     _multipliers(bench, add)
     _neurons(bench, add)
+    if bench.is_recurrent:
+        reset_wires(bench, add)
     return [Wire(i + 1, stage, src, dst, net, **kw) for i, (stage, src, dst, net, kw) in
             enumerate(rows)]
 
@@ -173,8 +133,7 @@ def _vmid(bench: Bench, add) -> None:
     add("vmid", f"{buf_chip} OUT{buf} ({out})", f"{buf_chip} -IN{buf} ({minus})", "VMID",
         note="follower: VMID bus = ADC_VREF / 2")
     add("vmid", f"{buf_chip} OUT{buf} ({out})", "VMID bus", "VMID")
-    chips = math.ceil((len(neurons(bench)) + 1) / 4)
-    for c in range(1, chips + 1):
+    for c in range(1, opamp_chips(bench) + 1):
         add("vmid", f"UA{c} VDD ({MCP6004_VDD})", "3V3 rail", "3V3", note="MCP6004")
         add("vmid", f"UA{c} VSS ({MCP6004_VSS})", "GND rail", "GND")
         add("vmid", f"C 0.1uF at UA{c}", "3V3 to GND", "3V3", note="decoupling")
@@ -196,8 +155,10 @@ def _multipliers(bench: Bench, add) -> None:
         add("multipliers", f"{u} -Vs ({p['-Vs']})", "-12V rail", "-12V")
         add("multipliers", f"C 0.1uF at {u}", "+12V to GND", "+12V", note="decoupling")
         add("multipliers", f"C 0.1uF at {u}", "-12V to GND", "-12V", note="decoupling")
-        add("multipliers", f"{ref_net(bench)} bus", f"{u} X1 ({p['X1']})", ref_net(bench))
-        add("multipliers", dac_pin(channel), f"{u} X2 ({p['X2']})", wnet,
+        ref_pin, dac_x = ("X2", "X1") if bench.is_recurrent else ("X1", "X2")
+        add("multipliers", f"{ref_net(bench)} bus", f"{u} {ref_pin} ({p[ref_pin]})",
+            ref_net(bench))
+        add("multipliers", dac_pin(channel), f"{u} {dac_x} ({p[dac_x]})", wnet,
             dac_channel=str(channel), note=f"weight {k}")
         add("multipliers", f"{y1} bus", f"{u} Y1 ({p['Y1']})", y1)
         add("multipliers", f"{y2} {'rail' if y2 == 'GND' else 'bus'}", f"{u} Y2 ({p['Y2']})", y2)
@@ -221,12 +182,15 @@ def _neurons(bench: Bench, add) -> None:
         inv, o = f"{chip} -IN{sec} ({minus})", f"{chip} OUT{sec} ({out})"
         add("neurons", f"R {c.rin_ohms / 1e3:g}k (Rin)", f"{chains[n]} to {inv}", f"N{n}")
         add("neurons", f"R {c.rf_ohms / 1e3:g}k (Rf)", f"{inv} to {o}", f"N{n}")
-        add("neurons", f"C {c.cf_farads * 1e12:g}pF (Cf)", f"{inv} to {o}", f"N{n}")
+        if c.cf_farads > 0:
+            add("neurons", f"C {c.cf_farads * 1e12:g}pF (Cf)", f"{inv} to {o}", f"N{n}")
         add("neurons", f"{c.limiter_diodes}x 1N4148 in series", f"anode {inv}, cathode {o}",
             f"N{n}", note="limiter, one way")
         add("neurons", f"{c.limiter_diodes}x 1N4148 in series", f"anode {o}, cathode {inv}",
             f"N{n}", note="limiter, the other way")
         add("neurons", "VMID bus", f"{chip} +IN{sec} ({plus})", "VMID")
+        if bench.is_recurrent:
+            o = integrator_wires(bench, add, n, o)
         add("neurons", o, f"{name} bus", name, note=f"neuron {name}")
         if n in adc_of:
             gp = ADC_GPIO.get(adc_of[n], 26 + adc_of[n])
@@ -239,7 +203,7 @@ def parts_list(bench: Bench) -> list[Part]:
     """What to buy for the bench, with approximate single-unit prices (USD, 2024-25)."""
     c = bench.circuit
     n_w, n_n = bench.n_weights, len(neurons(bench))
-    opamps = math.ceil((n_n + 1) / 4)
+    opamps = opamp_chips(bench)
     n_read = len(bench.wiring.outputs) + len(bench.wiring.hidden)
     return [
         Part("Pico", "Raspberry Pi Pico (RP2040)", "with headers", 1, "controller, ADC", 5.00),
@@ -251,7 +215,8 @@ def parts_list(bench: Bench) -> list[Part]:
         Part("D", "1N4148", "signal diode", 2 * c.limiter_diodes * n_n, "neuron limiters", 0.03),
         Part("Rin", "resistor 1%", f"{c.rin_ohms / 1e3:g}k", n_n, "neuron input", 0.10),
         Part("Rf", "resistor 1%", f"{c.rf_ohms / 1e3:g}k", n_n, "neuron feedback", 0.10),
-        Part("Cf", "capacitor C0G", f"{c.cf_farads * 1e12:g}pF", n_n, "neuron noise filter", 0.10),
+        Part("Cf", "capacitor C0G", f"{c.cf_farads * 1e12:g}pF", n_n if c.cf_farads > 0 else 0,
+             "neuron noise filter", 0.10),
         Part("Rout", "resistor", f"{c.rout_ohms / 1e3:g}k", n_read, "ADC pin protection", 0.05),
         Part("Rvmid", "resistor 1%", f"{c.vmid_divider_ohms / 1e3:g}k", 2, "VMID divider", 0.10),
         Part("Cvmid", "capacitor", "1uF", 1, "VMID filter", 0.15),
@@ -264,7 +229,7 @@ def parts_list(bench: Bench) -> list[Part]:
         Part("J", "jumper wires", "assorted", 1, "wiring", 6.00),
         Part("PSU", "bench supply, two outputs", f"+-{c.rail_volts:g} V", 1,
              "AD633 rails (e.g. Rigol DP832)", 0.0),
-    ]
+    ] + recurrent_parts(bench)
 
 
 def write_tables(bench: Bench, out: Path) -> list[Path]:

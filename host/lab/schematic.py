@@ -23,8 +23,9 @@ from wphil.lab.build import (
     neuron_name,
     neurons,
     opamp_section,
-    ref_net,
+    weight_x_inputs,
 )
+from wphil.lab.build_recurrent import integrator_section, switch_of
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ def draw_schematic(bench: Bench, out: Path) -> list[Path]:
         _support(d, elm, bench, bottom)
         d.add(elm.Label().at((-1.5, 2.8)).label(
             f"{bench.name}: {bench.n_weights} x AD633 (W = (X1-X2)(Y1-Y2)/10V + Z, on +-"
-            f"{bench.circuit.rail_volts:g} V), MCP6004 neurons on 3V3; nets join by name",
+            f"{bench.circuit.rail_volts:g} V), MCP6004 neurons on 3V3"
+            f"{' (limiter, then integrator)' if bench.is_recurrent else ''}; nets join by name",
             loc="right", fontsize=13))
         paths = [out / "schematic.svg", out / "schematic.png"]
         d.save(str(paths[0]))
@@ -83,7 +85,8 @@ def _neuron_row(d, elm, bench: Bench, n: int, depth: int, unit: int, chain: list
                           elm.IcPin(name="W", pin=str(p["W"]), side="right")],
                      size=(CHIP_W, CHIP_H), pinspacing=0.6, edgepadW=0.4, leadlen=0.5)
         d.add(ic.at((x, y)).theta(0).anchor("center").label(f"U{k + 1}", loc="top", ofst=0.1))
-        for pin, net in (("X1", ref_net(bench)), ("X2", f"ch{channel}"), ("Y1", y1), ("Y2", y2)):
+        x1, x2 = weight_x_inputs(bench, channel)
+        for pin, net in (("X1", x1), ("X2", x2), ("Y1", y1), ("Y2", y2)):
             d.add(elm.Label().at(getattr(ic, pin)).theta(0).label(net, loc="left", fontsize=10,
                                                                   color="darkblue"))
         below = ic.Z[1] - 0.7
@@ -112,10 +115,12 @@ def _stage(d, elm, bench: Bench, n: int, depth: int, unit: int, w_last) -> None:
     d.add(elm.Label().at(d.here).label("VMID", loc="left", fontsize=10, color="darkblue"))
     top = op.in1[1] + 1.4
     d.add(elm.Line().at(op.in1).up(top - op.in1[1]))
+    cf = f" || {c.cf_farads * 1e12:g}p" if c.cf_farads > 0 else ""
     d.add(elm.Resistor().right(op.out[0] - op.in1[0]).label(
-        f"{c.rf_ohms / 1e3:g}k || {c.cf_farads * 1e12:g}p || {c.limiter_diodes}x1N4148 each way",
-        fontsize=9))
+        f"{c.rf_ohms / 1e3:g}k{cf} || {c.limiter_diodes}x1N4148 each way", fontsize=9))
     d.add(elm.Line().toy(op.out[1]))
+    if bench.is_recurrent:
+        op = _integrator(d, elm, bench, n, op.out)
     name = neuron_name(bench, depth, unit)
     readouts = list(bench.wiring.outputs) + list(bench.wiring.hidden)
     last = depth == len(bench.topology.layers) - 2
@@ -131,6 +136,27 @@ def _stage(d, elm, bench: Bench, n: int, depth: int, unit: int, w_last) -> None:
                                 loc="right", fontsize=11, color="darkred"))
     elif not last:
         d.add(elm.Label().label("(not read)", loc="right", fontsize=10))
+
+
+def _integrator(d, elm, bench: Bench, n: int, limiter_out):
+    """The inverting integrator behind a recurrent neuron's limiter, its reset switch."""
+    c = bench.circuit
+    chip, sec = integrator_section(bench, n)
+    sw, k = switch_of(n)
+    d.add(elm.Resistor().at(limiter_out).right(2.4).label(f"{c.int_ohms / 1e3:g}k", fontsize=10))
+    op = elm.Opamp(leads=True).theta(0).anchor("in1").label(f"{chip}{sec}\nMCP6004",
+                                                            loc="center", ofst=(-0.35, 0),
+                                                            fontsize=9)
+    d.add(op)
+    d.add(elm.Line().at(op.in2).left(0.3))
+    d.add(elm.Label().at(d.here).label("VMID", loc="left", fontsize=10, color="darkblue"))
+    top = op.in1[1] + 1.4
+    d.add(elm.Line().at(op.in1).up(top - op.in1[1]))
+    d.add(elm.Capacitor().right(op.out[0] - op.in1[0]).label(
+        f"{c.int_farads * 1e9:g}n || {c.int_ohms / 1e3:g}k || {sw} sw{k} "
+        f"(GP{bench.recurrent.reset_pin}: reset)", fontsize=9))
+    d.add(elm.Line().toy(op.out[1]))
+    return op
 
 
 def _support(d, elm, bench: Bench, y: float) -> None:
