@@ -2,7 +2,7 @@
 URL, with the success count, queries and the final RMS error in ADC codes (LSB).
 
     python bench/sequence_learning.py --bench delayed-xor --url "upy://?seed={seed}" \
-        [--seeds 10] [--algo RULE] [--profile default] [--jobs 2] [--max-queries N] [--json FILE]
+        [--seeds 10] [--first-seed 0] [--algo RULE] [--profile default] [--jobs 2] [--max-queries N] [--json FILE]
 
 Each seed trains from its own initial weights (`--seed`), on `URL` with `{seed}` replaced by
 100 + seed (the read-noise seed, as `wphil bench learn` does), to the bench's targets or its
@@ -45,12 +45,13 @@ def main() -> None:
     parser.add_argument("--algo", help="learning rule (default: the bench's)")
     parser.add_argument("--profile", default="default")
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds FIRST .. FIRST+SEEDS-1")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--max-queries", type=int, default=0, help="budget per run (0: none)")
     parser.add_argument("--json")
     args = parser.parse_args()
     jobs = [(args.bench, args.url, args.algo, args.profile, s, args.max_queries)
-            for s in range(args.seeds)]
+            for s in range(args.first_seed, args.first_seed + args.seeds)]
     rows = []
     with ProcessPoolExecutor(args.jobs) as pool:
         for r in pool.map(run, *zip(*jobs)):      # in seed order, each as soon as it is done
