@@ -298,7 +298,8 @@ class AnalogNetwork:
             self._wiring = dynamics.Wiring(self.bench)
         tau = np.array(self.bench.recurrent.tau_us) * np.array(self.board.tau_gain)
         volts = dynamics.trajectories(self.weights(np.atleast_2d(codes)), self.inputs(input_codes),
-                                      self._wiring, np.concatenate(self.vsat), tau, step_us, state)
+                                      self._wiring, np.concatenate(self.vsat), tau, step_us, state,
+                                      offset=np.array(self.board.neuron_offset))
         n_read = self.bench.n_outputs + (len(self.bench.wiring.hidden) if hidden else 0)
         x = volts[:, :, self._wiring.readout_order[:n_read]] * self.adc_scale
         self._advance_drift(x.shape[0] * x.shape[1])

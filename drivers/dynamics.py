@@ -5,6 +5,7 @@ soft-saturating output stage:
 
     tau_i * da_i/dt = -a_i + vsat_i * tanh(net_i / vsat_i)
     net_i = sum_j w_ij a_j (previous layer, and feedback) + sum_j w_ij u_j (inputs) + w_i0 bias
+            + off_i (the neuron's input offset, [sim] neuron_offset_volts)
 
 A sequence is replayed step by step: the input DACs change at the start of a step and
 hold (a DAC is a sample-and-hold), the circuit runs for one step period, the ADC samples
@@ -97,11 +98,15 @@ def rk4(state: np.ndarray, coupling: np.ndarray, drive: np.ndarray, vsat: np.nda
 
 def trajectories(weights: np.ndarray, input_volts: np.ndarray, wiring: Wiring,
                  vsat: np.ndarray, tau_us: np.ndarray, step_us: float,
-                 state: np.ndarray | None = None, n_sub: int | None = None) -> np.ndarray:
+                 state: np.ndarray | None = None, n_sub: int | None = None,
+                 offset: np.ndarray | None = None) -> np.ndarray:
     """Neuron volts (B, T, N) sampled at the end of each step, from `state` (default 0).
 
-    `weights`: effective weights (B, n_w); `input_volts`: (T, n_in) held through each step."""
+    `weights`: effective weights (B, n_w); `input_volts`: (T, n_in) held through each step;
+    `offset`: each neuron's input offset (N,) in volts, added to its net input."""
     coupling, in_w, bias = wiring.matrices(weights)
+    if offset is not None:
+        bias = bias + offset
     a = np.zeros((len(weights), wiring.n_neurons)) if state is None else state
     n_sub = n_sub or substeps(step_us, float(tau_us.min()))
     out = np.empty((len(weights), len(input_volts), wiring.n_neurons))

@@ -269,3 +269,21 @@ def test_firmware_and_numpy_twins_agree_within_one_lsb_on_a_sequence(name: str) 
                   for t in range(1, len(inputs))]
     assert np.abs(np.concatenate(steps, axis=1) - model[:1]).max() <= 1
     assert np.ptp(model) > 100           # the sequence exercises the network
+
+
+def test_both_twins_add_each_neurons_input_offset_to_its_net_input() -> None:
+    # [sim] neuron_offset_volts (the feed-forward model's op-amp and multiplier offsets)
+    # applies to recurrent benches too, in both twins
+    bench = load_bench("oscillator-2", overrides={"sim": {"neuron_offset_volts": 0.2}})
+    plain = load_bench("oscillator-2")
+    # small weights: the network runs linear, where an offset shows (saturated, it would not)
+    weights = np.random.default_rng(4).uniform(-0.3, 0.3, bench.n_weights)
+    codes = CodeMap(bench).weights_to_codes(weights)
+    inputs = np.zeros((32, 0), dtype=np.int64)
+    with open_device("upy://?noise=0&drift=0", bench) as upy, \
+            open_device("mock://?noise=0&drift=0", bench) as mock, \
+            open_device("mock://?noise=0&drift=0", plain) as without:
+        model = mock.evaluate_sequence(inputs, codes)
+        assert np.abs(upy.evaluate_sequence(inputs, codes).astype(int) - model).max() <= 1
+        assert np.abs(model - without.evaluate_sequence(inputs, codes)).max() > 20
+

@@ -183,13 +183,14 @@ class SimNetwork:
         return coeffs
 
     def _drive(self):
-        """Per neuron: the net input from the bias and the inputs, held through a step;
+        """Per neuron: the net input from the bias, the inputs and the neuron's input
+        offset, held through a step;
         rebuilt after any DAC changes."""
         w, bias, izero, volts_ch = self.w, self.bias, self.izero, self.volts_ch
         signal = [volts_ch[ch] - izero for ch in self.in_ch]
         drive = []
         for i in range(len(self.state)):
-            x = w[self.bias_w[i]] * bias
+            x = w[self.bias_w[i]] * bias + self.neuron_offset[i]
             for k, j in self.fan_in[i]:
                 x += w[k] * signal[j]
             drive.append(x)
