@@ -10,8 +10,9 @@ target's chain, their Y input the source neuron's integrator output minus VMID.
 
 A batch of B weight vectors is B independent copies of the circuit in one netlist (the
 input DACs, the reference and VMID shared): one `.tran` for the whole batch. The input
-DACs are PWL sources that hold each step's volts; the integrator capacitors start at the
-given state (`uic`: zero, the reset switches just opened).
+DACs are PWL sources that hold each step's volts; the integrator capacitors start at 0 V
+(`uic`: the reset switches just opened, so each neuron starts at its VMID plus its
+integrator's offset, not exactly at the ADC's mid-scale) or, resumed, at the given state.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class Transient:
     step_us: float
     max_step_us: float
     state: np.ndarray
+    #: True: the reset switches just opened (every capacitor at 0 V: each integrator's
+    #: output at its + input, VMID plus its offset); False: start from `state`
+    reset: bool = True
 
     @property
     def rows(self) -> int:
@@ -52,10 +56,11 @@ def _fmt(x: float) -> str:
 
 
 def _pwl(channel: int, volts: np.ndarray, step_us: float) -> str:
+    ramp = min(DAC_RAMP_US, step_us / 4)       # a PWL's times must rise: short steps too
     points = [f"0 {_fmt(volts[0])}"]
     for k in range(1, len(volts)):
         t = k * step_us
-        points.append(f"{_fmt(t)}u {_fmt(volts[k - 1])} {_fmt(t + DAC_RAMP_US)}u {_fmt(volts[k])}")
+        points.append(f"{_fmt(t)}u {_fmt(volts[k - 1])} {_fmt(t + ramp)}u {_fmt(volts[k])}")
     return f"Vd{channel} d{channel} 0 pwl({' '.join(points)})"
 
 
@@ -113,7 +118,8 @@ def tran_netlist(bench: Bench, parts: CircuitParts, tran: Transient) -> list[str
                 z = w
             # the capacitor holds V(m) - V(a), m at VMID + the op-amp's offset; the state is
             # measured from the ADC's mid-scale
-            cap = vmid_volts(bench, parts) - bench.adc.vref / 2 - float(tran.state[row, n])
+            cap = 0.0 if tran.reset else (vmid_volts(bench, parts) + parts.int_vos[n]
+                                          - bench.adc.vref / 2 - float(tran.state[row, n]))
             lines += _neuron(f"r{row}", n, parts, z, cap)
     stop = tran.steps * tran.step_us
     lines += [f".tran {_fmt(tran.max_step_us)}u {_fmt(stop)}u 0 {_fmt(tran.max_step_us)}u uic",
@@ -138,7 +144,7 @@ def vmid_volts(bench: Bench, parts: CircuitParts) -> float:
 
 def _neuron(p: str, n: int, parts: CircuitParts, w_last: str, cap: float) -> list[str]:
     """Limiter stage (Rin, Rf || diode strings, + at VMID), then the inverting integrator
-    whose capacitor starts at `cap` volts (V(m) - V(a), without its op-amp's offset)."""
+    whose capacitor starts at `cap` volts (V(m) - V(a))."""
     lines = [f"Rin{p}_{n} {w_last} {p}n{n} {_fmt(parts.rin[n])}",
              f"Rf{p}_{n} {p}n{n} {p}o{n} {_fmt(parts.rf[n])}",
              f"Vos{p}_{n} {p}p{n} vmid {_fmt(parts.opamp_vos[n])}",
@@ -149,7 +155,7 @@ def _neuron(p: str, n: int, parts: CircuitParts, w_last: str, cap: float) -> lis
         lines.append(f"D{p}_{n}_{way} {anode} {cathode} DSTRING{len(areas)} area={area:.6g}")
     lines += [f"Rint{p}_{n} {p}o{n} {p}m{n} {_fmt(parts.int_rin[n])}",
               f"Rfb{p}_{n} {p}m{n} {p}a{n} {_fmt(parts.int_rf[n])}",
-              f"Cint{p}_{n} {p}m{n} {p}a{n} {parts.int_c[n]:.6g} ic={_fmt(cap + parts.int_vos[n])}",
+              f"Cint{p}_{n} {p}m{n} {p}a{n} {parts.int_c[n]:.6g} ic={_fmt(cap)}",
               f"Vosi{p}_{n} {p}q{n} vmid {_fmt(parts.int_vos[n])}",
               f"Eint{p}_{n} {p}a{n} 0 {p}q{n} {p}m{n} {OPAMP_GAIN:g}"]
     return lines

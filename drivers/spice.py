@@ -103,7 +103,8 @@ class SpiceDevice(MockDevice):
                        state: np.ndarray | None = None,
                        max_step_us: float | None = None) -> np.ndarray:
         """Every neuron's volts (B, T, N), from mid-scale, at the end of each step of the
-        input sequence (T, n_in), for weight codes (B, n_w): one `.tran` for the batch."""
+        input sequence (T, n_in), for weight codes (B, n_w): one `.tran` for the batch,
+        from the reset (state None: every capacitor at 0 V) or from `state` (B or 1, N)."""
         b, net = self.bench, self.network
         n_b, n_t = len(codes), len(inputs)
         constant = {ch: net.channel_volts(ch, code) for ch, code in b.fixed_channels.items()}
@@ -117,7 +118,7 @@ class SpiceDevice(MockDevice):
         start = np.zeros((n_b, b.n_neurons)) if state is None else np.broadcast_to(
             state, (n_b, b.n_neurons))
         tran = Transient(row_volts=rows, step_volts=steps, constant=constant, steps=n_t,
-                         step_us=float(step_us), state=start,
+                         step_us=float(step_us), state=start, reset=state is None,
                          max_step_us=max_step_us or tau_us / TRAN_STEPS_PER_TAU)
         vectors = ["time"] + state_vectors(b, n_b)
         out = self.engine.solve(tran_netlist(b, self.parts, tran), vectors, 0)

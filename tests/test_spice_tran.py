@@ -8,6 +8,7 @@ import pytest
 from wphil.drivers import open_device
 from wphil.drivers.bench_files import load_bench
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.netlist_tran import vmid_volts
 from wphil.drivers.spice import TRAN_STEPS_PER_TAU
 from wphil.drivers.spice_engine import find_libngspice
 from wphil.learning import TrainConfig, load_task, make_trainer
@@ -50,8 +51,9 @@ def replay(url: str, bench, inputs, codes) -> np.ndarray:
 def test_in_the_linear_range_the_circuit_is_the_models_integrator(name: str) -> None:
     """Weights within +-0.16 keep every net inside the limiter's linear part: the circuit
     (limiter, then the inverting integrator tau = 10k x 100 nF) is tau da/dt = -a + net, as
-    mock's RK4. Measured (5 seeds x 4 rows): mean 0.8, max 1.9 (oscillator) / 2.3 (delayed-xor)
-    12-bit codes apart: the limiter's diode shunt, 0.2% gain and vsat 1.0 vs the limiter."""
+    mock's RK4. Measured (bench/spice_tran_accuracy.py, 5 seeds x 4 rows): mean 0.8, max 2
+    12-bit codes apart: the limiter's diode shunt, 0.2% gain and vsat 1.0 vs the limiter.
+    Here one seed, 6 rows, held to 3 codes."""
     bench = ideal(name)
     codes, inputs = weight_codes(bench, 6, 0.02, seed=1), bit_inputs(bench, 16, seed=2)
     circuit = replay("spice://?nominal=1", bench, inputs, codes)
@@ -126,6 +128,21 @@ def test_a_resumed_sequence_goes_on_from_the_capacitors_state() -> None:
         fresh = dev.evaluate_sequence(inputs[4:], codes).astype(int)
     assert np.abs(np.concatenate([first, rest], axis=1) - whole).max() <= 1
     assert np.abs(fresh - whole[:, 4:]).max() > 5       # from reset, it would differ
+
+
+@needs_ngspice
+def test_a_fresh_sequence_starts_where_the_reset_switch_leaves_each_integrator() -> None:
+    # a shorted capacitor holds 0 V: each output sits at its + input, VMID plus the op-amp's
+    # offset, which on a real board is some codes away from the ADC's mid-scale; 1 us steps
+    # (shorter than the DAC edge) sample that start before the circuit moves
+    bench = load_bench("delayed-xor")
+    codes, inputs = weight_codes(bench, 2, 0.3, seed=7), bit_inputs(bench, 4, seed=7)
+    with open_device("spice://?board_seed=3", bench) as dev:
+        volts = dev.sequence_volts(inputs, codes, step_us=1)
+        start = vmid_volts(bench, dev.parts) + dev.parts.int_vos - bench.adc.vref / 2
+    lsb = bench.adc.vref / (1 << bench.adc.bits)
+    assert np.abs(volts[:, 0] - start).max() < 2 * lsb    # 1 us at up to 1 V / tau = 1 mV
+    assert np.abs(start).min() > 8 * lsb          # this board's start is off mid-scale
 
 
 def test_the_abstract_circuit_board_refuses_a_recurrent_bench_in_one_line() -> None:
