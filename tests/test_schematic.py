@@ -39,6 +39,10 @@ def test_parts_list_counts_follow_the_topology() -> None:
     parts = {p.part: p for p in parts_list(bench)}
     assert parts["AD633JNZ"].qty == 27 and parts["MCP6004-I/P"].qty == 2
     assert parts["1N4148"].qty == 2 * 3 * 6 and parts["MCP4728 breakout"].qty == 8
+    assert {p.ref for p in parts_list(bench)} >= {"Cf"}
+    # the recurrent benches' limiter has no filter capacitor: no "0pF, qty 0" row
+    refs = [p.ref for p in parts_list(load_bench("delayed-xor"))]
+    assert "Cf" not in refs and all(p.qty > 0 for p in parts_list(load_bench("delayed-xor")))
 
 
 @pytest.mark.slow

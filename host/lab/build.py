@@ -205,7 +205,7 @@ def parts_list(bench: Bench) -> list[Part]:
     n_w, n_n = bench.n_weights, len(neurons(bench))
     opamps = opamp_chips(bench)
     n_read = len(bench.wiring.outputs) + len(bench.wiring.hidden)
-    return [
+    parts = [
         Part("Pico", "Raspberry Pi Pico (RP2040)", "with headers", 1, "controller, ADC", 5.00),
         Part("DAC0..", "MCP4728 breakout", "4-ch 12-bit I2C DAC", bench.dac.chips,
              "weights, inputs, reference", 7.50),
@@ -230,6 +230,7 @@ def parts_list(bench: Bench) -> list[Part]:
         Part("PSU", "bench supply, two outputs", f"+-{c.rail_volts:g} V", 1,
              "AD633 rails (e.g. Rigol DP832)", 0.0),
     ] + recurrent_parts(bench)
+    return [p for p in parts if p.qty > 0]      # a part the circuit does without: no row
 
 
 def write_tables(bench: Bench, out: Path) -> list[Path]:
