@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wphil.compare.report import goals, summarize
+from wphil.compare.report import curves, goals, summarize
 
 
 def _run(profile: str, task: str, rule: str, kind: str, seed: int, converged: bool,
@@ -32,6 +32,9 @@ def test_profiles_come_in_their_fixed_order_when_the_grid_ran_harsh_first() -> N
             _run("harsh", "xor", "wp", "in-loop", 0, True, 0.01, 1.0),
             _run("default", "xor", "wp", "in-loop", 0, True, 0.01, 1.0)]
     assert [r["profile"] for r in summarize(runs)] == ["default", "harsh", "heldout"]
+    for r in runs:
+        r["curve"] = [0.1, 0.01]
+    assert list(curves(runs)) == ["default", "harsh", "heldout"]     # the plot's rows too
 
 
 def test_a_trajectory_task_is_judged_by_its_loss_and_a_task_no_peer_runs_has_no_speed_goal() -> None:

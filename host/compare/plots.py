@@ -7,6 +7,8 @@ display is needed.
 
 from __future__ import annotations
 
+import textwrap
+
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +127,8 @@ def plot_comparison(curves: dict[str, Any], path: Path, title: str = "") -> Path
             legend.setdefault(label, handle)
     labels = [r for r in rules if r in legend]
     handles = [legend[r] for r in labels]
-    if title:
-        fig.suptitle(title, fontsize=10)
+    if title:      # a whole command line: wrapped to the figure's width, not cut off
+        fig.suptitle("\n".join(textwrap.wrap(title, 150)), fontsize=9)
     fig.tight_layout(rect=(0, 0, 1 - 1.3 / fig.get_figwidth(), 1))
     fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
     fig.savefig(path)

@@ -76,16 +76,23 @@ def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                      "loss_median": float(np.median([r["loss"] for r in ok])),
                      "wall_s_median": float(np.median([r["wall_s"] for r in ok])),
                      "max_queries": ok[0]["max_queries"]})
+    key = _order([r["task"] for r in rows])
+    return sorted(rows, key=lambda r: key((r["profile"], r["task"], r["rule"])))
+
+
+def _order(tasks: list[str]):  # noqa: ANN202
+    """Sort key of a (profile, task, rule): profiles in PROFILES order, tasks in the order
+    given, rules in ALL_RULES order."""
     profiles = {p: i for i, p in enumerate(PROFILES)}
-    tasks = list(dict.fromkeys(r["task"] for r in rows))
-    order = {rule: i for i, rule in enumerate(ALL_RULES)}
-    return sorted(rows, key=lambda r: (profiles.get(r["profile"], len(profiles)),
-                                       tasks.index(r["task"]),
-                                       order.get(r["rule"], len(order))))
+    task_order = {t: i for i, t in enumerate(dict.fromkeys(tasks))}
+    rules = {rule: i for i, rule in enumerate(ALL_RULES)}
+    return lambda k: (profiles.get(k[0], len(profiles)), task_order[k[1]],
+                      rules.get(k[2], len(rules)))
 
 
 def curves(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Median and quartile loss per grid count: {profile: {task: {"queries", rule: {...}}}}."""
+    """Median and quartile loss per grid count: {profile: {task: {"queries", rule: {...}}}},
+    in the order summarize() gives the rows."""
     groups: dict[tuple[str, str, str], list[list[float | None]]] = defaultdict(list)
     budgets: dict[str, int] = {}
     for r in results:
@@ -93,7 +100,8 @@ def curves(results: list[dict[str, Any]]) -> dict[str, Any]:
             groups[(r["profile"], r["task"], r["rule"])].append(r["curve"])
             budgets[r["task"]] = r["max_queries"]
     out: dict[str, Any] = {}
-    for (profile, task, rule), runs in groups.items():
+    key = _order([r["task"] for r in results])
+    for (profile, task, rule), runs in sorted(groups.items(), key=lambda g: key(g[0])):
         table = np.array([[np.nan if v is None else v for v in c] for c in runs], dtype=float)
         enough = np.sum(~np.isnan(table), axis=0) * 2 > len(runs)   # most runs measured by then
         with warnings.catch_warnings():          # grid counts before any run measured
