@@ -2,7 +2,8 @@
 URL, with the success count, queries and the final RMS error in ADC codes (LSB).
 
     python bench/sequence_learning.py --bench delayed-xor --url "upy://?seed={seed}" \
-        [--seeds 10] [--first-seed 0] [--algo RULE] [--profile default] [--jobs 2] [--max-queries N] [--json FILE]
+        [--seeds 10] [--first-seed 0] [--algo RULE] [--profile default] [--jobs 2]
+        [--max-queries N] [--json FILE]
 
 Each seed trains from its own initial weights (`--seed`), on `URL` with `{seed}` replaced by
 100 + seed (the read-noise seed, as `wphil bench learn` does), to the bench's targets or its

@@ -3,17 +3,20 @@ tasks and which rules train them."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.test_cli import wphil
-
 from wphil.drivers import ConfigError, load_bench, open_device
 from wphil.drivers.analog import AnalogNetwork
 from wphil.drivers.bench import bench_from_dict
 from wphil.drivers.dynamics import Wiring, substeps, trajectories
+from wphil.firmware import firmware_dir
 from wphil.learning import CodeMap, TrainConfig, load_task, make_rule, make_trainer
 from wphil.learning.sequence_model import SequenceModel
 from wphil.learning.sequence_objective import SequenceObjective
@@ -287,3 +290,26 @@ def test_both_twins_add_each_neurons_input_offset_to_its_net_input() -> None:
         assert np.abs(upy.evaluate_sequence(inputs, codes).astype(int) - model).max() <= 1
         assert np.abs(model - without.evaluate_sequence(inputs, codes)).max() > 20
 
+
+
+def test_a_port_without_the_native_emitter_runs_the_same_rk4_as_bytecode(tmp_path: Path) -> None:
+    # firmware/sim/native.py: `@micropython.native` is a SyntaxError where the port has no
+    # native emitter (aarch64). A decorator line the compiler refuses stands in for that
+    # here, where the emitter exists: the module then loads from its source without it.
+    (tmp_path / "fast.py").write_text(
+        "import micropython\n\n@micropython.native )\n"
+        "def twice(x):\n    return 2 * x\n")
+    rk4 = (firmware_dir() / "sim" / "rk4.py").read_text()
+    (tmp_path / "rk4_fallback.py").write_text(rk4.replace("@micropython.native",
+                                                          "@micropython.native )"))
+    script = ("import native, rk4\n"
+              f"fast = native.load('fast', {str(tmp_path)!r})\n"
+              f"slow = native.load('rk4_fallback', {str(tmp_path)!r})\n"
+              "c = [(1.0, 0.001, 0.001, [(-0.5, 1)]), (1.0, 0.001, 0.001, [(0.5, 0)])]\n"
+              "args = ([0.1, 0.0], [0.2, -0.1], c, 8, 125.0)\n"
+              "print(fast.twice(21), rk4.integrate(*args) == slow.integrate(*args))\n")
+    env = dict(os.environ, MICROPYPATH=f"{tmp_path}:{firmware_dir() / 'sim'}")
+    proc = subprocess.run([sys.executable, "-m", "micropython_unix", "-c", script], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["42", "True"]

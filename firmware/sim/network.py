@@ -11,7 +11,7 @@ import array
 import math
 import random
 
-import micropython
+from native import load
 
 
 class SimNetwork:
@@ -62,7 +62,6 @@ class SimNetwork:
         self.w = [self._weight(k) for k in range(len(self.w_ch))]
         self._init_dynamics(bench, board)
 
-    @micropython.native
     def set_code(self, channel, code, full_scale):
         if self.codes[channel] != code or self.full_scale[channel] != full_scale:
             self.codes[channel] = code
@@ -114,7 +113,6 @@ class SimNetwork:
             self.level[ch] = (a + self.adc_offset[ch]) * self.scale + self.mid
         self.dirty = False
 
-    @micropython.native
     def adc_code(self, channel):
         """One conversion of an ADC channel: the mock's formula, per sample."""
         if self.dirty:
@@ -165,7 +163,7 @@ class SimNetwork:
         self.state = [0.0] * n
         self.coeffs = None         # advance()'s per-neuron coefficients, for these weights
         self.drive = None          # and net input from bias and inputs, for these DAC codes
-        self.plans = {}            # step length (us) -> RK4 substeps, h, h/2, h/6
+        self.plans = {}            # step length (us) -> RK4 substeps and their length
 
     def reset_state(self):
         self.state = [0.0] * len(self.state)
@@ -197,7 +195,6 @@ class SimNetwork:
         self.drive = drive
         return drive
 
-    @micropython.native
     def advance(self, us):
         """Let the circuit run for `us` with the DACs as they are (inputs held)."""
         if not self.tau:
@@ -209,32 +206,9 @@ class SimNetwork:
             if len(self.plans) > 32:
                 self.plans.clear()
             steps = max(1, math.ceil(us * SUBSTEPS_PER_TAU / min(self.tau) - 1e-9))
-            h = us / steps
-            plan = self.plans[us] = (steps, h, 0.5 * h, h / 6.0)
-        steps, h, half, sixth = plan
-        slope, a = self._slope, self.state
-        for _ in range(steps):
-            k1 = slope(a, drive, coeffs)
-            k2 = slope([x + half * d for x, d in zip(a, k1)], drive, coeffs)
-            k3 = slope([x + half * d for x, d in zip(a, k2)], drive, coeffs)
-            k4 = slope([x + h * d for x, d in zip(a, k3)], drive, coeffs)
-            a = [x + sixth * (d1 + 2 * (d2 + d3) + d4)
-                 for x, d1, d2, d3, d4 in zip(a, k1, k2, k3, k4)]
-        self.state = a
+            plan = self.plans[us] = (steps, us / steps)
+        self.state = RK4.integrate(self.state, drive, coeffs, plan[0], plan[1])
         self.dirty = True
-
-    @staticmethod
-    @micropython.native
-    def _slope(a, drive, coeffs):
-        """d(state)/dt at state a: (vsat tanh(net / vsat) - a) / tau per neuron."""
-        tanh, out, i = math.tanh, [], 0
-        for inv_vsat, vsat_tau, inv_tau, feedback in coeffs:
-            net = drive[i]
-            for wk, j in feedback:
-                net += wk * a[j]
-            out.append(vsat_tau * tanh(net * inv_vsat) - inv_tau * a[i])
-            i += 1
-        return out
 
     def _state_levels(self):
         for ch, i in zip(self.readouts, self.read_order):
@@ -244,3 +218,4 @@ class SimNetwork:
 
 SUBSTEPS_PER_TAU = 8
 getrandbits = random.getrandbits
+RK4 = load("rk4")

@@ -8,7 +8,6 @@ display is needed.
 from __future__ import annotations
 
 import textwrap
-
 from pathlib import Path
 from typing import Any
 
