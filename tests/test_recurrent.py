@@ -16,6 +16,7 @@ from wphil.drivers import ConfigError, load_bench, open_device
 from wphil.drivers.analog import AnalogNetwork
 from wphil.drivers.bench import bench_from_dict
 from wphil.drivers.dynamics import Wiring, substeps, trajectories
+from wphil.drivers.upy import sim_board_file
 from wphil.firmware import firmware_dir
 from wphil.learning import CodeMap, TrainConfig, load_task, make_rule, make_trainer
 from wphil.learning.sequence_model import SequenceModel
@@ -292,24 +293,29 @@ def test_both_twins_add_each_neurons_input_offset_to_its_net_input() -> None:
 
 
 
-def test_a_port_without_the_native_emitter_runs_the_same_rk4_as_bytecode(tmp_path: Path) -> None:
+def test_a_port_without_the_native_emitter_runs_the_same_simulated_board_as_bytecode(
+        tmp_path: Path) -> None:
     # firmware/sim/native.py: `@micropython.native` is a SyntaxError where the port has no
     # native emitter (aarch64). A decorator line the compiler refuses stands in for that
     # here, where the emitter exists: the module then loads from its source without it.
-    (tmp_path / "fast.py").write_text(
-        "import micropython\n\n@micropython.native )\n"
-        "def twice(x):\n    return 2 * x\n")
-    rk4 = (firmware_dir() / "sim" / "rk4.py").read_text()
-    (tmp_path / "rk4_fallback.py").write_text(rk4.replace("@micropython.native",
-                                                          "@micropython.native )"))
-    script = ("import native, rk4\n"
-              f"fast = native.load('fast', {str(tmp_path)!r})\n"
-              f"slow = native.load('rk4_fallback', {str(tmp_path)!r})\n"
-              "c = [(1.0, 0.001, 0.001, [(-0.5, 1)]), (1.0, 0.001, 0.001, [(0.5, 0)])]\n"
-              "args = ([0.1, 0.0], [0.2, -0.1], c, 8, 125.0)\n"
-              "print(fast.twice(21), rk4.integrate(*args) == slow.integrate(*args))\n")
-    env = dict(os.environ, MICROPYPATH=f"{tmp_path}:{firmware_dir() / 'sim'}")
+    sim = firmware_dir() / "sim"
+    source = (sim / "network.py").read_text()
+    assert "@micropython.native\n" in source
+    (tmp_path / "network_fallback.py").write_text(
+        source.replace("@micropython.native\n", "@micropython.native )\n"))
+    board = sim_board_file(load_bench("oscillator-2"), tmp_path, {})
+    script = ("import json, native, network\n"
+              f"cfg = json.load(open({str(board)!r}))\n"
+              f"slow = native.load('network_fallback', {str(tmp_path)!r})\n"
+              "nets = [network.SimNetwork(cfg), slow.SimNetwork(cfg)]\n"
+              "for net in nets:\n"
+              "    for ch, code in enumerate((2900, 1300, 2600, 1500, 2200, 2500)):\n"
+              "        net.set_code(ch, code, net.full_scale[ch])\n"
+              "    for _ in range(6):\n"
+              "        net.advance(500)\n"
+              "print(nets[0].state == nets[1].state, max(abs(a) for a in nets[0].state) > 0.05)\n")
+    env = dict(os.environ, MICROPYPATH=f"{tmp_path}:{sim}:{firmware_dir()}")
     proc = subprocess.run([sys.executable, "-m", "micropython_unix", "-c", script], env=env,
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["42", "True"]
+    assert proc.stdout.split() == ["True", "True"]

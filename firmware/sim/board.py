@@ -5,8 +5,8 @@
 import json
 import os
 
+import native
 from fake_i2c import FakeADS1115, FakeI2C, FakeMCP4728
-from network import SimNetwork
 from protocol import SIM_RESET
 from rp2040_adc import Rp2040Adc
 from stdio import Stdio
@@ -26,7 +26,7 @@ def _load():
         raise SystemExit("WPHIL_SIM_BOARD must name the simulated board's JSON file")
     with open(path) as f:
         cfg = json.load(f)
-    net = SimNetwork(cfg)
+    net = native.load("network").SimNetwork(cfg)
     bus = FakeI2C()
     for i in range(cfg["bench"]["dac"]["chips"]):
         bus.attach(0x60 + i, FakeMCP4728(net, 4 * i))
