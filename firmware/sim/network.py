@@ -78,6 +78,7 @@ class SimNetwork:
             if self.weights_of[channel]:
                 self.coeffs = None
 
+    @micropython.native
     def channel_volts(self, ch):
         code = self.stuck_code if ch in self.stuck else self.codes[ch]
         full = 1 << self.dac_bits
@@ -86,6 +87,7 @@ class SimNetwork:
             v += self.inl[ch] * self.dac_vref / full * math.sin(math.pi * code / full)
         return v * self.dac_gain[ch] + self.dac_offset[ch]
 
+    @micropython.native
     def _weight(self, k):
         volts = self.volts_ch[self.w_ch[k]]
         return self.wpv * (volts - self.wzero) * self.w_gain[k] + self.w_offset[k]
@@ -174,6 +176,7 @@ class SimNetwork:
         self.state = [0.0] * len(self.state)
         self.dirty = True
 
+    @micropython.native
     def _coefficients(self):
         """Per neuron: 1/vsat, vsat/tau, 1/tau and its feedback as (weight, source) pairs;
         rebuilt after a weight's DAC changes."""
@@ -185,6 +188,7 @@ class SimNetwork:
         self.coeffs = coeffs
         return coeffs
 
+    @micropython.native
     def _drive(self):
         """Per neuron: the net input from the bias, the inputs and the neuron's input
         offset, held through a step;
@@ -239,6 +243,7 @@ class SimNetwork:
             i += 1
         return out
 
+    @micropython.native
     def _state_levels(self):
         for ch, i in zip(self.readouts, self.read_order):
             self.level[ch] = (self.state[i] + self.adc_offset[ch]) * self.scale + self.mid
