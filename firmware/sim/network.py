@@ -170,7 +170,7 @@ class SimNetwork:
         self.state = [0.0] * n
         self.coeffs = None         # advance()'s per-neuron coefficients, for these weights
         self.drive = None          # and net input from bias and inputs, for these DAC codes
-        self.plans = {}            # step length (us) -> RK4 substeps, h, h/2, h/6
+        self.plan = (None,)        # the last step length (us), its RK4 substeps, h, h/2, h/6
 
     def reset_state(self):
         self.state = [0.0] * len(self.state)
@@ -191,8 +191,7 @@ class SimNetwork:
     @micropython.native
     def _drive(self):
         """Per neuron: the net input from the bias, the inputs and the neuron's input
-        offset, held through a step;
-        rebuilt after any DAC changes."""
+        offset, held through a step; rebuilt after any DAC changes."""
         w, bias, izero, volts_ch = self.w, self.bias, self.izero, self.volts_ch
         signal = [volts_ch[ch] - izero for ch in self.in_ch]
         drive = []
@@ -211,14 +210,12 @@ class SimNetwork:
             return
         coeffs = self.coeffs or self._coefficients()
         drive = self.drive or self._drive()
-        plan = self.plans.get(us)
-        if plan is None:
-            if len(self.plans) > 32:
-                self.plans.clear()
+        plan = self.plan
+        if plan[0] != us:          # a sequence keeps one step length: computed once
             steps = max(1, math.ceil(us * SUBSTEPS_PER_TAU / min(self.tau) - 1e-9))
             h = us / steps
-            plan = self.plans[us] = (steps, h, 0.5 * h, h / 6.0)
-        steps, h, half, sixth = plan
+            plan = self.plan = (us, steps, h, 0.5 * h, h / 6.0)
+        _, steps, h, half, sixth = plan
         slope, a = self._slope, self.state
         for _ in range(steps):
             k1 = slope(a, drive, coeffs)
