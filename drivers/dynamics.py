@@ -31,6 +31,12 @@ from wphil.drivers.bench import Bench
 SUBSTEPS_PER_TAU = 8
 
 
+def readout_order(bench: Bench) -> list[int]:
+    """Neurons in readout order: the output layer, then the hidden units, in neuron order."""
+    n, n_out = bench.n_neurons, bench.topology.layers[-1]
+    return list(range(n - n_out, n)) + list(range(n - n_out))
+
+
 def substeps(duration_us: float, tau_us: float) -> int:
     """RK4 substeps for one step of `duration_us` with shortest time constant `tau_us`."""
     return max(1, math.ceil(duration_us * SUBSTEPS_PER_TAU / tau_us - 1e-9))
@@ -64,9 +70,7 @@ class Wiring:
         self.coupling = coupling.reshape(n_w, n * n)
         self.inputs = inputs.reshape(n_w, n * n_in)
         self.bias = bias
-        # readouts: the output layer, then the hidden units, in neuron order
-        n_out = layers[-1]
-        self.readout_order = list(range(n - n_out, n)) + list(range(n - n_out))
+        self.readout_order = readout_order(bench)
 
     def matrices(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(coupling (B, N, N), input weights (B, N, n_in), bias drive (B, N)) in volts."""

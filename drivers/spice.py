@@ -27,6 +27,7 @@ import numpy as np
 from wphil.drivers.base import DeviceInfo
 from wphil.drivers.bench import Bench
 from wphil.drivers.circuit import CircuitParts, has_circuit
+from wphil.drivers.dynamics import readout_order
 from wphil.drivers.errors import ConfigError
 from wphil.drivers.mock import MockDevice
 from wphil.drivers.netlist import Sweep, netlist, output_vectors
@@ -148,9 +149,3 @@ def _assign(varying: dict[int, np.ndarray], constant: dict[int, float], channel:
         constant[channel] = float(volts[0])
     else:
         varying[channel] = volts
-
-
-def readout_order(bench: Bench) -> list[int]:
-    """Neurons in readout order: the output layer, then the hidden units (as mock:// reads)."""
-    n, n_out = bench.n_neurons, bench.topology.layers[-1]
-    return list(range(n - n_out, n)) + list(range(n - n_out))

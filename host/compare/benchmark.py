@@ -125,8 +125,9 @@ def _curve(points: list[tuple[int, float]], grid: np.ndarray) -> list[float | No
 
 def _run_rule(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, float]]]:
     with open_device(job.url, bench) as device:
-        epochs = (10**9 if job.rule != "offline" else bench.defaults.epochs if bench.is_recurrent
-                  else OFFLINE_EPOCHS)
+        epochs = 10**9                      # the query budget stops every in-loop rule
+        if job.rule == "offline":
+            epochs = bench.defaults.epochs if bench.is_recurrent else OFFLINE_EPOCHS
         config = TrainConfig.for_bench(bench, algo=job.rule, seed=job.seed,
                                        max_queries=job.max_queries, epochs=epochs,
                                        **TASK_SETTINGS.get(job.task, {}),

@@ -65,11 +65,17 @@ def multiplier_signals(bench: Bench) -> list[tuple[int, str, tuple[str, str], st
     return out
 
 
+def weight_x_pins(bench: Bench) -> tuple[str, str]:
+    """(the weight DAC's pin, the reference's pin) of a weight's AD633: a recurrent neuron's
+    two inverting stages take the weight DAC on X1 (drivers/netlist_tran.py), a
+    feed-forward one's on X2."""
+    return ("X1", "X2") if bench.is_recurrent else ("X2", "X1")
+
+
 def weight_x_inputs(bench: Bench, channel: int) -> tuple[str, str]:
-    """The (X1, X2) nets of a weight's AD633: a recurrent neuron's two inverting stages
-    take the weight DAC on X1 (drivers/netlist_tran.py), a feed-forward one's on X2."""
-    return ((f"ch{channel}", ref_net(bench)) if bench.is_recurrent
-            else (ref_net(bench), f"ch{channel}"))
+    """The (X1, X2) nets of a weight's AD633."""
+    dac, ref = f"ch{channel}", ref_net(bench)
+    return (dac, ref) if weight_x_pins(bench)[0] == "X1" else (ref, dac)
 
 
 def wiring_table(bench: Bench) -> list[Wire]:
@@ -155,7 +161,7 @@ def _multipliers(bench: Bench, add) -> None:
         add("multipliers", f"{u} -Vs ({p['-Vs']})", "-12V rail", "-12V")
         add("multipliers", f"C 0.1uF at {u}", "+12V to GND", "+12V", note="decoupling")
         add("multipliers", f"C 0.1uF at {u}", "-12V to GND", "-12V", note="decoupling")
-        ref_pin, dac_x = ("X2", "X1") if bench.is_recurrent else ("X1", "X2")
+        dac_x, ref_pin = weight_x_pins(bench)
         add("multipliers", f"{ref_net(bench)} bus", f"{u} {ref_pin} ({p[ref_pin]})",
             ref_net(bench))
         add("multipliers", dac_pin(channel), f"{u} {dac_x} ({p[dac_x]})", wnet,
