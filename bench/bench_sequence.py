@@ -23,6 +23,7 @@ import json
 import time
 
 import numpy as np
+from script_args import at_least, usage_errors
 
 from wphil.drivers import load_bench, open_device
 from wphil.learning import CodeMap, load_task
@@ -75,12 +76,13 @@ def measure(bench_name: str, step_us: int, rounds: int, seconds: float) -> list[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", default="delayed-xor")
-    parser.add_argument("--step-us", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--step-us", type=at_least(1), default=1)
+    parser.add_argument("--rounds", type=at_least(1), default=5)
     parser.add_argument("--seconds", type=float, default=0.5, help="per mode and round")
     parser.add_argument("--json")
     args = parser.parse_args()
-    rows = measure(args.bench, args.step_us, args.rounds, args.seconds)
+    with usage_errors(parser):
+        rows = measure(args.bench, args.step_us, args.rounds, args.seconds)
     base = next(r for r in rows if r["mode"] == "upy one per step")["sequences_per_s"]
     print(f"bench {args.bench}, {rows[0]['steps']} steps per sequence, step_us {args.step_us}")
     print(f"{'mode':<18} {'sequences/s':>12} {'queries/s':>11} {'vs one per step':>16}")

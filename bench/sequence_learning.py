@@ -18,6 +18,8 @@ import math
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+from script_args import at_least, usage_errors
+
 from wphil.drivers import load_bench, open_device
 from wphil.learning import TrainConfig, load_task, make_trainer
 
@@ -45,12 +47,18 @@ def main() -> None:
     parser.add_argument("--url", default="mock://?seed={seed}")
     parser.add_argument("--algo", help="learning rule (default: the bench's)")
     parser.add_argument("--profile", default="default")
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--first-seed", type=int, default=0, help="seeds FIRST .. FIRST+SEEDS-1")
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--max-queries", type=int, default=0, help="budget per run (0: none)")
+    parser.add_argument("--seeds", type=at_least(1), default=10)
+    parser.add_argument("--first-seed", type=at_least(0), default=0,
+                        help="seeds FIRST .. FIRST+SEEDS-1")
+    parser.add_argument("--jobs", type=at_least(1), default=1)
+    parser.add_argument("--max-queries", type=at_least(0), default=0,
+                        help="budget per run (0: none)")
     parser.add_argument("--json")
     args = parser.parse_args()
+    with usage_errors(parser):          # a bad bench, profile or URL: before any run starts
+        with open_device(args.url.format(seed=100 + args.first_seed),
+                         load_bench(args.bench, args.profile)):
+            pass
     jobs = [(args.bench, args.url, args.algo, args.profile, s, args.max_queries)
             for s in range(args.first_seed, args.first_seed + args.seeds)]
     rows = []

@@ -1,0 +1,33 @@
+"""What the benchmark scripts share on their command lines: argparse types that refuse a
+bad count in one line, and bad input (an unknown bench, a malformed URL) reported as a
+usage error rather than a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+
+from wphil.drivers.errors import ConfigError
+
+
+def at_least(low: int):  # noqa: ANN201
+    """argparse type: an integer >= low."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is below {low}")
+        return value
+    return parse
+
+
+@contextlib.contextmanager
+def usage_errors(parser: argparse.ArgumentParser) -> Iterator[None]:
+    """Turn wphil's ConfigError (bad bench, task or URL) into the parser's one-line error."""
+    try:
+        yield
+    except ConfigError as exc:
+        parser.error(str(exc))
