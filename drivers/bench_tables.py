@@ -21,6 +21,8 @@ def key(default: Any = MISSING, lo: float | None = None, hi: float | None = None
 
 @dataclass(frozen=True, kw_only=True)
 class BenchMeta:
+    """What the bench is called and which task it trains by default."""
+
     name: str = key(doc="bench name")
     description: str = key("", doc="free text")
     task: str = key("xor", doc="default task trained on this bench")
@@ -28,6 +30,8 @@ class BenchMeta:
 
 @dataclass(frozen=True, kw_only=True)
 class Topology:
+    """The network: units per layer, the bias input, the neurons' saturation."""
+
     layers: tuple[int, ...] = key(lo=0, hi=64, doc="units per layer, inputs first (0 inputs: "
                                   "only a recurrent network, driven by its own dynamics)")
     bias_volts: float = key(1.0, lo=0.0, hi=10.0, doc="fixed bias input of every neuron (V)")
@@ -36,6 +40,8 @@ class Topology:
 
 @dataclass(frozen=True, kw_only=True)
 class Dac:
+    """The DAC chips (MCP4728, four channels each) and the I2C bus they share."""
+
     kind: str = key("mcp4728", choices=("mcp4728",), doc="DAC chip")
     chips: int = key(lo=1, hi=8, doc="number of chips on the bus (4 channels each, 0x60..0x67)")
     bits: int = key(12, lo=4, hi=16, doc="resolution")
@@ -50,6 +56,8 @@ class Dac:
 
 @dataclass(frozen=True, kw_only=True)
 class Adc:
+    """The ADC the outputs (and hidden units) are read with: the RP2040's own, or an ADS1115."""
+
     kind: str = key("rp2040", choices=("rp2040", "ads1115"), doc="ADC chip")
     channels: int = key(3, lo=1, hi=16, doc="readable channels")
     bits: int = key(12, lo=8, hi=16, doc="resolution of the codes the device reports")
@@ -68,6 +76,9 @@ class FixedChannel:
 
 @dataclass(frozen=True, kw_only=True)
 class Wiring:
+    """Which converter channel carries each weight, input and output; DAC channels count
+    0.. over the chips (chip k has channels 4k..4k+3), ADC channels are the ADC's inputs."""
+
     weights: tuple[int, ...] = key(lo=0, hi=255, doc="DAC channel of each weight, layer by layer, "
                                    "unit by unit, inputs then bias")
     inputs: tuple[int, ...] = key(lo=0, hi=255, doc="DAC channel of each network input")
@@ -80,6 +91,9 @@ class Wiring:
 
 @dataclass(frozen=True, kw_only=True)
 class Calibration:
+    """How DAC codes map to weights and signal volts, and the output volts that are the
+    targets."""
+
     weight_zero_volts: float = key(1.024, lo=0.0, hi=10.0, doc="DAC volts that mean weight 0")
     weight_per_volt: float = key(4.0, lo=0.01, hi=1000.0, doc="weight units per DAC volt")
     input_zero_volts: float = key(1.024, lo=0.0, hi=10.0, doc="DAC volts that mean signal 0 V")
@@ -106,6 +120,8 @@ class DacCalibration:
 
 @dataclass(frozen=True, kw_only=True)
 class Limits:
+    """The DAC codes the firmware accepts, and the safe code it falls back to."""
+
     min_code: int = key(0, lo=0, hi=65535, doc="lowest DAC code the firmware accepts")
     max_code: int = key(-1, lo=-1, hi=65535, doc="highest DAC code accepted (-1: full scale)")
     safe_code: int = key(-1, lo=-1, hi=65535, doc="code every DAC goes to when safe (-1: weight 0)")
@@ -113,6 +129,8 @@ class Limits:
 
 @dataclass(frozen=True, kw_only=True)
 class Timing:
+    """How long the circuit needs to settle, and how long the firmware waits for the host."""
+
     settle_us: int = key(-1, lo=-1, hi=1_000_000, doc="wait after writing DACs before reading (us); "
                          "-1: what the [circuit] needs (10 without one)")
     host_timeout_ms: int = key(2000, lo=100, hi=3_600_000, doc="host silence before safe state (ms)")
@@ -120,6 +138,9 @@ class Timing:
 
 @dataclass(frozen=True, kw_only=True)
 class Defaults:
+    """The training settings `wphil train` uses unless told otherwise (every one is also a
+    CLI option)."""
+
     algo: str = key("wp", doc="learning rule")
     lr: float = key(0.5, lo=1e-9, hi=1e6, doc="learning rate")
     pattern_lr: float = key(0.05, lo=1e-9, hi=1e6,
@@ -138,6 +159,10 @@ class Defaults:
 
 @dataclass(frozen=True, kw_only=True)
 class Sim:
+    """The simulated physics of mock://, upy:// and rp2040:// (and the converters of
+    spice://): mismatch drawn per board, noise and drift per reading. A real bench ignores it;
+    profiles (`--profile`) change it."""
+
     board_seed: int = key(1, lo=0, hi=2**32 - 1, doc="seed of the board instance (mismatch)")
     noise_seed: int = key(2, lo=0, hi=2**32 - 1, doc="seed of read noise and drift")
     dac_gain_mismatch: float = key(0.005, lo=0.0, hi=0.5, doc="std of DAC channel gain error")
@@ -202,7 +227,7 @@ class Recurrent:
 @dataclass(frozen=True, kw_only=True)
 class Circuit:
     """The analog core the bench is built from (drivers/circuit.py). Part figures are the
-    datasheets' typical values, used as 1-sigma spreads by spice:// (see README)."""
+    datasheets' typical values, used as 1-sigma spreads by spice:// (docs: Build the bench)."""
 
     kind: str = key("", choices=("", "ad633"), doc="circuit: '' (abstract model only) or 'ad633' "
                     "(an AD633 multiplier per weight, an MCP6004 diode-limiter neuron)")

@@ -7,6 +7,8 @@
     weights.npz     final float weights and DAC codes
     train.log       the debug log of every session on this directory
     .wphil.lock     held by the one process writing the directory
+    trajectory.npz  sequence tasks only: target and measured outputs per step
+    twin.json       rule twin only: the fitted model, its uncertainties and residual
 
 One writer at a time: a session holds an OS file lock (`filelock`, flock on POSIX, msvcrt
 on Windows: released by the OS when the process dies, so a kill -9 leaves no stale lock)

@@ -1,0 +1,1 @@
+"""Page sections generated at build time by docs/hooks.py."""
