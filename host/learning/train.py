@@ -232,7 +232,7 @@ class Trainer:
                     if reached:
                         losses.append(est.loss)
                         break
-                weights = self.optimizer.step(st.weights, est.lr_scale * est.gradient)
+                weights = self.optimizer.step(st.weights, est.gradient, est.lr_scale)
                 st.weights = np.clip(weights, self.lo, self.hi)
                 losses.append(est.loss)
                 grad_norm = float(np.linalg.norm(est.gradient))

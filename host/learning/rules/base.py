@@ -9,7 +9,7 @@ A rule may have its own hyperparameters (`options`, each with a default and an a
 range, set from the CLI with `--rule-option NAME=VALUE`), its own state (an iteration
 counter, an integrated gradient; saved in checkpoints so a resumed run continues
 exactly), and its own gain schedule (`Estimate.lr_scale`, a factor on the learning rate
-for this step, e.g. Spall's a_k / a_0).
+for this step, e.g. Spall's a_k / a_0, applied after the optimizer's normalisation).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Estimate:
     gradient: np.ndarray   # dloss/dweight, weight units
     loss: float            # loss at the base codes, as measured
     queries: int           # forward passes spent
-    lr_scale: float = 1.0  # the rule's gain schedule: the step is lr * lr_scale * gradient
+    lr_scale: float = 1.0  # the rule's gain schedule: a factor on this step's learning rate
 
 
 @dataclass(frozen=True)
