@@ -31,7 +31,7 @@ from wphil.drivers.base import Device
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
 from wphil.learning.codes import CodeMap
-from wphil.learning.objective import Evaluation, meets_target
+from wphil.learning.objective import Evaluation, QueryMeter, meets_target
 from wphil.learning.optim import make_optimizer
 from wphil.learning.rules import RULES, make_rule
 from wphil.learning.sequence_objective import make_objective
@@ -219,7 +219,7 @@ class Trainer:
     def run(self) -> Iterator[EpochRecord]:
         """Train until a stop condition; yield one record per epoch. Sets `stop_reason`."""
         st = self.state
-        start, queries0 = time.perf_counter() - st.elapsed_s, self.objective.queries - st.queries
+        start, meter = time.perf_counter() - st.elapsed_s, QueryMeter(self.objective, st.queries)
         self.stop_reason = self._done(None)
         while self.stop_reason is None:
             self._restart_if_stalled()
@@ -236,7 +236,7 @@ class Trainer:
                 st.weights = np.clip(weights, self.lo, self.hi)
                 losses.append(est.loss)
                 grad_norm = float(np.linalg.norm(est.gradient))
-                st.queries = self.objective.queries - queries0
+                st.queries = meter.spent
                 if self.config.max_queries and st.queries >= self.config.max_queries:
                     break
             if evaluation is None:
@@ -244,7 +244,7 @@ class Trainer:
                 reached = self.confirmed(evaluation)
             self.last_evaluation = evaluation
             st.epoch += 1
-            st.queries = self.objective.queries - queries0
+            st.queries = meter.spent
             st.elapsed_s = time.perf_counter() - start
             st.loss, st.accuracy = evaluation.loss, evaluation.accuracy
             self.stop_reason = self._done(reached)

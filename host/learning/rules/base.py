@@ -16,21 +16,21 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
 
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
-from wphil.learning.objective import Objective
+from wphil.learning.objective import Objective, QueryMeter
 
 
 @dataclass(frozen=True)
 class Estimate:
     gradient: np.ndarray   # dloss/dweight, weight units
     loss: float            # loss at the base codes, as measured
-    queries: int           # forward passes spent
+    queries: int = 0       # forward passes spent (filled in by LearningRule.estimate)
     lr_scale: float = 1.0  # the rule's gain schedule: a factor on this step's learning rate
 
 
@@ -77,6 +77,9 @@ class LearningRule(ABC):
     #: algo, and noisier estimates (one draw instead of one difference per weight) need
     #: smaller steps; `--lr` overrides it (wphil.learning.train.TrainConfig.for_bench)
     lr_factor: ClassVar[float] = 1.0
+    #: the training loop this rule needs, by name (wphil.learning.trainers.TRAINERS): "loop"
+    #: is estimate-step-evaluate in the loop; "offline" and "twin" train a model first
+    trainer: ClassVar[str] = "loop"
     #: True for rules that need the network's layer structure (neurons fed forward): they
     #: cannot train a recurrent bench
     feedforward_only: ClassVar[bool] = False
@@ -111,9 +114,15 @@ class LearningRule(ABC):
         return {name: opt.check(cls.name, name, given[name]) if name in given else opt.default
                 for name, opt in cls.options.items()}
 
-    @abstractmethod
     def estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
-        """Estimate the gradient of the mean loss over `patterns` at weight codes `codes`."""
+        """Estimate the gradient of the mean loss over `patterns` at weight codes `codes`,
+        with the queries it spent (read from the device's meter, not counted by the rule)."""
+        meter = QueryMeter(self.objective)
+        return replace(self._estimate(codes, patterns), queries=meter.spent)
+
+    @abstractmethod
+    def _estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
+        """The rule's estimate (its `queries` are filled in by `estimate`)."""
 
     def state(self) -> dict[str, np.ndarray]:
         """What a resumed run needs to continue this rule exactly (empty if stateless)."""
