@@ -14,6 +14,7 @@ for this step, e.g. Spall's a_k / a_0, applied after the optimizer's normalisati
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -80,6 +81,8 @@ class LearningRule(ABC):
     #: the training loop this rule needs, by name (wphil.learning.trainers.TRAINERS): "loop"
     #: is estimate-step-evaluate in the loop; "offline" and "twin" train a model first
     trainer: ClassVar[str] = "loop"
+    #: modules the rule imports when it runs (checked before a run starts, `check_imports`)
+    requires: ClassVar[tuple[str, ...]] = ()
     #: True for rules that need the network's layer structure (neurons fed forward): they
     #: cannot train a recurrent bench
     feedforward_only: ClassVar[bool] = False
@@ -103,6 +106,18 @@ class LearningRule(ABC):
             raise ConfigError(f"rule {cls.name} needs the hidden units read back, and bench "
                               f"{bench.name} has no [wiring] hidden channels "
                               "(use swnp, which does not)")
+
+    @classmethod
+    def check_imports(cls) -> None:
+        """A `ConfigError` naming the missing module if one the rule needs cannot be imported
+        (a core dependency, so only a broken or partial install gets here)."""
+        for module in cls.requires:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                raise ConfigError(f"rule {cls.name} needs {module}, which is not installed: "
+                                  f"pip install {module} (or reinstall wphil: pip install .)"
+                                  ) from None
 
     @classmethod
     def resolve_options(cls, given: Mapping[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from wphil.learning.rules.wp import WeightPerturbation
 class Twin(PhysicsAware):
     name = "twin"
     trainer = "twin"
+    requires = ("scipy",)          # the fit: scipy.optimize.least_squares
     options = {
         "probes": Option(0, "probe weight vectors measured on every pattern (0: three data "
                          "per fitted parameter, at least 2)", 0, 1000),
