@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.training_settings import SETTINGS
 
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS: tuple[str, ...] = SETTINGS["optimizer"].metadata["choices"]
 
 
 class SGD:

@@ -30,6 +30,7 @@ import numpy as np
 from wphil.drivers.base import Device
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.training_settings import SETTINGS, TrainingSettings
 from wphil.learning.codes import CodeMap
 from wphil.learning.objective import Evaluation, QueryMeter, meets_target
 from wphil.learning.optim import make_optimizer
@@ -40,25 +41,11 @@ from wphil.learning.tasks import Task
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    algo: str = "wp"
-    lr: float = 0.5
-    pert: float = 0.04
-    momentum: float = 0.0
-    batch_size: int = 0
-    epochs: int = 500
-    max_queries: int = 0          # 0: no budget
-    target_accuracy: float = 1.0
-    target_loss: float = 0.0      # 0: not a stop condition
-    seed: int = 0
-    rounding: str = "round"
-    init_scale: float = 1.0
-    onchip: bool = False          # run the perturbation loop on the device itself
-    optimizer: str = "sgd"        # sgd (momentum) or adam
-    restart_after: int = 0        # epochs without a new lowest loss before a restart; 0: never
-    margin: float = 0.05          # volts a pattern must be decided by to count toward the target
-    confirm: bool = True          # re-measure before claiming convergence
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(TrainingSettings):
+    """Every training setting (declared once, with its range, in
+    wphil.drivers.training_settings) and the rule's own hyperparameters."""
+
     rule_options: dict[str, Any] = field(default_factory=dict)   # the rule's own hyperparameters
 
     @classmethod
@@ -69,10 +56,7 @@ class TrainConfig:
         rules' `lr_factor`s (its default step relative to wp's) unless lr is given.
         """
         d = bench.defaults
-        values = dict(algo=d.algo, lr=d.lr, pert=d.pert, momentum=d.momentum, init_scale=d.init_scale,
-                      batch_size=d.batch_size, epochs=d.epochs, target_accuracy=d.target_accuracy,
-                      target_loss=d.target_loss, optimizer=d.optimizer,
-                      restart_after=d.restart_after)
+        values = {name: getattr(d, name) for name, f in SETTINGS.items() if f.metadata["bench"]}
         values.update({k: v for k, v in overrides.items() if v is not None})
         if overrides.get("lr") is None and (values["batch_size"] == 1 or values.get("onchip")):
             values["lr"] = d.pattern_lr
