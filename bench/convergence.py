@@ -1,6 +1,7 @@
 """How reliably the default settings train each built-in bench on the simulated device.
 
     python bench/convergence.py [--bench xor-2-2-1 parity4 iris] [--seeds 20] [--profile default]
+                                [--quick]
 
 Seed s trains with `--seed s` on `mock://?seed=100+s` (weight init and read noise both vary;
 the board instance is the bench's). Prints one markdown row per bench.
@@ -12,6 +13,7 @@ import argparse
 import time
 
 import numpy as np
+from script_args import add_quick
 
 from wphil.drivers import load_bench, open_device
 from wphil.learning import TrainConfig, Trainer, load_task
@@ -42,7 +44,10 @@ def main() -> None:
     parser.add_argument("--bench", nargs="+", default=["xor-2-2-1", "parity4", "iris"])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--profile", default="default")
+    add_quick(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.bench, args.seeds = ["xor-2-2-1"], 1
     print("| bench | task | target accuracy | converged | median epochs | median queries "
           "| final accuracy min / median | wall s |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
