@@ -1,7 +1,7 @@
 """Benchmark: forward passes per second through the mock device's batched API, next to a
 plain numpy forward pass of the same network (float weights, tanh, no converters).
 
-    python bench/bench_mock_speed.py [--repeat 5] [--json bench/results/mock_speed.json]
+    python bench/bench_mock_speed.py [--repeat 5] [--json bench/results/mock_speed.json] [--quick]
 
 Both sides get the same batch (B weight vectors x P patterns) and are timed alternately in
 one run, best of --repeat; the ratio is the cost of simulating the hardware (code to volt
@@ -16,6 +16,7 @@ import json
 import time
 
 import numpy as np
+from script_args import add_quick
 
 from wphil.drivers import load_bench, open_device
 from wphil.learning import CodeMap, IdealModel
@@ -57,7 +58,7 @@ def measure(bench_name: str, batch: int, patterns: int, repeat: int) -> dict:
     with open_device("mock://", bench) as dev:
         mock = lambda: dev.evaluate(inputs, codes)  # noqa: E731
         plain = lambda: plain_forward(cm.codes_to_weights(codes), signals, model.shapes,  # noqa
-                                      model.vsat, model.bias)
+                                      bench.topology.vsat, model.bias)
         mock(), plain()  # warm up
         rates = {"mock": [], "numpy": []}
         for _ in range(3):  # interleave so machine noise hits both
@@ -73,9 +74,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", help="also write the results here")
+    add_quick(parser)
     args = parser.parse_args()
     cases = [("xor-2-2-1", 1, 4), ("xor-2-2-1", 10, 4), ("xor-2-2-1", 256, 4),
              ("xor-2-2-1", 4096, 4), ("iris", 1, 150), ("iris", 28, 150), ("iris", 256, 150)]
+    if args.quick:
+        cases, args.repeat = [("xor-2-2-1", 10, 4)], 1
     rows = [measure(name, b, p, args.repeat) for name, b, p in cases]
     print("| network | weight vectors x patterns | mock passes/s | numpy passes/s | mock cost |")
     print("|---|---|---:|---:|---:|")

@@ -1,7 +1,7 @@
 """Benchmark: sequence forward passes per second on a recurrent bench, in one run.
 
     python bench/bench_sequence.py [--bench delayed-xor] [--step-us N] [--rounds 5] [--seconds 0.5]
-                                   [--json bench/results/sequence_speed.json]
+                                   [--json bench/results/sequence_speed.json] [--quick]
 
 A sequence forward pass is one replay of the task's whole input sequence for one weight
 vector (its steps are queries). Modes, interleaved over several rounds of `--seconds` each
@@ -23,7 +23,7 @@ import json
 import time
 
 import numpy as np
-from script_args import at_least, usage_errors
+from script_args import add_quick, at_least, usage_errors
 
 from wphil.drivers import load_bench, open_device
 from wphil.learning import CodeMap, load_task
@@ -80,7 +80,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=at_least(1), default=5)
     parser.add_argument("--seconds", type=float, default=0.5, help="per mode and round")
     parser.add_argument("--json")
+    add_quick(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds = 1, 0.05
     with usage_errors(parser):
         rows = measure(args.bench, args.step_us, args.rounds, args.seconds)
     base = next(r for r in rows if r["mode"] == "upy one per step")["sequences_per_s"]

@@ -1,6 +1,6 @@
 """Benchmark: forward passes per second of spice:// (the circuit in ngspice) next to mock://.
 
-    python bench/bench_spice.py [--repeat 5] [--json bench/results/spice_speed.json]
+    python bench/bench_spice.py [--repeat 5] [--json bench/results/spice_speed.json] [--quick]
 
 For the XOR and iris benches, in one run, timed alternately, best of --repeat:
   single     one weight vector x one pattern per call (a query at a time)
@@ -16,12 +16,15 @@ import json
 import time
 
 import numpy as np
+from script_args import add_quick
 
 from wphil.drivers import load_bench, open_device
 from wphil.learning import CodeMap
 
 PATTERNS = {"xor-2-2-1": 4, "iris": 150}
 SINGLE_CALLS = {"mock": 2000, "spice": 200}
+#: --quick: single calls per backend (xor only, once)
+QUICK_CALLS = {"mock": 20, "spice": 4}
 
 
 def best_rate(fn, passes: int, repeat: int) -> float:
@@ -33,7 +36,7 @@ def best_rate(fn, passes: int, repeat: int) -> float:
     return passes / best
 
 
-def measure(bench_name: str, repeat: int) -> dict:
+def measure(bench_name: str, repeat: int, single_calls: dict[str, int] = SINGLE_CALLS) -> dict:
     bench = load_bench(bench_name)
     cm = CodeMap(bench)
     rng = np.random.default_rng(0)
@@ -47,7 +50,7 @@ def measure(bench_name: str, repeat: int) -> dict:
         for dev in devices.values():               # warm up: worker start, caches
             dev.evaluate(inputs, base, perturbations=perts)
         for name, dev in devices.items():
-            calls = SINGLE_CALLS[name]
+            calls = single_calls[name]
 
             def single(dev=dev, calls=calls):
                 for i in range(calls):
@@ -66,8 +69,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", default=None)
+    add_quick(parser)
     args = parser.parse_args()
-    rows = [measure(name, args.repeat) for name in PATTERNS]
+    if args.quick:
+        rows = [measure("xor-2-2-1", 1, QUICK_CALLS)]
+    else:
+        rows = [measure(name, args.repeat) for name in PATTERNS]
     print("| bench | passes/step | mock single | spice single | mock step | spice step "
           "| mock/spice (step) |")
     print("|---|---:|---:|---:|---:|---:|---:|")

@@ -2,7 +2,7 @@
 unix port (`upy://`), host-driven one pass per request, host-driven batched, and on-chip,
 with the bytes on the wire per pass.
 
-    python bench/bench_upy_speed.py [--bench xor-2-2-1] [--json bench/results/upy_speed.json]
+    python bench/bench_upy_speed.py [--bench xor-2-2-1] [--json bench/results/upy_speed.json] [--quick]
 
 All modes run in one process on the same simulated board, interleaved over several rounds
 (best kept), so machine load hits them alike. "On-chip" is the firmware's own perturbation
@@ -16,6 +16,7 @@ import json
 import time
 
 import numpy as np
+from script_args import add_quick
 
 from wphil.drivers import load_bench, open_device
 from wphil.learning import CodeMap, TrainConfig, TrainState, load_task, onchip_job
@@ -36,7 +37,9 @@ def timed(dev, fn, passes_per_call: int, calls: int) -> dict:
             "bytes_per_pass": (wire(dev) - b0) / passes}
 
 
-def measure(bench_name: str, rounds: int) -> list[dict]:
+def measure(bench_name: str, rounds: int, quick: bool = False) -> list[dict]:
+    """Each mode's best rate over `rounds`; `quick`: a tenth of the passes (a smoke run)."""
+    less = 10 if quick else 1
     bench = load_bench(bench_name)
     task = load_task(bench.bench.task)
     cm = CodeMap(bench)
@@ -49,18 +52,20 @@ def measure(bench_name: str, rounds: int) -> list[dict]:
     best: dict[str, dict] = {}
     with open_device("upy://", bench) as dev:
         one = iter(range(10**9))
-        config = TrainConfig.for_bench(bench, onchip=True, epochs=150, target_accuracy=1.0,
+        config = TrainConfig.for_bench(bench, onchip=True, epochs=150 // less, target_accuracy=1.0,
                                        target_loss=1e-12)
         state = TrainState(weights=cm.codes_to_weights(codes), rng_state={})
         job = onchip_job(bench, task, config, cm, state)
         modes = [
             ("host, one pass per request",
-             lambda: timed(dev, lambda: dev.evaluate(inputs[[next(one) % n_p]], codes), 1, 1500)),
+             lambda: timed(dev, lambda: dev.evaluate(inputs[[next(one) % n_p]], codes), 1,
+                           1500 // less)),
             (f"host, batched: wp step ({n_w + 1} x {n_p})",
-             lambda: timed(dev, lambda: dev.evaluate(inputs, codes, perts), (n_w + 1) * n_p, 100)),
+             lambda: timed(dev, lambda: dev.evaluate(inputs, codes, perts), (n_w + 1) * n_p,
+                           100 // less)),
             (f"host, batched: 64 vectors x {n_p}",
-             lambda: timed(dev, lambda: dev.evaluate(inputs, batch), 64 * n_p, 40)),
-            ("on-chip (TRAIN, 150 epochs)", lambda: timed_onchip(dev, job)),
+             lambda: timed(dev, lambda: dev.evaluate(inputs, batch), 64 * n_p, 40 // less)),
+            (f"on-chip (TRAIN, {150 // less} epochs)", lambda: timed_onchip(dev, job)),
         ]
         for _ in range(rounds):           # interleaved rounds: load on the machine hits all modes
             for name, run in modes:
@@ -87,8 +92,9 @@ def main() -> None:
     parser.add_argument("--bench", default="xor-2-2-1")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds, best kept")
     parser.add_argument("--json")
+    add_quick(parser)
     args = parser.parse_args()
-    rows = measure(args.bench, args.rounds)
+    rows = measure(args.bench, 1 if args.quick else args.rounds, args.quick)
     print(f"upy:// on {args.bench}")
     print("| mode | passes | passes/s | vs one at a time | bytes on the wire per pass |")
     print("|---|---:|---:|---:|---:|")

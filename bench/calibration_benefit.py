@@ -2,7 +2,7 @@
 
     python bench/calibration_benefit.py [--bench xor-2-2-1] [--profile harsh] [--boards 20]
         [--seeds 10] [--init-scales 0.5 0.8 1.1 1.4] [--offline] [--no-stuck] [--json FILE]
-        [--channels wired|weights|inputs] [--calibration-only]
+        [--channels wired|weights|inputs] [--calibration-only] [--quick]
 
 For each simulated board (board seed b = 1000 + i: its own DAC gain/offset/INL draw), the
 DAC channels are calibrated the way `wphil calibrate` does it (the simulated 34461A on a
@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from script_args import add_quick
 
 from wphil.drivers import load_bench, open_device
 from wphil.drivers.bench import Bench
@@ -136,7 +137,10 @@ def main() -> None:
     parser.add_argument("--no-stuck", action="store_true",
                         help="override [sim] stuck_dac_channels = [] (harsh minus its stuck weight)")
     parser.add_argument("--json", type=Path, help="write the results here")
+    add_quick(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.boards, args.seeds = 1, 1
     overrides = {"sim": {"stuck_dac_channels": []}} if args.no_stuck else None
     bench = load_bench(args.bench, args.profile, overrides)
     task = load_task(bench.bench.task)

@@ -1,7 +1,7 @@
 """How reliably the default settings train each built-in bench on the simulated device.
 
     python bench/convergence.py [--bench xor-2-2-1 parity4 iris] [--seeds 20] [--profile default]
-                                [--json bench/results/convergence.json]
+                                [--json bench/results/convergence.json] [--quick]
 
 Seed s trains with `--seed s` on `mock://?seed=100+s` (weight init and read noise both vary;
 the board instance is the bench's). Prints one markdown row per bench; `--json` also writes
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from results_stamp import stamp
-from script_args import at_least, usage_errors
+from script_args import add_quick, at_least, usage_errors
 
 from wphil.drivers import load_bench, open_device
 from wphil.learning import TrainConfig, Trainer, load_task
@@ -52,7 +52,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=at_least(1), default=20)
     parser.add_argument("--profile", default="default")
     parser.add_argument("--json", type=Path, help="also write the rows and the stamp here")
+    add_quick(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.bench, args.seeds = ["xor-2-2-1"], 1
     rows = []
     print("| bench | task | target accuracy | converged | median epochs | median queries "
           "| final accuracy min / median | wall s |")

@@ -6,7 +6,7 @@ abstract parameter over the boards is what the bench's [sim] key should say. The
 offsets are also measured in ngspice (all weights at zero, ideal converters), as a check
 of the map. Prints a Markdown table: parameter, circuit Monte Carlo, the bench's value.
 
-    python bench/fit_circuit.py [--bench xor-2-2-1] [--boards 300] [--spice-boards 50]
+    python bench/fit_circuit.py [--bench xor-2-2-1] [--boards 300] [--spice-boards 50] [--quick]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from script_args import add_quick
 
 from wphil.drivers import open_device
 from wphil.drivers.analog import BoardInstance
@@ -56,7 +57,10 @@ def main() -> None:
     parser.add_argument("--bench", default="xor-2-2-1")
     parser.add_argument("--boards", type=int, default=300)
     parser.add_argument("--spice-boards", type=int, default=30)
+    add_quick(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.boards, args.spice_boards = 5, 1
     bench = load_bench(args.bench)
     mc = monte_carlo(bench, args.boards)
     sim = bench.sim

@@ -1,7 +1,7 @@
 """Fuzz the firmware (under the MicroPython unix port, upy://) with mutated and random frames.
 
     python bench/fuzz_firmware.py [--frames 100000] [--seed 0] [--url upy://?timeout=1]
-                                  [--json bench/results/fuzz.json]
+                                  [--json bench/results/fuzz.json] [--quick]
 
 Frames are built from valid requests of every command (SET_CODES, EVALUATE, PERTURB,
 CONFIGURE and TRAIN JSON, ...), then mutated: bits flipped, bytes inserted or deleted,
@@ -22,6 +22,8 @@ import random
 import struct
 import time
 from pathlib import Path
+
+from script_args import add_quick
 
 from wphil.drivers import load_bench, open_device
 from wphil.drivers.serial_device import firmware_config
@@ -125,7 +127,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--url", default="upy://?timeout=1", help="a upy:// URL (firmware=PATH)")
     parser.add_argument("--json")
+    add_quick(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.frames = 2 * BATCH
     rng, bench = random.Random(args.seed), load_bench("xor-2-2-1")
     valid = valid_payloads(bench)
     found = {"frames": 0, "bytes": 0, "replies": 0, "crashes": 0, "malformed": 0,

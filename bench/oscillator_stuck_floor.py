@@ -2,7 +2,7 @@
 weight (neuron 0's bias) at code 0 = -4.096: Adam on exact BPTT gradients of the ideal
 network (wphil.learning.sequence_model) with that weight held, from several random starts.
 
-    python bench/oscillator_stuck_floor.py [--starts 3] [--steps 1500]
+    python bench/oscillator_stuck_floor.py [--starts 3] [--steps 1500] [--quick]
 
 Why: on the harsh profile neither in-loop wp-central nor BPTT-then-transfer reaches the
 oscillator's target; this shows the target is out of reach for any rule on that board.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from script_args import add_quick
 
 from wphil.drivers import load_bench
 from wphil.learning.sequence_model import SequenceModel
@@ -44,7 +45,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--steps", type=int, default=1500)
+    add_quick(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.starts, args.steps = 1, 20
     for seed in range(args.starts):
         best, w = floor(seed, args.steps)
         print(f"start {seed}: lowest loss {best:.4f} V^2 (RMS {1000 * np.sqrt(best):.0f} mV), "

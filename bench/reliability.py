@@ -2,6 +2,7 @@
 drops, flips and duplicates bytes, stalls, the board resets or is unplugged.
 
     python bench/reliability.py [--seeds 20] [--epochs 25] [--json bench/results/reliability.json]
+        [--quick]
 
 Each fault runs with `seeds` fault seeds (1000, 1001, ...; never the ones the tests use)
 and is compared with the clean run (same training seed, same board): did the run complete,
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from script_args import add_quick
 
 from wphil.drivers import load_bench
 from wphil.drivers.errors import WphilError
@@ -93,16 +95,20 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--json")
+    add_quick(parser)
     args = parser.parse_args()
+    faults, clean_runs = FAULTS, CLEAN_RUNS
+    if args.quick:                     # one fault, one seed, two epochs, one clean run
+        args.seeds, args.epochs, faults, clean_runs = 1, 2, FAULTS[:1], 1
     tmp = Path(tempfile.mkdtemp(prefix="wphil-reliability-"))
     base = "upy://?reconnect=30"
     clean = {}
     for board in ("", QUIET):
         runs = [one_run(tmp / f"clean{bool(board)}-{i}", base + board, args.epochs)
-                for i in range(CLEAN_RUNS)]
+                for i in range(clean_runs)]
         clean[board] = dict(runs[0], seconds=statistics.median(r["seconds"] for r in runs))
     t0 = time.perf_counter()
-    table = [fault_row(tmp, base, f, clean, args.seeds, args.epochs) for f in FAULTS]
+    table = [fault_row(tmp, base, f, clean, args.seeds, args.epochs) for f in faults]
     print(f"XOR on upy://, {args.epochs} epochs per run, fault seeds {FIRST_FAULT_SEED}.."
           f"{FIRST_FAULT_SEED + args.seeds - 1}, clean run {clean[''][ 'seconds']:.2f} s "
           f"(quiet {clean[QUIET]['seconds']:.2f} s); {time.perf_counter() - t0:.0f} s in all\n")

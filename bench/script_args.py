@@ -31,3 +31,13 @@ def usage_errors(parser: argparse.ArgumentParser) -> Iterator[None]:
         yield
     except ConfigError as exc:
         parser.error(str(exc))
+
+
+#: what `--quick` means for every script under bench/ (tests/test_bench_scripts.py runs each)
+QUICK_HELP = ("a smoke run: the tiniest case (one bench, one board, one seed, few passes), "
+              "in seconds; its numbers are not results and nothing is written without --json")
+
+
+def add_quick(parser: argparse.ArgumentParser) -> None:
+    """The `--quick` option every benchmark script has."""
+    parser.add_argument("--quick", action="store_true", help=QUICK_HELP)

@@ -3,7 +3,7 @@ URL, with the success count, queries and the final RMS error in ADC codes (LSB).
 
     python bench/sequence_learning.py --bench delayed-xor --url "upy://?seed={seed}" \
         [--seeds 10] [--first-seed 0] [--algo RULE] [--profile default] [--jobs 2]
-        [--max-queries N] [--json FILE]
+        [--max-queries N] [--json FILE] [--quick]
 
 Each seed trains from its own initial weights (`--seed`), on `URL` with `{seed}` replaced by
 100 + seed (the read-noise seed, as `wphil bench learn` does), to the bench's targets or its
@@ -18,7 +18,7 @@ import math
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from script_args import at_least, usage_errors
+from script_args import add_quick, at_least, usage_errors
 
 from wphil.drivers import load_bench, open_device
 from wphil.learning import TrainConfig, load_task, make_trainer
@@ -43,7 +43,7 @@ def run(bench_name: str, url: str, algo: str, profile: str, seed: int, max_queri
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bench", required=True)
+    parser.add_argument("--bench", help="a recurrent bench (--quick: delayed-xor)")
     parser.add_argument("--url", default="mock://?seed={seed}")
     parser.add_argument("--algo", help="learning rule (default: the bench's)")
     parser.add_argument("--profile", default="default")
@@ -54,7 +54,12 @@ def main() -> None:
     parser.add_argument("--max-queries", type=at_least(0), default=0,
                         help="budget per run (0: none)")
     parser.add_argument("--json")
+    add_quick(parser)
     args = parser.parse_args()
+    if args.quick:                      # one seed, a budget of a few epochs
+        args.bench, args.seeds, args.max_queries = args.bench or "delayed-xor", 1, 2000
+    if not args.bench:
+        parser.error("the following arguments are required: --bench")
     with usage_errors(parser):          # a bad bench, profile or URL: before any run starts
         with open_device(args.url.format(seed=100 + args.first_seed),
                          load_bench(args.bench, args.profile)):

@@ -13,7 +13,7 @@ in the loop on the circuit (`spice://`, an ngspice transient per batch).
    (each effect draws its own values, so the other parts stay as they were).
 
     python bench/spice_oscillator_boards.py [--boards 3] [--epochs 60]
-        [--json bench/results/spice_oscillator_boards.json]
+        [--json bench/results/spice_oscillator_boards.json] [--quick]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from script_args import add_quick
 
 from wphil.drivers import load_bench, open_device
 from wphil.learning import TrainConfig, load_task, make_trainer
@@ -40,8 +41,8 @@ def rms_mv(dev, bench, codes: np.ndarray) -> float:
     return 1e3 * float(np.sqrt(trainer.objective.evaluate(codes).loss))
 
 
-def train_on_mock(bench) -> tuple[np.ndarray, np.ndarray, int]:
-    config = TrainConfig.for_bench(bench, seed=6)
+def train_on_mock(bench, epochs: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    config = TrainConfig.for_bench(bench, seed=6, epochs=epochs)
     with open_device("mock://?seed=106", bench) as dev:
         trainer = make_trainer(dev, bench, load_task(TASK), config)
         last = list(trainer.run())[-1]
@@ -63,9 +64,12 @@ def main() -> None:
     parser.add_argument("--boards", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--json", type=Path, default=None)
+    add_quick(parser)
     args = parser.parse_args()
+    if args.quick:                     # one board, one epoch on each side
+        args.boards, args.epochs = 1, 1
     bench = load_bench("oscillator-2")
-    weights, codes, epochs = train_on_mock(bench)
+    weights, codes, epochs = train_on_mock(bench, 1 if args.quick else None)
     print(f"oscillator-2, {bench.defaults.algo}: trained on mock:// in {epochs} epochs; "
           f"target RMS {1e3 * np.sqrt(bench.defaults.target_loss):.0f} mV")
     with open_device("spice://?nominal=1", bench) as dev:

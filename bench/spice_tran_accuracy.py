@@ -6,12 +6,15 @@ weight spread, 5 x 4 random weight vectors (input bits random for delayed-xor): 
 95th percentile and max |spice - mock| in 12-bit ADC codes, and how far halving the
 transient's largest time step moves any sample (mV).
 
-    python bench/spice_tran_accuracy.py
+    python bench/spice_tran_accuracy.py [--quick]
 """
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
+from script_args import add_quick
 
 from wphil.drivers import load_bench, open_device
 from wphil.drivers.spice import TRAN_STEPS_PER_TAU
@@ -32,16 +35,20 @@ def case(bench, spread: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_quick(parser)
+    args = parser.parse_args()
+    names, spreads, seeds = (["delayed-xor"], SPREADS[:1], 1) if args.quick else (STEPS, SPREADS, 5)
     print("| bench | weights within | mean | p95 | max (12-bit codes) | halved step: max mV |")
     print("|---|---:|---:|---:|---:|---:|")
-    for name in STEPS:
+    for name in names:
         bench = load_bench(name, "ideal", overrides=IDEAL)
         half_us = min(bench.recurrent.tau_us) / TRAN_STEPS_PER_TAU / 2
-        for spread in SPREADS:
+        for spread in spreads:
             diffs, moved = [], 0.0
             with open_device("spice://?nominal=1", bench) as spice, \
                     open_device("mock://", bench) as mock:
-                for seed in range(5):
+                for seed in range(seeds):
                     codes, inputs = case(bench, spread, seed)
                     circuit = spice.evaluate_sequence(inputs, codes).astype(int)
                     diffs.append(np.abs(circuit - mock.evaluate_sequence(inputs, codes)) / CODE12)

@@ -7,7 +7,7 @@ diode spread), solved by ngspice. `wp`, `pat` and `twin` train in the loop on th
 on the ideal model and loads the weights onto it. The reality gap comes from the circuit.
 
     python bench/spice_xor_boards.py [--boards 10] [--algos wp,offline,pat,twin]
-        [--json bench/results/spice_xor_boards.json]
+        [--json bench/results/spice_xor_boards.json] [--quick]
 
 A loss marked ✗ missed the bench's target (100% with its loss target, confirmed by a fresh
 measurement) though the accuracy may read 100%.
@@ -22,13 +22,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from script_args import add_quick
+
 ALGOS = ("wp", "offline", "pat", "twin")
 
 
-def train(board_seed: int, algo: str, out: Path) -> dict:
-    """One `wphil train` run on one board; its summary.json."""
+def train(board_seed: int, algo: str, out: Path, *options: str) -> dict:
+    """One `wphil train` run on one board (more `wphil train` options); its summary.json."""
     cmd = [sys.executable, "-m", "wphil", "train", "--device", f"spice://?board_seed={board_seed}",
-           "--algo", algo, "--no-progress", "--out", str(out)]
+           "--algo", algo, "--no-progress", "--out", str(out), *options]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
@@ -40,14 +42,18 @@ def main() -> None:
     parser.add_argument("--boards", type=int, default=10)
     parser.add_argument("--algos", default=",".join(ALGOS), help="comma-separated rules")
     parser.add_argument("--json", type=Path, default=None)
+    add_quick(parser)
     args = parser.parse_args()
+    options = ("--epochs", "2") if args.quick else ()
+    if args.quick:                     # one board, wp for two epochs
+        args.boards, args.algos = 1, "wp"
     algos = args.algos.split(",")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(1, args.boards + 1):
             row = {"board_seed": seed}
             for algo in algos:
-                s = train(seed, algo, Path(tmp) / f"{algo}-{seed}")
+                s = train(seed, algo, Path(tmp) / f"{algo}-{seed}", *options)
                 row[algo] = {"accuracy": s["accuracy"], "loss": s["loss"], "queries": s["queries"],
                              "epochs": s["epochs"], "converged": s["converged"]}
             rows.append(row)

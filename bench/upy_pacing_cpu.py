@@ -1,6 +1,6 @@
 """Host CPU a upy:// board burns while the firmware paces a sequence (the SEQUENCE command).
 
-    python bench/upy_pacing_cpu.py
+    python bench/upy_pacing_cpu.py [--quick]
 
 Replays 30 sequences of each recurrent bench at its own step and prints the wall time
 against the paced minimum and the board process's CPU time (from /proc, Linux). The
@@ -9,10 +9,12 @@ firmware sleeps until the board's SLEEP_MARGIN_US before each sample instant, th
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 
 import numpy as np
+from script_args import add_quick
 
 from wphil.drivers import load_bench, open_device
 
@@ -36,7 +38,11 @@ def children_cpu_s() -> float:
 
 
 def main() -> None:
-    for name in ("delayed-xor", "oscillator-2"):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_quick(parser)
+    args = parser.parse_args()
+    sequences = 3 if args.quick else SEQUENCES
+    for name in ("delayed-xor",) if args.quick else ("delayed-xor", "oscillator-2"):
         bench = load_bench(name)
         step = bench.recurrent.step_us
         steps = 20 if bench.n_inputs else 32
@@ -46,12 +52,12 @@ def main() -> None:
             for _ in range(3):
                 dev.evaluate_sequence(inputs, codes)
             c0, t0 = children_cpu_s(), time.perf_counter()
-            for _ in range(SEQUENCES):
+            for _ in range(sequences):
                 dev.evaluate_sequence(inputs, codes)
             wall, cpu = time.perf_counter() - t0, children_cpu_s() - c0
             timing = dict(dev.sequence_timing)
-        print(f"{name}: {SEQUENCES} sequences x {steps} steps of {step} us: wall {wall:.2f} s "
-              f"(paced minimum {SEQUENCES * steps * step / 1e6:.2f} s), board CPU {cpu:.2f} s; "
+        print(f"{name}: {sequences} sequences x {steps} steps of {step} us: wall {wall:.2f} s "
+              f"(paced minimum {sequences * steps * step / 1e6:.2f} s), board CPU {cpu:.2f} s; "
               f"last {timing}")
 
 

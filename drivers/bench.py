@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from wphil.drivers.bench_tables import (
-    MISSING,
     SECTIONS,
     Adc,
     BenchMeta,
@@ -34,6 +33,7 @@ from wphil.drivers.bench_tables import (
     Wiring,
 )
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.keys import MISSING, allowed, range_error
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,11 +126,7 @@ def _fail(source: str, where: str, message: str) -> ConfigError:
 
 
 def _allowed(f: dataclasses.Field) -> str:
-    meta = f.metadata
-    if meta["choices"]:
-        return "one of " + ", ".join(map(str, meta["choices"]))
-    lo, hi = meta["lo"], meta["hi"]
-    return f"in {lo}..{hi}" if lo is not None else "any"
+    return allowed(f.metadata)
 
 
 def _coerce(value: Any, hint: Any, f: dataclasses.Field, source: str, where: str) -> Any:
@@ -155,8 +151,9 @@ def _coerce(value: Any, hint: Any, f: dataclasses.Field, source: str, where: str
     meta = f.metadata
     if meta["choices"] and value not in meta["choices"]:
         raise _fail(source, where, f"{value!r} is not {_allowed(f)}")
-    if meta["lo"] is not None and not meta["lo"] <= value <= meta["hi"]:
-        raise _fail(source, where, f"{value!r} is out of range: must be {_allowed(f)}")
+    problem = range_error(meta, value) if hint in (int, float) else None
+    if problem:
+        raise _fail(source, where, f"{value!r} {problem}")
     return value
 
 

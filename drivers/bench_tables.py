@@ -5,18 +5,10 @@ One frozen dataclass per TOML table; `wphil.drivers.bench` loads and validates a
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-MISSING = dataclasses.MISSING
-
-
-def key(default: Any = MISSING, lo: float | None = None, hi: float | None = None,
-        choices: tuple | None = None, doc: str = "") -> Any:
-    """Declare one bench-file key: its default, allowed range or choices, meaning."""
-    meta = {"lo": lo, "hi": hi, "choices": choices, "doc": doc}
-    return field(default=default, metadata=meta)
+from wphil.drivers.keys import key
+from wphil.drivers.training_settings import BenchSettings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,24 +129,12 @@ class Timing:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Defaults:
-    """The training settings `wphil train` uses unless told otherwise (every one is also a
-    CLI option)."""
+class Defaults(BenchSettings):
+    """The bench's tuned training settings: every key of the training-settings schema
+    marked `bench` (wphil.drivers.training_settings), and the per-pattern learning rate."""
 
-    algo: str = key("wp", doc="learning rule")
-    lr: float = key(0.5, lo=1e-9, hi=1e6, doc="learning rate")
-    pattern_lr: float = key(0.05, lo=1e-9, hi=1e6,
+    pattern_lr: float = key(0.05, lo=0.0, hi=1e6, lo_open=True,
                             doc="learning rate of per-pattern steps (--batch-size 1, --onchip)")
-    pert: float = key(0.04, lo=1e-9, hi=1e3, doc="perturbation size (weight units, >= 1 LSB)")
-    momentum: float = key(0.0, lo=0.0, hi=0.999, doc="SGD momentum (adam: its beta1, 0 = 0.9)")
-    optimizer: str = key("sgd", choices=("sgd", "adam"), doc="how a gradient becomes a step")
-    init_scale: float = key(1.0, lo=0.0, hi=1e3, doc="initial weights uniform in +-init_scale")
-    batch_size: int = key(0, lo=0, hi=1_000_000, doc="patterns per step; 0 = whole dataset")
-    epochs: int = key(500, lo=1, hi=100_000_000, doc="maximum epochs")
-    target_accuracy: float = key(1.0, lo=0.0, hi=1.0, doc="stop at this accuracy")
-    target_loss: float = key(0.0, lo=0.0, hi=100.0, doc="and at this loss (V^2); 0 = off")
-    restart_after: int = key(0, lo=0, hi=100_000_000, doc="epochs without a new lowest loss "
-                             "before the weights are drawn afresh; 0 = never")
 
 
 @dataclass(frozen=True, kw_only=True)

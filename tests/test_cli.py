@@ -59,7 +59,7 @@ def test_info_json_describes_the_device() -> None:
     (["train", "--bench", "missing.toml"], "bench file not found: missing.toml"),
     (["train", "--bench", "{bad_key}"], "[dac] speed: unknown key; valid keys: kind, chips"),
     (["train", "--bench", "{bad_range}"], "[adc] oversample: 0 is out of range: must be in 1..256"),
-    (["train", "--lr", "-1"], "Invalid value for '--lr': -1.0 is not in the range x>0"),
+    (["train", "--lr", "-1"], "Invalid value for '--lr': -1.0 is not in the range 0.0<x<=1000000.0"),
     (["train", "--task", "iris"], "task iris needs 4 inputs and 3 outputs"),
     (["train", "--algo", "magic"], "'magic' is not one of"),
     (["train", "--resume", "{tmp}/nothing"], "is not a run directory"),

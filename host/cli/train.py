@@ -7,19 +7,20 @@ module prints, and failures are raised to become one line and an exit code there
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import click
 
 from wphil.cli.progress import EpochProgress
+from wphil.cli.setting_options import RESUME_HELP, setting_options
 from wphil.drivers import DEFAULT_BENCH, DEFAULT_URL, open_device
 from wphil.drivers.bench_files import load_bench
 from wphil.drivers.errors import DeviceError
 from wphil.drivers.profiles import PROFILES
-from wphil.learning import OPTIMIZERS, RULES
+from wphil.drivers.training_settings import option_name
 from wphil.runs import (
+    RESUMABLE,
     SETTINGS,
     UNLIMITED_EPOCHS,
     RunDir,
@@ -33,20 +34,8 @@ from wphil.runs import (
 
 DEVICE_HELP = ("Device URL: mock:// (simulated, default; options ?seed=N&board_seed=N&noise=V), "
                "upy://, /dev/ttyACM0, COM3, auto, socket://HOST:PORT.")
-#: options that define a run; with --resume they come from the run's config.toml
-_FIXED_ON_RESUME = ("bench", "profile", "task", "algo", "lr", "pert", "momentum", "init_scale",
-                    "batch_size", "rounding", "seed", "out", "onchip", "rule_option", "optimizer",
-                    "restart_after")
-
-
-class FiniteFloatRange(click.FloatRange):
-    """click's FloatRange, refusing NaN and infinities (which every range check lets by)."""
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value} is not a finite number", param, ctx)
-        return number
+#: options of a new run that are not training settings: fixed on --resume too
+_RUN_OPTIONS = ("bench", "profile", "task", "rule_option", "out")
 
 
 def _rule_options(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
@@ -79,39 +68,13 @@ def _appendable(ctx: click.Context, param: click.Parameter, path: str | None) ->
               "[default: default]")
 @click.option("--task", help="xor, parity3, parity4, iris, or a CSV file whose last column is "
               "the label  [default: the bench's task]")
-@click.option("--algo", type=click.Choice(sorted(RULES)), help="Learning rule  [default: bench]")
 @click.option("--rule-option", "-O", multiple=True, callback=_rule_options, metavar="NAME=VALUE",
               help="A hyperparameter of the learning rule, e.g. -O tau_theta=16 for mgd "
               "(repeatable; the rules and their options are in the README).")
-@click.option("--lr", type=FiniteFloatRange(0, min_open=True), help="Learning rate  "
-              "[default: the bench's, scaled for noisier rules].")
-@click.option("--pert", type=FiniteFloatRange(0, min_open=True),
-              help="Perturbation in weight units (at least one DAC LSB is used).")
-@click.option("--momentum", type=FiniteFloatRange(0, 1, max_open=True), help="SGD momentum "
-              "(Adam's beta1; 0 means 0.9 for Adam).")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="How a gradient estimate "
-              "becomes a step, for every rule  [default: sgd]")
-@click.option("--restart-after", type=click.IntRange(0), help="Restart from fresh weights after "
-              "this many epochs without a new lowest loss  [default: 0, never]")
-@click.option("--init-scale", type=FiniteFloatRange(0), help="Initial weights uniform in "
-              "+-INIT_SCALE (weight units).")
-@click.option("--batch-size", type=click.IntRange(0), help="Patterns per step; 1 = per pattern "
-              "(Jabri & Flower), 0 = whole set.")
-@click.option("--epochs", type=click.IntRange(1), help="Stop after this many epochs.")
-@click.option("--max-queries", type=click.IntRange(1), help="Stop after this many forward passes.")
-@click.option("--target-accuracy", type=FiniteFloatRange(0, 1), help="Stop at this accuracy.")
-@click.option("--target-loss", type=FiniteFloatRange(0), help="Also require this loss (V^2; 0 = off).")
-@click.option("--rounding", type=click.Choice(["round", "stochastic"]),
-              help="How float weights become DAC codes  [default: round]")
-@click.option("--seed", type=click.IntRange(0), help="Seed of the initial weights and every "
-              "host-side random draw  [default: 0]")
+@setting_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run directory  [default: runs/DATE-TIME-TASK-ALGO]")
-@click.option("--resume", type=click.Path(file_okay=False, path_type=Path),
-              help="Continue the run in this directory (only --device, --epochs, --max-queries "
-              "and the targets may change).")
-@click.option("--onchip", is_flag=True, default=None, help="Run the perturbation loop on the "
-              "device (per pattern, forward difference); the host only records progress.")
+@click.option("--resume", type=click.Path(file_okay=False, path_type=Path), help=RESUME_HELP)
 @click.option("--log-wire", type=click.Path(dir_okay=False), callback=_appendable,
               help="Append every frame sent and "
               "received (timestamped, hex) to this file: for debugging a bench.")
@@ -124,14 +87,14 @@ def train(ctx: click.Context, device: str, resume: Path | None, no_progress: boo
     With no options: XOR on the simulated 2-2-1 bench, in seconds.
     """
     if resume is not None:
-        given = [n for n in _FIXED_ON_RESUME if options[n] is not None]
+        given = [n for n in (*_RUN_OPTIONS, *SETTINGS)
+                 if n not in RESUMABLE and options.get(n) is not None]
         if given:
-            raise click.UsageError(f"--{given[0].replace('_', '-')} cannot be changed on --resume "
+            raise click.UsageError(f"{option_name(given[0])} cannot be changed on --resume "
                                    "(it is fixed in the run's config.toml)")
         spec, rundir, state = prepare_resume(
-            resume, device if _given(ctx, "device") else None, epochs=options["epochs"],
-            max_queries=options["max_queries"], target_accuracy=options["target_accuracy"],
-            target_loss=options["target_loss"])
+            resume, device if _given(ctx, "device") else None,
+            **{n: options[n] for n in RESUMABLE})
         done = rundir.summary()
         if done and done.get("converged") and state is not None:
             rundir.close()
@@ -178,7 +141,7 @@ def _given(ctx: click.Context, name: str) -> bool:
 
 def _new_spec(device: str, options: dict[str, Any]) -> RunSpec:
     return new_spec(device, options["bench"], options["profile"], options["task"],
-                    options["rule_option"], **{k: options[k] for k in SETTINGS})
+                    options["rule_option"], **{k: options[k] for k in SETTINGS if k in options})
 
 
 def _print_summary(summary: dict[str, Any], path: Path) -> None:

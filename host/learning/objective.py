@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -122,3 +123,20 @@ class Objective:
         if base is None or base[0] != codes.astype(np.int64).tobytes():
             return None
         return self.evaluation_of(base[1])
+
+
+class QueryMeter:
+    """Forward passes spent since the meter started, plus `already` (a resumed run's).
+
+    The one place queries are read: the device counts every pass it is asked for
+    (`wphil.drivers.base.Device.queries`), and rules and trainers read their share as
+    the difference from where their meter started, never with their own counters.
+    """
+
+    def __init__(self, source: Any, already: int = 0) -> None:
+        self.source, self.start = source, source.queries - already
+
+    @property
+    def spent(self) -> int:
+        return self.source.queries - self.start
+

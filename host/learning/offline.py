@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from wphil.learning.objective import Evaluation
+from wphil.learning.objective import Evaluation, QueryMeter
 from wphil.learning.train import EpochRecord, Trainer
 
 log = logging.getLogger(__name__)
@@ -52,10 +52,10 @@ class OfflineTrainer(Trainer):
         log.info("offline: ideal model %s after %d epochs (loss %.5f, accuracy %.3f); "
                  "transferring to the device", "converged" if model_done else "stopped",
                  st.epoch, st.loss, st.accuracy)
-        queries0 = self.objective.queries - st.queries
+        meter = QueryMeter(self.objective, st.queries)
         device = self.last_evaluation = self.objective.evaluate(self.codes())
         reached = self.confirmed(device) is not None
-        st.queries = self.objective.queries - queries0
+        st.queries = meter.spent
         self.stop_reason = "converged" if reached else "transferred" if model_done else "max_epochs"
         yield self._record(device, start, float("nan"), 0.0)
 

@@ -5,6 +5,12 @@ al. 2022 use for physics-aware training), whose per-weight step size suits rules
 gradient scale varies a lot between layers. Both keep their state as arrays so a
 checkpoint restores them exactly. Restarts on stall live in the trainer (they re-draw
 the weights), not here.
+
+A rule's gain schedule (`Estimate.lr_scale`, e.g. SPSA's a_k / a_0) is `step`'s `scale`:
+it multiplies the learning rate of that one step, applied after the optimizer's own
+normalisation, as optax chains a schedule after `scale_by_adam`. Multiplied into the
+gradient instead, Adam would divide it out again (m / sqrt(v) does not see a common factor)
+and SPSA's decaying steps would stay near the first one.
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.training_settings import SETTINGS
 
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS: tuple[str, ...] = SETTINGS["optimizer"].metadata["choices"]
 
 
 class SGD:
@@ -27,11 +34,11 @@ class SGD:
         self.lr, self.momentum = lr, momentum
         self.velocity: np.ndarray | None = None
 
-    def step(self, weights: np.ndarray, gradient: np.ndarray) -> np.ndarray:
-        """New weights after one step against `gradient`."""
+    def step(self, weights: np.ndarray, gradient: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """New weights after one step against `gradient`, its learning rate times `scale`."""
         if self.velocity is None:
             self.velocity = np.zeros_like(weights)
-        self.velocity = self.momentum * self.velocity - self.lr * gradient
+        self.velocity = self.momentum * self.velocity - self.lr * scale * gradient
         return weights + self.velocity
 
     def state(self) -> dict[str, np.ndarray]:
@@ -61,7 +68,8 @@ class Adam:
         self.v: np.ndarray | None = None
         self.t = 0
 
-    def step(self, weights: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    def step(self, weights: np.ndarray, gradient: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """New weights: the normalised step m_hat / sqrt(v_hat), its learning rate times `scale`."""
         if self.m is None or self.v is None:
             self.m, self.v = np.zeros_like(weights), np.zeros_like(weights)
         self.t += 1
@@ -69,7 +77,7 @@ class Adam:
         self.v = self.beta2 * self.v + (1 - self.beta2) * gradient ** 2
         m_hat = self.m / (1 - self.beta1 ** self.t)
         v_hat = self.v / (1 - self.beta2 ** self.t)
-        return weights - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        return weights - self.lr * scale * m_hat / (np.sqrt(v_hat) + self.eps)
 
     def state(self) -> dict[str, np.ndarray]:
         if self.m is None or self.v is None:

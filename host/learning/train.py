@@ -30,8 +30,9 @@ import numpy as np
 from wphil.drivers.base import Device
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.training_settings import SETTINGS, TrainingSettings
 from wphil.learning.codes import CodeMap
-from wphil.learning.objective import Evaluation, meets_target
+from wphil.learning.objective import Evaluation, QueryMeter, meets_target
 from wphil.learning.optim import make_optimizer
 from wphil.learning.rules import RULES, make_rule
 from wphil.learning.sequence_objective import make_objective
@@ -40,25 +41,11 @@ from wphil.learning.tasks import Task
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    algo: str = "wp"
-    lr: float = 0.5
-    pert: float = 0.04
-    momentum: float = 0.0
-    batch_size: int = 0
-    epochs: int = 500
-    max_queries: int = 0          # 0: no budget
-    target_accuracy: float = 1.0
-    target_loss: float = 0.0      # 0: not a stop condition
-    seed: int = 0
-    rounding: str = "round"
-    init_scale: float = 1.0
-    onchip: bool = False          # run the perturbation loop on the device itself
-    optimizer: str = "sgd"        # sgd (momentum) or adam
-    restart_after: int = 0        # epochs without a new lowest loss before a restart; 0: never
-    margin: float = 0.05          # volts a pattern must be decided by to count toward the target
-    confirm: bool = True          # re-measure before claiming convergence
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(TrainingSettings):
+    """Every training setting (declared once, with its range, in
+    wphil.drivers.training_settings) and the rule's own hyperparameters."""
+
     rule_options: dict[str, Any] = field(default_factory=dict)   # the rule's own hyperparameters
 
     @classmethod
@@ -69,10 +56,7 @@ class TrainConfig:
         rules' `lr_factor`s (its default step relative to wp's) unless lr is given.
         """
         d = bench.defaults
-        values = dict(algo=d.algo, lr=d.lr, pert=d.pert, momentum=d.momentum, init_scale=d.init_scale,
-                      batch_size=d.batch_size, epochs=d.epochs, target_accuracy=d.target_accuracy,
-                      target_loss=d.target_loss, optimizer=d.optimizer,
-                      restart_after=d.restart_after)
+        values = {name: getattr(d, name) for name, f in SETTINGS.items() if f.metadata["bench"]}
         values.update({k: v for k, v in overrides.items() if v is not None})
         if overrides.get("lr") is None and (values["batch_size"] == 1 or values.get("onchip")):
             values["lr"] = d.pattern_lr
@@ -219,7 +203,7 @@ class Trainer:
     def run(self) -> Iterator[EpochRecord]:
         """Train until a stop condition; yield one record per epoch. Sets `stop_reason`."""
         st = self.state
-        start, queries0 = time.perf_counter() - st.elapsed_s, self.objective.queries - st.queries
+        start, meter = time.perf_counter() - st.elapsed_s, QueryMeter(self.objective, st.queries)
         self.stop_reason = self._done(None)
         while self.stop_reason is None:
             self._restart_if_stalled()
@@ -232,11 +216,11 @@ class Trainer:
                     if reached:
                         losses.append(est.loss)
                         break
-                weights = self.optimizer.step(st.weights, est.lr_scale * est.gradient)
+                weights = self.optimizer.step(st.weights, est.gradient, est.lr_scale)
                 st.weights = np.clip(weights, self.lo, self.hi)
                 losses.append(est.loss)
                 grad_norm = float(np.linalg.norm(est.gradient))
-                st.queries = self.objective.queries - queries0
+                st.queries = meter.spent
                 if self.config.max_queries and st.queries >= self.config.max_queries:
                     break
             if evaluation is None:
@@ -244,7 +228,7 @@ class Trainer:
                 reached = self.confirmed(evaluation)
             self.last_evaluation = evaluation
             st.epoch += 1
-            st.queries = self.objective.queries - queries0
+            st.queries = meter.spent
             st.elapsed_s = time.perf_counter() - start
             st.loss, st.accuracy = evaluation.loss, evaluation.accuracy
             self.stop_reason = self._done(reached)

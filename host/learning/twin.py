@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from wphil.learning.identify import Fit, default_probes, fit_mismatch
-from wphil.learning.objective import meets_target
+from wphil.learning.objective import QueryMeter, meets_target
 from wphil.learning.optim import Adam
 from wphil.learning.train import EpochRecord, Trainer
 
@@ -52,7 +52,7 @@ class TwinTrainer(Trainer):
 
     def _identify_and_transfer(self) -> Iterator[EpochRecord]:
         st = self.state
-        start, queries0 = time.perf_counter() - st.elapsed_s, self.objective.queries - st.queries
+        start, meter = time.perf_counter() - st.elapsed_s, QueryMeter(self.objective, st.queries)
         probes = self.rule.opts["probes"] or default_probes(self.objective)
         self.fit = fit_mismatch(self.objective, probes, self.rng)
         self.rule.use_fit(self.fit.mismatch, self.fit.sigma)
@@ -60,7 +60,7 @@ class TwinTrainer(Trainer):
         evaluation = self.objective.evaluate(self.codes())
         reached = self.confirmed(evaluation)
         st.epoch += 1
-        st.queries = self.objective.queries - queries0
+        st.queries = meter.spent
         st.elapsed_s = time.perf_counter() - start
         st.loss, st.accuracy = evaluation.loss, evaluation.accuracy
         st.rule, st.rng_state = self.rule.state(), self.rng.bit_generator.state

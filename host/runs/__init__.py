@@ -7,7 +7,6 @@ What other parts of wphil use is imported here; the modules themselves are inter
 from wphil.runs.evaluate import evaluate_run
 from wphil.runs.rundir import LOG, RunDir, atomic_write
 from wphil.runs.session import (
-    SETTINGS,
     RunSpec,
     default_out,
     execute,
@@ -16,8 +15,8 @@ from wphil.runs.session import (
     prepare_resume,
     records,
 )
-from wphil.runs.settings import UNLIMITED_EPOCHS
+from wphil.runs.settings import RESUMABLE, SETTINGS, UNLIMITED_EPOCHS
 
-__all__ = ["LOG", "SETTINGS", "UNLIMITED_EPOCHS", "RunDir", "RunSpec", "atomic_write",
+__all__ = ["LOG", "RESUMABLE", "SETTINGS", "UNLIMITED_EPOCHS", "RunDir", "RunSpec", "atomic_write",
            "default_out", "evaluate_run", "execute", "new_spec", "open_run_device",
            "prepare_resume", "records"]

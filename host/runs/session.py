@@ -25,6 +25,7 @@ from wphil import __version__
 from wphil.drivers import DEFAULT_BENCH, Device, check_url, load_bench, open_device
 from wphil.drivers.bench import Bench, bench_from_dict
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.training_settings import option_name
 from wphil.learning import (
     EpochRecord,
     TrainConfig,
@@ -35,7 +36,7 @@ from wphil.learning import (
     train_onchip,
 )
 from wphil.runs.rundir import LOG, RunDir
-from wphil.runs.settings import RANGES, UNLIMITED_EPOCHS, check_pert, check_settings
+from wphil.runs.settings import RESUMABLE, UNLIMITED_EPOCHS, check_pert, check_settings
 
 log = logging.getLogger(__name__)
 
@@ -71,21 +72,12 @@ class RunSpec:
         return cls(device, bench_from_dict(data, source, profile), task, config)
 
 
-#: the training settings a run is made of, beyond device, bench, profile and task
-SETTINGS = ("algo", "lr", "pert", "momentum", "init_scale", "batch_size", "epochs", "max_queries",
-            "target_accuracy", "target_loss", "rounding", "seed", "onchip", "optimizer",
-            "restart_after")
-
-
 def new_spec(device: str, bench: str | Bench | None = None, profile: str | None = None,
              task: str | None = None, rule_options: dict[str, Any] | None = None,
              **settings: Any) -> RunSpec:
     """Resolve and check a new run without opening anything: the URL, the bench (a name, a
     file or a loaded `Bench`), the task against the bench, the rule and its options. Settings
     left None come from the bench's [defaults]; a bad value is a `ConfigError`."""
-    unknown = sorted(set(settings) - set(SETTINGS))
-    if unknown:
-        raise ConfigError(f"unknown training setting {unknown[0]!r}; valid: {', '.join(SETTINGS)}")
     check_settings(settings)
     onchip = bool(settings.get("onchip"))
     check_url(device, onchip=onchip)
@@ -109,8 +101,6 @@ def _config(bench: Bench, settings: dict[str, Any], rule_options: dict[str, Any]
     if onchip and settings.get("batch_size") not in (None, 1):
         raise ConfigError(f"--batch-size {settings['batch_size']}: --onchip runs the firmware's "
                           "per-pattern loop (batch size 1); other batch sizes run on the host")
-    if settings.get("rounding") not in (None, "round", "stochastic"):
-        raise ConfigError(f"--rounding {settings['rounding']!r}: must be round or stochastic")
     if settings.get("max_queries") and settings.get("epochs") is None:
         settings = {**settings, "epochs": UNLIMITED_EPOCHS}
     config = TrainConfig.for_bench(bench, **settings, rule_options=rule_options)
@@ -321,7 +311,11 @@ def prepare_resume(path: Path, device: str | None, **overrides: Any
     """Reopen a run directory for writing (locked): its spec (with allowed overrides) and
     its state, every file checked. Nothing is changed: the session trims metrics.csv to
     the checkpoint when it starts."""
-    check_settings({k: v for k, v in overrides.items() if k in RANGES})
+    fixed = sorted(set(overrides) - set(RESUMABLE))
+    if fixed:
+        raise ConfigError(f"{option_name(fixed[0])} cannot be changed on --resume (it is fixed "
+                          "in the run's config.toml)")
+    check_settings(overrides)
     if overrides.get("max_queries") and overrides.get("epochs") is None:
         overrides = {**overrides, "epochs": UNLIMITED_EPOCHS}
     rundir = RunDir.reopen(path, lock=True)

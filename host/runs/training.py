@@ -96,9 +96,11 @@ def train(device: str = "mock://", bench: str | Bench | None = None, task: str |
     `device` is a device URL (`mock://`, `upy://`, `/dev/ttyACM0`, ...), `bench` a built-in
     bench name, a bench file or a loaded `Bench` (default: xor-2-2-1), `task` a task name or
     CSV file (default: the bench's), `algo` a learning rule (default: the bench's).
-    `settings` are the options of `wphil train`: lr, pert, momentum, init_scale, batch_size,
-    epochs, max_queries, target_accuracy, target_loss, rounding, seed, onchip; the bench's
-    [defaults] fill the rest. `out` is the run directory (default: runs/DATE-TIME-TASK-ALGO).
+    `settings` are the training settings (`wphil.runs.SETTINGS`, one schema with the options
+    of `wphil train`, the bench's [defaults] and docs/reference/training-settings.md: lr,
+    pert, momentum, optimizer, batch_size, epochs, max_queries, ...), checked against the
+    same ranges; the bench's [defaults] fill the rest. `out` is the run directory (default:
+    runs/DATE-TIME-TASK-ALGO).
     Everything is checked and the device opened before anything is written: a bad value is
     a `ConfigError`, a device that cannot be opened a `DeviceError`, and neither leaves a
     run directory behind.

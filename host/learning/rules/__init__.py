@@ -34,6 +34,7 @@ def check_rule(name: str, options: Mapping[str, Any] | None = None) -> type[Lear
     if name not in RULES:
         raise ConfigError(f"unknown learning rule {name!r}; valid: {', '.join(RULES)}")
     RULES[name].resolve_options(options or {})
+    RULES[name].check_imports()
     return RULES[name]
 
 

@@ -9,29 +9,30 @@ A rule may have its own hyperparameters (`options`, each with a default and an a
 range, set from the CLI with `--rule-option NAME=VALUE`), its own state (an iteration
 counter, an integrated gradient; saved in checkpoints so a resumed run continues
 exactly), and its own gain schedule (`Estimate.lr_scale`, a factor on the learning rate
-for this step, e.g. Spall's a_k / a_0).
+for this step, e.g. Spall's a_k / a_0, applied after the optimizer's normalisation).
 """
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
 
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
-from wphil.learning.objective import Objective
+from wphil.learning.objective import Objective, QueryMeter
 
 
 @dataclass(frozen=True)
 class Estimate:
     gradient: np.ndarray   # dloss/dweight, weight units
     loss: float            # loss at the base codes, as measured
-    queries: int           # forward passes spent
-    lr_scale: float = 1.0  # the rule's gain schedule: the step is lr * lr_scale * gradient
+    queries: int = 0       # forward passes spent (filled in by LearningRule.estimate)
+    lr_scale: float = 1.0  # the rule's gain schedule: a factor on this step's learning rate
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,11 @@ class LearningRule(ABC):
     #: algo, and noisier estimates (one draw instead of one difference per weight) need
     #: smaller steps; `--lr` overrides it (wphil.learning.train.TrainConfig.for_bench)
     lr_factor: ClassVar[float] = 1.0
+    #: the training loop this rule needs, by name (wphil.learning.trainers.TRAINERS): "loop"
+    #: is estimate-step-evaluate in the loop; "offline" and "twin" train a model first
+    trainer: ClassVar[str] = "loop"
+    #: modules the rule imports when it runs (checked before a run starts, `check_imports`)
+    requires: ClassVar[tuple[str, ...]] = ()
     #: True for rules that need the network's layer structure (neurons fed forward): they
     #: cannot train a recurrent bench
     feedforward_only: ClassVar[bool] = False
@@ -102,6 +108,18 @@ class LearningRule(ABC):
                               "(use swnp, which does not)")
 
     @classmethod
+    def check_imports(cls) -> None:
+        """A `ConfigError` naming the missing module if one the rule needs cannot be imported
+        (a core dependency, so only a broken or partial install gets here)."""
+        for module in cls.requires:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                raise ConfigError(f"rule {cls.name} needs {module}, which is not installed: "
+                                  f"pip install {module} (or reinstall wphil: pip install .)"
+                                  ) from None
+
+    @classmethod
     def resolve_options(cls, given: Mapping[str, Any]) -> dict[str, Any]:
         """Every option of this rule: the given ones checked, the rest at their defaults."""
         for name in given:
@@ -111,9 +129,15 @@ class LearningRule(ABC):
         return {name: opt.check(cls.name, name, given[name]) if name in given else opt.default
                 for name, opt in cls.options.items()}
 
-    @abstractmethod
     def estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
-        """Estimate the gradient of the mean loss over `patterns` at weight codes `codes`."""
+        """Estimate the gradient of the mean loss over `patterns` at weight codes `codes`,
+        with the queries it spent (read from the device's meter, not counted by the rule)."""
+        meter = QueryMeter(self.objective)
+        return replace(self._estimate(codes, patterns), queries=meter.spent)
+
+    @abstractmethod
+    def _estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
+        """The rule's estimate (its `queries` are filled in by `estimate`)."""
 
     def state(self) -> dict[str, np.ndarray]:
         """What a resumed run needs to continue this rule exactly (empty if stateless)."""

@@ -44,9 +44,9 @@ class Backprop(LearningRule):
                                        self.objective.scored)
         return self.model.gradient(weights, self.signals[patterns], targets)
 
-    def estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
+    def _estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
         loss, gradient = self.gradient_at(self.codemap.codes_to_weights(codes), patterns)
-        return Estimate(gradient, loss, 0)
+        return Estimate(gradient, loss)
 
     def model_outputs(self, weights: np.ndarray) -> np.ndarray:
         """The ideal model's output volts (P, n_outputs) on every pattern (sequences:
@@ -58,5 +58,6 @@ class Backprop(LearningRule):
 
 class OfflineBackprop(Backprop):
     name = "offline"
+    trainer = "offline"
     options = {"model_loss": Option(0.01, "also train until the ideal model's loss (V^2) is "
                                     "at most this, for margin", 0.0, 100.0)}

@@ -86,7 +86,7 @@ class MultiplexedGradientDescent(LearningRule):
         tau_x = self.opts["tau_x"]
         return -1 if tau_x == 0 else (t // tau_x) % n_patterns
 
-    def estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
+    def _estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
         window = range(self.time, self.time + self.opts["tau_theta"])
         self.time = window.stop
         deltas = np.array([self._code(t) for t in window]) * self.codemap.perturbation_codes(self.pert)
@@ -94,7 +94,6 @@ class MultiplexedGradientDescent(LearningRule):
         perturbed = codes + np.where(leaving, -deltas, deltas)
         samples = np.array([self._sample(t, len(patterns)) for t in window])
         cost_change, base_losses = np.zeros(len(window)), []
-        before = self.objective.queries
         for sample in np.unique(samples):
             rows = np.flatnonzero(samples == sample)
             shown = patterns if sample < 0 else patterns[sample:sample + 1]
@@ -104,7 +103,7 @@ class MultiplexedGradientDescent(LearningRule):
         theta = self.weight_delta(perturbed, codes[None, :])            # (tau_theta, n_w)
         integrated, energy = cost_change @ theta, np.sum(theta ** 2, axis=0)
         gradient = np.divide(integrated, energy, out=np.zeros_like(integrated), where=energy > 0)
-        return Estimate(gradient, float(np.mean(base_losses)), self.objective.queries - before)
+        return Estimate(gradient, float(np.mean(base_losses)))
 
     def state(self) -> dict[str, np.ndarray]:
         return {"time": np.array(self.time), "period": np.array(self.period),

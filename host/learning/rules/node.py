@@ -33,12 +33,11 @@ class NodePerturbation(LearningRule):
         self.neurons = neurons(self.objective.bench)
         self.bias_index = np.array([n.bias for n in self.neurons])
 
-    def estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
+    def _estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
         obj, bench = self.objective, self.objective.bench
         steps = self.signed_steps(codes, self.codemap.perturbation_codes(self.pert))
         rows = np.repeat(codes[None, :], 1 + len(self.neurons), axis=0)
         rows[np.arange(1, len(rows)), self.bias_index] += steps[self.bias_index]
-        before = obj.queries
         volts = self.codemap.adc_to_volts(
             obj.device.evaluate(obj.input_codes[patterns], rows, hidden=True))
         n_out = bench.n_outputs
@@ -53,7 +52,7 @@ class NodePerturbation(LearningRule):
             x = inputs[neuron.layer]
             gradient[neuron.fan_in] = np.append(dloss_dnet[k] @ x,
                                                 dloss_dnet[k].sum() * bench.topology.bias_volts)
-        return Estimate(gradient, float(losses[0].mean()), obj.queries - before)
+        return Estimate(gradient, float(losses[0].mean()))
 
     def _layer_inputs(self, patterns: np.ndarray, hidden_volts: np.ndarray) -> list[np.ndarray]:
         """The signal volts entering each layer, (P, units of the layer before), measured."""

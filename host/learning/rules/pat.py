@@ -51,9 +51,8 @@ class PhysicsAware(LearningRule):
         acts[-1] = out
         return acts
 
-    def estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
-        before = self.objective.queries
+    def _estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
         acts = self.measure(codes, patterns)
         loss, gradient = self.model.backward(self.codemap.codes_to_weights(codes), acts,
                                              self.objective.targets[patterns], measured=True)
-        return Estimate(gradient, loss, self.objective.queries - before)
+        return Estimate(gradient, loss)

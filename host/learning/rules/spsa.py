@@ -44,21 +44,20 @@ class SPSA(LearningRule):
         super().__init__(*args, **kwargs)
         self.iteration = 0
 
-    def estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
+    def _estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
         k, o = self.iteration, self.opts
         c_k = self.pert / (k + 1) ** o["gamma"]
         steps = self.codemap.perturbation_codes(c_k)
         signs = self.rng.choice((-1, 1), (o["samples"], len(codes)))
         plus = self.clipped(codes + signs * steps)
         minus = self.clipped(codes - signs * steps)
-        before = self.objective.queries
         losses = self.objective.losses(np.concatenate([plus, minus]), patterns)
         up, down = losses[:o["samples"]], losses[o["samples"]:]
         delta = self.weight_delta(plus, minus)
         gradient = np.mean((up - down)[:, None] / delta, axis=0)
         self.iteration += 1
         lr_scale = ((1 + o["stability"]) / (k + 1 + o["stability"])) ** o["alpha"]
-        return Estimate(gradient, float(np.mean(losses)), self.objective.queries - before, lr_scale)
+        return Estimate(gradient, float(np.mean(losses)), lr_scale=lr_scale)
 
     def state(self) -> dict[str, np.ndarray]:
         return {"iteration": np.array(self.iteration)}

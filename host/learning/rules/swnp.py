@@ -34,7 +34,7 @@ class SummedWeightNeuronPerturbation(LearningRule):
         super().__init__(*args, **kwargs)
         self.neurons = neurons(self.objective.bench)
 
-    def estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
+    def _estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
         steps = self.codemap.perturbation_codes(self.pert)
         samples = self.opts["samples"]
         rows = np.repeat(codes[None, :], 1 + samples * len(self.neurons), axis=0)
@@ -46,10 +46,9 @@ class SummedWeightNeuronPerturbation(LearningRule):
                 rows[row, fan_in] += signs * steps[fan_in]
                 row += 1
         rows = self.clipped(rows)
-        before = self.objective.queries
         losses = self.objective.losses(rows, patterns)
         delta = self.weight_delta(rows[1:], codes[None, :])                 # (samples*N, n_w)
         with np.errstate(divide="ignore", invalid="ignore"):
             per_row = np.where(delta != 0, (losses[1:] - losses[0])[:, None] / delta, 0.0)
         gradient = per_row.sum(axis=0) / samples   # each weight is perturbed in one row per draw
-        return Estimate(gradient, float(losses[0]), self.objective.queries - before)
+        return Estimate(gradient, float(losses[0]))

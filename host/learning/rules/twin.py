@@ -21,6 +21,8 @@ from wphil.learning.rules.wp import WeightPerturbation
 
 class Twin(PhysicsAware):
     name = "twin"
+    trainer = "twin"
+    requires = ("scipy",)          # the fit: scipy.optimize.least_squares
     options = {
         "probes": Option(0, "probe weight vectors measured on every pattern (0: three data "
                          "per fitted parameter, at least 2)", 0, 1000),
@@ -44,10 +46,10 @@ class Twin(PhysicsAware):
         self.fitted, self.sigma = fitted, sigma
         self.model.set_mismatch(fitted)
 
-    def estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
+    def _estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
         if self.inner is not None:
             return self.inner.estimate(codes, patterns)
-        return super().estimate(codes, patterns)
+        return super()._estimate(codes, patterns)
 
     def state(self) -> dict[str, np.ndarray]:
         if self.fitted is None or self.sigma is None:

@@ -18,11 +18,9 @@ from wphil.learning.rules.base import Estimate, LearningRule
 class WeightPerturbation(LearningRule):
     name = "wp"
 
-    def estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
+    def _estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
         steps = self.signed_steps(codes, self.codemap.perturbation_codes(self.pert))
         perturbations = [[(k, int(d))] for k, d in enumerate(steps)]
-        before = self.objective.queries
         losses = self.objective.perturbed_losses(codes, perturbations, patterns)
         dw = self.codemap.codes_to_weights(codes + steps) - self.codemap.codes_to_weights(codes)
-        return Estimate((losses[1:] - losses[0]) / dw, float(losses[0]),
-                        self.objective.queries - before)
+        return Estimate((losses[1:] - losses[0]) / dw, float(losses[0]))

@@ -16,16 +16,14 @@ from wphil.learning.rules.base import Estimate, LearningRule
 class CentralWeightPerturbation(LearningRule):
     name = "wp-central"
 
-    def estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
+    def _estimate(self, codes: np.ndarray, patterns: np.ndarray) -> Estimate:
         cm = self.codemap
         steps = cm.perturbation_codes(self.pert)
         upper = np.minimum(codes + steps, cm.max_code)
         lower = np.maximum(codes - steps, cm.min_code)
         perturbations = [[(k, int(upper[k] - codes[k]))] for k in range(len(codes))]
         perturbations += [[(k, int(lower[k] - codes[k]))] for k in range(len(codes))]
-        before = self.objective.queries
         losses = self.objective.perturbed_losses(codes, perturbations, patterns)
         n = len(codes)
         dw = cm.codes_to_weights(upper) - cm.codes_to_weights(lower)
-        return Estimate((losses[1:n + 1] - losses[n + 1:]) / dw, float(losses[0]),
-                        self.objective.queries - before)
+        return Estimate((losses[1:n + 1] - losses[n + 1:]) / dw, float(losses[0]))
