@@ -16,6 +16,7 @@ from wphil.drivers.bench import Bench, bench_from_dict
 from wphil.drivers.caltable import attach_table
 from wphil.drivers.circuit import check_circuit, circuit_defaults
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.hardware import hardware
 from wphil.drivers.profiles import apply_profile
 
 
@@ -56,6 +57,7 @@ def load_bench(name_or_path: str, profile: str = "default",
     bench = bench_from_dict(data, source, profile)
     bench = circuit_defaults(bench, data)      # settle time and rails follow from [circuit]
     check_circuit(bench)
+    hardware(bench)                             # every GPIO exists, is free, does its job
     if bench.calibration.table:
         builtin = name_or_path in builtin_benches()
         package = Path(str(resources.files("wphil.drivers") / "benches"))

@@ -21,6 +21,7 @@ from wphil.drivers.bench import Bench
 from wphil.drivers.bench_files import builtin_benches, load_bench
 from wphil.drivers.caltable import ChannelLine
 from wphil.drivers.errors import ConfigError, DeviceError
+from wphil.drivers.hardware import MCP4728_BASE_ADDRESS, dac_pin_name
 from wphil.drivers.instruments import Keysight34461A, RigolDP832, open_instrument, split_backend
 from wphil.drivers.instruments.keysight34461a import NPLCS
 from wphil.drivers.instruments.rails import BenchPower, RailStatus, bench_rails
@@ -154,8 +155,10 @@ def _route(stack: ExitStack, dev: Any, dmm: str, n_channels: int
 
 
 def _pin(channel: int) -> str:
+    """Where the DMM goes: the pin as the wiring table names it (wphil.drivers.hardware)."""
     chip = channel // 4
-    return f"MCP4728 #{chip} at 0x{0x60 + chip:02X}, output {'ABCD'[channel % 4]}"
+    return (f"{dac_pin_name(chip, 'VOUT' + 'ABCD'[channel % 4])}, the MCP4728 at "
+            f"0x{MCP4728_BASE_ADDRESS + chip:02X}")
 
 
 def _role(channel: int, bench: Bench) -> str:
