@@ -1,4 +1,5 @@
 """`wphil calibrate` and `wphil power`: the bench instruments (DMM, supply) on the command line.
+`wphil power` keeps the power sequence of docs/hardware/power.md (wphil.lab.power).
 
 Registered on the `wphil` group in host/cli/__init__.py; errors reach `wphil.cli.main`,
 which turns them into one line and an exit code (2: bad option, resource name or bench
@@ -28,6 +29,7 @@ from wphil.drivers.instruments.rails import BenchPower, RailStatus, bench_rails
 from wphil.drivers.profiles import PROFILES
 from wphil.drivers.urls import scheme_of
 from wphil.lab import DEFAULT_POINTS, calibrate, write_table
+from wphil.lab.power import OpenDacs, power_down, power_up
 
 SIM_DMM = "mock"
 RESOURCE_HELP = ("VISA resource, e.g. TCPIP0::192.168.1.20::5025::SOCKET or USB0::0x2A8D::0x1301::"
@@ -211,21 +213,39 @@ def _bench_power(psu: str, bench: str) -> Iterator[BenchPower]:
         yield BenchPower(supply, rails)
 
 
+def _dacs(device: str | None, bench: str) -> OpenDacs:
+    if device is None:
+        return None
+    check_url(device)
+    return lambda: open_device(device, load_bench(bench))
+
+
 @power.command(name="on")
 @_psu_options
-def power_on(psu: str, bench: str) -> None:
-    """Set OVP, current limit and voltage of each rail, then switch them on in order."""
+@click.option("--device", default=None, help="The bench's Pico: after the rails are up its DACs "
+              "are configured and set to their safe code (docs/hardware/power.md).")
+def power_on(psu: str, bench: str, device: str | None) -> None:
+    """Set OVP, current limit and voltage of each rail, switch them on in order, then (with
+    --device) the DACs to their safe code."""
+    dacs = _dacs(device, bench)
     with _bench_power(psu, bench) as rails:
-        _print_status(rails.on())
+        _print_status(power_up(rails, dacs))
 
 
 @power.command(name="off")
 @_psu_options
-def power_off(psu: str, bench: str) -> None:
-    """Switch the rails off, in reverse order."""
+@click.option("--device", default=None, help="The bench's Pico: its DACs go to their safe code "
+              "before the rails go down.")
+@click.option("--no-dacs", is_flag=True, help="The Pico is unplugged: nothing drives the analog "
+              "side, switch the rails off without it.")
+def power_off(psu: str, bench: str, device: str | None, no_dacs: bool) -> None:
+    """The DACs to their safe code, then the rails off in reverse order."""
+    if (device is None) == (not no_dacs):
+        raise click.UsageError("give --device URL (the DACs go safe before the rails go down) "
+                               "or --no-dacs (the Pico is unplugged), one of them")
+    dacs = _dacs(device, bench)
     with _bench_power(psu, bench) as rails:
-        rails.off()
-        _print_status(rails.status())
+        _print_status(power_down(rails, dacs))
 
 
 @power.command(name="status")
