@@ -19,8 +19,9 @@ from wphil.drivers.hardware import MCP4728_BASE_ADDRESS, Signal, hardware
 from wphil.lab.bringup import OFFSET_SIGMAS, reset_bound, reset_read_us, zero_weight_bound
 from wphil.lab.build_pico import ohms
 
-# the command that checks every DAC's address bits (h1-chips' host function, run by `wphil check`)
-ADDRESS_CHECK = "wphil check"
+# the command that reads every DAC's address bits back, each chip picked by its LDAC line
+# (General Call Read Address Bits, DS22187E Fig. 5-6): wphil.lab.dac_address.verify_addresses
+ADDRESS_VERIFY = "wphil dac-address --verify"
 
 
 def _pin(s: Signal) -> str:
@@ -46,16 +47,19 @@ def bringup_steps(bench: Bench) -> list[str]:
     for k in range(1, hw.dac_chips):
         steps.append(f"Address DAC{k}: `wphil dac-address --bench {name} --chip {k} --to "
                      f"0x{MCP4728_BASE_ADDRESS + k:02X}` (it drives {_pin(hw.signal(f'LDAC{k}'))}).")
+    ldacs = ", ".join(f"DAC{k} by {_pin(hw.signal(f'LDAC{k}'))}" for k in range(hw.dac_chips))
+    steps.append(f"Check every DAC's address bits: `{ADDRESS_VERIFY} --bench {name}`; each chip, "
+                 f"picked by its LDAC line ({ldacs}), must report the address bits of "
+                 "0x60 + k in its EEPROM and its register.")
     steps.append(f"Rails up, then the DACs to their safe code: `wphil power on --psu RESOURCE "
                  f"--bench {name} --device auto` (docs/hardware/power.md).")
     checks = (f"every DAC answers at 0x{MCP4728_BASE_ADDRESS:02X}.."
-              f"0x{MCP4728_BASE_ADDRESS + hw.dac_chips - 1:02X} with its own address bits; every "
-              f"readout within +-{zero_weight_bound(bench):.2f} V of VMID with all weights at zero")
+              f"0x{MCP4728_BASE_ADDRESS + hw.dac_chips - 1:02X}; every readout within +-{zero_weight_bound(bench):.2f} V of VMID with all weights at zero")
     if hw.reset_switches:
         checks += (f"; {reset_read_us(bench)} us after a reset every integrator within "
                    f"+-{reset_bound(bench) * 1e3:.0f} mV of VMID (reset switch on "
                    f"{_pin(hw.signal('RESET'))})")
-    steps.append(f"`{ADDRESS_CHECK} --bench {name} --device auto --psu RESOURCE`: {checks}; "
+    steps.append(f"`wphil check --bench {name} --device auto --psu RESOURCE`: {checks}; "
                  f"rails within 5% of [power] volts ({OFFSET_SIGMAS:g} sigma thresholds).")
     steps.append(f"Power down: `wphil power off --psu RESOURCE --bench {name} --device auto` "
                  "(DACs to their safe code first, then the rails in reverse order), then unplug "
