@@ -56,8 +56,8 @@ def load_bench(name_or_path: str, profile: str = "default",
         data.setdefault(section, {}).update(table)
     bench = bench_from_dict(data, source, profile)
     bench = circuit_defaults(bench, data)      # settle time and rails follow from [circuit]
+    hardware(bench)             # every GPIO exists, is free, does its job; the ADC can be built
     check_circuit(bench)
-    hardware(bench)                             # every GPIO exists, is free, does its job
     if bench.calibration.table:
         builtin = name_or_path in builtin_benches()
         package = Path(str(resources.files("wphil.drivers") / "benches"))

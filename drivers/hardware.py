@@ -149,6 +149,11 @@ def hardware(bench: Bench) -> Hardware:
 
 def _check(bench: Bench, hw: Hardware) -> None:
     src = bench.source
+    if bench.adc.kind == "ads1115" and bench.circuit.kind:
+        raise ConfigError(f"{src}: [adc] kind = 'ads1115' cannot be built with a [circuit]: the "
+                          "neurons sit on VMID = ADC_VREF / 2 = 1.65 V, read by the RP2040 ADC, "
+                          "and the ADS1115 (3.3 V, +-4.096 V range, 0..3.3 V usable, SBAS444E "
+                          "7.3.3) is wired nowhere; use kind = 'rp2040'")
     for s in hw.signals:
         if s.gpio not in PICO_GPIO_PIN:
             key = {"SDA": "[dac] sda", "SCL": "[dac] scl", "RESET": "[recurrent] reset_pin"}.get(

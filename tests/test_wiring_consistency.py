@@ -200,3 +200,10 @@ def test_a_bench_whose_pins_collide_is_refused_in_one_line(overrides: dict, mess
 def test_the_description_is_what_the_committed_tables_were_made_from() -> None:
     for name in BENCHES:
         assert hardware(load_bench(name)).gpio_of() == wired_signals(name)
+
+
+def test_a_buildable_bench_with_the_ads1115_is_refused_in_one_line() -> None:
+    with pytest.raises(ConfigError, match=r"\[adc\] kind = 'ads1115' cannot be built") as err:
+        load_bench("xor-2-2-1", overrides={"adc": {"kind": "ads1115", "bits": 15,
+                                                  "vref": 4.096}})
+    assert "\n" not in str(err.value)

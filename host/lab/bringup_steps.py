@@ -54,7 +54,8 @@ def bringup_steps(bench: Bench) -> list[str]:
     steps.append(f"Rails up, then the DACs to their safe code: `wphil power on --psu RESOURCE "
                  f"--bench {name} --device auto` (docs/hardware/power.md).")
     checks = (f"every DAC answers at 0x{MCP4728_BASE_ADDRESS:02X}.."
-              f"0x{MCP4728_BASE_ADDRESS + hw.dac_chips - 1:02X}; every readout within +-{zero_weight_bound(bench):.2f} V of VMID with all weights at zero")
+              f"0x{MCP4728_BASE_ADDRESS + hw.dac_chips - 1:02X}; every readout within "
+              f"+-{zero_weight_bound(bench):.2f} V of VMID with all weights at zero")
     if hw.reset_switches:
         checks += (f"; {reset_read_us(bench)} us after a reset every integrator within "
                    f"+-{reset_bound(bench) * 1e3:.0f} mV of VMID (reset switch on "

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.hardware import hardware
 from wphil.lab.build import (
     AD633_PINS,
     ADC_GPIO,
@@ -25,6 +26,7 @@ from wphil.lab.build import (
     opamp_section,
     weight_x_inputs,
 )
+from wphil.lab.build_pico import ohms
 from wphil.lab.build_recurrent import integrator_section, switch_of
 
 log = logging.getLogger(__name__)
@@ -154,7 +156,7 @@ def _integrator(d, elm, bench: Bench, n: int, limiter_out):
     d.add(elm.Line().at(op.in1).up(top - op.in1[1]))
     d.add(elm.Capacitor().right(op.out[0] - op.in1[0]).label(
         f"{c.int_farads * 1e9:g}n || {c.int_ohms / 1e3:g}k || {sw} sw{k} "
-        f"(GP{bench.recurrent.reset_pin}: reset)", fontsize=9))
+        f"(GP{hardware(bench).signal('RESET').gpio}: reset)", fontsize=9))
     d.add(elm.Line().toy(op.out[1]))
     return op
 
@@ -187,7 +189,9 @@ def _dac_table(d, elm, bench: Bench, y: float) -> None:
     nets = {ch: f"ch{ch} W{k}" for k, ch in enumerate(bench.wiring.weights)}
     nets.update({ch: f"ch{ch} IN{j}" for j, ch in enumerate(bench.wiring.inputs)})
     nets.update({f.channel: f"ch{f.channel} {f.name or 'fixed'}" for f in bench.wiring.fixed})
+    hw = hardware(bench)
     for chip in range(bench.dac.chips):
+        ldac = hw.signal(f"LDAC{chip}")
         pins = [elm.IcPin(name=nets.get(4 * chip + i, f"ch{4 * chip + i} -"),
                           pin=str(MCP4728_PINS[f"VOUT{'ABCD'[i]}"]), side="right",
                           slot=f"{4 - i}/4") for i in range(4)]
@@ -195,5 +199,6 @@ def _dac_table(d, elm, bench: Bench, y: float) -> None:
         row = y - 0.5 - (chip // 4) * 3.8
         d.add(elm.Ic(pins=pins, size=(3.4, 2.6), pinspacing=0.55, leadlen=0.3)
               .at((x, row)).theta(0).anchor("center")
-              .label(f"DAC{chip} MCP4728 at 0x{MCP4728_BASE_ADDRESS + chip:02X}", loc="top",
-                     fontsize=10))
+              .label(f"DAC{chip} MCP4728 at 0x{MCP4728_BASE_ADDRESS + chip:02X}\nLDAC "
+                     f"GP{ldac.gpio} (pin {ldac.pico_pin}) via {ohms(ldac.series_ohms)}\n"
+                     f"LDAC {ohms(ldac.pull_ohms)} to GND", loc="top", fontsize=9))
