@@ -40,8 +40,17 @@ DG412_SWITCHES = {1: (1, 2, 3), 2: (16, 15, 14), 3: (9, 10, 11), 4: (8, 7, 6)}
 DG412_VPLUS, DG412_VMINUS, DG412_GND, DG412_VL = 13, 4, 5, 12
 #: I2C address of MCP4728 number 0; chip n answers at MCP4728_BASE_ADDRESS + n once addressed
 MCP4728_BASE_ADDRESS = 0x60
-#: ADS1115 with ADDR tied to GND (SBAS444E, Table 7-2 [2nd])
+#: ADS1115 with ADDR tied to GND (SBAS444E, Table 7-2 [2nd]); KiCad Analog_ADC:ADS1115IDGS pins
 ADS1115_ADDRESS = 0x48
+ADS1115_PINS = {"ADDR": 1, "ALERT/RDY": 2, "GND": 3, "AIN0": 4, "AIN1": 5, "AIN2": 6, "AIN3": 7,
+                "VDD": 8, "SDA": 9, "SCL": 10}
+#: the PGA range an ADS1115 bench reads its neurons on: single-ended 0..4.096 V as 15-bit
+#: codes, VMID (2.048 V) at mid-scale; at VDD 3.3 V only 0..3.3 V is usable (SBAS444E 7.3.3),
+#: and the neurons swing VMID +- ~1 V = 1.05..3.05 V
+ADS1115_FULL_SCALE = 4.096
+#: its VMID: 3V3 through 100k over 165k (E96) = 2.055 V nominal (the Pico's 3V3 tolerance
+#: moves it: a common output offset, seen by `wphil check`'s zero-weight readouts)
+ADS1115_VMID_BOTTOM_OHMS = 165_000.0
 
 # -- electrical figures the resistors are sized against ---------------------------------------
 PICO_VOH_MIN = 2.62        # V, GPIO high at IOVDD 3.3 V, RP2040 datasheet Table 632 [R634]
@@ -110,6 +119,14 @@ class Hardware:
         return {s.name: s.gpio for s in self.signals}
 
 
+def vmid_divider(bench: Bench) -> tuple[float, float]:
+    """(the volts the VMID divider hangs from, its bottom resistor over its top one): ADC_VREF
+    halved for the RP2040 ADC; 3V3 x 165k / (100k + 165k) for the ADS1115."""
+    if bench.adc.kind == "ads1115":
+        return LOGIC_VOLTS, ADS1115_VMID_BOTTOM_OHMS / bench.circuit.vmid_divider_ohms
+    return bench.adc.vref, 1.0
+
+
 def dac_pin_name(chip: int, pin: str) -> str:
     """'DAC0 LDAC (4)': MCP4728 chip `chip`'s pin, by name and number."""
     return f"DAC{chip} {pin} ({MCP4728_PINS[pin]})"
@@ -124,12 +141,11 @@ def switch_in_pin(n: int) -> str:
 def hardware(bench: Bench) -> Hardware:
     """The bench's hardware, checked: every GPIO exists, is free and does its job."""
     d = bench.dac
-    signals = [
-        Signal("SDA", d.sda, "firmware (I2C)", tuple(dac_pin_name(k, "SDA") for k in range(d.chips)),
-               pull_ohms=I2C_PULLUP_OHMS, pull_to="3V3"),
-        Signal("SCL", d.scl, "firmware (I2C)", tuple(dac_pin_name(k, "SCL") for k in range(d.chips)),
-               pull_ohms=I2C_PULLUP_OHMS, pull_to="3V3"),
-    ]
+    ads = bench.adc.kind == "ads1115"       # on the DACs' bus, ADDR to GND
+    signals = [Signal(bus, getattr(d, bus.lower()), "firmware (I2C)",
+                      tuple(dac_pin_name(k, bus) for k in range(d.chips))
+                      + ((f"ADS1 {bus} ({ADS1115_PINS[bus]})",) if ads else ()),
+                      pull_ohms=I2C_PULLUP_OHMS, pull_to="3V3") for bus in ("SDA", "SCL")]
     signals += [Signal(f"LDAC{k}", d.ldac_gpio + k, "wphil dac-address",
                        (dac_pin_name(k, "LDAC"),), LDAC_SERIES_OHMS, LDAC_PULLDOWN_OHMS, "GND")
                 for k in range(d.chips)]
@@ -149,11 +165,12 @@ def hardware(bench: Bench) -> Hardware:
 
 def _check(bench: Bench, hw: Hardware) -> None:
     src = bench.source
-    if bench.adc.kind == "ads1115" and bench.circuit.kind:
-        raise ConfigError(f"{src}: [adc] kind = 'ads1115' cannot be built with a [circuit]: the "
-                          "neurons sit on VMID = ADC_VREF / 2 = 1.65 V, read by the RP2040 ADC, "
-                          "and the ADS1115 (3.3 V, +-4.096 V range, 0..3.3 V usable, SBAS444E "
-                          "7.3.3) is wired nowhere; use kind = 'rp2040'")
+    if bench.adc.kind == "ads1115" and bench.circuit.kind and \
+            bench.adc.vref != ADS1115_FULL_SCALE:
+        raise ConfigError(f"{src}: [adc] vref: an ADS1115 bench reads its neurons single-ended "
+                          f"on the +-{ADS1115_FULL_SCALE} V range (vref = {ADS1115_FULL_SCALE}), "
+                          f"VMID at its mid-scale {ADS1115_FULL_SCALE / 2} V (SBAS444E 7.3.3: "
+                          "0..3.3 V usable at VDD 3.3 V)")
     for s in hw.signals:
         if s.gpio not in PICO_GPIO_PIN:
             key = {"SDA": "[dac] sda", "SCL": "[dac] scl", "RESET": "[recurrent] reset_pin"}.get(

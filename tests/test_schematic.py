@@ -12,7 +12,7 @@ from tests.test_cli import wphil
 from wphil.drivers.bench_files import load_bench
 from wphil.lab.build import parts_list, wiring_table
 
-BENCHES = ["xor-2-2-1", "parity4", "iris", "delayed-xor", "oscillator-2"]
+BENCHES = ["xor-2-2-1", "parity4", "iris", "delayed-xor", "oscillator-2", "xor-2-2-1-ads1115"]
 
 
 @pytest.mark.parametrize("name", BENCHES)

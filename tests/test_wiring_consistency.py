@@ -24,7 +24,7 @@ from wphil.lab.bringup_steps import bringup_block
 from wphil.lab.dac_address import program_source
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = ["xor-2-2-1", "parity4", "iris", "delayed-xor", "oscillator-2"]
+BENCHES = ["xor-2-2-1", "parity4", "iris", "delayed-xor", "oscillator-2", "xor-2-2-1-ads1115"]
 PAGE = ROOT / "docs" / "hardware" / "bring-up.md"
 
 # Raspberry Pi Pico R3 pinout sheet: GPIO -> physical pin
@@ -33,6 +33,7 @@ PICO_PINOUT = {0: 1, 1: 2, 2: 4, 3: 5, 4: 6, 5: 7, 6: 9, 7: 10, 8: 11, 9: 12, 10
                22: 29, 26: 31, 27: 32, 28: 34}
 MCP4728_PIN = {"SCL": 2, "SDA": 3, "LDAC": 4}               # DS22187E / KiCad Analog_DAC:MCP4728
 DG412_IN_PIN = {1: 1, 2: 16, 3: 9, 4: 8}                    # FN3282 / KiCad DG412xJ DIP-16
+ADS1115_PIN = {"ADDR": 1, "AIN0": 4, "AIN1": 5, "AIN2": 6, "SDA": 9, "SCL": 10}  # KiCad ADS1115IDGS
 PICO_VOH_MIN = 2.62          # RP2040 datasheet Table 632, IOVDD 3.3 V
 MCP4728_VIH = 0.7 * 3.3      # DS22187E [M6], VDD = 3.3 V (the Pico's 3V3)
 DG412_VINH = 2.4             # Intersil FN3282, VL = 5 V
@@ -80,6 +81,17 @@ def test_each_driven_gpio_reaches_the_right_part_pin(name: str) -> None:
                   for n in range(bench.n_neurons)}
         assert wanted <= reaches(name, "RESET")
     adc = {f"ADC{ch}" for ch in bench.wiring.outputs + bench.wiring.hidden}
+    if bench.adc.kind == "ads1115":            # on the I2C bus at 0x48; no Pico ADC pin
+        assert not {s for s in pins if s.startswith("ADC")}
+        for bus in ("SDA", "SCL"):
+            assert any(r["source"] == f"ADS1 {bus} ({ADS1115_PIN[bus]})" and r["net"] == bus
+                       for r in rows(name, "wiring"))
+        assert any(r["source"] == f"ADS1 ADDR ({ADS1115_PIN['ADDR']})" and r["net"] == "GND"
+                   for r in rows(name, "wiring"))
+        read = {r["adc_pin"]: r["dest"] for r in rows(name, "wiring") if r["adc_pin"]}
+        assert {a: read[a].split(" to ")[-1] for a in adc} == {
+            a: f"ADS1 AIN{a[3:]} ({ADS1115_PIN['AIN' + a[3:]]})" for a in adc}
+        return
     assert {s for s in pins if s.startswith("ADC")} == adc
     assert all(pins[a] == 26 + int(a[3:]) for a in adc)
 
@@ -93,14 +105,20 @@ def configure_as_sent(name: str, tmp_path: Path) -> dict:
     return json.loads(bytes(frames[0][3]))
 
 
-@pytest.mark.parametrize("name", ["xor-2-2-1", "delayed-xor"])
+@pytest.mark.parametrize("name", ["xor-2-2-1", "delayed-xor", "xor-2-2-1-ads1115"])
 def test_the_configure_frame_on_the_wire_names_the_wired_pins(name: str, tmp_path: Path) -> None:
     config, pins = configure_as_sent(name, tmp_path), wired_signals(name)
     assert (config["dac"]["sda"], config["dac"]["scl"]) == (pins["SDA"], pins["SCL"])
     assert config["reset_pin"] == pins.get("RESET", -1)
-    assert config["adc"]["kind"] == "rp2040"
-    read = config["outputs"] + config["hidden"]
-    assert {f"ADC{ch}" for ch in read} == {s for s in pins if s.startswith("ADC")}
+    read = {f"ADC{ch}" for ch in config["outputs"] + config["hidden"]}
+    wired = {r["adc_pin"] for r in rows(name, "wiring") if r["adc_pin"]}
+    assert read == wired
+    if config["adc"]["kind"] == "rp2040":
+        assert read == {s for s in pins if s.startswith("ADC")}
+    else:          # the ADS1115 on the I2C bus: its full scale the +-4.096 V range [TI 7.3.3]
+        assert (config["adc"]["kind"], config["adc"]["vref"], config["adc"]["bits"]) == (
+            "ads1115", 4.096, 15)
+        assert any(r["source"].startswith("ADS1 SDA") for r in rows(name, "wiring"))
 
 
 @pytest.mark.parametrize("name", BENCHES)
@@ -159,8 +177,8 @@ def test_every_part_the_wiring_places_is_in_the_parts_list_with_its_quantity(nam
 @pytest.mark.parametrize("name", BENCHES)
 def test_every_chip_in_the_wiring_has_decoupling_and_no_floating_inputs(name: str) -> None:
     wiring = rows(name, "wiring")
-    chips = {m.group(1) for r in wiring for m in [re.match(r"((?:DAC|UA|US|UR|U)\d+) ", r["source"])]
-             if m}
+    chips = {m.group(1) for r in wiring
+             for m in [re.match(r"((?:DAC|UA|US|UR|ADS|U)\d+) ", r["source"])] if m}
     caps = {m.group(1) for r in wiring for m in [re.match(r"C 0\.1uF at (\w+)", r["source"])] if m}
     assert chips - caps == set()
     for chip in {c for c in chips if c.startswith("UA")}:          # MCP6004: + inputs 3, 5, 10, 12
@@ -202,8 +220,21 @@ def test_the_description_is_what_the_committed_tables_were_made_from() -> None:
         assert hardware(load_bench(name)).gpio_of() == wired_signals(name)
 
 
-def test_a_buildable_bench_with_the_ads1115_is_refused_in_one_line() -> None:
-    with pytest.raises(ConfigError, match=r"\[adc\] kind = 'ads1115' cannot be built") as err:
-        load_bench("xor-2-2-1", overrides={"adc": {"kind": "ads1115", "bits": 15,
-                                                  "vref": 4.096}})
+def test_an_ads1115_bench_off_its_4v_range_is_refused_in_one_line() -> None:
+    with pytest.raises(ConfigError, match=r"\[adc\] vref: an ADS1115 bench") as err:
+        load_bench("xor-2-2-1-ads1115", overrides={"adc": {"vref": 2.048}})
     assert "\n" not in str(err.value)
+
+
+def test_the_ads1115_variant_reads_vmid_at_mid_scale_on_spice_as_wired() -> None:
+    """VMID from 3V3 x 165k / 265k (wiring.csv) in the netlist too: near mid-scale."""
+    from wphil.drivers.circuit import CircuitParts
+    from wphil.drivers.netlist_tran import vmid_volts
+
+    bench = load_bench("xor-2-2-1-ads1115", "ideal")
+    wiring = {r["source"]: r for r in rows("xor-2-2-1-ads1115", "wiring")}
+    assert wiring["Pico pin 36 (3V3)"]["dest"] == "R 100k (VMID top)"
+    assert "R 165k (VMID bottom)" in wiring
+    vmid = vmid_volts(bench, CircuitParts.draw(bench, 1))
+    assert vmid == pytest.approx(3.3 * 165 / 265, abs=0.005)    # 1% resistors, buffer offset
+    assert abs(vmid - 4.096 / 2) < 0.01

@@ -20,6 +20,8 @@ from pathlib import Path
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
 from wphil.drivers.hardware import (
+    ADS1115_PINS,
+    ADS1115_VMID_BOTTOM_OHMS,
     LDAC_PULLDOWN_OHMS,
     LDAC_SERIES_OHMS,
     Hardware,
@@ -34,6 +36,7 @@ from wphil.lab.board import (  # noqa: F401  (re-exported for the schematic)
     MCP6004_SECTIONS,
     MCP6004_VDD,
     MCP6004_VSS,
+    PICO_3V3,
     PICO_ADC_VREF,
     PICO_GPIO_PIN,
     Part,
@@ -44,6 +47,7 @@ from wphil.lab.board import (  # noqa: F401  (re-exported for the schematic)
     opamp_section,
 )
 from wphil.lab.build_pico import (
+    ads1115_wires,
     dac_wires,
     i2c_wires,
     ohms,
@@ -108,6 +112,8 @@ def wiring_table(bench: Bench) -> list[Wire]:
     _neurons(bench, hw, add)
     if bench.is_recurrent and hw.reset_switches:
         reset_wires(bench, hw, add)
+    if bench.adc.kind == "ads1115":
+        ads1115_wires(bench, add)
     return [Wire(i + 1, stage, src, dst, net, **kw) for i, (stage, src, dst, net, kw) in
             enumerate(rows)]
 
@@ -116,16 +122,23 @@ def _vmid(bench: Bench, add) -> None:
     buf_chip, buf = opamp_section(len(neurons(bench)))
     out, minus, plus = MCP6004_SECTIONS[buf]
     r = ohms(bench.circuit.vmid_divider_ohms)
-    add("vmid", f"Pico pin {PICO_ADC_VREF} (ADC_VREF)", f"R {r} (VMID top)", "ADC_VREF",
-        part="Rvmid", count=1)
+    if bench.adc.kind == "ads1115":     # VMID at the ADS1115's mid-scale, from 3V3
+        top, bottom = (f"Pico pin {PICO_3V3} (3V3)", "3V3"), \
+            ("Rvmid2", ohms(ADS1115_VMID_BOTTOM_OHMS))
+        ground = "GND rail"
+        what = f"3V3 x {bottom[1]} / ({r} + {bottom[1]}), the ADS1115's mid-scale"
+    else:
+        top, bottom = (f"Pico pin {PICO_ADC_VREF} (ADC_VREF)", "ADC_VREF"), ("Rvmid", r)
+        ground, what = "Pico pin 33 (AGND)", "ADC_VREF / 2"
+    add("vmid", top[0], f"R {r} (VMID top)", top[1], part="Rvmid", count=1)
     add("vmid", f"R {r} (VMID top)", "VMID_DIV", "VMID_DIV")
-    add("vmid", f"R {r} (VMID bottom)", "VMID_DIV to Pico pin 33 (AGND)", "VMID_DIV",
-        part="Rvmid", count=1)
-    add("vmid", "C 1uF", "VMID_DIV to Pico pin 33 (AGND)", "VMID_DIV", note="filter",
+    add("vmid", f"R {bottom[1]} (VMID bottom)", f"VMID_DIV to {ground}", "VMID_DIV",
+        part=bottom[0], count=1)
+    add("vmid", "C 1uF", f"VMID_DIV to {ground}", "VMID_DIV", note="filter",
         part="Cvmid", count=1)
     add("vmid", "VMID_DIV", f"{buf_chip} +IN{buf} ({plus})", "VMID_DIV")
     add("vmid", f"{buf_chip} OUT{buf} ({out})", f"{buf_chip} -IN{buf} ({minus})", "VMID",
-        note="follower: VMID bus = ADC_VREF / 2")
+        note=f"follower: VMID bus = {what}")
     add("vmid", f"{buf_chip} OUT{buf} ({out})", "VMID bus", "VMID")
     for c in range(1, opamp_chips(bench) + 1):
         add("vmid", f"UA{c} VDD ({MCP6004_VDD})", "3V3 rail", "3V3", note="MCP6004",
@@ -194,15 +207,16 @@ def _neurons(bench: Bench, hw: Hardware, add) -> None:
             o = integrator_wires(bench, add, n, o)
         add("neurons", o, f"{name} bus", name, note=f"neuron {name}")
         if n in adc_of:
-            s = hw.signal(f"ADC{adc_of[n]}")
-            add("adc", f"{name} bus", f"R {c.rout_ohms / 1e3:g}k to "
-                f"{s.label.replace(')', f' ADC{adc_of[n]})')}", name,
-                adc_pin=f"ADC{adc_of[n]}", part="Rout", count=1)
+            ch = adc_of[n]
+            pin = (f"ADS1 AIN{ch} ({ADS1115_PINS[f'AIN{ch}']})" if bench.adc.kind == "ads1115"
+                   else hw.signal(f"ADC{ch}").label.replace(")", f" ADC{ch})"))
+            add("adc", f"{name} bus", f"R {c.rout_ohms / 1e3:g}k to {pin}", name,
+                adc_pin=f"ADC{ch}", part="Rout", count=1)
 
 
 def parts_list(bench: Bench) -> list[Part]:
     """What to buy for the bench, with approximate single-unit prices (USD, 2024-25)."""
-    c = bench.circuit
+    c, ads = bench.circuit, bench.adc.kind == "ads1115"
     n_w, n_n = bench.n_weights, len(neurons(bench))
     opamps = opamp_chips(bench)
     n_read = len(bench.wiring.outputs) + len(bench.wiring.hidden)
@@ -219,14 +233,19 @@ def parts_list(bench: Bench) -> list[Part]:
         Part("Cf", "capacitor C0G", f"{c.cf_farads * 1e12:g}pF", n_n if c.cf_farads > 0 else 0,
              "neuron noise filter", 0.10),
         Part("Rout", "resistor", f"{c.rout_ohms / 1e3:g}k", n_read, "ADC pin protection", 0.05),
-        Part("Rvmid", "resistor 1%", f"{c.vmid_divider_ohms / 1e3:g}k", 2, "VMID divider", 0.10),
+        Part("Rvmid", "resistor 1%", f"{c.vmid_divider_ohms / 1e3:g}k", 1 + (not ads),
+             "VMID divider", 0.10),
+        Part("Rvmid2", "resistor 1%", ohms(ADS1115_VMID_BOTTOM_OHMS), int(ads),
+             "VMID divider, bottom", 0.10),
+        Part("ADS1", "ADS1115 breakout", "16-bit I2C ADC, ADDR to GND (0x48)", int(ads),
+             "reads the neurons", 15.00),
         Part("Cvmid", "capacitor", "1uF", 1, "VMID filter", 0.15),
         Part("Rpu", "resistor", "4.7k", 2, "I2C pull-ups", 0.05),
         Part("Rldac", "resistor", ohms(LDAC_SERIES_OHMS), bench.dac.chips,
              "LDAC line series (one per DAC)", 0.05),
         Part("Rpd", "resistor", ohms(LDAC_PULLDOWN_OHMS), bench.dac.chips,
              "LDAC pull-down at each DAC", 0.05),
-        Part("Cdec", "capacitor X7R", "0.1uF", 2 * n_w + opamps + bench.dac.chips
+        Part("Cdec", "capacitor X7R", "0.1uF", 2 * n_w + opamps + bench.dac.chips + int(ads)
              + (3 * math.ceil(bench.n_neurons / 4) + 1 if bench.is_recurrent else 0),
              "decoupling at every chip (DG412: V+, V-, VL; the L78L05 output)", 0.05),
         Part("Cbulk", "capacitor", "10uF 25V", 2, "rail bulk decoupling", 0.20),

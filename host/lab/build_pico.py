@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from wphil.drivers.bench import Bench
 from wphil.drivers.hardware import (
+    ADS1115_ADDRESS,
+    ADS1115_PINS,
     MCP4728_BASE_ADDRESS,
     MCP4728_PINS,
     PICO_3V3,
@@ -85,3 +87,24 @@ def spare_opamp_wires(bench: Bench, add) -> None:
         add("vmid", f"{chip} OUT{sec} ({out})", f"{chip} -IN{sec} ({minus})", f"SPARE_{chip}{sec}",
             note="spare section: a follower")
         add("vmid", "VMID bus", f"{chip} +IN{sec} ({plus})", "VMID", note="spare section's input")
+
+
+def ads1115_wires(bench: Bench, add) -> None:
+    """The ADS1115 on the DACs' I2C bus at 3.3 V, ADDR to GND (0x48); the neurons reach its
+    AIN pins through their 1k (wphil.lab.build); unused inputs to GND."""
+    p = ADS1115_PINS
+    add("adc", f"ADS1 VDD ({p['VDD']})", "3V3 rail", "3V3",
+        note=f"ADS1115 at 0x{ADS1115_ADDRESS:02X}, 3.3 V: inputs 0..3.3 V usable", part="ADS1",
+        count=1)
+    add("adc", f"ADS1 GND ({p['GND']})", "GND rail", "GND")
+    add("adc", f"ADS1 SCL ({p['SCL']})", "SCL bus", "SCL")
+    add("adc", f"ADS1 SDA ({p['SDA']})", "SDA bus", "SDA")
+    add("adc", f"ADS1 ADDR ({p['ADDR']})", "GND rail", "GND", note="address 0x48")
+    add("adc", f"ADS1 ALERT/RDY ({p['ALERT/RDY']})", "not connected", "NC",
+        note="comparator output, unused (the firmware polls the OS bit)")
+    add("adc", "C 0.1uF at ADS1", "3V3 to GND", "3V3", note="decoupling", part="Cdec", count=1)
+    used = set(bench.wiring.outputs) | set(bench.wiring.hidden)
+    for ch in range(4):
+        if ch not in used:
+            add("adc", f"ADS1 AIN{ch} ({p[f'AIN{ch}']})", "GND rail", "GND",
+                note="unused input tied low")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
-from wphil.drivers.hardware import hardware
+from wphil.drivers.hardware import ADS1115_PINS, ADS1115_VMID_BOTTOM_OHMS, hardware
 from wphil.lab.build import (
     AD633_PINS,
     ADC_GPIO,
@@ -132,12 +132,17 @@ def _stage(d, elm, bench: Bench, n: int, depth: int, unit: int, w_last) -> None:
     d.add(elm.Line().at(op.out).right(0.6))
     d.add(elm.Dot().label(name, loc="top", fontsize=11, color="darkred"))
     if adc is not None:
-        gp = ADC_GPIO.get(adc, 26 + adc)
         d.add(elm.Resistor().right(2.2).label(f"{c.rout_ohms / 1e3:g}k", fontsize=10))
-        d.add(elm.Label().label(f"GP{gp} (pin {PICO_GPIO_PIN.get(gp, '?')}) ADC{adc}",
-                                loc="right", fontsize=11, color="darkred"))
+        d.add(elm.Label().label(_adc_pin(bench, adc), loc="right", fontsize=11, color="darkred"))
     elif not last:
         d.add(elm.Label().label("(not read)", loc="right", fontsize=10))
+
+
+def _adc_pin(bench: Bench, channel: int) -> str:
+    if bench.adc.kind == "ads1115":
+        return f"ADS1115 AIN{channel} (pin {ADS1115_PINS[f'AIN{channel}']})"
+    gp = ADC_GPIO.get(channel, 26 + channel)
+    return f"GP{gp} (pin {PICO_GPIO_PIN.get(gp, '?')}) ADC{channel}"
 
 
 def _integrator(d, elm, bench: Bench, n: int, limiter_out):
@@ -163,14 +168,19 @@ def _integrator(d, elm, bench: Bench, n: int, limiter_out):
 
 def _support(d, elm, bench: Bench, y: float) -> None:
     """The VMID divider and buffer, and the DACs' channel -> net table."""
-    d.add(elm.Label().at((-1.5, y + 1.8)).label("VMID = ADC_VREF / 2 (ratiometric with the ADC)",
-                                                  loc="right", fontsize=11))
-    d.add(elm.Label().at((-1.5, y + 0.6)).label("Pico pin 35 ADC_VREF", loc="left", fontsize=10))
-    d.add(elm.Resistor().at((-1.5, y + 0.6)).theta(0).right(2.5).label("100k", fontsize=10))
+    ads, r = bench.adc.kind == "ads1115", ohms(bench.circuit.vmid_divider_ohms)
+    title, source, bottom, ground = (
+        ("VMID = 3V3 x 165/265 (the ADS1115's mid-scale; ADS1115 0x48 on SDA/SCL, ADDR to GND)",
+         "Pico pin 36 3V3", ohms(ADS1115_VMID_BOTTOM_OHMS), "GND") if ads else
+        ("VMID = ADC_VREF / 2 (ratiometric with the ADC)", "Pico pin 35 ADC_VREF", r,
+         "AGND (pin 33)"))
+    d.add(elm.Label().at((-1.5, y + 1.8)).label(title, loc="right", fontsize=11))
+    d.add(elm.Label().at((-1.5, y + 0.6)).label(source, loc="left", fontsize=10))
+    d.add(elm.Resistor().at((-1.5, y + 0.6)).theta(0).right(2.5).label(r, fontsize=10))
     d.add(elm.Dot())
     mid = d.here
-    d.add(elm.Resistor().down(2.0).label("100k || 1uF", loc="bottom", fontsize=10))
-    d.add(elm.Ground().label("AGND (pin 33)", loc="right", fontsize=9))
+    d.add(elm.Resistor().down(2.0).label(f"{bottom} || 1uF", loc="bottom", fontsize=10))
+    d.add(elm.Ground().label(ground, loc="right", fontsize=9))
     chip, sec = opamp_section(len(neurons(bench)))
     d.add(elm.Line().at(mid).theta(0).right(1.0))
     buf = elm.Opamp(leads=True).theta(0).flip().anchor("in2").label(
