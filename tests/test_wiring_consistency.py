@@ -238,3 +238,12 @@ def test_the_ads1115_variant_reads_vmid_at_mid_scale_on_spice_as_wired() -> None
     vmid = vmid_volts(bench, CircuitParts.draw(bench, 1))
     assert vmid == pytest.approx(3.3 * 165 / 265, abs=0.005)    # 1% resistors, buffer offset
     assert abs(vmid - 4.096 / 2) < 0.01
+
+
+@pytest.mark.parametrize("name", ["xor-2-2-1", "delayed-xor"])
+def test_calibrate_sends_the_dmm_leads_to_the_wired_dac_pin(name: str) -> None:
+    from wphil.cli.lab import dmm_lead_pin
+
+    for row in rows(name, "wiring"):
+        if row["dac_channel"]:
+            assert dmm_lead_pin(int(row["dac_channel"])).startswith(row["source"] + ","), row

@@ -151,12 +151,12 @@ def _route(stack: ExitStack, dev: Any, dmm: str, n_channels: int
 
     def connect(channel: int) -> None:
         if n_channels > 1:
-            click.pause(f"Connect the DMM to DAC channel {channel} ({_pin(channel)}), then press "
-                        "any key")
+            click.pause(f"Connect the DMM to DAC channel {channel} ({dmm_lead_pin(channel)}), "
+                        "then press any key")
     return connect, dmm
 
 
-def _pin(channel: int) -> str:
+def dmm_lead_pin(channel: int) -> str:
     """Where the DMM goes: the pin as the wiring table names it (wphil.drivers.hardware)."""
     chip = channel // 4
     return (f"{dac_pin_name(chip, 'VOUT' + 'ABCD'[channel % 4])}, the MCP4728 at "
