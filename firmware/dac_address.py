@@ -165,7 +165,8 @@ def wait_ready(i2c, address):
 
 
 def program(bus_id, sda, scl, freq, old, new, ldac_pin):
-    """Move the chip on LDAC pin `ldac_pin` from `old` to `new`; return the I2C scan after."""
+    """Move the chip on LDAC pin `ldac_pin` from `old` to `new`. Returns the I2C scan after
+    and how long RDY/BSY stayed low (ms)."""
     if not (_BASE <= old < _BASE + 8 and _BASE <= new < _BASE + 8):
         raise ValueError("MCP4728 addresses are 0x60..0x67")
     found = _i2c(bus_id, sda, scl, freq).scan()
@@ -182,12 +183,12 @@ def program(bus_id, sda, scl, freq, old, new, ldac_pin):
                       "its LDAC on GP%d (DS22187E Fig. 5-11 note 2c)" % ldac_pin)
     if not acks[3]:
         raise OSError("the chip on GP%d did not acknowledge the confirmation byte" % ldac_pin)
-    wait_ready(i2c, new)
+    busy_ms = wait_ready(i2c, new)
     bits = read_address(sda, scl, ldac_pin)
     if bits != (new - _BASE, new - _BASE):
         raise OSError("the chip on GP%d reports address bits %r after programming, not %d"
                       % (ldac_pin, bits, new - _BASE))
-    return _i2c(bus_id, sda, scl, freq).scan()
+    return {"found": _i2c(bus_id, sda, scl, freq).scan(), "busy_ms": busy_ms}
 
 
 def verify(sda, scl, ldac_pins):

@@ -87,8 +87,8 @@ def test_old_sequence_ldac_falling_while_scl_high_is_refused_by_the_model() -> N
 
 def test_firmware_sequence_is_accepted_and_waits_out_the_eeprom_write() -> None:
     board, chips, fw = bench_of_chips(eeprom_write_s=50e-3)
-    found = fw.program(0, SDA, SCL, 100_000, 0x60, 0x61, LDAC0 + 1)
-    assert found == [0x60, 0x61]
+    result = fw.program(0, SDA, SCL, 100_000, 0x60, 0x61, LDAC0 + 1)
+    assert result["found"] == [0x60, 0x61] and result["busy_ms"] >= 50
     assert [c.address for c in chips] == [0x60, 0x61, 0x60]
     assert chips[1].eeprom_writes == 1 and chips[1].eeprom_bits == 1 and chips[1].ready
     assert chips[1].busy_until >= 50e-3                       # it was busy for the maximum
