@@ -86,8 +86,11 @@ class _Time:
 class Board:
     """The Pico's GPIOs as nets, and a `machine` module whose pins drive them."""
 
-    def __init__(self, pin_call_s: float = 0.0) -> None:
+    def __init__(self, pin_call_s: float = 0.0, trace: bool = False) -> None:
         self.clock = Clock()
+        # (seconds, GPIO, "H" driven high / "L" driven low / "Z" released), in call order:
+        # the firmware's pin calls, to replay against another model of the same chips
+        self.trace: list[tuple[float, int, str]] | None = [] if trace else None
         self.time = _Time(self.clock)
         self.pin_call_s = pin_call_s
         self.nets: dict[int, Net] = {}
@@ -157,12 +160,12 @@ def _machine_module(board: Board) -> types.ModuleType:
 
         def _drive(self) -> None:
             mode, out = board.gpio[self.gpio]
-            if mode == self.OUT:
-                self.net.drive("pico", bool(out))
-            elif mode == self.OPEN_DRAIN:
-                self.net.drive("pico", False if not out else None)
-            else:
-                self.net.drive("pico", None)
+            level = bool(out) if mode == self.OUT else (
+                False if mode == self.OPEN_DRAIN and not out else None)
+            if board.trace is not None:
+                board.trace.append((board.clock.now, self.gpio,
+                                    "Z" if level is None else "H" if level else "L"))
+            self.net.drive("pico", level)
             board.clock.advance(board.pin_call_s)
 
         def value(self, level: int | None = None) -> int | None:
