@@ -27,9 +27,10 @@ _GENERAL_CALL = const(0x00)
 _READ_ADDRESS = const(0x0C)     # Fig. 5-6, 2nd byte
 _HALF_US = const(5)             # >= one SCL phase: a 100 kHz clock at most
 _POLL_MS = const(2)
-# EEPROM write: 25 ms typ, 50 ms max (DS22187E Table 1-2 "EEPROM Write Time" [M6]). RDY/BSY
-# is low from the falling edge of the 4th byte's ACK until the write completes (Fig. 5-11
-# note 4); the read-back shows it as bit 7 of every register byte (Fig. 5-15).
+# EEPROM write: 25 ms typ, 50 ms max (DS22187E p. 6, Electrical Characteristics, "EEPROM
+# Write Time"). RDY/BSY is low from the falling edge of the 4th byte's ACK until the write
+# completes (Fig. 5-11 note 4); the read-back shows it as bit 7 of every register byte
+# (Fig. 5-15).
 _BUSY_LIMIT_MS = const(100)     # twice the maximum: a chip still busy then is broken
 
 

@@ -6,6 +6,8 @@ and EEPROM busy time, the ADS1115 conversion wait (SBAS444E), the DG412 reset ho
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from wphil.drivers import load_bench
@@ -207,6 +209,16 @@ def test_dg412_reset_hold_of_the_shipped_recurrent_benches_empties_cint() -> Non
         fw.reset_circuit(bench.recurrent.reset_pin, bench.recurrent.reset_us)
         assert switch.residuals and switch.violations == [], name
         assert bench.recurrent.reset_us * 1e-6 >= min_reset_s(c, 1.65, lsb)
+
+
+def test_a_bench_whose_reset_hold_is_too_short_is_refused_in_one_line(tmp_path) -> None:
+    from wphil.drivers import ConfigError
+
+    text = (Path(__file__).parents[1] / "bench" / "delayed-xor.toml").read_text()
+    path = tmp_path / "short-reset.toml"
+    path.write_text(text.replace("reset_us = 5000", "reset_us = 20"))
+    with pytest.raises(ConfigError, match=r"reset_us: 20 us leaves charge .* at least 5\d us"):
+        load_bench(str(path))
 
 
 def test_dg412_reset_hold_too_short_is_caught() -> None:

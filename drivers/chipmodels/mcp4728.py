@@ -7,8 +7,8 @@ Modelled from the datasheet alone:
   checked edge by edge in `LdacWindow`, and does not acknowledge the 3rd byte otherwise
   (note 2c); an address it does not acknowledge is not programmed;
 - the EEPROM write those start: RDY/BSY low from the falling edge of the 4th byte's ACK
-  (Fig. 5-11 note 4) for `eeprom_write_s` (25 ms typ, 50 ms max: Table 1-2 "EEPROM Write
-  Time" [M6]; the model uses the maximum by default);
+  (Fig. 5-11 note 4) for `eeprom_write_s` (25 ms typ, 50 ms max: DS22187E p. 6, Electrical
+  Characteristics, "EEPROM Write Time"; the model uses the maximum by default);
 - the read command (Figure 5-15): per channel the DAC register then the EEPROM, 3 bytes
   each, RDY/BSY in bit 7 and POR in bit 6 of each first byte, A2:A0 in bits 2:0.
 A write addressed to the chip while RDY/BSY is low is recorded in `violations` and ignored:
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 BASE_ADDRESS = 0x60                 # 1100 A2 A1 A0 (sec. 5.3)
 GENERAL_CALL = 0x00
 READ_ADDRESS_BITS = 0x0C            # Fig. 5-6, 2nd byte
-EEPROM_WRITE_MAX_S = 50e-3          # Table 1-2 [M6]; 25 ms typical
+EEPROM_WRITE_MAX_S = 50e-3          # DS22187E p. 6 "EEPROM Write Time" max; 25 typ
 ADDRESS_COMMAND_MIN_PERIOD_S = 1 / 400e3     # sec. 5.4.4: 400 kHz at most
 
 

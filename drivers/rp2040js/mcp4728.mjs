@@ -10,9 +10,10 @@
 //       until the 9th clock of the 3rd byte rises;
 //   2c  otherwise the chip does not acknowledge the 3rd byte, and programs nothing.
 // The EEPROM write the address command starts (at the falling edge of the 4th byte's ACK,
-// note 4) keeps RDY/BSY low for EEPROM_WRITE_NS (Table 1-2: 25 ms typ, 50 ms max; the
-// maximum here). A write to the chip while it is busy is logged and ignored: the datasheet
-// gives no behaviour for it. drivers/chipmodels/mcp4728.py is the same model in Python.
+// note 4) keeps RDY/BSY low for EEPROM_WRITE_NS (DS22187E p. 6, Electrical Characteristics:
+// 25 ms typ, 50 ms max; the maximum here). A write to the chip while it is busy is logged
+// and ignored: the datasheet gives no behaviour for it. drivers/chipmodels/mcp4728.py is
+// the same model in Python.
 import { GPIOPinState } from './rp.mjs';
 
 const BASE_ADDRESS = 0x60;   // 1100 A2 A1 A0
