@@ -17,11 +17,13 @@ import pytest
 from tests.test_chip_timing import LDAC0, SCL, SDA, old_write_address, write_address_with
 from wphil.drivers.chipmodels import Board
 from wphil.drivers.chipmodels.mcp4728 import Mcp4728
+from wphil.drivers.rp2040_pico import rp2040js_home
 
 REPLAY = Path(__file__).parent / "support" / "replay_mcp4728.mjs"
-RP2040JS = Path(__file__).parents[1] / "drivers" / "rp2040js" / "node_modules" / "rp2040js"
-pytestmark = pytest.mark.skipif(shutil.which("node") is None or not RP2040JS.is_dir(),
-                                reason="node and drivers/rp2040js/node_modules are needed")
+RP2040JS = rp2040js_home() / "node_modules" / "rp2040js" / "package.json"
+pytestmark = pytest.mark.skipif(shutil.which("node") is None or not RP2040JS.is_file(),
+                                reason="node and rp2040js (npm ci in drivers/rp2040js, or "
+                                "$WPHIL_RP2040JS) are needed")
 
 
 def _falls_at(byte: int, clock: int):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from wphil.drivers.chipmodels.pins import Clock, Net
+from wphil.drivers.chipmodels.nets import Clock, Net
 
 T_ON_MAX_S = 250e-9
 RON_MAX_15V_OHMS = 35.0

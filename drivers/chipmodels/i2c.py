@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wphil.drivers.chipmodels.pins import Clock, Net
+from wphil.drivers.chipmodels.nets import Clock, Net
 
 
 @dataclass(frozen=True)

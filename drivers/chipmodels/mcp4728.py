@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass, field
 
 from wphil.drivers.chipmodels.i2c import Position, Target
-from wphil.drivers.chipmodels.pins import Net
+from wphil.drivers.chipmodels.nets import Net
 
 log = logging.getLogger(__name__)
 

@@ -16,44 +16,11 @@ from __future__ import annotations
 import importlib.util
 import sys
 import types
-from collections.abc import Callable
 from pathlib import Path
 
+from wphil.drivers.chipmodels.i2c import I2cBus, SoftI2C
+from wphil.drivers.chipmodels.nets import Clock, Net
 from wphil.firmware import firmware_dir
-
-Listener = Callable[["Net", bool], None]
-
-
-class Clock:
-    """Virtual time in seconds."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def advance(self, seconds: float) -> None:
-        self.now += max(0.0, seconds)
-
-
-class Net:
-    """One wire: the AND of whatever drives it, else its pull (True: pull-up)."""
-
-    def __init__(self, name: str, pull: bool) -> None:
-        self.name, self.pull = name, pull
-        self.drivers: dict[object, bool] = {}
-        self.listeners: list[Listener] = []
-        self.level = pull
-
-    def drive(self, who: object, level: bool | None) -> None:
-        """`who` drives the net to `level`, or lets go of it (None)."""
-        if level is None:
-            self.drivers.pop(who, None)
-        else:
-            self.drivers[who] = bool(level)
-        new = all(self.drivers.values()) if self.drivers else self.pull
-        if new != self.level:
-            self.level = new
-            for listener in list(self.listeners):
-                listener(self, new)
 
 
 class _Time:
@@ -103,9 +70,7 @@ class Board:
             self.nets[gpio] = Net(f"GP{gpio}", pull)
         return self.nets[gpio]
 
-    def i2c_bus(self, sda: int, scl: int):  # -> I2cBus (import here: i2c imports pins)
-        from wphil.drivers.chipmodels.i2c import I2cBus
-
+    def i2c_bus(self, sda: int, scl: int) -> I2cBus:
         return I2cBus(self.net(sda, True), self.net(scl, True), self.clock)
 
     def load_firmware(self, name: str, stubs: dict[str, object] | None = None) -> types.ModuleType:
@@ -137,8 +102,6 @@ def _micropython_module() -> types.ModuleType:
 
 
 def _machine_module(board: Board) -> types.ModuleType:
-    from wphil.drivers.chipmodels.i2c import SoftI2C
-
     class Pin:
         IN, OUT, OPEN_DRAIN = 0, 1, 2
         PULL_UP, PULL_DOWN = 1, 2

@@ -15,7 +15,14 @@ import click
 from tqdm import tqdm
 
 from wphil.drivers import DEFAULT_BENCH, load_bench
-from wphil.lab import Change, FlashResult, flash, program_address
+from wphil.lab import (
+    Change,
+    FlashResult,
+    address_bits_check,
+    flash,
+    program_address,
+    verify_addresses,
+)
 
 
 @contextlib.contextmanager
@@ -146,8 +153,6 @@ def dac_address_cmd(port: str, bench: str, chip: int | None, new: int | None, ol
 
 
 def _verify(port: str, bench: str) -> None:
-    from wphil.lab.dac_address import address_bits_check, verify_addresses
-
     with board_port(port, bench) as name:
         chips = verify_addresses(name, load_bench(bench))
     for c in chips:
