@@ -31,7 +31,7 @@ function generator(seed) {
 // result until then (a read that early is logged: the firmware must poll OS).
 const DATA_RATES = [8, 16, 32, 64, 128, 250, 475, 860];
 
-class Ads1115 {
+export class Ads1115 {
   constructor(bench) {
     this.bench = bench;
     this.reg = 0;
