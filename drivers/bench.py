@@ -244,7 +244,24 @@ def _check_recurrent(b: Bench) -> int:
     pairs = list(zip(rec.sources, rec.targets))
     if len(set(pairs)) != len(pairs):
         raise _fail(b.source, "[recurrent]", "a feedback connection is listed twice")
+    _check_reset_hold(b)
     return len(pairs)
+
+
+def _check_reset_hold(b: Bench) -> None:
+    """The DG412 reset must empty Cint to half an ADC LSB from a full swing around VMID:
+    tON max plus RON * Cint * ln(swing / half LSB) (wphil.drivers.chipmodels.dg412)."""
+    from wphil.drivers.chipmodels.dg412 import min_reset_s
+
+    rec, c = b.recurrent, b.circuit.int_farads
+    if rec.reset_pin < 0 or c <= 0:
+        return
+    need = min_reset_s(c, b.circuit.logic_volts / 2, b.adc.vref / (1 << b.adc.bits))
+    if rec.reset_us * 1e-6 < need:
+        raise _fail(b.source, "[recurrent] reset_us", f"{rec.reset_us} us leaves charge on the "
+                    f"{c * 1e9:g} nF integrator capacitors: the DG412 needs at least "
+                    f"{need * 1e6:.0f} us (tON 250 ns + RON 70 ohm x Cint x ln(swing / half "
+                    "an LSB))")
 
 
 def _check_lists(b: Bench, section: str, keys: tuple[str, ...]) -> None:

@@ -54,7 +54,12 @@ def elapse(us):
 
 
 def reset_circuit(pin, us):
-    """Close the capacitor reset switches (GPIO `pin`, -1: none wired) for `us`."""
+    """Close the capacitor reset switches (GPIO `pin`, -1: none wired) for `us`.
+
+    The DG412 closes within tON (250 ns max, Maxim DG411/412/413 "Electrical
+    Characteristics - Single Supply", Turn-On Time), then Cint empties through RON; the
+    host refuses a bench whose reset_us does not bring a full swing below half an ADC LSB
+    (drivers/bench.py, wphil.drivers.chipmodels.dg412), so `us` is held as given."""
     if pin >= 0:
         switch = machine.Pin(pin, machine.Pin.OUT)
         switch.value(1)

@@ -30,7 +30,7 @@ from wphil.drivers.rp2040_pico import (
 )
 from wphil.firmware import protocol as P
 from wphil.firmware.version import FIRMWARE_VERSION
-from wphil.lab.dac_address import program_address
+from wphil.lab.dac_address import _raw_repl, address_bits_check, program_address, verify_addresses
 from wphil.lab.firmware_files import board_files, expected_digest
 from wphil.lab.flash import flash
 
@@ -49,14 +49,51 @@ def board(tmp_path_factory: pytest.TempPathFactory):
     spec = board_spec(bench, {"dacs": "factory"}, state, find_uf2())
     with EmulatedPico(spec).start() as pico:
         pico.first_flash = flash(pico.port)
+        pico.factory_bits = verify_addresses(pico.port, bench)
+        pico.old_sequence = _run_old_address_sequence(pico.port)
         pico.addressed = [program_address(pico.port, bench, 1, 0x61),
                           program_address(pico.port, bench, 2, 0x62)]
+        pico.verified = verify_addresses(pico.port, bench)
         (state / "flashed").write_text(firmware_source_hash())
         rp2040.share(pico)
         try:
             yield pico
         finally:
             rp2040.unshare(pico)
+
+
+# The address command as the firmware sent it before DS22187E Fig. 5-11 was followed: LDAC
+# (chip 0's, GP6) dropped while SCL is high in the 8th clock of byte 2 (breaks note 2a).
+_OLD_SEQUENCE = """\
+import machine, dac_address
+b = dac_address._Bus(4, 5)
+ldac = machine.Pin(6, machine.Pin.OUT, value=1)
+def w(byte, drop=False):
+    for i in range(7, -1, -1):
+        b.sda.value((byte >> i) & 1)
+        b.scl.value(1)
+        if drop and i == 0:
+            ldac.value(0)
+        b.scl.value(0)
+    b.sda.value(1)
+    b.scl.value(1)
+    a = b.sda.value() == 0
+    b.scl.value(0)
+    return a
+b.start()
+acks = [w(0xC0), w(0x61, True), w(0x6A), w(0x6B)]
+b.stop()
+ldac.init(machine.Pin.IN)
+print(repr([acks, machine.I2C(0, sda=machine.Pin(4), scl=machine.Pin(5), freq=100000).scan()]))
+"""
+
+
+def _run_old_address_sequence(port: str) -> list:
+    with _raw_repl(port) as repl:
+        try:
+            return repl.evaluate(_OLD_SEQUENCE, "the old address sequence")
+        finally:
+            repl.soft_reset()
 
 
 def url(board: EmulatedPico, extra: str = "") -> str:
@@ -136,6 +173,24 @@ def test_factory_fresh_dacs_all_at_0x60_are_given_0x60_0x61_0x62_by_the_address_
     assert (second.ldac_gpio, second.found) == (8, [0x60, 0x61, 0x62])
     saved = json.loads((board.state / "dacs-xor-2-2-1.json").read_text())
     assert saved == [0x60, 0x61, 0x62]                        # in the chips' EEPROMs
+
+
+def test_the_emulated_mcp4728_refuses_the_old_ldac_placement_and_takes_the_new_one(
+        board: EmulatedPico) -> None:
+    acks, scan = board.old_sequence
+    assert acks[:2] == [True, True] and acks[2] is False         # byte 3 NACKed (note 2c)
+    assert scan == [0x60]                                          # nothing moved to 0x62
+    first, second = board.addressed
+    assert first.busy_ms >= 50 and second.busy_ms >= 50            # RDY/BSY low, then high
+
+
+def test_verify_reads_each_chips_address_bits_by_its_ldac_wire(board: EmulatedPico) -> None:
+    factory = board.factory_bits                                   # all three at 0x60
+    assert [(c.eeprom, c.register) for c in factory] == [(0, 0)] * 3
+    assert [c.ok for c in factory] == [True, False, False]
+    check = address_bits_check(factory)
+    assert not check.ok and "--chip 1 --from 0x60 --to 0x61" in check.detail
+    assert all(c.ok for c in board.verified) and address_bits_check(board.verified).ok
 
 
 def test_the_address_command_refuses_an_address_another_chip_answers(board: EmulatedPico) -> None:

@@ -24,23 +24,54 @@ function generator(seed) {
   };
 }
 
-class Ads1115 {
+// ADS1115 single-shot timing (TI SBAS444E), as drivers/chipmodels/ads1115.py models it: a
+// Config write with OS = 1 starts a conversion lasting 25 us + 1.1/DR (start-up and the
+// data-rate tolerance taken at their worst, HARDWARE-FACTS "Unverified"); Config reads give
+// OS = 0 until it ends (Config register bit 15); the Conversion register holds the previous
+// result until then (a read that early is logged: the firmware must poll OS).
+const DATA_RATES = [8, 16, 32, 64, 128, 250, 475, 860];
+
+export class Ads1115 {
   constructor(bench) {
     this.bench = bench;
     this.reg = 0;
+    this.config = 0x8583;
     this.result = 0;
+    this.next = 0;
+    this.doneAt = -1;
     this.out = [];
   }
 
+  converting() {
+    const now = this.bench.mcu.clock.nanos;
+    if (this.doneAt >= 0 && now >= this.doneAt) {
+      this.result = this.next;
+      this.doneAt = -1;
+    }
+    return this.doneAt >= 0;
+  }
+
   write(bytes) {
-    this.reg = bytes[0];
+    this.reg = bytes[0] & 3;
     if (this.reg === 1 && bytes.length >= 3) {
-      const channel = ((bytes[1] << 8 | bytes[2]) >> 12 & 7) - 4;
-      this.result = channel >= 0 ? this.bench.convert(channel) : 0;
+      this.config = (bytes[1] << 8) | bytes[2];
+      if ((this.config & 0x8000) && (this.config & 0x0100) && !this.converting()) {
+        const channel = ((this.config >> 12) & 7) - 4;
+        this.next = channel >= 0 ? this.bench.convert(channel) : 0;
+        const rate = DATA_RATES[(this.config >> 5) & 7];
+        this.doneAt = this.bench.mcu.clock.nanos + 25e3 + 1.1e9 / rate;
+      }
     }
   }
 
   startRead() {
+    const busy = this.converting();
+    if (this.reg === 1) {
+      const value = (this.config & 0x7fff) | (busy ? 0 : 0x8000);
+      this.out = [value >> 8, value & 0xff];
+      return;
+    }
+    if (busy) this.bench.link.send('log ADS1115: Conversion register read before the conversion ended');
     this.out = this.reg === 0 ? [(this.result >> 8) & 0xff, this.result & 0xff] : [0, 0];
   }
 

@@ -108,3 +108,5 @@ class FakeADS1115:
     def read_into(self, buf):
         if self.reg == 0:
             buf[0], buf[1] = (self.result >> 8) & 0xFF, self.result & 0xFF
+        elif self.reg == 1:
+            buf[0], buf[1] = 0x80, 0x00       # OS = 1: the simulated conversion is instant

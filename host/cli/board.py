@@ -15,7 +15,14 @@ import click
 from tqdm import tqdm
 
 from wphil.drivers import DEFAULT_BENCH, load_bench
-from wphil.lab import Change, FlashResult, flash, program_address
+from wphil.lab import (
+    Change,
+    FlashResult,
+    address_bits_check,
+    flash,
+    program_address,
+    verify_addresses,
+)
 
 
 @contextlib.contextmanager
@@ -115,24 +122,44 @@ def _address(value: str) -> int:
               help="The board: a serial port, auto, or rp2040://[?board=NAME&dacs=factory].")
 @click.option("--bench", default=DEFAULT_BENCH, show_default=True,
               help="Bench name or file: its I2C pins and LDAC wiring ([dac] ldac_gpio).")
-@click.option("--chip", type=int, required=True, help="Which MCP4728 (0 = first), by its "
+@click.option("--chip", type=int, default=None, help="Which MCP4728 (0 = first), by its "
               "LDAC wire: chip k's LDAC is on GP(ldac_gpio + k).")
-@click.option("--to", "new", type=_address, required=True, help="Its new address, e.g. 0x61.")
+@click.option("--to", "new", type=_address, default=None, help="Its new address, e.g. 0x61.")
 @click.option("--from", "old", type=_address, default="0x60", show_default=True,
               help="Its address now (new chips: 0x60).")
-def dac_address_cmd(port: str, bench: str, chip: int, new: int, old: int) -> None:
-    """Give one MCP4728 a new I2C address (written to its EEPROM).
+@click.option("--verify", is_flag=True, help="Write nothing: check that every chip, picked "
+              "by its LDAC wire, reports the address bits of 0x60 + k (exit 1 if not).")
+def dac_address_cmd(port: str, bench: str, chip: int | None, new: int | None, old: int,
+                    verify: bool) -> None:
+    """Give one MCP4728 a new I2C address (written to its EEPROM), or --verify them all.
 
     Chips ship at 0x60; a bench's chip k must answer at 0x60 + k. The chip is picked by
     its LDAC pin (the MCP4728's address command), so every chip may share the old address.
     Refused, with nothing written, when the new address already answers.
     """
+    if verify:
+        if chip is not None or new is not None:
+            raise click.UsageError("--verify checks every chip: give it without --chip/--to")
+        _verify(port, bench)
+        return
+    if chip is None or new is None:
+        raise click.UsageError("give --chip and --to (or --verify)")
     with board_port(port, bench) as name:
         result = program_address(name, load_bench(bench), chip, new, old)
     click.echo(f"MCP4728 #{result.chip} (LDAC GP{result.ldac_gpio}): 0x{result.old:02x} -> "
-               f"0x{result.new:02x}; chips now at "
+               f"0x{result.new:02x} (EEPROM write {result.busy_ms} ms); chips now at "
                + ", ".join(f"0x{a:02x}" for a in result.found)
                + f"; firmware {result.hello.get('firmware')} answers")
+
+
+def _verify(port: str, bench: str) -> None:
+    with board_port(port, bench) as name:
+        chips = verify_addresses(name, load_bench(bench))
+    for c in chips:
+        click.echo(f"{'ok  ' if c.ok else 'FAIL'} {c.describe()}")
+    check = address_bits_check(chips)
+    if not check.ok:
+        raise SystemExit(1)
 
 
 @click.command(name="devices")

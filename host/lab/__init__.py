@@ -13,14 +13,20 @@ from wphil.lab.checks import (
     check_reset_switch,
     check_zero_weight_readouts,
 )
-from wphil.lab.dac_address import AddressResult, program_address
+from wphil.lab.dac_address import (
+    AddressResult,
+    ChipAddress,
+    address_bits_check,
+    program_address,
+    verify_addresses,
+)
 from wphil.lab.devices import list_devices
 from wphil.lab.flash import Change, FlashResult, flash
 from wphil.lab.power import OpenDacs, power_down, power_up
 from wphil.lab.schematic import draw_schematic
 
-__all__ = ["DEFAULT_POINTS", "AddressResult", "Change", "Check", "FlashResult", "OpenDacs",
-           "calibrate", "check_dac_addresses", "check_rails", "check_reset_switch",
-           "check_zero_weight_readouts", "draw_schematic", "flash", "list_devices", "parts_list",
-           "power_down", "power_up", "program_address", "sweep_codes", "wiring_table",
-           "write_table", "write_tables"]
+__all__ = ["DEFAULT_POINTS", "AddressResult", "Change", "ChipAddress", "Check", "FlashResult",
+           "OpenDacs", "address_bits_check", "calibrate", "check_dac_addresses", "check_rails",
+           "check_reset_switch", "check_zero_weight_readouts", "draw_schematic", "flash",
+           "list_devices", "parts_list", "power_down", "power_up", "program_address",
+           "sweep_codes", "verify_addresses", "wiring_table", "write_table", "write_tables"]
