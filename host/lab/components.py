@@ -27,7 +27,6 @@ from wphil.lab.board import (
     PICO_3V3,
     PICO_ADC_VREF,
     PICO_AGND,
-    PICO_GND,
     PICO_GPIO_PIN,
     neurons,
     opamp_chips,
@@ -66,6 +65,8 @@ class Component:
     role: str
     pins: dict[str, str] = field(default_factory=dict)
     unused: tuple[str, ...] = ()
+    #: which sheet of the drawings shows it (Netlist.group when it was added)
+    group: str = ""
 
 
 class Netlist:
@@ -75,8 +76,10 @@ class Netlist:
         self.bench = bench
         self.components: list[Component] = []
         self._count: dict[str, int] = {}
+        self.group = "power"
 
     def add(self, component: Component) -> Component:
+        component.group = component.group or self.group
         self.components.append(component)
         return component
 

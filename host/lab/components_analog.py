@@ -10,7 +10,7 @@ import math
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
 from wphil.drivers.netlist import readout_neurons
-from wphil.lab.board import ADC_GPIO, AD633_PINS, MCP6004_SECTIONS, neuron_name, neurons, opamp_section
+from wphil.lab.board import AD633_PINS, ADC_GPIO, MCP6004_SECTIONS, neuron_name, neurons, opamp_section
 from wphil.lab.build import multiplier_signals, weight_x_inputs
 from wphil.lab.build_recurrent import (
     DG412_GND,
@@ -53,9 +53,11 @@ def bench_netlist(bench: Bench) -> Netlist:
     i2c(net)
     dacs(net)
     vmid(net, sections)
-    multipliers(net)
     for n, depth, unit in neurons(bench):
+        net.group = f"layer{depth + 1}"
+        multipliers(net, n)
         neuron(net, sections, n, neuron_name(bench, depth, unit))
+    net.group = "opamps"
     if bench.is_recurrent:
         reset_switches(net)
     opamps(net, sections)
@@ -81,10 +83,10 @@ def _pico_gpios(bench: Bench) -> dict[int, str]:
     return used
 
 
-def multipliers(net: Netlist) -> None:
-    """An AD633 per weight, chained W -> Z from VMID (wphil.lab.build.multiplier_signals)."""
+def multipliers(net: Netlist, n: int) -> None:
+    """Neuron n's AD633s, chained W -> Z from VMID (wphil.lab.build.multiplier_signals)."""
     b, p = net.bench, AD633_PINS
-    for _, wnet, (y1, y2), z, w in multiplier_signals(b):
+    for _, wnet, (y1, y2), z, w in [m for m in multiplier_signals(b) if m[0] == n]:
         k = int(wnet[1:])
         ref = f"U{k + 1}"
         x1, x2 = weight_x_inputs(b, b.wiring.weights[k])
