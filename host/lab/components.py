@@ -181,7 +181,7 @@ def dacs(net: Netlist) -> None:
             else:
                 unused.append(pin)
         net.add(Component(ref, "Analog_DAC", "MCP4728", "MCP4728", FP_MSOP10,
-                          "MCP4728-E/UN on a breakout board",
+                          "MCP4728-E/UN on an MSOP-10 to DIP-10 adapter",
                           f"DAC at 0x{MCP4728_BASE_ADDRESS + chip:02X}", pins, tuple(unused)))
         decouple(net, ref, "3V3")
 
