@@ -22,6 +22,7 @@ import io
 import logging
 import os
 import re
+import tempfile
 from pathlib import Path
 
 from wphil.drivers.bench import Bench
@@ -57,9 +58,16 @@ def footprint_file(footprint: str, project: Path | None = None) -> Path | None:
 
 
 def _skidl():
+    """Import SKiDL quietly: it opens log files in the working directory and warns about
+    KiCad environment variables on import (we give it the library paths ourselves)."""
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp), \
+                contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
             import skidl
+            from skidl.logger import stop_log_file_output
+
+            stop_log_file_output()
     except ImportError:
         raise ConfigError("the KiCad export needs SKiDL: pip install 'wphil[schematic]'") from None
     return skidl
@@ -73,6 +81,7 @@ def export_kicad(bench: Bench, out: Path) -> list[Path]:
         raise ConfigError("the KiCad export needs KiCad's symbol libraries: apt-get install "
                           "kicad-symbols kicad-footprints (or set KICAD_SYMBOL_DIR)")
     skidl = _skidl()
+    out = out.resolve()
     written = write_library(out)
     netlist = bench_netlist(bench)
     missing = [c.footprint for c in netlist.components if footprint_file(c.footprint, out) is None]
@@ -80,17 +89,12 @@ def export_kicad(bench: Bench, out: Path) -> list[Path]:
         raise ConfigError(f"footprints not found in kicad-footprints: {sorted(set(missing))} "
                           "(apt-get install kicad-footprints)")
     net_path, erc_path = out / f"{bench.name}.net", out / "erc.txt"
-    cwd = Path.cwd()
-    try:
-        os.chdir(out)        # SKiDL writes its own log files into the working directory
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            circuit = _build(skidl, netlist, [str(symbols), str(out)])
-            circuit.generate_netlist(file_=str(net_path), tool=skidl.KICAD6)
-            report = erc_report(skidl, circuit, netlist)
-    finally:
-        os.chdir(cwd)
-        for stale in ("skidl_REPL.erc", "skidl_REPL.log", "skidl_REPL_sklib.py"):
-            (out / stale).unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp), \
+            contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        # SKiDL writes a library cache (*_sklib.py) into the working directory: a scratch one
+        circuit = _build(skidl, netlist, [str(symbols), str(out)])
+        circuit.generate_netlist(file_=str(net_path), tool=skidl.KICAD6)
+        report = erc_report(skidl, circuit, netlist)
     net_path.write_text(_reproducible(net_path.read_text()))
     erc_path.write_text(report)
     return [net_path, erc_path] + written
@@ -127,17 +131,15 @@ def _reproducible(text: str) -> str:
 
 def erc_report(skidl, circuit, netlist: Netlist) -> str:
     """Run SKiDL's ERC; the report lists the counts, then every finding."""
-    from skidl.logger import active_logger, erc_logger
+    from skidl.logger import erc_logger
 
     records: list[str] = []
     handler = _Collect(records)
     erc_logger.addHandler(handler)
     try:
-        erc_logger.error.reset() if hasattr(erc_logger.error, "reset") else None
         circuit.ERC()
     finally:
         erc_logger.removeHandler(handler)
-    del active_logger
     errors = [r for r in records if r.startswith("ERROR")]
     warnings = [r for r in records if r.startswith("WARNING")]
     head = [f"ERC of {netlist.bench.name}: {len(errors)} errors, {len(warnings)} warnings",

@@ -27,7 +27,7 @@ from wphil.lab.build import (
 )
 from wphil.lab.build_recurrent import integrator_section, switch_of
 from wphil.lab.components_analog import bench_netlist
-from wphil.lab.schematic_sheets import draw_sheet, draw_sheets, sheet_groups, sheet_title
+from wphil.lab.schematic_sheets import draw_sheet, draw_sheets, sheet_groups, sheet_notes, sheet_title
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ def drawings(bench: Bench) -> dict[str, object]:
     schemdraw, elm = _schemdraw()
     out = {"schematic": overview(bench, schemdraw, elm)}
     for group, components in sheet_groups(_netlist(bench)).items():
-        out[f"sheet-{group}"] = draw_sheet(sheet_title(bench, group), components, schemdraw, elm)
+        out[f"sheet-{group}"] = draw_sheet(sheet_title(bench, group), components, schemdraw, elm,
+                                           sheet_notes(bench, group))
     return out
 
 

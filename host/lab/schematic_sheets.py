@@ -14,6 +14,7 @@ from pathlib import Path
 
 from wphil.drivers.bench import Bench
 from wphil.lab.board import AD633_PINS, MCP4728_PINS, MCP6004_SECTIONS, MCP6004_VDD, MCP6004_VSS
+from wphil.lab.build_package import pullup_note
 from wphil.lab.build_recurrent import DG412_GND, DG412_SWITCHES, DG412_VL, DG412_VMINUS, DG412_VPLUS
 from wphil.lab.components import RAILS, Component, Netlist
 from wphil.lab.components_analog import bench_netlist
@@ -64,7 +65,8 @@ def draw_sheets(bench: Bench, out: Path, schemdraw, elm) -> list[Path]:
     """sheet-GROUP.svg/.png for every group of the bench's netlist."""
     written = []
     for group, components in sheet_groups(bench_netlist(bench)).items():
-        d = draw_sheet(sheet_title(bench, group), components, schemdraw, elm)
+        d = draw_sheet(sheet_title(bench, group), components, schemdraw, elm,
+                       sheet_notes(bench, group))
         for ext in ("svg", "png"):
             path = out / f"sheet-{group}.{ext}"
             d.save(str(path), **({"dpi": 110} if ext == "png" else {}))
@@ -72,7 +74,19 @@ def draw_sheets(bench: Bench, out: Path, schemdraw, elm) -> list[Path]:
     return written
 
 
-def draw_sheet(title: str, components: list[Component], schemdraw, elm):
+def sheet_notes(bench: Bench, group: str) -> list[str]:
+    """What a builder must know that the symbols do not say."""
+    if group != "power":
+        return []
+    return [pullup_note(bench),
+            "MCP4728 (MSOP-10) on an MSOP-10 to DIP-10 adapter, pins in chip order; on a vendor "
+            "breakout wire by pin name (VCC = VDD, GND = VSS, VA..VD = VOUTA..VOUTD).",
+            "3V3 comes from Pico pin 36 only; J1 brings the bench supply's +12V, GND and -12V; "
+            "all supplies off while wiring (power-up order: docs/hardware)."]
+
+
+def draw_sheet(title: str, components: list[Component], schemdraw, elm,
+               notes: list[str] = ()):
     d = schemdraw.Drawing(show=False)
     d.config(fontsize=NET_FONT, unit=2.0)
     passives = [c for c in components if is_passive(c)]
@@ -89,7 +103,11 @@ def draw_sheet(title: str, components: list[Component], schemdraw, elm):
     for i, c in enumerate(passives):
         col, row = i % per_row, i // per_row
         _passive(d, elm, c, col * COLUMN_W, bottom - row * ROW_H)
-    d.add(elm.Label().at((-4.0, 3.2)).label(title, loc="right", fontsize=13))
+    for i, note in enumerate(notes):
+        d.add(elm.Label().at((-4.0, 2.2 + 0.8 * (len(notes) - i))).label(
+            note, loc="right", fontsize=9))
+    y = 2.2 + 0.8 * len(notes)
+    d.add(elm.Label().at((-4.0, y + 1.0)).label(title, loc="right", fontsize=13))
     d.add(elm.Label().at((-4.0, 2.2)).label(
         "chips seen from above (notch up, pin 1 top left); each pin and part end names its net; "
         "nets of one name are one wire", loc="right", fontsize=9, color=GREY))
