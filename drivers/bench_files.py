@@ -16,6 +16,7 @@ from wphil.drivers.bench import Bench, bench_from_dict
 from wphil.drivers.caltable import attach_table
 from wphil.drivers.circuit import check_circuit, circuit_defaults
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.hardware import hardware
 from wphil.drivers.profiles import apply_profile
 
 
@@ -55,6 +56,7 @@ def load_bench(name_or_path: str, profile: str = "default",
         data.setdefault(section, {}).update(table)
     bench = bench_from_dict(data, source, profile)
     bench = circuit_defaults(bench, data)      # settle time and rails follow from [circuit]
+    hardware(bench)             # every GPIO exists, is free, does its job; the ADC can be built
     check_circuit(bench)
     if bench.calibration.table:
         builtin = name_or_path in builtin_benches()

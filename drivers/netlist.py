@@ -20,6 +20,7 @@ import numpy as np
 
 from wphil.drivers.bench import Bench
 from wphil.drivers.circuit import AD633_SCALE_VOLTS, DIODE_IS, DIODE_N, DIODE_RS, CircuitParts
+from wphil.drivers.hardware import vmid_divider
 
 #: open-loop gain of the op-amp model (MCP6004: 112 dB typ; lower converges faster and
 #: leaves a closed-loop error of Rf/Rin / 1e5 = 0.04%)
@@ -78,16 +79,21 @@ def readout_neurons(bench: Bench, hidden: bool) -> list[int]:
     return layers[-1] + ([n for layer in layers[:-1] for n in layer] if hidden else [])
 
 
+def vmid_lines(bench: Bench, parts: CircuitParts) -> list[str]:
+    """VMID: the divider as the bench builds it (wphil.drivers.hardware), then the buffer."""
+    supply, ratio = vmid_divider(bench)
+    return [f"Varef aref 0 {_fmt(supply)}", f"Rvt aref mdiv {_fmt(parts.vmid_divider[0])}",
+            f"Rvb mdiv 0 {_fmt(parts.vmid_divider[1] * ratio)}",
+            f"Bvmid vmid 0 V = V(mdiv) + {_fmt(parts.vmid_vos)}"]
+
+
 def netlist(bench: Bench, parts: CircuitParts, sweep: Sweep) -> list[str]:
     """The lines ngSpice_Circ takes (one element per line), ending in the `.dc` sweep."""
     c, wiring = bench.circuit, bench.wiring
     ref = f"d{c.ref_channel}"
     lines = [f"* wphil spice:// {bench.name}", f".model {diode_string_model(c.limiter_diodes)}",
              f".options reltol={RELTOL} noacct", "Vrow row 0 0", "Vpat pat 0 0",
-             f"Varef aref 0 {_fmt(bench.adc.vref)}",
-             f"Rvt aref mdiv {_fmt(parts.vmid_divider[0])}",
-             f"Rvb mdiv 0 {_fmt(parts.vmid_divider[1])}",
-             f"Bvmid vmid 0 V = V(mdiv) + {_fmt(parts.vmid_vos)}"]
+             *vmid_lines(bench, parts)]
     for channel in sorted(set(sweep.row_volts) | set(sweep.pattern_volts) | set(sweep.constant)):
         lines.append(_source(channel, sweep))
     k, layers = 0, neuron_nodes(bench)

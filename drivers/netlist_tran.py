@@ -23,7 +23,14 @@ import numpy as np
 
 from wphil.drivers.bench import Bench
 from wphil.drivers.circuit import AD633_SCALE_VOLTS, CircuitParts
-from wphil.drivers.netlist import OPAMP_GAIN, RELTOL, diode_string_model, neuron_nodes
+from wphil.drivers.hardware import vmid_divider
+from wphil.drivers.netlist import (
+    OPAMP_GAIN,
+    RELTOL,
+    diode_string_model,
+    neuron_nodes,
+    vmid_lines,
+)
 
 #: the MCP4728's output settles in ~6 us; a ramp of this length keeps the PWL corners
 #: from forcing tiny steps (a 0.2% of tau shift of each input edge)
@@ -90,10 +97,7 @@ def tran_netlist(bench: Bench, parts: CircuitParts, tran: Transient) -> list[str
     lines = [f"* wphil spice:// {bench.name} (transient)",
              f".model {diode_string_model(c.limiter_diodes)}",
              f".options reltol={RELTOL} noacct",
-             f"Varef aref 0 {_fmt(bench.adc.vref)}",
-             f"Rvt aref mdiv {_fmt(parts.vmid_divider[0])}",
-             f"Rvb mdiv 0 {_fmt(parts.vmid_divider[1])}",
-             f"Bvmid vmid 0 V = V(mdiv) + {_fmt(parts.vmid_vos)}"]
+             *vmid_lines(bench, parts)]
     for channel, volts in sorted(tran.step_volts.items()):
         lines.append(_pwl(channel, volts, tran.step_us))
     for channel, volts in sorted(tran.constant.items()):
@@ -138,8 +142,9 @@ def _signal(kind: str, j: int, row: int, inputs: tuple[int, ...], ref: str) -> t
 
 
 def vmid_volts(bench: Bench, parts: CircuitParts) -> float:
-    top, bottom = parts.vmid_divider
-    return bench.adc.vref * bottom / (top + bottom) + parts.vmid_vos
+    supply, ratio = vmid_divider(bench)
+    top, bottom = parts.vmid_divider[0], parts.vmid_divider[1] * ratio
+    return supply * bottom / (top + bottom) + parts.vmid_vos
 
 
 def _neuron(p: str, n: int, parts: CircuitParts, w_last: str, cap: float) -> list[str]:

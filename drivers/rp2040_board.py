@@ -35,6 +35,7 @@ import numpy as np
 
 from wphil.drivers.analog import AnalogNetwork, normal_quantiles
 from wphil.drivers.bench import Bench, bench_from_dict
+from wphil.drivers.hardware import ADS1115_ADDRESS, hardware
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +94,13 @@ class Physics:
 def node_config(spec: dict[str, Any], bench: Bench, physics: Physics) -> dict[str, Any]:
     state = Path(spec["state"])
     addresses = dac_addresses(bench, state, spec.get("factory_dacs", False))
+    hw = hardware(bench)
     return {
         "uf2": spec["uf2"], "bootrom": spec["bootrom"], "flash_image": str(state / "flash.img"),
-        "chips": [{"address": a, "ldac_gpio": bench.dac.ldac_gpio + i}
-                  for i, a in enumerate(addresses)],
-        "i2c": {"bus": bench.dac.i2c_id, "sda": bench.dac.sda, "scl": bench.dac.scl},
-        "ads1115": 0x48 if bench.adc.kind == "ads1115" else None,
+        "chips": [{"address": a, "ldac_gpio": hw.ldac_gpio(i)} for i, a in enumerate(addresses)],
+        "i2c": {"bus": bench.dac.i2c_id, "sda": hw.signal("SDA").gpio,
+                "scl": hw.signal("SCL").gpio},
+        "ads1115": ADS1115_ADDRESS if bench.adc.kind == "ads1115" else None,
         "adc": physics.node_config(spec),
     }
 

@@ -45,6 +45,7 @@ from wphil.drivers.base import Device, DeviceInfo, Perturbation
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError, DeviceError, DeviceTimeout, FirmwareError
 from wphil.drivers.faults import FaultSpec, FaultState, FaultyPort
+from wphil.drivers.hardware import hardware
 from wphil.drivers.link import Link, LinkLost
 from wphil.drivers.ports import find_pico
 from wphil.drivers.urls import natural, non_negative, parse_options, positive
@@ -457,20 +458,20 @@ def dac_shift(bench: Bench) -> int:
 def firmware_config(bench: Bench, shift: int = 0) -> dict[str, Any]:
     """What CONFIGURE sends: the bench's wiring, converters, limits and timing, with the DAC
     as the MCP4728 sees it (codes shifted left by `shift` bits)."""
-    b = bench
+    b, pins = bench, hardware(bench).gpio_of()
     return {
         "layers": list(b.topology.layers), "weights": list(b.wiring.weights),
         "inputs": list(b.wiring.inputs), "outputs": list(b.wiring.outputs),
         "hidden": list(b.wiring.hidden),
         "dac": {"kind": b.dac.kind, "chips": b.dac.chips, "bits": b.dac.bits + shift,
-                "vref": b.dac.vref, "i2c_id": b.dac.i2c_id, "sda": b.dac.sda, "scl": b.dac.scl,
+                "vref": b.dac.vref, "i2c_id": b.dac.i2c_id, "sda": pins["SDA"], "scl": pins["SCL"],
                 "i2c_hz": b.dac.i2c_hz},
         "adc": {"kind": b.adc.kind, "channels": b.adc.channels, "bits": b.adc.bits,
                 "vref": b.adc.vref, "oversample": b.adc.oversample},
         "min_code": b.limits.min_code << shift, "max_code": b.max_code << shift,
         "safe_code": b.safe_code << shift,
         "settle_us": b.timing.settle_us, "host_timeout_ms": b.timing.host_timeout_ms,
-        "feedback": len(b.recurrent.sources), "reset_pin": b.recurrent.reset_pin,
+        "feedback": len(b.recurrent.sources), "reset_pin": pins.get("RESET", -1),
         "reset_us": b.recurrent.reset_us,
         "fixed": [[ch, code] for ch, code in b.fixed_channels.items()],
     }

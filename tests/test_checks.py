@@ -40,3 +40,53 @@ def test_rails_must_be_on_and_near_the_bench_volts() -> None:
     assert check_rails([good]).ok
     assert not check_rails([good, sagging]).ok and "10.90 V (want 12)" in check_rails([sagging]).detail
     assert not check_rails([off]).ok
+
+
+def test_the_reset_switch_check_passes_on_the_simulated_and_firmware_boards() -> None:
+    from wphil.lab.checks import check_reset_switch
+
+    bench = load_bench("delayed-xor")
+    for url in ("mock://", "upy://"):
+        with open_device(url, bench) as dev:
+            check = check_reset_switch(dev, bench)
+        assert check.ok, (url, check.detail)
+        assert "driven: ADC0 +0.9" in check.detail and "10 us after reset" in check.detail
+
+
+class _StuckSwitch:
+    """A device whose reset switch never closes: each sequence starts where the last ended."""
+
+    def __init__(self, dev) -> None:  # noqa: ANN001
+        self.dev = dev
+
+    def evaluate_sequence(self, inputs, codes, hidden=False, step_us=None):  # noqa: ANN001, ANN201
+        return self.dev.evaluate_sequence(inputs, codes, hidden=hidden, step_us=step_us,
+                                          resume=self.dev.queries > 0)
+
+
+def test_a_reset_switch_that_does_not_close_fails_the_check() -> None:
+    from wphil.lab.checks import check_reset_switch
+
+    bench = load_bench("delayed-xor")
+    with open_device("mock://", bench) as dev:
+        check = check_reset_switch(_StuckSwitch(dev), bench)
+    assert not check.ok and "10 us after reset: ADC0 +0.9" in check.detail
+
+
+def test_check_runs_the_reset_switch_check_on_a_recurrent_bench() -> None:
+    lines = wphil("check", "--device", "mock://", "--bench", "oscillator-2",
+                  check=True).stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["ok   DAC chips", "ok   zero-weight readouts",
+                                                      "ok   reset switch"]
+
+
+def test_one_threshold_in_check_and_on_the_bring_up_page() -> None:
+    from pathlib import Path
+
+    from wphil.lab.bringup import zero_weight_bound
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "hardware" / "bring-up.md").read_text()
+    bound = zero_weight_bound(load_bench("xor-2-2-1"))
+    assert f"+-{bound:.2f} V of VMID" in page and f"±{bound:.2f} V" in page
+    line = wphil("check", "--device", "mock://", check=True).stdout.splitlines()[1]
+    assert f"(allowed +-{bound:.2f} V)" in line

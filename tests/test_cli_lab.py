@@ -43,7 +43,9 @@ def test_calibrate_then_train_with_the_table_on_the_harsh_bench(tmp_path: Path) 
     (["calibrate", "--channels", "3-12"], "DAC channel 12 does not exist: bench xor-2-2-1 has "
      "channels 0..11"),
     (["power", "on", "--psu", "GPIB0::::INSTR@sim"], "bad VISA resource name"),
-    (["power", "off", "--psu", "TCPIP0::psu.sim::5555::SOCKET@sim@sim"], "bad VISA resource"),
+    (["power", "off", "--psu", "TCPIP0::psu.sim::5555::SOCKET@sim@sim", "--no-dacs"],
+     "bad VISA resource"),
+    (["power", "off", "--psu", SIM_PSU], "give --device URL"),
     (["power", "status", "--psu", SIM_PSU, "--bench",
       str(ROOT / "tests" / "support" / "no-rails.toml")], "[power] lists no rails"),
 ])
@@ -81,8 +83,15 @@ def test_power_on_off_and_status_on_the_simulated_supply() -> None:
     on = wphil("power", "on", "--psu", SIM_PSU, check=True).stdout.splitlines()
     assert on[0].split() == ["rail", "CH", "output", "set", "V", "limit", "A", "V", "A", "mode"]
     assert on[1].split()[:5] == ["VA+", "1", "on", "12.000", "0.100"]
-    off = wphil("power", "off", "--psu", SIM_PSU, check=True).stdout.splitlines()
+    off = wphil("power", "off", "--psu", SIM_PSU, "--no-dacs", check=True).stdout.splitlines()
     assert off[1].split()[:3] == ["VA+", "1", "off"]    # a fresh pyvisa-sim per process
     status = json.loads(wphil("power", "status", "--psu", SIM_PSU, "--json", check=True).stdout)
     assert [(s["rail"], s["channel"], s["max_volts"]) for s in status] == [
         ("VA+", 1, 12.5), ("VA-", 2, 12.5)]
+
+
+def test_power_on_and_off_with_the_bench_device_sets_the_dacs_safe() -> None:
+    on = wphil("power", "on", "--psu", SIM_PSU, "--device", "mock://", check=True)
+    assert on.stdout.splitlines()[1].split()[:3] == ["VA+", "1", "on"]
+    off = wphil("power", "off", "--psu", SIM_PSU, "--device", "mock://", check=True)
+    assert off.stdout.splitlines()[2].split()[:3] == ["VA-", "2", "off"]

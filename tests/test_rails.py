@@ -116,3 +116,80 @@ def test_a_circuit_without_a_power_table_gets_its_rails_from_the_circuit() -> No
     rails = bench_rails(load_bench("parity4"))                  # 25 AD633s on +-12 V
     assert [(r.name, r.volts, r.current_limit) for r in rails] == [("VA+", 12.0, 0.2),
                                                                    ("VA-", 12.0, 0.2)]
+
+
+# -- the power sequence (wphil.lab.power) on the pyvisa-sim supply ----------------------------
+SIM_PSU = "USB0::0x1AB1::0x0E11::DP8C000001::INSTR@sim"
+
+
+class _Dacs:
+    """Opens a mock:// bench device and records, at CONFIGURE and at safe(), whether the
+    supply's rails were on at that moment (read back from the simulated supply)."""
+
+    def __init__(self, psu: RigolDP832, fail: bool = False) -> None:
+        self.psu, self.fail, self.events = psu, fail, []
+
+    def rails_on(self) -> list[bool]:
+        return [self.psu.output(r.channel).enabled for r in RAILS]
+
+    def __call__(self):  # noqa: ANN204
+        from contextlib import contextmanager
+
+        from wphil.drivers import open_device
+        from wphil.drivers.errors import DeviceError
+
+        @contextmanager
+        def opened():  # noqa: ANN202
+            if self.fail:
+                raise DeviceError("auto: no Pico found")
+            self.events.append(("configure", self.rails_on()))
+            with open_device("mock://", "xor-2-2-1") as dev:
+                safe = dev.safe
+                dev.safe = lambda: (self.events.append(("safe", self.rails_on())), safe())[1]
+                yield dev
+        return opened()
+
+
+def test_power_up_brings_the_rails_up_before_the_dacs_are_configured() -> None:
+    from contextlib import closing
+
+    from wphil.drivers.instruments import open_instrument
+    from wphil.lab.power import power_up
+
+    with closing(open_instrument(RigolDP832, SIM_PSU)) as psu:
+        dacs = _Dacs(psu)
+        assert dacs.rails_on() == [False, False]
+        status = power_up(BenchPower(psu, RAILS), dacs)
+    assert dacs.events == [("configure", [True, True]), ("safe", [True, True])]
+    assert all(s.enabled for s in status)
+
+
+def test_power_down_sets_the_dacs_safe_while_the_rails_are_still_up() -> None:
+    from contextlib import closing
+
+    from wphil.drivers.instruments import open_instrument
+    from wphil.lab.power import power_down
+
+    with closing(open_instrument(RigolDP832, SIM_PSU)) as psu:
+        power = BenchPower(psu, RAILS)
+        power.on()
+        dacs = _Dacs(psu)
+        status = power_down(power, dacs)
+    assert dacs.events == [("configure", [True, True]), ("safe", [True, True])]
+    assert not any(s.enabled for s in status)
+
+
+def test_power_down_leaves_the_rails_on_when_the_dacs_cannot_be_set_safe() -> None:
+    from contextlib import closing
+
+    from wphil.drivers.errors import DeviceError
+    from wphil.drivers.instruments import open_instrument
+    from wphil.lab.power import power_down
+
+    with closing(open_instrument(RigolDP832, SIM_PSU)) as psu:
+        power = BenchPower(psu, RAILS)
+        power.on()
+        dacs = _Dacs(psu, fail=True)
+        with pytest.raises(DeviceError, match="rails left on"):
+            power_down(power, dacs)
+        assert dacs.rails_on() == [True, True]

@@ -12,7 +12,7 @@ from tests.test_cli import wphil
 from wphil.drivers.bench_files import load_bench
 from wphil.lab.build import parts_list, wiring_table
 
-BENCHES = ["xor-2-2-1", "parity4", "iris", "delayed-xor", "oscillator-2"]
+BENCHES = ["xor-2-2-1", "parity4", "iris", "delayed-xor", "oscillator-2", "xor-2-2-1-ads1115"]
 
 
 @pytest.mark.parametrize("name", BENCHES)
@@ -74,25 +74,26 @@ def test_schematic_tables_alone_for_the_larger_benches(tmp_path: Path, name: str
         "bom.csv", "build.md", "parts.csv", "parts.md", "placement.csv", "wiring.csv", "wiring.md"]
 
 
-def test_committed_xor_build_tables_are_what_the_generator_writes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", BENCHES)
+def test_committed_build_tables_are_what_the_generator_writes(tmp_path: Path, name: str) -> None:
     from wphil.lab import write_tables
     from wphil.lab.build_package import write_build_package
 
-    write_tables(load_bench("xor-2-2-1"), tmp_path)
-    write_build_package(load_bench("xor-2-2-1"), tmp_path)
-    committed = Path(__file__).resolve().parents[1] / "bench" / "schematic" / "xor-2-2-1"
-    for name in ("parts.md", "wiring.md", "parts.csv", "wiring.csv", "bom.csv", "placement.csv",
-                 "build.md"):
-        assert (tmp_path / name).read_text() == (committed / name).read_text(), name
+    write_tables(load_bench(name), tmp_path)
+    write_build_package(load_bench(name), tmp_path)
+    committed = Path(__file__).resolve().parents[1] / "bench" / "schematic" / name
+    for table in ("parts.md", "wiring.md", "parts.csv", "wiring.csv", "bom.csv", "placement.csv",
+                  "build.md"):
+        assert (tmp_path / table).read_text() == (committed / table).read_text(), table
 
 
 def test_a_recurrent_bench_gets_an_integrator_and_a_reset_switch_per_neuron() -> None:
     bench = load_bench("delayed-xor")                # 3 neurons, reset on GP15
     wires = wiring_table(bench)
     caps = [w for w in wires if w.source.startswith("C 100nF")]
-    resets = [w for w in wires if w.net == "RESET"]
-    assert len(caps) == 3 and len(resets) == 3
-    assert all(w.source.startswith("Pico pin 20 (GP15)") for w in resets)
+    resets = [w for w in wires if w.net == "RESET"]          # series R to each IN, pull-down
+    assert len(caps) == 3 and len(resets) == 3 + 1
+    assert [w.source for w in wires if w.net == "RESET_PICO"] == ["Pico pin 20 (GP15)"]
     # two inverting stages per neuron: the weight DAC goes to X1, the reference to X2
     assert all(" X1 " in w.dest for w in wires if w.dac_channel in {"0", "7"})
     parts = {p.part: p for p in parts_list(bench)}

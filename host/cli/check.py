@@ -1,4 +1,5 @@
-"""`wphil check`: one-line bring-up self-checks of a bench (chips, zero-weight readouts, rails).
+"""`wphil check`: one-line bring-up self-checks of a bench (chips, zero-weight readouts, the
+reset switch of a recurrent bench, rails), with the thresholds of docs/hardware/bring-up.md.
 
 Registered on the `wphil` group in host/cli/__init__.py; exit code 1 when a check fails.
 """
@@ -14,7 +15,12 @@ from wphil.drivers import DEFAULT_BENCH, DEFAULT_URL, open_device
 from wphil.drivers.bench_files import load_bench
 from wphil.drivers.instruments import RigolDP832, open_instrument
 from wphil.drivers.instruments.rails import BenchPower, bench_rails
-from wphil.lab import check_dac_addresses, check_rails, check_zero_weight_readouts
+from wphil.lab import (
+    check_dac_addresses,
+    check_rails,
+    check_reset_switch,
+    check_zero_weight_readouts,
+)
 
 
 @click.command(name="check")
@@ -24,7 +30,8 @@ from wphil.lab import check_dac_addresses, check_rails, check_zero_weight_readou
               help="Also read the rails from this supply (Rigol DP832 class, VISA resource).")
 def check_cmd(device: str, bench: str, psu: str | None) -> None:
     """Check the bench: DAC chips at their addresses, readouts near VMID with every weight at
-    zero, and (with --psu) the rails on and in range."""
+    zero, a recurrent bench's reset switch emptying the integrators, and (with --psu) the
+    rails on and in range."""
     b = load_bench(bench)
     checks = []
     if psu:
@@ -33,6 +40,8 @@ def check_cmd(device: str, bench: str, psu: str | None) -> None:
             checks.append(check_rails(BenchPower(supply, rails).status()))
     with open_device(device, b) as dev:
         checks += [check_dac_addresses(dev, b), check_zero_weight_readouts(dev, b)]
+        if b.is_recurrent and b.recurrent.reset_pin >= 0:
+            checks.append(check_reset_switch(dev, b))
         dev.safe()
     for c in checks:
         click.echo(f"{'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}")

@@ -1,4 +1,5 @@
 """`wphil calibrate` and `wphil power`: the bench instruments (DMM, supply) on the command line.
+`wphil power` keeps the power sequence of docs/hardware/power.md (wphil.lab.power).
 
 Registered on the `wphil` group in host/cli/__init__.py; errors reach `wphil.cli.main`,
 which turns them into one line and an exit code (2: bad option, resource name or bench
@@ -21,12 +22,14 @@ from wphil.drivers.bench import Bench
 from wphil.drivers.bench_files import builtin_benches, load_bench
 from wphil.drivers.caltable import ChannelLine
 from wphil.drivers.errors import ConfigError, DeviceError
+from wphil.drivers.hardware import MCP4728_BASE_ADDRESS, dac_pin_name
 from wphil.drivers.instruments import Keysight34461A, RigolDP832, open_instrument, split_backend
 from wphil.drivers.instruments.keysight34461a import NPLCS
 from wphil.drivers.instruments.rails import BenchPower, RailStatus, bench_rails
 from wphil.drivers.profiles import PROFILES
 from wphil.drivers.urls import scheme_of
 from wphil.lab import DEFAULT_POINTS, calibrate, write_table
+from wphil.lab.power import OpenDacs, power_down, power_up
 
 SIM_DMM = "mock"
 RESOURCE_HELP = ("VISA resource, e.g. TCPIP0::192.168.1.20::5025::SOCKET or USB0::0x2A8D::0x1301::"
@@ -148,14 +151,16 @@ def _route(stack: ExitStack, dev: Any, dmm: str, n_channels: int
 
     def connect(channel: int) -> None:
         if n_channels > 1:
-            click.pause(f"Connect the DMM to DAC channel {channel} ({_pin(channel)}), then press "
-                        "any key")
+            click.pause(f"Connect the DMM to DAC channel {channel} ({dmm_lead_pin(channel)}), "
+                        "then press any key")
     return connect, dmm
 
 
-def _pin(channel: int) -> str:
+def dmm_lead_pin(channel: int) -> str:
+    """Where the DMM goes: the pin as the wiring table names it (wphil.drivers.hardware)."""
     chip = channel // 4
-    return f"MCP4728 #{chip} at 0x{0x60 + chip:02X}, output {'ABCD'[channel % 4]}"
+    return (f"{dac_pin_name(chip, 'VOUT' + 'ABCD'[channel % 4])}, the MCP4728 at "
+            f"0x{MCP4728_BASE_ADDRESS + chip:02X}")
 
 
 def _role(channel: int, bench: Bench) -> str:
@@ -208,21 +213,39 @@ def _bench_power(psu: str, bench: str) -> Iterator[BenchPower]:
         yield BenchPower(supply, rails)
 
 
+def _dacs(device: str | None, bench: str) -> OpenDacs:
+    if device is None:
+        return None
+    check_url(device)
+    return lambda: open_device(device, load_bench(bench))
+
+
 @power.command(name="on")
 @_psu_options
-def power_on(psu: str, bench: str) -> None:
-    """Set OVP, current limit and voltage of each rail, then switch them on in order."""
+@click.option("--device", default=None, help="The bench's Pico: after the rails are up its DACs "
+              "are configured and set to their safe code (docs/hardware/power.md).")
+def power_on(psu: str, bench: str, device: str | None) -> None:
+    """Set OVP, current limit and voltage of each rail, switch them on in order, then (with
+    --device) the DACs to their safe code."""
+    dacs = _dacs(device, bench)
     with _bench_power(psu, bench) as rails:
-        _print_status(rails.on())
+        _print_status(power_up(rails, dacs))
 
 
 @power.command(name="off")
 @_psu_options
-def power_off(psu: str, bench: str) -> None:
-    """Switch the rails off, in reverse order."""
+@click.option("--device", default=None, help="The bench's Pico: its DACs go to their safe code "
+              "before the rails go down.")
+@click.option("--no-dacs", is_flag=True, help="The Pico is unplugged: nothing drives the analog "
+              "side, switch the rails off without it.")
+def power_off(psu: str, bench: str, device: str | None, no_dacs: bool) -> None:
+    """The DACs to their safe code, then the rails off in reverse order."""
+    if (device is None) == (not no_dacs):
+        raise click.UsageError("give --device URL (the DACs go safe before the rails go down) "
+                               "or --no-dacs (the Pico is unplugged), one of them")
+    dacs = _dacs(device, bench)
     with _bench_power(psu, bench) as rails:
-        rails.off()
-        _print_status(rails.status())
+        _print_status(power_down(rails, dacs))
 
 
 @power.command(name="status")

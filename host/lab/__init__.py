@@ -10,6 +10,7 @@ from wphil.lab.checks import (
     Check,
     check_dac_addresses,
     check_rails,
+    check_reset_switch,
     check_zero_weight_readouts,
 )
 from wphil.lab.dac_address import AddressResult, program_address
@@ -18,6 +19,7 @@ from wphil.lab.flash import Change, FlashResult, flash
 from wphil.lab.schematic import draw_schematic
 
 __all__ = ["DEFAULT_POINTS", "AddressResult", "Change", "Check", "FlashResult", "calibrate",
-           "check_dac_addresses", "check_rails", "check_zero_weight_readouts", "draw_schematic",
+           "check_dac_addresses", "check_rails", "check_reset_switch",
+           "check_zero_weight_readouts", "draw_schematic",
            "flash", "list_devices", "parts_list", "program_address", "sweep_codes",
            "wiring_table", "write_table", "write_tables"]

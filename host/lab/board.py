@@ -7,6 +7,17 @@ import math
 from dataclasses import dataclass
 
 from wphil.drivers.bench import Bench
+from wphil.drivers.hardware import (  # noqa: F401  (the Pico and MCP4728 pins, named once)
+    ADC_GPIO,
+    MCP4728_BASE_ADDRESS,
+    MCP4728_PINS,
+    PICO_3V3,
+    PICO_ADC_VREF,
+    PICO_AGND,
+    PICO_GND,
+    PICO_GPIO_PIN,
+    PICO_VBUS,
+)
 
 # -- pins, named once ------------------------------------------------------------------
 #: AD633 DIP-8 (AD633JNZ)
@@ -14,17 +25,6 @@ AD633_PINS = {"X1": 1, "X2": 2, "Y1": 3, "Y2": 4, "-Vs": 5, "Z": 6, "W": 7, "+Vs
 #: MCP6004 DIP-14: (out, -in, +in) of sections A..D; supply pins
 MCP6004_SECTIONS = {"A": (1, 2, 3), "B": (7, 6, 5), "C": (8, 9, 10), "D": (14, 13, 12)}
 MCP6004_VDD, MCP6004_VSS = 4, 11
-#: MCP4728 (MSOP-10; the same names on breakout boards)
-MCP4728_PINS = {"VDD": 1, "SCL": 2, "SDA": 3, "LDAC": 4, "RDY": 5, "VOUTA": 6, "VOUTB": 7,
-                "VOUTC": 8, "VOUTD": 9, "VSS": 10}
-#: I2C address of MCP4728 number 0; chip n answers at MCP4728_BASE_ADDRESS + n once addressed
-MCP4728_BASE_ADDRESS = 0x60
-#: Raspberry Pi Pico physical pins
-PICO_GND, PICO_3V3, PICO_ADC_VREF, PICO_AGND = 38, 36, 35, 33
-PICO_GPIO_PIN = {4: 6, 5: 7, 15: 20, 22: 29, 26: 31, 27: 32, 28: 34}
-ADC_GPIO = {0: 26, 1: 27, 2: 28}
-#: GPIO an MCP4728's LDAC is moved to while `wphil dac-address` gives the chip its address
-LDAC_ADDRESS_GPIO = 22
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class Wire:
     dac_channel: str = ""
     adc_pin: str = ""
     note: str = ""
+    part: str = ""         # the parts-list ref of a part this row places ("" for a wire)
+    count: int = 0         # how many of that part the row places
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,11 @@ def opamp_section(n: int) -> tuple[str, str]:
     return f"UA{n // 4 + 1}", "ABCD"[n % 4]
 
 
+def opamp_sections_used(bench: Bench) -> int:
+    """A section per neuron, the VMID buffer, an integrator per recurrent neuron."""
+    return len(neurons(bench)) * (2 if bench.is_recurrent else 1) + 1
+
+
 def opamp_chips(bench: Bench) -> int:
-    """MCP6004s: a section per neuron, the VMID buffer, an integrator per recurrent neuron."""
-    n = len(neurons(bench))
-    return math.ceil((n * (2 if bench.is_recurrent else 1) + 1) / 4)
+    """MCP6004s: enough quad chips for the sections used; the rest are tied off as followers."""
+    return math.ceil(opamp_sections_used(bench) / 4)

@@ -2,9 +2,12 @@
 
 The circuit is the bench's [circuit] (kind "ad633", wphil.drivers.circuit): an AD633 per
 weight chained W -> Z into an MCP6004 inverting neuron with a diode limiter, VMID from a
-divider on the Pico's ADC_VREF, MCP4728 DACs on I2C. The wiring table has one row per wire,
-in build order; every DAC channel and ADC pin the bench file uses appears in exactly one row
-(its `dac_channel` / `adc_pin` column); other wires start from a named net (REF1024, VMID, h0).
+divider on the Pico's ADC_VREF, MCP4728 DACs on I2C. The Pico's pins, the LDAC and reset lines'
+resistors and the supplies come from the bench's hardware description (wphil.drivers.hardware).
+The wiring table has one row per wire, in build order; every DAC channel and ADC pin the bench
+file uses appears in exactly one row (its `dac_channel` / `adc_pin` column); other wires start
+from a named net (REF1024, VMID, h0). A row that places a part names its parts-list ref and
+how many it places (`part`, `count`), so the two tables can be held to each other.
 """
 
 from __future__ import annotations
@@ -16,11 +19,18 @@ from pathlib import Path
 
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.hardware import (
+    ADS1115_PINS,
+    ADS1115_VMID_BOTTOM_OHMS,
+    LDAC_PULLDOWN_OHMS,
+    LDAC_SERIES_OHMS,
+    Hardware,
+    hardware,
+)
 from wphil.drivers.netlist_tran import chains
-from wphil.lab.board import (
+from wphil.lab.board import (  # noqa: F401  (re-exported for the schematic)
     AD633_PINS,
     ADC_GPIO,
-    LDAC_ADDRESS_GPIO,
     MCP4728_BASE_ADDRESS,
     MCP4728_PINS,
     MCP6004_SECTIONS,
@@ -28,7 +38,6 @@ from wphil.lab.board import (
     MCP6004_VSS,
     PICO_3V3,
     PICO_ADC_VREF,
-    PICO_GND,
     PICO_GPIO_PIN,
     Part,
     Wire,
@@ -36,6 +45,14 @@ from wphil.lab.board import (
     neurons,
     opamp_chips,
     opamp_section,
+)
+from wphil.lab.build_pico import (
+    ads1115_wires,
+    dac_wires,
+    i2c_wires,
+    ohms,
+    spare_opamp_wires,
+    supply_wires,
 )
 from wphil.lab.build_recurrent import integrator_wires, recurrent_parts, reset_wires
 
@@ -83,66 +100,52 @@ def wiring_table(bench: Bench) -> list[Wire]:
     if bench.circuit.kind != "ad633":
         raise ConfigError(f"{bench.source}: [circuit] kind is {bench.circuit.kind!r}: wphil can "
                           "draw and list only the 'ad633' circuit")
+    hw = hardware(bench)
     rows: list[tuple] = []
     add = lambda stage, src, dst, net, **kw: rows.append((stage, src, dst, net, kw))  # noqa: E731
-    _supplies(bench, add)
-    _dacs(bench, add)
+    supply_wires(bench, add)
+    i2c_wires(hw, add)
+    dac_wires(hw, add)
     _vmid(bench, add)
+    spare_opamp_wires(bench, add)
     _multipliers(bench, add)
-    _neurons(bench, add)
-    if bench.is_recurrent:
-        reset_wires(bench, add)
+    _neurons(bench, hw, add)
+    if bench.is_recurrent and hw.reset_switches:
+        reset_wires(bench, hw, add)
+    if bench.adc.kind == "ads1115":
+        ads1115_wires(bench, add)
     return [Wire(i + 1, stage, src, dst, net, **kw) for i, (stage, src, dst, net, kw) in
             enumerate(rows)]
-
-
-def _supplies(bench: Bench, add) -> None:
-    add("power", "PSU VA+ (+)", "+12V rail", "+12V", note=f"{bench.circuit.rail_volts:g} V, "
-        "current limit per [power]; all supplies OFF while wiring")
-    add("power", "PSU VA- (-)", "-12V rail", "-12V", note="CH2 + terminal to GND: the negative rail")
-    add("power", "PSU COM", "GND rail", "GND")
-    add("power", f"Pico pin {PICO_GND} (GND)", "GND rail", "GND",
-        note="common ground: the Pico and the analog rails")
-    add("power", f"Pico pin {PICO_3V3} (3V3)", "3V3 rail", "3V3")
-    add("power", "C 10uF", "+12V rail to GND rail", "+12V", note="bulk decoupling")
-    add("power", "C 10uF", "-12V rail to GND rail", "-12V", note="bulk decoupling")
-    sda, scl = bench.dac.sda, bench.dac.scl
-    add("i2c", f"Pico pin {PICO_GPIO_PIN.get(sda, '?')} (GP{sda} SDA)", "SDA bus", "SDA")
-    add("i2c", f"Pico pin {PICO_GPIO_PIN.get(scl, '?')} (GP{scl} SCL)", "SCL bus", "SCL")
-    add("i2c", "R 4.7k", "SDA bus to 3V3 rail", "SDA", note="I2C pull-up")
-    add("i2c", "R 4.7k", "SCL bus to 3V3 rail", "SCL", note="I2C pull-up")
-
-
-def _dacs(bench: Bench, add) -> None:
-    for chip in range(bench.dac.chips):
-        name = f"DAC{chip}"
-        address = f"0x{MCP4728_BASE_ADDRESS + chip:02X}"
-        add("dacs", f"{name} VDD ({MCP4728_PINS['VDD']})", "3V3 rail", "3V3",
-            note=f"MCP4728 at {address}")
-        add("dacs", f"{name} VSS ({MCP4728_PINS['VSS']})", "GND rail", "GND")
-        add("dacs", f"{name} SCL ({MCP4728_PINS['SCL']})", "SCL bus", "SCL")
-        add("dacs", f"{name} SDA ({MCP4728_PINS['SDA']})", "SDA bus", "SDA")
-        add("dacs", f"{name} LDAC ({MCP4728_PINS['LDAC']})", "GND rail", "GND",
-            note=f"tied low; move to GP{LDAC_ADDRESS_GPIO} (pin "
-                 f"{PICO_GPIO_PIN[LDAC_ADDRESS_GPIO]}) while addressing it as {address}")
-        add("dacs", f"C 0.1uF at {name}", "3V3 to GND", "3V3", note="decoupling")
 
 
 def _vmid(bench: Bench, add) -> None:
     buf_chip, buf = opamp_section(len(neurons(bench)))
     out, minus, plus = MCP6004_SECTIONS[buf]
-    add("vmid", f"Pico pin {PICO_ADC_VREF} (ADC_VREF)", "R 100k (VMID top)", "ADC_VREF")
-    add("vmid", "R 100k (VMID top)", "VMID_DIV", "VMID_DIV")
-    add("vmid", "R 100k (VMID bottom)", "VMID_DIV to Pico pin 33 (AGND)", "VMID_DIV")
-    add("vmid", "C 1uF", "VMID_DIV to Pico pin 33 (AGND)", "VMID_DIV", note="filter")
+    r = ohms(bench.circuit.vmid_divider_ohms)
+    if bench.adc.kind == "ads1115":     # VMID at the ADS1115's mid-scale, from 3V3
+        top, bottom = (f"Pico pin {PICO_3V3} (3V3)", "3V3"), \
+            ("Rvmid2", ohms(ADS1115_VMID_BOTTOM_OHMS))
+        ground = "GND rail"
+        what = f"3V3 x {bottom[1]} / ({r} + {bottom[1]}), the ADS1115's mid-scale"
+    else:
+        top, bottom = (f"Pico pin {PICO_ADC_VREF} (ADC_VREF)", "ADC_VREF"), ("Rvmid", r)
+        ground, what = "Pico pin 33 (AGND)", "ADC_VREF / 2"
+    add("vmid", top[0], f"R {r} (VMID top)", top[1], part="Rvmid", count=1)
+    add("vmid", f"R {r} (VMID top)", "VMID_DIV", "VMID_DIV")
+    add("vmid", f"R {bottom[1]} (VMID bottom)", f"VMID_DIV to {ground}", "VMID_DIV",
+        part=bottom[0], count=1)
+    add("vmid", "C 1uF", f"VMID_DIV to {ground}", "VMID_DIV", note="filter",
+        part="Cvmid", count=1)
     add("vmid", "VMID_DIV", f"{buf_chip} +IN{buf} ({plus})", "VMID_DIV")
     add("vmid", f"{buf_chip} OUT{buf} ({out})", f"{buf_chip} -IN{buf} ({minus})", "VMID",
-        note="follower: VMID bus = ADC_VREF / 2")
+        note=f"follower: VMID bus = {what}")
     add("vmid", f"{buf_chip} OUT{buf} ({out})", "VMID bus", "VMID")
     for c in range(1, opamp_chips(bench) + 1):
-        add("vmid", f"UA{c} VDD ({MCP6004_VDD})", "3V3 rail", "3V3", note="MCP6004")
+        add("vmid", f"UA{c} VDD ({MCP6004_VDD})", "3V3 rail", "3V3", note="MCP6004",
+            part="UA1..", count=1)
         add("vmid", f"UA{c} VSS ({MCP6004_VSS})", "GND rail", "GND")
-        add("vmid", f"C 0.1uF at UA{c}", "3V3 to GND", "3V3", note="decoupling")
+        add("vmid", f"C 0.1uF at UA{c}", "3V3 to GND", "3V3", note="decoupling", part="Cdec",
+            count=1)
     for name, channel in sorted((f.name or f"FIXED{f.channel}", f.channel)
                                 for f in bench.wiring.fixed):
         add("reference", dac_pin(channel), f"{name} bus", name, dac_channel=str(channel),
@@ -157,10 +160,13 @@ def _multipliers(bench: Bench, add) -> None:
         k = int(wnet[1:])
         u = f"U{k + 1}"
         channel = bench.wiring.weights[k]
-        add("multipliers", f"{u} +Vs ({p['+Vs']})", "+12V rail", "+12V", note="AD633")
+        add("multipliers", f"{u} +Vs ({p['+Vs']})", "+12V rail", "+12V", note="AD633",
+            part="U1..", count=1)
         add("multipliers", f"{u} -Vs ({p['-Vs']})", "-12V rail", "-12V")
-        add("multipliers", f"C 0.1uF at {u}", "+12V to GND", "+12V", note="decoupling")
-        add("multipliers", f"C 0.1uF at {u}", "-12V to GND", "-12V", note="decoupling")
+        add("multipliers", f"C 0.1uF at {u}", "+12V to GND", "+12V", note="decoupling",
+            part="Cdec", count=1)
+        add("multipliers", f"C 0.1uF at {u}", "-12V to GND", "-12V", note="decoupling",
+            part="Cdec", count=1)
         dac_x, ref_pin = weight_x_pins(bench)
         add("multipliers", f"{ref_net(bench)} bus", f"{u} {ref_pin} ({p[ref_pin]})",
             ref_net(bench))
@@ -172,7 +178,7 @@ def _multipliers(bench: Bench, add) -> None:
         add("multipliers", f"{u} W ({p['W']})", w, w)
 
 
-def _neurons(bench: Bench, add) -> None:
+def _neurons(bench: Bench, hw: Hardware, add) -> None:
     chains = {}
     for n, _, _, _, w in multiplier_signals(bench):
         chains[n] = w
@@ -186,28 +192,31 @@ def _neurons(bench: Bench, add) -> None:
         out, minus, plus = MCP6004_SECTIONS[sec]
         name = neuron_name(bench, depth, unit)
         inv, o = f"{chip} -IN{sec} ({minus})", f"{chip} OUT{sec} ({out})"
-        add("neurons", f"R {c.rin_ohms / 1e3:g}k (Rin)", f"{chains[n]} to {inv}", f"N{n}")
-        add("neurons", f"R {c.rf_ohms / 1e3:g}k (Rf)", f"{inv} to {o}", f"N{n}")
+        add("neurons", f"R {c.rin_ohms / 1e3:g}k (Rin)", f"{chains[n]} to {inv}", f"N{n}",
+            part="Rin", count=1)
+        add("neurons", f"R {c.rf_ohms / 1e3:g}k (Rf)", f"{inv} to {o}", f"N{n}", part="Rf",
+            count=1)
         if c.cf_farads > 0:
-            add("neurons", f"C {c.cf_farads * 1e12:g}pF (Cf)", f"{inv} to {o}", f"N{n}")
-        add("neurons", f"{c.limiter_diodes}x 1N4148 in series", f"anode {inv}, cathode {o}",
-            f"N{n}", note="limiter, one way")
-        add("neurons", f"{c.limiter_diodes}x 1N4148 in series", f"anode {o}, cathode {inv}",
-            f"N{n}", note="limiter, the other way")
+            add("neurons", f"C {c.cf_farads * 1e12:g}pF (Cf)", f"{inv} to {o}", f"N{n}",
+                part="Cf", count=1)
+        for way, (a, k) in (("one way", (inv, o)), ("the other way", (o, inv))):
+            add("neurons", f"{c.limiter_diodes}x 1N4148 in series", f"anode {a}, cathode {k}",
+                f"N{n}", note=f"limiter, {way}", part="D", count=c.limiter_diodes)
         add("neurons", "VMID bus", f"{chip} +IN{sec} ({plus})", "VMID")
         if bench.is_recurrent:
             o = integrator_wires(bench, add, n, o)
         add("neurons", o, f"{name} bus", name, note=f"neuron {name}")
         if n in adc_of:
-            gp = ADC_GPIO.get(adc_of[n], 26 + adc_of[n])
-            add("adc", f"{name} bus", f"R {c.rout_ohms / 1e3:g}k to Pico pin "
-                f"{PICO_GPIO_PIN.get(gp, '?')} (GP{gp} ADC{adc_of[n]})", name,
-                adc_pin=f"ADC{adc_of[n]}")
+            ch = adc_of[n]
+            pin = (f"ADS1 AIN{ch} ({ADS1115_PINS[f'AIN{ch}']})" if bench.adc.kind == "ads1115"
+                   else hw.signal(f"ADC{ch}").label.replace(")", f" ADC{ch})"))
+            add("adc", f"{name} bus", f"R {c.rout_ohms / 1e3:g}k to {pin}", name,
+                adc_pin=f"ADC{ch}", part="Rout", count=1)
 
 
 def parts_list(bench: Bench) -> list[Part]:
     """What to buy for the bench, with approximate single-unit prices (USD, 2024-25)."""
-    c = bench.circuit
+    c, ads = bench.circuit, bench.adc.kind == "ads1115"
     n_w, n_n = bench.n_weights, len(neurons(bench))
     opamps = opamp_chips(bench)
     n_read = len(bench.wiring.outputs) + len(bench.wiring.hidden)
@@ -224,11 +233,21 @@ def parts_list(bench: Bench) -> list[Part]:
         Part("Cf", "capacitor C0G", f"{c.cf_farads * 1e12:g}pF", n_n if c.cf_farads > 0 else 0,
              "neuron noise filter", 0.10),
         Part("Rout", "resistor", f"{c.rout_ohms / 1e3:g}k", n_read, "ADC pin protection", 0.05),
-        Part("Rvmid", "resistor 1%", f"{c.vmid_divider_ohms / 1e3:g}k", 2, "VMID divider", 0.10),
+        Part("Rvmid", "resistor 1%", f"{c.vmid_divider_ohms / 1e3:g}k", 1 + (not ads),
+             "VMID divider", 0.10),
+        Part("Rvmid2", "resistor 1%", ohms(ADS1115_VMID_BOTTOM_OHMS), int(ads),
+             "VMID divider, bottom", 0.10),
+        Part("ADS1", "ADS1115 breakout", "16-bit I2C ADC, ADDR to GND (0x48)", int(ads),
+             "reads the neurons", 15.00),
         Part("Cvmid", "capacitor", "1uF", 1, "VMID filter", 0.15),
         Part("Rpu", "resistor", "4.7k", 2, "I2C pull-ups", 0.05),
-        Part("Cdec", "capacitor X7R", "0.1uF", 2 * n_w + opamps + bench.dac.chips,
-             "decoupling at every chip", 0.05),
+        Part("Rldac", "resistor", ohms(LDAC_SERIES_OHMS), bench.dac.chips,
+             "LDAC line series (one per DAC)", 0.05),
+        Part("Rpd", "resistor", ohms(LDAC_PULLDOWN_OHMS), bench.dac.chips,
+             "LDAC pull-down at each DAC", 0.05),
+        Part("Cdec", "capacitor X7R", "0.1uF", 2 * n_w + opamps + bench.dac.chips + int(ads)
+             + (3 * math.ceil(bench.n_neurons / 4) + 1 if bench.is_recurrent else 0),
+             "decoupling at every chip (DG412: V+, V-, VL; the L78L05 output)", 0.05),
         Part("Cbulk", "capacitor", "10uF 25V", 2, "rail bulk decoupling", 0.20),
         Part("BB", "breadboard 830 points", "", math.ceil((n_w + opamps) / 6) + 1,
              "the circuit", 5.00),

@@ -3,8 +3,12 @@ limiter stage, and the analog switches that empty the integrator capacitors on r
 
 The integrator is an inverting MCP6004 stage, int_ohms in, int_ohms || int_farads across
 (tau = int_ohms * int_farads, DC gain -1), on the op-amp sections after the VMID buffer's.
-A DG412 (four normally-open SPST switches, closed while IN is high; 3V3 logic is enough:
-V_INH 2.4 V) shorts each capacitor while the Pico holds [recurrent] reset_pin high.
+A DG412 (four normally-open SPST switches, closed while IN is high) shorts each capacitor
+while the Pico holds [recurrent] reset_pin high. Its logic thresholds (V_INH 2.4 V, V_INL
+0.8 V) are characterised at VL = 5 V only ([DGi], [DGm]), so VL comes from an L78L05A on the
++12 V rail: 5 V whenever V+ is up, and never above V+ (the abs-max VL <= V+ + 0.3 V, [DGi]),
+as VBUS would be with the analog rails off. The Pico's VOH min 2.62 V [R634] through the
+reset line's series/pull-down divider (drivers/hardware.py) stays above 2.4 V.
 """
 
 from __future__ import annotations
@@ -12,11 +16,18 @@ from __future__ import annotations
 import math
 
 from wphil.drivers.bench import Bench
-from wphil.lab.board import MCP6004_SECTIONS, PICO_GPIO_PIN, Part, neurons, opamp_section
-
-#: DG412 DIP-16: (IN, D, S) of switches 1..4; supply pins
-DG412_SWITCHES = {1: (1, 2, 3), 2: (16, 15, 14), 3: (9, 10, 11), 4: (8, 7, 6)}
-DG412_VPLUS, DG412_VMINUS, DG412_GND, DG412_VL = 13, 4, 5, 12
+from wphil.drivers.hardware import (
+    DG412_GND,
+    DG412_SWITCHES,
+    DG412_VL,
+    DG412_VMINUS,
+    DG412_VPLUS,
+    RESET_PULLDOWN_OHMS,
+    RESET_SERIES_OHMS,
+    Hardware,
+)
+from wphil.lab.board import MCP6004_SECTIONS, Part, neurons, opamp_section
+from wphil.lab.build_pico import ohms, pulled_line
 
 
 def integrator_section(bench: Bench, n: int) -> tuple[str, str]:
@@ -38,38 +49,59 @@ def integrator_wires(bench: Bench, add, n: int, limiter_out: str) -> str:
     sw, k = switch_of(n)
     _, drain, source = DG412_SWITCHES[k]
     add("neurons", f"R {c.int_ohms / 1e3:g}k (Rint)", f"{limiter_out} to {inv}", f"I{n}",
-        note="integrator input")
-    add("neurons", f"R {c.int_ohms / 1e3:g}k (Rfb)", f"{inv} to {o}", f"I{n}")
+        note="integrator input", part="Rint", count=1)
+    add("neurons", f"R {c.int_ohms / 1e3:g}k (Rfb)", f"{inv} to {o}", f"I{n}", part="Rint",
+        count=1)
     add("neurons", f"C {c.int_farads * 1e9:g}nF film (Cint)", f"{inv} to {o}", f"I{n}",
-        note=f"tau = {c.int_ohms * c.int_farads * 1e6:g} us")
+        note=f"tau = {c.int_ohms * c.int_farads * 1e6:g} us", part="Cint", count=1)
     add("neurons", f"{sw} D{k} ({drain})", inv, f"I{n}", note="reset switch across Cint")
     add("neurons", f"{sw} S{k} ({source})", o, f"I{n}")
     add("neurons", "VMID bus", f"{chip} +IN{sec} ({plus})", "VMID")
     return o
 
 
-def reset_wires(bench: Bench, add) -> None:
-    """The DG412s' supplies and logic: every IN on the reset GPIO."""
-    gp = bench.recurrent.reset_pin
-    for chip in range(math.ceil(bench.n_neurons / 4)):
+def reset_wires(bench: Bench, hw: Hardware, add) -> None:
+    """The DG412s' supplies, VL regulator, decoupling; every used IN on the reset GPIO through
+    its series resistor, with a pull-down; unused INs to GND (switch open)."""
+    add("reset", "UR1 L78L05A IN", "+12V rail", "+12V", note="DG412 logic supply VL = 5 V",
+        part="UR1", count=1)
+    add("reset", "UR1 L78L05A GND", "GND rail", "GND")
+    add("reset", "UR1 L78L05A OUT", "VL5 bus", "VL5", note="pins by name: check your package")
+    add("reset", "C 0.33uF at UR1", "+12V to GND", "+12V", note="regulator input", part="Creg",
+        count=1)
+    add("reset", "C 0.1uF at UR1", "VL5 to GND", "VL5", note="regulator output", part="Cdec",
+        count=1)
+    for chip in range(hw.reset_switches):
         sw = f"US{chip + 1}"
-        add("reset", f"{sw} V+ ({DG412_VPLUS})", "+12V rail", "+12V", note="DG412")
+        add("reset", f"{sw} V+ ({DG412_VPLUS})", "+12V rail", "+12V", note="DG412", part="US1..",
+            count=1)
         add("reset", f"{sw} V- ({DG412_VMINUS})", "-12V rail", "-12V")
         add("reset", f"{sw} GND ({DG412_GND})", "GND rail", "GND")
-        add("reset", f"{sw} VL ({DG412_VL})", "3V3 rail", "3V3", note="logic supply")
+        add("reset", f"{sw} VL ({DG412_VL})", "VL5 bus", "VL5", note="logic supply, 5 V")
+        for rail in ("+12V", "-12V", "VL5"):
+            add("reset", f"C 0.1uF at {sw}", f"{rail} to GND", rail, note="decoupling",
+                part="Cdec", count=1)
         for k in range(1, 5):
-            if chip * 4 + k <= bench.n_neurons:
-                add("reset", f"Pico pin {PICO_GPIO_PIN.get(gp, '?')} (GP{gp})",
-                    f"{sw} IN{k} ({DG412_SWITCHES[k][0]})", "RESET",
-                    note="high: switch closed, capacitor shorted")
+            if chip * 4 + k > bench.n_neurons:
+                add("reset", f"{sw} IN{k} ({DG412_SWITCHES[k][0]})", "GND rail", "GND",
+                    note="unused switch: input tied low (open); its S and D not connected")
+    pulled_line(hw.signal("RESET"), "reset", add, "Rrs", "Rrpd",
+                "high: switches closed, capacitors shorted; low at power-up")
 
 
 def recurrent_parts(bench: Bench) -> list:
     if not bench.is_recurrent:
         return []
     c, n = bench.circuit, bench.n_neurons
+    switches = math.ceil(n / 4)
     return [Part("Rint", "resistor 1%", f"{c.int_ohms / 1e3:g}k", 2 * n, "integrators", 0.10),
             Part("Cint", "capacitor film 5%", f"{c.int_farads * 1e9:g}nF", n,
                  "integrators: tau = Rint Cint", 0.30),
-            Part("US1..", "DG412DJ", "quad SPST analog switch, DIP-16", math.ceil(n / 4),
-                 "capacitor reset", 4.00)]
+            Part("US1..", "DG412DJ", "quad SPST analog switch, DIP-16", switches,
+                 "capacitor reset", 4.00),
+            Part("UR1", "L78L05ACZ", "5 V 100 mA regulator, TO-92", 1,
+                 "DG412 logic supply VL from +12 V", 0.40),
+            Part("Creg", "capacitor X7R", "0.33uF", 1, "L78L05 input", 0.10),
+            Part("Rrs", "resistor", ohms(RESET_SERIES_OHMS), 1, "reset line series", 0.05),
+            Part("Rrpd", "resistor", ohms(RESET_PULLDOWN_OHMS), 1, "reset line pull-down",
+                 0.05)]

@@ -1,25 +1,32 @@
-"""Bring-up self-checks a bench can run on itself: DAC chips, zero-weight readouts, rails.
+"""Bring-up self-checks a bench can run on itself: DAC chips, zero-weight readouts, the
+recurrent benches' reset switch, rails.
 
 Each check is one line: what was measured and whether it is in range. They need no DMM:
 the chips are the firmware's I2C scan, the readouts the ADC, the rails the supply's meter.
+The thresholds are wphil.lab.bringup's, the same the bring-up page quotes.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from wphil.drivers.base import Device
 from wphil.drivers.bench import Bench
+from wphil.drivers.hardware import MCP4728_BASE_ADDRESS
 from wphil.drivers.instruments.rails import RailStatus
-from wphil.lab.build import MCP4728_BASE_ADDRESS
+from wphil.lab.bringup import (
+    readout_volts,
+    reset_bound,
+    reset_read_us,
+    settled_sequence,
+    zero_codes,
+    zero_weight_bound,
+)
 
 #: a rail may measure this far (relative) from its setting
 RAIL_TOLERANCE = 0.05
-#: zero-weight readouts may sit this many standard deviations of the offsets from mid-scale
-OFFSET_SIGMAS = 4.0
 
 
 @dataclass(frozen=True)
@@ -41,29 +48,44 @@ def check_dac_addresses(device: Device, bench: Bench) -> Check:
         "; missing " + " ".join(f"0x{a:02X}" for a in missing) if missing else ""))
 
 
-def zero_weight_bound(bench: Bench) -> float:
-    """How far from VMID a neuron may sit with every weight and input at zero (V)."""
-    sim, vsat = bench.sim, bench.topology.vsat
-    spread = math.hypot(sim.neuron_offset_volts, sim.output_offset_volts, 0.01)
-    return vsat * math.tanh(OFFSET_SIGMAS * spread / vsat) + 0.02
+def _readouts(bench: Bench, volts: np.ndarray, hidden: bool) -> str:
+    pins = list(bench.wiring.outputs) + (list(bench.wiring.hidden) if hidden else [])
+    return ", ".join(f"ADC{p} {v:+.3f} V" for p, v in zip(pins, volts))
 
 
 def check_zero_weight_readouts(device: Device, bench: Bench) -> Check:
     """With every weight and input at zero each neuron shows only its offset: near VMID,
-    never at a rail (a dead op-amp, a missing VMID, an open Rin)."""
-    full = 1 << bench.dac.bits
-    zero_w = round(bench.calibration.weight_zero_volts / bench.dac.vref * full)
-    zero_in = round(bench.calibration.input_zero_volts / bench.dac.vref * full)
+    never at a rail (a dead op-amp, a missing VMID, an open Rin). A recurrent bench is read
+    5 tau after its reset, settled."""
+    inputs, weights = zero_codes(bench)
     hidden = bool(bench.wiring.hidden)
-    codes = device.evaluate(np.full((1, bench.n_inputs), zero_in),
-                            np.full(bench.n_weights, zero_w), hidden=hidden)[0, 0]
-    volts = (codes - (1 << (bench.adc.bits - 1))) * bench.adc.vref / (1 << bench.adc.bits)
-    pins = list(bench.wiring.outputs) + (list(bench.wiring.hidden) if hidden else [])
-    bound = zero_weight_bound(bench)
-    worst = int(np.argmax(np.abs(volts)))
-    text = ", ".join(f"ADC{p} {v:+.3f} V" for p, v in zip(pins, volts))
-    return Check("zero-weight readouts", bool(abs(volts[worst]) <= bound),
-                 f"{text} from VMID (allowed +-{bound:.2f} V)")
+    if bench.is_recurrent:
+        codes = settled_sequence(device, bench, inputs, weights, hidden)
+    else:
+        codes = device.evaluate(inputs, weights, hidden=hidden)[0, 0]
+    volts, bound = readout_volts(bench, codes), zero_weight_bound(bench)
+    return Check("zero-weight readouts", bool(np.max(np.abs(volts)) <= bound),
+                 f"{_readouts(bench, volts, hidden)} from VMID (allowed +-{bound:.2f} V)")
+
+
+def check_reset_switch(device: Device, bench: Bench) -> Check:
+    """Recurrent benches: the DG412 reset switch empties the integrators. Every weight at full
+    scale drives each integrator to a rail (read 5 tau after the reset); the same weights read
+    a moment after the next reset (1% of tau) must sit at VMID again. A switch that does not
+    close (VL, the reset line, the GPIO) leaves the capacitors charged at the first reading."""
+    inputs, _ = zero_codes(bench)
+    drive = np.full(bench.n_weights, bench.max_code)
+    hidden = bool(bench.wiring.hidden)
+    driven = readout_volts(bench, settled_sequence(device, bench, inputs, drive, hidden))
+    just_reset = readout_volts(bench, device.evaluate_sequence(
+        inputs, drive, hidden=hidden, step_us=reset_read_us(bench))[0, 0])
+    bound = reset_bound(bench)
+    moved = bool(np.min(np.abs(driven)) > bound)
+    ok = moved and bool(np.max(np.abs(just_reset)) <= bound)
+    return Check("reset switch", ok, f"driven: {_readouts(bench, driven, hidden)}; "
+                 f"{reset_read_us(bench)} us after reset: {_readouts(bench, just_reset, hidden)} "
+                 f"(allowed +-{bound:.3f} V of VMID" + ("" if moved else
+                                                        "; the drive did not move them") + ")")
 
 
 def check_rails(status: list[RailStatus]) -> Check:

@@ -19,6 +19,7 @@ from typing import Any
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.handshake import await_hello, leave_firmware
+from wphil.drivers.hardware import hardware
 from wphil.drivers.repl import BoardRepl
 from wphil.lab.flash import HANDSHAKE_TIMEOUT_S, open_serial, resolve_port
 
@@ -59,12 +60,10 @@ def program_address(port: str, bench: Bench, chip: int, new: int,
     """Move bench chip `chip` from `old` to `new`; the firmware is restarted afterwards."""
     check_request(bench, chip, new, old)
     name = resolve_port(port)
-    ldac = bench.dac.ldac_gpio + chip
+    ldac = hardware(bench).ldac_gpio(chip)
     with _raw_repl(name) as repl:
         try:
-            found = repl.evaluate(_PROGRAM % {
-                "bus": bench.dac.i2c_id, "sda": bench.dac.sda, "scl": bench.dac.scl,
-                "hz": bench.dac.i2c_hz, "old": old, "new": new, "ldac": ldac},
+            found = repl.evaluate(program_source(bench, chip, new, old),
                 f"programming MCP4728 #{chip} (LDAC on GP{ldac}) from 0x{old:02x} to 0x{new:02x}")
         finally:
             with contextlib.suppress(DeviceError):     # the firmware serves again either way
@@ -76,6 +75,15 @@ def program_address(port: str, bench: Bench, chip: int, new: int,
                           f"{_hex(hello.get('dac_addresses', []))}, not 0x{new:02x}")
     log.info("MCP4728 #%d: 0x%02x -> 0x%02x; chips at %s", chip, old, new, _hex(found))
     return AddressResult(chip, old, new, ldac, found, hello)
+
+
+def program_source(bench: Bench, chip: int, new: int, old: int = BASE_ADDRESS) -> str:
+    """The MicroPython `wphil dac-address` runs on the board; the pins from the bench's
+    hardware description."""
+    hw = hardware(bench)
+    return _PROGRAM % {"bus": bench.dac.i2c_id, "sda": hw.signal("SDA").gpio,
+                       "scl": hw.signal("SCL").gpio, "hz": bench.dac.i2c_hz, "old": old,
+                       "new": new, "ldac": hw.ldac_gpio(chip)}
 
 
 @contextlib.contextmanager

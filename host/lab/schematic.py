@@ -14,6 +14,7 @@ from pathlib import Path
 
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.hardware import ADS1115_PINS, ADS1115_VMID_BOTTOM_OHMS, hardware
 from wphil.lab.build import (
     AD633_PINS,
     ADC_GPIO,
@@ -25,6 +26,7 @@ from wphil.lab.build import (
     neurons,
     opamp_section,
 )
+from wphil.lab.build_pico import ohms
 from wphil.lab.build_recurrent import integrator_section, switch_of
 from wphil.lab.components_analog import bench_netlist
 from wphil.lab.schematic_sheets import draw_sheet, draw_sheets, sheet_groups, sheet_notes, sheet_title
@@ -191,14 +193,19 @@ def _stage(d, elm, bench: Bench, n: int, depth: int, unit: int, w_last) -> None:
     d.add(elm.Line().at(op.out).right(0.6))
     d.add(elm.Dot().label(name, loc="top", fontsize=11, color="darkred"))
     if adc is not None:
-        gp = ADC_GPIO.get(adc, 26 + adc)
-        rout = [r for role, rs in refs.items() if role.startswith(f"{name} to GP") for r in rs]
+        rout = [r for role, rs in refs.items() if role.startswith(f"{name} to ") for r in rs]
         d.add(elm.Resistor().right(2.2).label(f"{rout[0]} {c.rout_ohms / 1e3:g}k", fontsize=10))
-        d.add(elm.Label().label(f"GP{gp} (pin {PICO_GPIO_PIN.get(gp, '?')}) ADC{adc}",
-                                loc="right", fontsize=11, color="darkred"))
+        d.add(elm.Label().label(_adc_pin(bench, adc), loc="right", fontsize=11, color="darkred"))
     elif not last:
         d.add(elm.Line().right(0.8))
         d.add(elm.Label().label("(not read)", loc="right", fontsize=10))
+
+
+def _adc_pin(bench: Bench, channel: int) -> str:
+    if bench.adc.kind == "ads1115":
+        return f"ADS1115 AIN{channel} (pin {ADS1115_PINS[f'AIN{channel}']})"
+    gp = ADC_GPIO.get(channel, 26 + channel)
+    return f"GP{gp} (pin {PICO_GPIO_PIN.get(gp, '?')}) ADC{channel}"
 
 
 def _integrator(d, elm, bench: Bench, n: int, limiter_out, refs: dict, name: str):
@@ -218,19 +225,24 @@ def _integrator(d, elm, bench: Bench, n: int, limiter_out, refs: dict, name: str
     _feedback(d, elm, op.in1[0], op.out[0], op.in1[1], [
         ("C", f"{refs[f'Cint of {name}'][0]} {c.int_farads * 1e9:g}n", 1),
         ("R", f"{refs[f'Rfb of {name}'][0]} {c.int_ohms / 1e3:g}k", 1),
-        ("S", f"{sw} D{k}-S{k} (IN{k}: GP{bench.recurrent.reset_pin} high = reset)", 1)])
+        ("S", f"{sw} D{k}-S{k} (IN{k}: GP{hardware(bench).signal('RESET').gpio} high = reset)", 1)])
     d.add(elm.Line().at((op.out[0], op.in1[1])).toy(op.out[1]))
     return op
 
 
 def _support(d, elm, bench: Bench, y: float) -> None:
     """The VMID divider and buffer, and the DACs' channel -> net table."""
-    d.add(elm.Label().at((-1.5, y + 1.8)).label("VMID = ADC_VREF / 2 (ratiometric with the ADC)",
-                                                  loc="right", fontsize=11))
+    ads, r = bench.adc.kind == "ads1115", ohms(bench.circuit.vmid_divider_ohms)
+    title, source, bottom, ground = (
+        ("VMID = 3V3 x 165/265 (the ADS1115's mid-scale; ADS1115 0x48 on SDA/SCL, ADDR to GND)",
+         "Pico pin 36 3V3", ohms(ADS1115_VMID_BOTTOM_OHMS), "GND") if ads else
+        ("VMID = ADC_VREF / 2 (ratiometric with the ADC)", "Pico pin 35 ADC_VREF", r,
+         "AGND (pin 33)"))
     refs = _refs(bench)
-    r_top, r_bottom = refs["VMID divider top"][0], refs["VMID divider bottom (to AGND, pin 33)"][0]
-    r = f"{bench.circuit.vmid_divider_ohms / 1e3:g}k"
-    d.add(elm.Label().at((-1.5, y + 0.6)).label("Pico pin 35 ADC_VREF", loc="left", fontsize=10))
+    r_top = refs["VMID divider top"][0]
+    r_bottom = [rs[0] for role, rs in refs.items() if role.startswith("VMID divider bottom")][0]
+    d.add(elm.Label().at((-1.5, y + 1.8)).label(title, loc="right", fontsize=11))
+    d.add(elm.Label().at((-1.5, y + 0.6)).label(source, loc="left", fontsize=10))
     d.add(elm.Resistor().at((-1.5, y + 0.6)).theta(0).right(2.5).label(f"{r_top} {r}",
                                                                       fontsize=10))
     d.add(elm.Dot())
@@ -238,12 +250,12 @@ def _support(d, elm, bench: Bench, y: float) -> None:
     d.add(elm.Line().down(0.6))
     node = d.here
     d.add(elm.Line().at(node).theta(0).left(0.8))
-    d.add(elm.Resistor().down(2.0).label(f"{r_bottom} {r}", loc="top", fontsize=10))
+    d.add(elm.Resistor().down(2.0).label(f"{r_bottom} {bottom}", loc="top", fontsize=10))
     d.add(elm.Ground())
     d.add(elm.Line().at(node).theta(0).right(0.8))
     d.add(elm.Capacitor().down(2.0).label(f"{refs['VMID filter'][0]} 1uF", loc="bottom",
                                           fontsize=10))
-    d.add(elm.Ground().label("AGND (pin 33)", loc="right", fontsize=9))
+    d.add(elm.Ground().label(ground, loc="right", fontsize=9))
     chip, sec = opamp_section(len(neurons(bench)))
     d.add(elm.Line().at(mid).theta(0).right(1.0))
     buf = elm.Opamp(leads=True).theta(0).flip().anchor("in2").label(
@@ -262,7 +274,9 @@ def _dac_table(d, elm, bench: Bench, y: float) -> None:
     nets = {ch: f"ch{ch} W{k}" for k, ch in enumerate(bench.wiring.weights)}
     nets.update({ch: f"ch{ch} IN{j}" for j, ch in enumerate(bench.wiring.inputs)})
     nets.update({f.channel: f"ch{f.channel} {f.name or 'fixed'}" for f in bench.wiring.fixed})
+    hw = hardware(bench)
     for chip in range(bench.dac.chips):
+        ldac = hw.signal(f"LDAC{chip}")
         pins = [elm.IcPin(name=nets.get(4 * chip + i, f"ch{4 * chip + i} -"),
                           pin=str(MCP4728_PINS[f"VOUT{'ABCD'[i]}"]), side="right",
                           slot=f"{4 - i}/4") for i in range(4)]
@@ -270,5 +284,6 @@ def _dac_table(d, elm, bench: Bench, y: float) -> None:
         row = y - 0.5 - (chip // 4) * 3.8
         d.add(elm.Ic(pins=pins, size=(3.4, 2.6), pinspacing=0.55, leadlen=0.3)
               .at((x, row)).theta(0).anchor("center")
-              .label(f"DAC{chip} MCP4728 at 0x{MCP4728_BASE_ADDRESS + chip:02X}", loc="top",
-                     fontsize=10))
+              .label(f"DAC{chip} MCP4728 at 0x{MCP4728_BASE_ADDRESS + chip:02X}\nLDAC "
+                     f"GP{ldac.gpio} (pin {ldac.pico_pin}) via {ohms(ldac.series_ohms)}\n"
+                     f"LDAC {ohms(ldac.pull_ohms)} to GND", loc="top", fontsize=9))
