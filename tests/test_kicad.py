@@ -102,10 +102,13 @@ def test_every_wire_of_the_written_wiring_table_joins_one_net_of_the_netlist(
     names = {n.name for n in parsed.nets}
 
     def node(end: str) -> str | None:
+        """The net of a wire's end; "NC" for a pin on no net (a no-connect flag)."""
+        if end == "not connected":
+            return "NC"
         if m := re.fullmatch(r"Pico pin (\d+) \(.*\)", end):
-            return net_of[("Pico", m.group(1))]
+            return net_of.get(("Pico", m.group(1)), "NC")
         if m := re.fullmatch(r"([A-Z]+\d+) \S+ \((\d+)\)", end):
-            return net_of[(m.group(1), m.group(2))]
+            return net_of.get((m.group(1), m.group(2)), "NC")
         name = re.sub(r" (rail|bus)$", "", end)
         return name if name in names else None
 

@@ -71,7 +71,8 @@ def supply_rows(bench: Bench, netlist: Netlist) -> list[dict]:
 
 
 def _rows_of(c: Component) -> int:
-    return {"AD633": 4, "MCP6004": 7, "DG412xJ": 8, "MCP4728": 5, "RaspberryPi_Pico": 20}[c.symbol]
+    return {"AD633": 4, "MCP6004": 7, "DG412xJ": 8, "MCP4728": 5, "ADS1115IDGS": 5,
+            "L78L05_TO92": 3, "RaspberryPi_Pico": 20}[c.symbol]
 
 
 def placement(netlist: Netlist) -> list[Placement]:
@@ -87,6 +88,8 @@ def placement(netlist: Netlist) -> list[Placement]:
         left, right = ("c", "h") if c.symbol == "RaspberryPi_Pico" else ("e", "f")
         note = (f"pin 1 at row {row} column {left}, pin {2 * rows} at row {row} column {right}"
                 + (", USB connector off the board's end" if left == "c" else ""))
+        if c.symbol.startswith("L78L05"):
+            note = f"TO-92 in column c, pins 1-3 (OUT, GND, IN) at rows {row}-{row + 2}"
         out.append(Placement(board, row, row + rows - 1, c.ref, c.mpn, note))
         row += rows + GAP_ROWS
     return out

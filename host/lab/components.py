@@ -3,21 +3,26 @@ KiCad export (wphil.lab.kicad) and the drawings (wphil.lab.schematic) are made f
 
 It is built from the same description as the wiring table (wphil.lab.build, board,
 build_recurrent): the pinouts named once in board.py, the bench's [dac]/[wiring]/[circuit],
-`multiplier_signals` for the AD633 chains, `opamp_section`/`integrator_section` for the op-amp
-sections. Net names are the wiring table's (+12V, 3V3, SDA, VMID, REF1024, IN0, W0, S0_1, h0):
-a test holds every wire of wiring.csv to the exported netlist. Pin numbers are the chips'
+the Pico signals of drivers/hardware.py (each GPIO, its series resistor and pull-up or
+pull-down, the part pins it reaches), `multiplier_signals` for the AD633 chains,
+`opamp_section`/`integrator_section` for the op-amp sections. Net names are the wiring
+table's (+12V, 3V3, SDA, LDAC0, VMID, REF1024, IN0, W0, S0_1, h0): a test holds every wire
+of wiring.csv to the exported netlist. Pin numbers are the chips'
 package pins (AD633 DIP-8, MCP6004 DIP-14, MCP4728 MSOP-10, DG412 DIP-16, Pico header 1..40).
 
 A pin may be left open only when it is listed in its component's `unused` (a no-connect
-flag in KiCad): the MCP4728's RDY/BSY (open-drain status, never read) and the DAC channels
-the bench file assigns to nothing, the Pico's free header pins.
+flag in KiCad): the MCP4728's RDY/BSY (status output, never read), the DAC channels the
+bench file assigns to nothing, the ADS1115's ALERT/RDY, an unused DG412 switch's S and D,
+the Pico's free header pins. Unused inputs are tied, as the wiring table ties them.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from wphil.drivers.bench import Bench
+from wphil.drivers.hardware import ADS1115_VMID_BOTTOM_OHMS, Hardware
 from wphil.lab.board import (
     MCP4728_BASE_ADDRESS,
     MCP4728_PINS,
@@ -31,8 +36,9 @@ from wphil.lab.board import (
     neurons,
     opamp_chips,
     opamp_section,
+    opamp_sections_used,
 )
-from wphil.lab.pico_pins import PICO_GND_PINS, gpio_pin
+from wphil.lab.pico_pins import PICO_GND_PINS
 
 #: footprints (Debian kicad-footprints; checked to exist by tests/test_kicad.py)
 FP_DIP8, FP_DIP14, FP_DIP16 = ("Package_DIP:DIP-8_W7.62mm", "Package_DIP:DIP-14_W7.62mm",
@@ -44,6 +50,8 @@ FP_C_FILM = "Capacitor_THT:C_Rect_L7.2mm_W2.5mm_P5.00mm_FKS2_FKP2_MKS2_MKP2"
 FP_C_ELECTROLYTIC = "Capacitor_THT:CP_Radial_D5.0mm_P2.00mm"
 FP_DIODE = "Diode_THT:D_DO-35_SOD27_P7.62mm_Horizontal"
 FP_TERMINAL3 = "TerminalBlock:TerminalBlock_bornier-3_P5.08mm"
+FP_TO92 = "Package_TO_SOT_THT:TO-92_Inline"
+FP_VSSOP10 = "Package_SO:VSSOP-10_3x3mm_P0.5mm"
 #: the Pico has no footprint in kicad-footprints 6.0: the project's own (wphil.lab.kicad_lib)
 FP_PICO = "wphil:RaspberryPi_Pico_THT"
 
@@ -72,8 +80,8 @@ class Component:
 class Netlist:
     """Components in build order; passives numbered R1.., C1.., D1.. as they are added."""
 
-    def __init__(self, bench: Bench) -> None:
-        self.bench = bench
+    def __init__(self, bench: Bench, hw: Hardware) -> None:
+        self.bench, self.hw = bench, hw
         self.components: list[Component] = []
         self._count: dict[str, int] = {}
         self.group = "power"
@@ -105,11 +113,8 @@ class Netlist:
 
 
 def ohms(value: float) -> str:
-    """4.7k, 499k, 1M, 220 as on a resistor's band chart."""
-    for scale, suffix in ((1e6, "M"), (1e3, "k")):
-        if value >= scale:
-            return f"{value / scale:g}{suffix}"
-    return f"{value:g}"
+    """4.7k, 499k, 330 as the parts list writes a resistor (wphil.lab.build_pico.ohms)."""
+    return f"{value / 1e3:g}k" if value >= 1e3 else f"{value:g}"
 
 
 def farads(value: float) -> str:
@@ -138,23 +143,44 @@ def supply(net: Netlist) -> None:
                     mpn="10uF 25V electrolytic, radial 5 mm")
 
 
-def pico(net: Netlist, used: dict[int, str]) -> Component:
+def signal_nets(hw: Hardware) -> dict[tuple[str, str], str]:
+    """(ref, pin number) -> net of every part pin a Pico signal reaches ("DAC0 LDAC (4)")."""
+    out = {}
+    for s in hw.signals:
+        for dest in s.dests:
+            ref, number = re.fullmatch(r"(\S+) \S+ \((\d+)\)", dest).groups()
+            out[(ref, number)] = s.name
+    return out
+
+
+def pico(net: Netlist) -> Component:
     """The Pico: header pin -> net for the pins the bench uses, the rest listed unused."""
     b = net.bench
     pins = {str(p): "GND" for p in PICO_GND_PINS}
-    pins.update({str(PICO_3V3): "3V3", str(PICO_ADC_VREF): "ADC_VREF", str(PICO_AGND): "GND"})
-    pins.update({str(PICO_GPIO_PIN.get(gp, gpio_pin(gp))): n for gp, n in used.items()})
+    pins.update({str(PICO_3V3): "3V3", str(PICO_AGND): "GND"})
+    if b.adc.kind == "rp2040":
+        pins[str(PICO_ADC_VREF)] = "ADC_VREF"
+    for s in net.hw.signals:
+        pins[str(PICO_GPIO_PIN[s.gpio])] = f"{s.name}_PICO" if s.series_ohms else s.name
     unused = tuple(str(p) for p in range(1, 41) if str(p) not in pins)
     return net.add(Component("Pico", "wphil", "RaspberryPi_Pico", "Raspberry Pi Pico", FP_PICO,
                              "Raspberry Pi Pico (SC0915)", f"controller, I2C{b.dac.i2c_id}, ADC",
                              pins, unused))
 
 
-def i2c(net: Netlist) -> None:
-    """The bus pull-ups to 3V3 (the MCP4728 breakouts' own pull-ups are in parallel: parts.md)."""
-    for line in ("SDA", "SCL"):
-        net.passive("R", "4.7k", line, "3V3", f"I2C pull-up {line}",
-                    mpn="4.7k 1% 0.25W metal film")
+def signal_resistors(net: Netlist) -> None:
+    """Each Pico signal's series resistor (Pico side: NAME_PICO) and its pull-up or pull-down
+    at the parts (drivers/hardware.py sizes them)."""
+    for s in net.hw.signals:
+        if s.series_ohms:
+            r = ohms(s.series_ohms)
+            net.passive("R", r, f"{s.name}_PICO", s.name, f"{s.name} series",
+                        mpn=f"{r} 5% 0.25W")
+        if s.pull_ohms:
+            r = ohms(s.pull_ohms)
+            way = "pull-up" if s.pull_to == "3V3" else "pull-down"
+            net.passive("R", r, s.name, s.pull_to, f"{s.name} {way}",
+                        mpn=f"{r} 1% 0.25W metal film")
 
 
 def dac_nets(bench: Bench) -> dict[int, str]:
@@ -166,13 +192,12 @@ def dac_nets(bench: Bench) -> dict[int, str]:
 
 
 def dacs(net: Netlist) -> None:
-    """MCP4728s on the bus; LDAC as the wiring table has it (tied to GND), RDY/BSY unused."""
-    b, nets = net.bench, dac_nets(net.bench)
+    """MCP4728s: SDA, SCL and LDAC from the Pico signals that reach them, RDY/BSY unused."""
+    b, nets, signals = net.bench, dac_nets(net.bench), signal_nets(net.hw)
     for chip in range(b.dac.chips):
         ref = f"DAC{chip}"
-        pins = {str(MCP4728_PINS["VDD"]): "3V3", str(MCP4728_PINS["VSS"]): "GND",
-                str(MCP4728_PINS["SCL"]): "SCL", str(MCP4728_PINS["SDA"]): "SDA",
-                str(MCP4728_PINS["LDAC"]): "GND"}
+        pins = {str(MCP4728_PINS["VDD"]): "3V3", str(MCP4728_PINS["VSS"]): "GND"}
+        pins.update({p: n for (r, p), n in signals.items() if r == ref})
         unused = [str(MCP4728_PINS["RDY"])]
         for i in range(4):
             pin = str(MCP4728_PINS[f"VOUT{'ABCD'[i]}"])
@@ -190,9 +215,13 @@ def vmid(net: Netlist, buffer_pins: dict[str, str]) -> None:
     """VMID = ADC_VREF / 2: the divider, its filter, and the follower on a spare section."""
     b = net.bench
     r = ohms(b.circuit.vmid_divider_ohms)
-    net.passive("R", r, "ADC_VREF", "VMID_DIV", "VMID divider top", mpn=f"{r} 1% 0.25W metal film")
-    net.passive("R", r, "VMID_DIV", "GND", "VMID divider bottom (to AGND, pin 33)",
+    ads = b.adc.kind == "ads1115"       # VMID at the ADS1115's mid-scale, from 3V3
+    bottom = ohms(ADS1115_VMID_BOTTOM_OHMS) if ads else r
+    net.passive("R", r, "3V3" if ads else "ADC_VREF", "VMID_DIV", "VMID divider top",
                 mpn=f"{r} 1% 0.25W metal film")
+    net.passive("R", bottom, "VMID_DIV", "GND",
+                "VMID divider bottom" + ("" if ads else " (to AGND, pin 33)"),
+                mpn=f"{bottom} 1% 0.25W metal film")
     net.passive("C", "1uF", "VMID_DIV", "GND", "VMID filter", footprint=FP_C_CERAMIC,
                 mpn="1uF 50V X7R ceramic, 5.08 mm")
     chip, sec = opamp_section(len(neurons(b)))
@@ -202,7 +231,14 @@ def vmid(net: Netlist, buffer_pins: dict[str, str]) -> None:
 
 
 def opamps(net: Netlist, section_pins: dict[str, str]) -> None:
-    """The MCP6004s, from the pins their sections were given ("UA1.3" -> net)."""
+    """The MCP6004s, from the pins their sections were given ("UA1.3" -> net); a spare
+    section is a follower of VMID, so no input floats."""
+    for section in range(opamp_sections_used(net.bench), 4 * opamp_chips(net.bench)):
+        chip, sec = f"UA{section // 4 + 1}", "ABCD"[section % 4]
+        out, minus, plus = MCP6004_SECTIONS[sec]
+        spare = f"SPARE_{chip}{sec}"
+        section_pins.update({f"{chip}.{out}": spare, f"{chip}.{minus}": spare,
+                             f"{chip}.{plus}": "VMID"})
     for c in range(1, opamp_chips(net.bench) + 1):
         ref = f"UA{c}"
         pins = {k.split(".")[1]: v for k, v in section_pins.items() if k.split(".")[0] == ref}

@@ -5,10 +5,9 @@ ADC series resistors; and `bench_netlist`, the whole board in build order.
 
 from __future__ import annotations
 
-import math
-
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.hardware import ADS1115_ADDRESS, ADS1115_PINS, hardware
 from wphil.drivers.netlist import readout_neurons
 from wphil.lab.board import AD633_PINS, ADC_GPIO, MCP6004_SECTIONS, neuron_name, neurons, opamp_section
 from wphil.lab.build import multiplier_signals, weight_x_inputs
@@ -27,16 +26,19 @@ from wphil.lab.components import (
     FP_DIODE,
     FP_DIP8,
     FP_DIP16,
+    FP_TO92,
+    FP_VSSOP10,
     Component,
     Netlist,
     dac_nets,
     dacs,
     decouple,
     farads,
-    i2c,
     ohms,
     opamps,
     pico,
+    signal_nets,
+    signal_resistors,
     supply,
     vmid,
 )
@@ -47,11 +49,13 @@ def bench_netlist(bench: Bench) -> Netlist:
     if bench.circuit.kind != "ad633":
         raise ConfigError(f"{bench.source}: [circuit] kind is {bench.circuit.kind!r}: wphil can "
                           "export only the 'ad633' circuit")
-    net, sections = Netlist(bench), {}
+    net, sections = Netlist(bench, hardware(bench)), {}
     supply(net)
-    pico(net, _pico_gpios(bench))
-    i2c(net)
+    pico(net)
+    signal_resistors(net)
     dacs(net)
+    if bench.adc.kind == "ads1115":
+        ads1115(net)
     vmid(net, sections)
     for n, depth, unit in neurons(bench):
         net.group = f"layer{depth + 1}"
@@ -72,15 +76,6 @@ def readouts(bench: Bench) -> dict[int, int]:
 
 def adc_gpio(channel: int) -> int:
     return ADC_GPIO.get(channel, 26 + channel)
-
-
-def _pico_gpios(bench: Bench) -> dict[int, str]:
-    """GPIO -> net, for every GPIO the bench wires."""
-    used = {bench.dac.sda: "SDA", bench.dac.scl: "SCL"}
-    used.update({adc_gpio(ch): f"ADC{ch}" for ch in readouts(bench).values()})
-    if bench.is_recurrent and bench.recurrent.reset_pin >= 0:
-        used[bench.recurrent.reset_pin] = "RESET"
-    return used
 
 
 def multipliers(net: Netlist, n: int) -> None:
@@ -126,9 +121,10 @@ def neuron(net: Netlist, sections: dict[str, str], n: int, name: str) -> None:
         integrator(net, sections, n, o, name)
     channel = readouts(b).get(n)
     if channel is not None:
-        net.passive("R", ohms(c.rout_ohms), name, f"ADC{channel}",
-                    f"{name} to GP{adc_gpio(channel)} (ADC{channel})",
-                    mpn=f"{ohms(c.rout_ohms)} 5% 0.25W")
+        ads = b.adc.kind == "ads1115"
+        to = f"ADS1 AIN{channel}" if ads else f"GP{adc_gpio(channel)} (ADC{channel})"
+        net.passive("R", ohms(c.rout_ohms), name, f"AIN{channel}" if ads else f"ADC{channel}",
+                    f"{name} to {to}", mpn=f"{ohms(c.rout_ohms)} 5% 0.25W")
 
 
 def integrator(net: Netlist, sections: dict[str, str], n: int, limiter_out: str,
@@ -147,25 +143,47 @@ def integrator(net: Netlist, sections: dict[str, str], n: int, limiter_out: str,
 
 
 def reset_switches(net: Netlist) -> None:
-    """DG412s: switch k of chip s across neuron 4s+k-1's Cint, every IN on the reset GPIO."""
-    b = net.bench
-    for chip in range(math.ceil(b.n_neurons / 4)):
+    """DG412s: switch k of chip s across neuron 4s+k-1's Cint, each used IN on the reset line,
+    an unused IN to GND (its S and D unused); VL from an L78L05 on +12 V (build_recurrent)."""
+    b, signals = net.bench, signal_nets(net.hw)
+    net.add(Component("UR1", "Regulator_Linear", "L78L05_TO92", "L78L05", FP_TO92, "L78L05ACZ",
+                      "DG412 logic supply VL = 5 V", {"3": "+12V", "2": "GND", "1": "VL5"}))
+    net.passive("C", "0.33uF", "+12V", "GND", "L78L05 input", footprint=FP_C_CERAMIC,
+                mpn="0.33uF 50V X7R ceramic, 5.08 mm")
+    decouple(net, "UR1", "VL5")
+    for chip in range(net.hw.reset_switches):
         ref = f"US{chip + 1}"
         pins = {str(DG412_VPLUS): "+12V", str(DG412_VMINUS): "-12V", str(DG412_GND): "GND",
-                str(DG412_VL): "3V3"}
+                str(DG412_VL): "VL5"}
         unused = []
         for n in range(4 * chip, 4 * chip + 4):
-            sw, k = switch_of(n)
+            _, k = switch_of(n)
             in_, drain, source = DG412_SWITCHES[k]
             if n < b.n_neurons:
                 name = [neuron_name(b, d, u) for m, d, u in neurons(b) if m == n][0]
-                pins.update({str(in_): "RESET", str(drain): f"I{n}", str(source): name})
+                pins.update({str(in_): signals[(ref, str(in_))], str(drain): f"I{n}",
+                             str(source): name})
             else:
+                pins[str(in_)] = "GND"
                 unused += [str(drain), str(source)]
         net.add(Component(ref, "Analog_Switch", "DG412xJ", "DG412", FP_DIP16, "DG412DJZ",
                           "integrator reset switches", pins, tuple(unused)))
-        decouple(net, ref, "+12V")
-        decouple(net, ref, "-12V")
+        for rail in ("+12V", "-12V", "VL5"):
+            decouple(net, ref, rail)
+
+
+def ads1115(net: Netlist) -> None:
+    """The ADS1115 on the DACs' bus at 3.3 V, ADDR to GND (0x48), ALERT/RDY unused, unused
+    inputs to GND (build_pico.ads1115_wires)."""
+    b, p = net.bench, ADS1115_PINS
+    used = set(b.wiring.outputs) | set(b.wiring.hidden)
+    pins = {str(p["VDD"]): "3V3", str(p["GND"]): "GND", str(p["ADDR"]): "GND"}
+    pins.update({pin: n for (r, pin), n in signal_nets(net.hw).items() if r == "ADS1"})
+    pins.update({str(p[f"AIN{ch}"]): f"AIN{ch}" if ch in used else "GND" for ch in range(4)})
+    net.add(Component("ADS1", "Analog_ADC", "ADS1115IDGS", "ADS1115", FP_VSSOP10,
+                      "ADS1115IDGSR on an MSOP-10 to DIP-10 adapter",
+                      f"ADC at 0x{ADS1115_ADDRESS:02X}", pins, (str(p["ALERT/RDY"]),)))
+    decouple(net, "ADS1", "3V3")
 
 
 __all__ = ["bench_netlist", "dac_nets", "readouts"]

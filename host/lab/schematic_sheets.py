@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from wphil.drivers.bench import Bench
+from wphil.drivers.hardware import ADS1115_PINS
 from wphil.lab.board import AD633_PINS, MCP4728_PINS, MCP6004_SECTIONS, MCP6004_VDD, MCP6004_VSS
 from wphil.lab.build_package import pullup_note
 from wphil.lab.build_recurrent import DG412_GND, DG412_SWITCHES, DG412_VL, DG412_VMINUS, DG412_VPLUS
@@ -45,6 +46,10 @@ def pin_names(c: Component) -> dict[int, str]:
         return names
     if c.symbol == "RaspberryPi_Pico":
         return {p: name for p, (name, _) in header().items()}
+    if c.symbol == "ADS1115IDGS":
+        return {p: n for n, p in ADS1115_PINS.items()}
+    if c.symbol.startswith("L78L05"):
+        return {1: "OUT", 2: "GND", 3: "IN"}        # KiCad's VO, GND, VI (TO-92: check yours)
     return {int(p): p for p in c.pins}
 
 
@@ -124,7 +129,8 @@ def _chip_height(c: Component) -> float:
 
 
 def _pin_count(c: Component) -> int:
-    return {"RaspberryPi_Pico": 40, "MCP4728": 10, "AD633": 8, "MCP6004": 14}.get(
+    return {"RaspberryPi_Pico": 40, "MCP4728": 10, "ADS1115IDGS": 10, "AD633": 8,
+            "MCP6004": 14}.get(
         c.symbol, 16 if c.symbol.startswith("DG412") else max(int(p) for p in c.pins))
 
 
@@ -132,8 +138,8 @@ def _chip(d, elm, c: Component, x: float, top: float) -> float:
     """One chip (or the Pico, or the terminal block) from above; returns its right edge."""
     n = _pin_count(c)
     names = pin_names(c)
-    if c.ref == "J1":
-        return _terminal(d, elm, c, x, top)
+    if n % 2 or n < 4:
+        return _terminal(d, elm, c, x, top, names)
     width = 4.2 if n == 40 else 2.8
     dip = elm.IcDIP(pins=n, names=[names.get(p, "") for p in range(1, n + 1)], width=width,
                     fontsize=NAME_FONT, pfontsize=7)
@@ -151,15 +157,16 @@ def _chip(d, elm, c: Component, x: float, top: float) -> float:
     return x + width + 0.6
 
 
-def _terminal(d, elm, c: Component, x: float, top: float) -> float:
-    pins = [elm.IcPin(name="", pin=str(p), side="right", slot=f"{4 - int(p)}/3")
-            for p in sorted(c.pins)]
+def _terminal(d, elm, c: Component, x: float, top: float, names: dict[int, str]) -> float:
+    """A terminal block or a three-pin part: a box with its pins down the right side."""
+    pins = [elm.IcPin(name="" if names.get(int(p), p) == p else names[int(p)], pin=str(p),
+                      side="right", slot=f"{4 - int(p)}/3") for p in sorted(c.pins)]
     box = elm.Ic(pins=pins, size=(1.6, 2.4), pinspacing=0.7, leadlen=0.4)
     d.add(box.at((x, top - 2.4)).anchor("center").label(f"{c.ref}\n{c.value}", loc="top",
                                                         fontsize=PART_FONT))
     for p, net in c.pins.items():
-        d.add(elm.Label().at(getattr(box, f"pin{p}")).label(net, loc="right", fontsize=NET_FONT,
-                                                            color=RAIL_COLOR))
+        d.add(elm.Label().at(getattr(box, f"pin{p}")).label(
+            net, loc="right", fontsize=NET_FONT, color=RAIL_COLOR if net in RAILS else NET_COLOR))
     return x + 2.0
 
 
