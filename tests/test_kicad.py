@@ -190,3 +190,13 @@ def test_a_pin_the_kicad_symbol_does_not_have_is_refused(tmp_path: Path, monkeyp
     monkeypatch.setattr(kicad, "bench_netlist", extra_pin)
     with pytest.raises(ConfigError, match=r"J1: pins \['4'\] are not on KiCad's"):
         kicad.export_kicad(load_bench("xor-2-2-1"), tmp_path)
+
+
+@pytest.mark.parametrize("name", ["xor-2-2-1", "parity4", "iris", "delayed-xor", "oscillator-2",
+                                  "xor-2-2-1-ads1115"])
+def test_committed_packages_pass_erc_and_list_the_parts_of_the_description(name: str) -> None:
+    committed = Path(__file__).resolve().parents[1] / "bench" / "schematic" / name
+    assert (committed / "erc.txt").read_text().splitlines()[0] == \
+        f"ERC of {name}: 0 errors, 0 warnings"
+    refs = re.findall(r'\(comp\n\s+\(ref "([^"]+)"\)', (committed / f"{name}.net").read_text())
+    assert sorted(refs) == sorted(c.ref for c in bench_netlist(load_bench(name)).components)
