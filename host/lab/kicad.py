@@ -116,6 +116,9 @@ def _build(skidl, netlist: Netlist, lib_dirs: list[str]):
         unknown = sorted((set(c.pins) | set(c.unused)) - numbers)
         if unknown:
             raise ConfigError(f"{c.ref}: pins {unknown} are not on KiCad's {c.lib}:{c.symbol}")
+        if set(c.pins) & set(c.unused):
+            raise ConfigError(f"{c.ref}: pins {sorted(set(c.pins) & set(c.unused))} are both "
+                              "wired and listed unused")
         for number, net in c.pins.items():
             nets[net] += part.get_pins(number, only_search_numbers=True)
         for number in c.unused:
@@ -124,8 +127,9 @@ def _build(skidl, netlist: Netlist, lib_dirs: list[str]):
 
 
 def _reproducible(text: str) -> str:
-    """The same netlist for the same bench: no date, no SKiDL source-line field."""
+    """The same netlist for the same bench: no date, no script path, no SKiDL source line."""
     text = re.sub(r'\(date "[^"]*"\)', '(date "")', text)
+    text = re.sub(r'\(source "[^"]*"\)', '(source "wphil schematic")', text)
     return re.sub(r'\n\s*\(field\n\s*\(name "SKiDL Line"\) "[^"]*"\)', "", text)
 
 

@@ -257,7 +257,7 @@ def _support(d, elm, bench: Bench, y: float) -> None:
                                           fontsize=10))
     d.add(elm.Ground().label(ground, loc="right", fontsize=9))
     chip, sec = opamp_section(len(neurons(bench)))
-    d.add(elm.Line().at(mid).theta(0).right(1.0))
+    d.add(elm.Line().at(mid).theta(0).right(2.4))    # clear of the filter capacitor
     buf = elm.Opamp(leads=True).theta(0).flip().anchor("in2").label(
         f"{chip}{sec}", loc="center", ofst=(-0.35, 0), fontsize=9)
     d.add(buf)
