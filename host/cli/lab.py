@@ -28,8 +28,7 @@ from wphil.drivers.instruments.keysight34461a import NPLCS
 from wphil.drivers.instruments.rails import BenchPower, RailStatus, bench_rails
 from wphil.drivers.profiles import PROFILES
 from wphil.drivers.urls import scheme_of
-from wphil.lab import DEFAULT_POINTS, calibrate, write_table
-from wphil.lab.power import OpenDacs, power_down, power_up
+from wphil.lab import DEFAULT_POINTS, OpenDacs, calibrate, power_down, power_up, write_table
 
 SIM_DMM = "mock"
 RESOURCE_HELP = ("VISA resource, e.g. TCPIP0::192.168.1.20::5025::SOCKET or USB0::0x2A8D::0x1301::"

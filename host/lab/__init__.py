@@ -16,10 +16,11 @@ from wphil.lab.checks import (
 from wphil.lab.dac_address import AddressResult, program_address
 from wphil.lab.devices import list_devices
 from wphil.lab.flash import Change, FlashResult, flash
+from wphil.lab.power import OpenDacs, power_down, power_up
 from wphil.lab.schematic import draw_schematic
 
-__all__ = ["DEFAULT_POINTS", "AddressResult", "Change", "Check", "FlashResult", "calibrate",
-           "check_dac_addresses", "check_rails", "check_reset_switch",
-           "check_zero_weight_readouts", "draw_schematic",
-           "flash", "list_devices", "parts_list", "program_address", "sweep_codes",
-           "wiring_table", "write_table", "write_tables"]
+__all__ = ["DEFAULT_POINTS", "AddressResult", "Change", "Check", "FlashResult", "OpenDacs",
+           "calibrate", "check_dac_addresses", "check_rails", "check_reset_switch",
+           "check_zero_weight_readouts", "draw_schematic", "flash", "list_devices", "parts_list",
+           "power_down", "power_up", "program_address", "sweep_codes", "wiring_table",
+           "write_table", "write_tables"]
