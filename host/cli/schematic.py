@@ -14,9 +14,13 @@ import click
 
 from wphil.drivers import DEFAULT_BENCH
 from wphil.drivers.bench_files import load_bench
-from wphil.lab import draw_schematic, parts_list, write_tables
-from wphil.lab.build_package import write_build_package
-from wphil.lab.kicad import export_kicad
+from wphil.lab import (
+    draw_schematic,
+    export_kicad,
+    parts_list,
+    write_build_package,
+    write_tables,
+)
 
 
 @click.command(name="schematic")
