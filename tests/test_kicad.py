@@ -87,6 +87,20 @@ def test_netlist_reads_back_with_every_part_footprint_and_net_of_the_description
     assert unused and not unused & set().union(*nets.values())
 
 
+@pytest.mark.parametrize("name", ["xor-2-2-1", "delayed-xor", "xor-2-2-1-ads1115"])
+def test_every_connected_pin_has_a_pad_on_its_footprint(name: str, tmp_path: Path) -> None:
+    """What Pcbnew checks on import: each netlist node (ref, pin) lands on a pad of the
+    footprint assigned to ref (a missing pad is an import error)."""
+    _require_kicad()
+    from wphil.lab.kicad_lib import write_library
+
+    write_library(tmp_path)                      # the project's Pico footprint
+    for c in bench_netlist(load_bench(name)).components:
+        text = footprint_file(c.footprint, tmp_path).read_text()
+        pads = set(re.findall(r'\(pad "([^"]+)"', text))
+        assert set(c.pins) | set(c.unused) <= pads, (c.ref, c.footprint, sorted(pads))
+
+
 def test_the_erc_of_the_xor_bench_reports_no_errors_and_no_warnings(xor_package: Path) -> None:
     report = (xor_package / "erc.txt").read_text()
     assert report.splitlines()[0] == "ERC of xor-2-2-1: 0 errors, 0 warnings"
