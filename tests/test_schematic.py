@@ -55,6 +55,11 @@ def test_schematic_command_writes_drawing_parts_and_wiring(tmp_path: Path, name:
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
     svg = (out / "schematic.svg").read_text()
     assert "GP26" in svg and f"U{load_bench(name).n_weights}" in svg
+    for sheet in ("sheet-power", "sheet-layer1", "sheet-opamps"):
+        assert (out / f"{sheet}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", sheet
+    assert (out / f"{name}.net").read_text().startswith("(export")
+    assert (out / "erc.txt").read_text().startswith(f"ERC of {name}: 0 errors")
+    assert "## Breadboard placement" in (out / "build.md").read_text()
     with (out / "wiring.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len(wiring_table(load_bench(name)))
@@ -63,19 +68,23 @@ def test_schematic_command_writes_drawing_parts_and_wiring(tmp_path: Path, name:
 
 @pytest.mark.parametrize("name", ["parity4", "iris"])
 def test_schematic_tables_alone_for_the_larger_benches(tmp_path: Path, name: str) -> None:
-    wphil("schematic", "--bench", name, "--out", str(tmp_path), "--no-drawing", check=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["parts.csv", "parts.md", "wiring.csv",
-                                                          "wiring.md"]
+    wphil("schematic", "--bench", name, "--out", str(tmp_path), "--no-drawing", "--no-kicad",
+          check=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bom.csv", "build.md", "parts.csv", "parts.md", "placement.csv", "wiring.csv", "wiring.md"]
 
 
 @pytest.mark.parametrize("name", BENCHES)
 def test_committed_build_tables_are_what_the_generator_writes(tmp_path: Path, name: str) -> None:
     from wphil.lab import write_tables
+    from wphil.lab.build_package import write_build_package
 
     write_tables(load_bench(name), tmp_path)
+    write_build_package(load_bench(name), tmp_path)
     committed = Path(__file__).resolve().parents[1] / "bench" / "schematic" / name
-    for name in ("parts.md", "wiring.md", "parts.csv", "wiring.csv"):
-        assert (tmp_path / name).read_text() == (committed / name).read_text(), name
+    for table in ("parts.md", "wiring.md", "parts.csv", "wiring.csv", "bom.csv", "placement.csv",
+                  "build.md"):
+        assert (tmp_path / table).read_text() == (committed / table).read_text(), table
 
 
 def test_a_recurrent_bench_gets_an_integrator_and_a_reset_switch_per_neuron() -> None:

@@ -1,7 +1,9 @@
-"""`wphil schematic`: the schematic, parts list and wiring table of a bench's circuit.
+"""`wphil schematic`: the build package of a bench's circuit: drawings, parts list, wiring
+table, bill of materials, supply specification, placement plan, KiCad netlist and ERC report.
 
-Registered on the `wphil` group in host/cli/__init__.py. The drawing needs the optional
-extra `schematic` (schemdraw); the tables need nothing.
+Registered on the `wphil` group in host/cli/__init__.py. The drawings need the optional
+extra `schematic` (schemdraw), the KiCad netlist SKiDL (same extra) and Debian's
+kicad-symbols/kicad-footprints; the tables need nothing.
 """
 
 from __future__ import annotations
@@ -12,24 +14,34 @@ import click
 
 from wphil.drivers import DEFAULT_BENCH
 from wphil.drivers.bench_files import load_bench
-from wphil.lab import draw_schematic, parts_list, write_tables
+from wphil.lab import (
+    draw_schematic,
+    export_kicad,
+    parts_list,
+    write_build_package,
+    write_tables,
+)
 
 
 @click.command(name="schematic")
 @click.option("--bench", default=DEFAULT_BENCH, show_default=True, help="Bench name or file.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for schematic.svg/.png, parts.csv/.md, wiring.csv/.md  "
-                   "[default: schematic-BENCH]")
-@click.option("--no-drawing", is_flag=True, help="Only the parts list and the wiring table.")
-def schematic_cmd(bench: str, out_dir: Path | None, no_drawing: bool) -> None:
-    """Write the schematic, parts list and wiring table of the bench's circuit."""
+              help="Folder for the build package  [default: schematic-BENCH]")
+@click.option("--no-drawing", is_flag=True, help="No SVG/PNG drawings.")
+@click.option("--no-kicad", is_flag=True, help="No KiCad netlist and ERC report.")
+def schematic_cmd(bench: str, out_dir: Path | None, no_drawing: bool, no_kicad: bool) -> None:
+    """Write the build package of the bench's circuit: drawings, tables, KiCad netlist, ERC."""
     b = load_bench(bench)
     out = out_dir or Path(f"schematic-{b.name}")
     out.mkdir(parents=True, exist_ok=True)
-    written = write_tables(b, out)
+    written = write_tables(b, out) + write_build_package(b, out)
+    if not no_kicad:
+        written += export_kicad(b, out)
     if not no_drawing:
         written = draw_schematic(b, out) + written
     total = sum(p.cost_usd for p in parts_list(b))
     click.echo(f"{b.name}: {b.n_weights} weights, about ${total:.0f} of parts")
+    if not no_kicad:
+        click.echo("  " + (out / "erc.txt").read_text().splitlines()[0])
     for path in written:
         click.echo(f"  {path}")

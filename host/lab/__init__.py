@@ -5,6 +5,7 @@ What other parts of wphil use is imported here; the modules themselves are inter
 """
 
 from wphil.lab.build import parts_list, wiring_table, write_tables
+from wphil.lab.build_package import write_build_package
 from wphil.lab.calibration import DEFAULT_POINTS, calibrate, sweep_codes, write_table
 from wphil.lab.checks import (
     Check,
@@ -22,11 +23,13 @@ from wphil.lab.dac_address import (
 )
 from wphil.lab.devices import list_devices
 from wphil.lab.flash import Change, FlashResult, flash
+from wphil.lab.kicad import export_kicad
 from wphil.lab.power import OpenDacs, power_down, power_up
 from wphil.lab.schematic import draw_schematic
 
 __all__ = ["DEFAULT_POINTS", "AddressResult", "Change", "ChipAddress", "Check", "FlashResult",
            "OpenDacs", "address_bits_check", "calibrate", "check_dac_addresses", "check_rails",
-           "check_reset_switch", "check_zero_weight_readouts", "draw_schematic", "flash",
-           "list_devices", "parts_list", "power_down", "power_up", "program_address",
-           "sweep_codes", "verify_addresses", "wiring_table", "write_table", "write_tables"]
+           "check_reset_switch", "check_zero_weight_readouts", "draw_schematic", "export_kicad",
+           "flash", "list_devices", "parts_list", "power_down", "power_up", "program_address",
+           "sweep_codes", "verify_addresses", "wiring_table", "write_build_package", "write_table",
+           "write_tables"]
