@@ -82,7 +82,7 @@ def _appendable(ctx: click.Context, param: click.Parameter, path: str | None) ->
 @click.option("--algo", type=click.Choice(sorted(RULES)), help="Learning rule  [default: bench]")
 @click.option("--rule-option", "-O", multiple=True, callback=_rule_options, metavar="NAME=VALUE",
               help="A hyperparameter of the learning rule, e.g. -O tau_theta=16 for mgd "
-              "(repeatable; the rules and their options are in the README).")
+              "(repeatable; the rules and their options: docs/explanation/learning-rules.md).")
 @click.option("--lr", type=FiniteFloatRange(0, min_open=True), help="Learning rate  "
               "[default: the bench's, scaled for noisier rules].")
 @click.option("--pert", type=FiniteFloatRange(0, min_open=True),
