@@ -251,13 +251,20 @@ def spice_oscillator_boards(data: dict, problems: Problems) -> str:
                           "every offset 0 (mV)"], rows)
 
 
+def spice_tran(data: dict, problems: Problems) -> str:
+    rows = [[r["bench"], f"±{r['weights_within']:.2g}", f"{r['mean_codes']:.1f}",
+             f"{r['p95_codes']:.0f}", f"{r['max_codes']:.0f}", f"{r['halved_step_max_mv']:.3f}"]
+            for r in data["rows"]]
+    return _table(["bench", "weights within", "mean", "p95", "max", "halved step: max mV"], rows)
+
+
 RENDERERS: dict[str, Callable[[Any, Problems], str]] = {
     "convergence": convergence, "learn-summary": learn_summary, "learn-report": learn_report,
     "recurrent-learn": recurrent_learn, "sequence-runs": sequence_runs,
     "sequence-speed": sequence_speed, "reliability": reliability, "fuzz": fuzz,
     "calibration": calibration, "mock-speed": mock_speed, "upy-speed": upy_speed,
     "spice-speed": spice_speed, "spice-xor-boards": spice_xor_boards,
-    "spice-oscillator-boards": spice_oscillator_boards,
+    "spice-oscillator-boards": spice_oscillator_boards, "spice-tran": spice_tran,
 }
 
 
