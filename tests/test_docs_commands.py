@@ -243,6 +243,30 @@ def test_every_block_is_parsed_and_shows_what_to_expect() -> None:
     assert not missing, "commands without a shown output line:\n" + "\n".join(missing)
 
 
+def _unchecked_commands(path: Path) -> list[str]:
+    """Command-like code the test would not run: a bash/shell fence, or an indented block
+    starting with a prompt or a command."""
+    found, lines = [], path.read_text(encoding="utf-8").splitlines()
+    fenced = False
+    for n, line in enumerate(lines):
+        if line.lstrip().startswith("```"):
+            if not fenced and re.match(r"^\s*```\s*(bash|shell|shell-session|zsh)\b", line):
+                found.append(f"{path.relative_to(ROOT)}:{n + 1}: a {line.strip()} block")
+            fenced = not fenced
+        elif (not fenced and re.match(r"^ {4}(\$ |wphil |python |pip |pytest|npm )", line)
+              and (n == 0 or not lines[n - 1].strip())):
+            found.append(f"{path.relative_to(ROOT)}:{n + 1}: an indented `{line.strip()[:40]}`")
+    return found
+
+
+def test_commands_are_in_blocks_this_test_runs() -> None:
+    """A command in a bash fence or an indented block would escape the test: write it as a
+    `console` or `sh` block (marked `<!-- hardware -->` if it needs a bench), or as `text`
+    if it is a synopsis rather than a command."""
+    found = [hit for page in PAGES for hit in _unchecked_commands(page)]
+    assert not found, "\n".join(found)
+
+
 @pytest.mark.slow
 def test_every_documented_command_runs_as_written(tmp_path: Path) -> None:
     from wphil.drivers.rp2040_pico import missing
