@@ -7,13 +7,19 @@ offsets are also measured in ngspice (all weights at zero, ideal converters), as
 of the map. Prints a Markdown table: parameter, circuit Monte Carlo, the bench's value.
 
     python bench/fit_circuit.py [--bench xor-2-2-1] [--boards 300] [--spice-boards 50]
+                                [--json bench/results/fit_circuit.json]
+
+`--json` also writes the rows and the ngspice check with the results stamp.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
+from results_stamp import stamp
 
 from wphil.drivers import open_device
 from wphil.drivers.analog import BoardInstance
@@ -56,6 +62,7 @@ def main() -> None:
     parser.add_argument("--bench", default="xor-2-2-1")
     parser.add_argument("--boards", type=int, default=300)
     parser.add_argument("--spice-boards", type=int, default=30)
+    parser.add_argument("--json", type=Path, help="also write the rows and the stamp here")
     args = parser.parse_args()
     bench = load_bench(args.bench)
     mc = monte_carlo(bench, args.boards)
@@ -73,10 +80,18 @@ def main() -> None:
     print("| [sim] key | circuit Monte Carlo | bench file |\n|---|---:|---:|")
     for name, fitted, current in rows:
         print(f"| {name} | {fitted:.4g} | {current:.4g} |")
+    result = {"stamp": stamp(), "bench": args.bench, "boards": args.boards,
+              "rows": [{"key": name, "circuit": float(fitted), "bench": float(current)}
+                       for name, fitted, current in rows]}
     if args.spice_boards:
         measured = spice_neuron_offsets(bench, args.spice_boards)
         print(f"\nneuron offset measured in ngspice on {args.spice_boards} boards "
               f"(readouts only): std {np.std(measured):.4g} V, mean {np.mean(measured):+.3g} V")
+        result["spice_neuron_offsets"] = {"boards": args.spice_boards,
+                                          "std_volts": float(np.std(measured)),
+                                          "mean_volts": float(np.mean(measured))}
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":
