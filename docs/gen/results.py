@@ -187,6 +187,17 @@ def spice_tran(data: dict, problems: Problems) -> str:
     return md_table(["bench", "weights within", "mean", "p95", "max", "halved step: max mV"], rows)
 
 
+def fit_circuit(data: dict, problems: Problems) -> str:
+    rows = [[f"`{r['key']}`", f"{r['circuit']:.4g}", f"{r['bench']:.4g}"] for r in data["rows"]]
+    text = md_table(["`[sim]` key", f"circuit Monte Carlo ({data['boards']} boards)",
+                     f"shipped `{data['bench']}` default"], rows)
+    check = data.get("spice_neuron_offsets")
+    if check:
+        text += (f"\nNeuron offsets measured in ngspice (all weights zero, {check['boards']} "
+                 f"boards): σ {check['std_volts']:.2f} V, mean {check['mean_volts']:+.2f} V.\n")
+    return text
+
+
 RENDERERS: dict[str, Callable[[Any, Problems], str]] = {
     "convergence": convergence, "learn-summary": learn_summary, "learn-report": learn_report,
     "recurrent-learn": recurrent_learn, "sequence-runs": sequence_runs,
@@ -194,6 +205,7 @@ RENDERERS: dict[str, Callable[[Any, Problems], str]] = {
     "calibration": calibration, "mock-speed": mock_speed, "upy-speed": upy_speed,
     "spice-speed": spice_speed, "spice-xor-boards": spice_xor_boards,
     "spice-oscillator-boards": spice_oscillator_boards, "spice-tran": spice_tran,
+    "fit-circuit": fit_circuit,
 }
 
 
