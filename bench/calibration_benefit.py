@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from results_stamp import stamp
 from script_args import add_quick
 
 from wphil.drivers import load_bench, open_device
@@ -170,8 +171,17 @@ def main() -> None:
         print(f"{args.bench} {args.profile}: {args.boards} boards, worst |fitted line - true DAC "
               f"volts| over every calibrated code: {max(fit_errors):.3f} LSB "
               f"(median board {np.median(fit_errors):.3f} LSB)")
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({
+                "stamp": stamp(), "bench": args.bench, "profile": args.profile,
+                "dac_bits": bench.dac.bits, "dac_gain_mismatch": bench.sim.dac_gain_mismatch,
+                "boards": args.boards, "worst_error_lsb": max(fit_errors),
+                "median_board_lsb": float(np.median(fit_errors)),
+                "board_worst_errors_lsb": fit_errors}, indent=2) + "\n")
         return
     result = {
+        "stamp": stamp(),
         "bench": args.bench, "profile": args.profile, "stuck_channel": not args.no_stuck,
         "dac_bits": bench.dac.bits, "dac_gain_mismatch": bench.sim.dac_gain_mismatch,
         "boards": args.boards, "seeds_per_board": args.seeds, "channels": args.channels,

@@ -4,7 +4,7 @@
 
 Runs firmware/rig.py and firmware/onchip.py under the MicroPython unix port with
 bench/nullboard/board.py (I2C writes dropped, ADC constant), so the figure is the
-interpreter cost of the firmware itself. Scale it to the RP2040 (see README) to estimate
+interpreter cost of the firmware itself. Scale it to the RP2040 (docs/results/speed.md) to estimate
 what a real Pico adds to I2C and ADC time.
 """
 

@@ -6,14 +6,20 @@ abstract parameter over the boards is what the bench's [sim] key should say. The
 offsets are also measured in ngspice (all weights at zero, ideal converters), as a check
 of the map. Prints a Markdown table: parameter, circuit Monte Carlo, the bench's value.
 
-    python bench/fit_circuit.py [--bench xor-2-2-1] [--boards 300] [--spice-boards 50] [--quick]
+    python bench/fit_circuit.py [--bench xor-2-2-1] [--boards 300] [--spice-boards 50]
+                                [--json bench/results/fit_circuit.json] [--quick]
+
+`--json` also writes the rows and the ngspice check with the results stamp.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
+from results_stamp import stamp
 from script_args import add_quick
 
 from wphil.drivers import open_device
@@ -57,6 +63,7 @@ def main() -> None:
     parser.add_argument("--bench", default="xor-2-2-1")
     parser.add_argument("--boards", type=int, default=300)
     parser.add_argument("--spice-boards", type=int, default=30)
+    parser.add_argument("--json", type=Path, help="also write the rows and the stamp here")
     add_quick(parser)
     args = parser.parse_args()
     if args.quick:
@@ -77,10 +84,18 @@ def main() -> None:
     print("| [sim] key | circuit Monte Carlo | bench file |\n|---|---:|---:|")
     for name, fitted, current in rows:
         print(f"| {name} | {fitted:.4g} | {current:.4g} |")
+    result = {"stamp": stamp(), "bench": args.bench, "boards": args.boards,
+              "rows": [{"key": name, "circuit": float(fitted), "bench": float(current)}
+                       for name, fitted, current in rows]}
     if args.spice_boards:
         measured = spice_neuron_offsets(bench, args.spice_boards)
         print(f"\nneuron offset measured in ngspice on {args.spice_boards} boards "
               f"(readouts only): std {np.std(measured):.4g} V, mean {np.mean(measured):+.3g} V")
+        result["spice_neuron_offsets"] = {"boards": args.spice_boards,
+                                          "std_volts": float(np.std(measured)),
+                                          "mean_volts": float(np.mean(measured))}
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -6,14 +6,19 @@ weight spread, 5 x 4 random weight vectors (input bits random for delayed-xor): 
 95th percentile and max |spice - mock| in 12-bit ADC codes, and how far halving the
 transient's largest time step moves any sample (mV).
 
-    python bench/spice_tran_accuracy.py [--quick]
+    python bench/spice_tran_accuracy.py [--json bench/results/spice_tran_accuracy.json] [--quick]
+
+`--json` also writes the rows with the stamp (date, commit, machine, command).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
+from results_stamp import stamp
 from script_args import add_quick
 
 from wphil.drivers import load_bench, open_device
@@ -36,9 +41,11 @@ def case(bench, spread: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="also write the rows and the stamp here")
     add_quick(parser)
     args = parser.parse_args()
     names, spreads, seeds = (["delayed-xor"], SPREADS[:1], 1) if args.quick else (STEPS, SPREADS, 5)
+    rows = []
     print("| bench | weights within | mean | p95 | max (12-bit codes) | halved step: max mV |")
     print("|---|---:|---:|---:|---:|---:|")
     for name in names:
@@ -59,8 +66,13 @@ def main() -> None:
             d = np.concatenate([x.ravel() for x in diffs])
             w = spread * (1 << bench.dac.bits) * bench.dac.vref / (1 << bench.dac.bits) \
                 * bench.calibration.weight_per_volt
+            rows.append({"bench": name, "weights_within": w, "mean_codes": float(d.mean()),
+                         "p95_codes": float(np.percentile(d, 95)), "max_codes": float(d.max()),
+                         "halved_step_max_mv": 1e3 * moved})
             print(f"| {name} | +-{w:.2g} | {d.mean():.1f} | {np.percentile(d, 95):.0f} | "
                   f"{d.max():.0f} | {1e3 * moved:.3f} |", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({"stamp": stamp(), "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

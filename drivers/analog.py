@@ -1,4 +1,5 @@
-"""The simulated analog network (numpy, vectorized): the physics model of DESIGN.md.
+"""The simulated analog network (numpy, vectorized): the physics model that
+docs/explanation/physics.md explains.
 
     DAC:     V = (Vref * code / 2^bits + INL(code)) * (1 + gain_ch) + offset_ch
     weight:  w = weight_per_volt * (V - weight_zero_volts) * (1 + gain_k) + offset_k

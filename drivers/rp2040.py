@@ -109,12 +109,15 @@ def open_board(opts: dict[str, Any], bench: Bench) -> tuple[EmulatedPico, Callab
 
 
 @contextlib.contextmanager
-def emulated_port(url: str, bench: Bench) -> Iterator[str]:
+def emulated_port(url: str, bench: Bench, flashing: bool = False) -> Iterator[str]:
     """The pty of the emulated Pico `url` names, for `wphil flash --port rp2040://` and
-    `wphil dac-address`: booted, not flashed, released on exit."""
+    `wphil dac-address`: booted, not flashed, released on exit. With `flashing`, a block
+    that ends without an error has put this wphil's firmware on the board."""
     board, release = open_board(Rp2040Device.parse_url(url), bench)
     try:
         yield board.port
+        if flashing:
+            board.mark_flashed()
     finally:
         release()
 

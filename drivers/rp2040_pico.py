@@ -164,8 +164,7 @@ class EmulatedPico:
         """Run `wphil flash` on the board unless this wphil's firmware is known to be on it.
         (The flash itself skips files whose SHA-256 already matches.)"""
         marker = self.state / "flashed"
-        wanted = firmware_source_hash()
-        if marker.is_file() and marker.read_text() == wanted:
+        if marker.is_file() and marker.read_text() == firmware_source_hash():
             return
         log.info("rp2040: flashing the firmware onto %s", self.port)
         proc = subprocess.run([sys.executable, "-m", "wphil", "flash", "--port", self.port],
@@ -173,7 +172,13 @@ class EmulatedPico:
         if proc.returncode:
             last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
             raise DeviceError(f"rp2040://: wphil flash failed: {last[0]}")
-        marker.write_text(wanted)
+        self.mark_flashed()
+
+    def mark_flashed(self) -> None:
+        """Record that this wphil's firmware is on the board (after any successful flash,
+        also `wphil flash --port rp2040://`), so opening it does not flash it again: a flash
+        right after a boot can race the firmware's own start-up."""
+        (self.state / "flashed").write_text(firmware_source_hash())
 
     def await_firmware(self, timeout: float = BOOT_TIMEOUT_S) -> None:
         """Wait until the firmware answers HELLO: after a boot it first imports its modules,

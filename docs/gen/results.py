@@ -8,82 +8,11 @@ and commit that added the file to the repository, and the machine marked as not 
 
 from __future__ import annotations
 
-import json
 import statistics
-import subprocess
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-Problems = list[str]
-
-
-def _git_added(rel: str) -> tuple[str, str]:
-    """(date, commit) of the last commit that changed the file."""
-    try:
-        out = subprocess.run(["git", "log", "-1", "--format=%cs %h", "--", rel], cwd=REPO,
-                             capture_output=True, text=True, timeout=10).stdout.split()
-    except (OSError, subprocess.SubprocessError):
-        out = []
-    return (out[0], out[1]) if len(out) == 2 else ("not committed", "not committed")
-
-
-def _stamp_fields(rel: str, data: Any) -> dict[str, str]:
-    """date, commit and machine of a results file: its own stamp, else from git."""
-    meta = (data.get("stamp") or data) if isinstance(data, dict) else {}
-    fields = {"date": meta.get("date", ""), "commit": meta.get("commit", ""),
-              "machine": meta.get("machine") or "not recorded in the file",
-              "command": meta.get("command", "")}
-    if not fields["date"] or not fields["commit"]:
-        added_date, added_commit = _git_added(rel)
-        fields["date"] = fields["date"] or f"{added_date} (committed)"
-        fields["commit"] = fields["commit"] and f"`{fields['commit']}`" or (
-            f"`{added_commit}` (added the file)")
-    else:
-        fields["commit"] = f"`{fields['commit']}`"
-    return fields
-
-
-def _stamp(rel: str, data: Any, command: str = "") -> str:
-    f = _stamp_fields(rel, data)
-    lines = [f'!!! info "`{rel}`"', f"    **Measured** {f['date']} · **commit** {f['commit']} · "
-             f"**machine** {f['machine']}"]
-    if f["command"] or command:
-        lines.append(f"    <br>**command** `{f['command'] or command}`")
-    return "\n".join(lines) + "\n"
-
-
-def _stamps(files: list[tuple[str, Any]]) -> str:
-    """One stamp for several files: a row each."""
-    folder = str(Path(files[0][0]).parent) if files else ""
-    lines = [f'??? info "Sources: {len(files)} files in `{folder}/` (measured, commit, machine)"',
-             "", "    | file | measured | commit | machine |", "    |---|---|---|---|"]
-    for rel, data in files:
-        f = _stamp_fields(rel, data)
-        name = rel[len(folder) + 1:] if rel.startswith(folder + "/") else rel
-        lines.append(f"    | `{name}` | {f['date']} | {f['commit']} | {f['machine']} |")
-    return "\n".join(lines) + "\n"
-
-
-def _load(rel: str, problems: Problems) -> Any:
-    try:
-        return json.loads((REPO / rel).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        problems.append(f"cannot read results file {rel}: {exc}")
-        return None
-
-
-def _table(header: list[str], rows: list[list[Any]], align: str = "") -> str:
-    align = align or "|".join("---" if i == 0 else "---:" for i in range(len(header)))
-    lines = ["| " + " | ".join(header) + " |", "|" + align + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def _n(value: float, digits: int = 0) -> str:
-    return f"{value:,.{digits}f}"
-
+from gen.stamps import Problems, load, md_table, num, stamp, stamp_rows
 
 # -- renderers: (data, problems) -> markdown ----------------------------------------------
 
@@ -95,9 +24,9 @@ def convergence(data: dict, problems: Problems) -> str:
         if r["target_loss"]:
             target += f" (and loss ≤ {r['target_loss']:g})"
         rows.append([r["bench"], r["task"], target, f"{r['converged']}/{r['seeds']}",
-                     _n(r["median_epochs"]), _n(r["median_queries"]),
+                     num(r["median_epochs"]), num(r["median_queries"]),
                      f"{min(accuracy):.3f} / {statistics.median(accuracy):.3f}"])
-    return _table(["bench", "task", "target accuracy", "converged", "median epochs",
+    return md_table(["bench", "task", "target accuracy", "converged", "median epochs",
                    "median queries", "final accuracy min / median"], rows)
 
 
@@ -109,19 +38,19 @@ def learn_summary(data: dict, problems: Problems) -> str:
         r = summary.get((profile, task, rule))
         if not r or r["status"] != "ok":
             return "—"
-        median = _n(r["queries_median"]) if r["successes"] else "—"
+        median = num(r["queries_median"]) if r["successes"] else "—"
         return f"{median} ({r['successes']}/{r['runs']})"
 
     rows = []
     for g in (g for g in data["goals"] if g["goal"] == "speed"):
         p, t = g["profile"], g["task"]
         peer = summary.get((p, t, g["peer"])) if g["peer"] else None
-        peer_cell = (f"{g['peer']} {_n(g['peer_queries'])} ({peer['successes']}/{peer['runs']})"
+        peer_cell = (f"{g['peer']} {num(g['peer_queries'])} ({peer['successes']}/{peer['runs']})"
                      if peer else "—")
         ratio = f"{g['ratio']:.3f} ({g['in_loop']})" if g.get("ratio") is not None else "—"
         rows.append([p, t, cell(p, t, "twin"), cell(p, t, "pat"), cell(p, t, "wp"), peer_cell,
                      ratio + ("" if g["met"] else " **not met**")])
-    return _table(["profile", "task", "twin", "pat", "wp", "best peer",
+    return md_table(["profile", "task", "twin", "pat", "wp", "best peer",
                    "ratio (best wphil / best peer)"], rows, "---|---|---:|---:|---:|---:|---:")
 
 
@@ -137,45 +66,45 @@ def recurrent_learn(data: dict, problems: Problems) -> str:
     for r in data["summary"]:
         if r["status"] != "ok":
             continue
-        median = _n(r["queries_median"]) if r["successes"] else "—"
+        median = num(r["queries_median"]) if r["successes"] else "—"
         rows.append([r["profile"], r["task"], r["rule"], f"{r['successes']}/{r['runs']}", median,
                      f"{r['accuracy_median']:.2f}", f"{1000 * r['loss_median'] ** 0.5:.0f} mV"])
-    return _table(["profile", "task", "rule", "reached the target", "median queries (successes)",
+    return md_table(["profile", "task", "rule", "reached the target", "median queries (successes)",
                    "final accuracy median", "final RMS error median"], rows,
                   "---|---|---|---:|---:|---:|---:")
 
 
 def sequence_runs(data: list, problems: Problems) -> str:
     ok = [r for r in data if r["stop_reason"] == "converged"]
-    rows = [[r["seed"], r["stop_reason"], _n(r["epochs"]), _n(r["queries"]),
+    rows = [[r["seed"], r["stop_reason"], num(r["epochs"]), num(r["queries"]),
              f"{100 * r['accuracy']:.0f}%", f"{r['rms_lsb']:.1f}", f"{r['wall_s']:.1f}"]
             for r in data]
     head = (f"`{data[0]['bench']}`, rule `{data[0]['algo']}`, profile `{data[0]['profile']}`, "
             f"`{data[0]['url']}`: **{len(ok)} / {len(data)}** reached the target; median "
-            f"queries of those {_n(statistics.median(r['queries'] for r in ok)) if ok else '—'}.\n\n")
-    return head + _table(["seed", "stop", "epochs", "queries", "accuracy", "RMS (LSB)", "wall s"],
+            f"queries of those {num(statistics.median(r['queries'] for r in ok)) if ok else '—'}.\n\n")
+    return head + md_table(["seed", "stop", "epochs", "queries", "accuracy", "RMS (LSB)", "wall s"],
                          rows)
 
 
 def sequence_speed(data: list, problems: Problems) -> str:
     base = next((r["sequences_per_s"] for r in data if "one per step" in r["mode"]), None)
-    rows = [[r["mode"], r["steps"], _n(r["sequences_per_s"]), _n(r["queries_per_s"]),
+    rows = [[r["mode"], r["steps"], num(r["sequences_per_s"]), num(r["queries_per_s"]),
              f"{r['sequences_per_s'] / base:.1f}×" if base else "—"] for r in data]
-    return _table(["mode", "steps", "sequences/s", "queries/s", "vs one request per step"], rows)
+    return md_table(["mode", "steps", "sequences/s", "queries/s", "vs one request per step"], rows)
 
 
 def reliability(data: list, problems: Problems) -> str:
     rows = [[r["fault"], f"{r['faults']} ({r['unit']})", r["board"], r["seeds"], r["completed"],
              r["identical"], f"{r['median_ratio']:.1f}", f"{r['worst_ratio']:.1f}", r["injected"],
              r["recoveries"]] for r in data]
-    return _table(["fault", "rate", "board", "seeds", "completed", "identical to clean",
+    return md_table(["fault", "rate", "board", "seeds", "completed", "identical to clean",
                    "wall time / clean: median", "worst", "faults injected", "reconnects"], rows,
                   "---|---|---|---:|---:|---:|---:|---:|---:|---:")
 
 
 def fuzz(data: dict, problems: Problems) -> str:
-    return (f"{_n(data['frames'])} frames ({data['bytes'] / 1e6:.1f} MB) in {data['seconds']:.0f} s, "
-            f"{_n(data['replies'])} replies, **{data['crashes']} crashes**, {data['malformed']} "
+    return (f"{num(data['frames'])} frames ({data['bytes'] / 1e6:.1f} MB) in {data['seconds']:.0f} s, "
+            f"{num(data['replies'])} replies, **{data['crashes']} crashes**, {data['malformed']} "
             f"replies that are not well-formed, {data['internal']} `INTERNAL` errors.\n")
 
 
@@ -188,38 +117,38 @@ def calibration(data: dict, problems: Problems) -> str:
                       f"{c['pairs_calibration_more_queries']} of {c['pairs']}" if key == "with" else "")
             ratio = f"{c['median_paired_ratio']:.2f}" if key == "with" else ""
             rows.append([start, label, f"{side['converged']}/{side['runs']}",
-                         _n(side["median_queries"]), f"{side['median_accuracy_at_start']:.2f}",
+                         num(side["median_queries"]), f"{side['median_accuracy_at_start']:.2f}",
                          paired, ratio])
     head = (f"{data['bench']}, profile {data['profile']}"
             f"{'' if data['stuck_channel'] else ' without its stuck channel'}"
             f"{', calibrating only the ' + data['channels'] if data.get('channels') else ''}: "
             f"{data['boards']} boards × {data['seeds_per_board']} seeds; the calibration's worst "
             f"error {data['calibration_worst_error_lsb']:.3f} LSB.\n\n")
-    return head + _table(["start", "DAC calibration", "converged", "median queries",
+    return head + md_table(["start", "DAC calibration", "converged", "median queries",
                           "accuracy at start", "paired: fewer / more queries with calibration",
                           "median paired ratio"], rows, "---|---|---:|---:|---:|---:|---:")
 
 
 def mock_speed(data: list, problems: Problems) -> str:
     rows = [[f"{r['bench']} {'-'.join(map(str, r['layers']))}", f"{r['batch']} x {r['patterns']}",
-             _n(r["mock_passes_per_s"]), _n(r["numpy_passes_per_s"]),
+             num(r["mock_passes_per_s"]), num(r["numpy_passes_per_s"]),
              f"{r['mock_cost_vs_numpy']:.2f}x"] for r in data]
-    return _table(["network", "weight vectors x patterns", "mock passes/s", "numpy passes/s",
+    return md_table(["network", "weight vectors x patterns", "mock passes/s", "numpy passes/s",
                    "mock cost"], rows, "---|---|---:|---:|---:")
 
 
 def upy_speed(data: dict, problems: Problems) -> str:
-    rows = [[r["mode"], r["passes"], _n(r["passes_per_s"]), f"{r['vs_one_at_a_time']:.1f}x",
+    rows = [[r["mode"], r["passes"], num(r["passes_per_s"]), f"{r['vs_one_at_a_time']:.1f}x",
              f"{r['bytes_per_pass']:.1f}"] for r in data["rows"]]
-    return _table(["mode", "passes", "passes/s", "vs one at a time", "bytes on the wire per pass"],
+    return md_table(["mode", "passes", "passes/s", "vs one at a time", "bytes on the wire per pass"],
                   rows)
 
 
 def spice_speed(data: list, problems: Problems) -> str:
-    rows = [[r["bench"], r["step_passes"], _n(r["mock_single"]), _n(r["spice_single"]),
-             _n(r["mock_step"]), _n(r["spice_step"]), f"{r['mock_step'] / r['spice_step']:,.0f}x",
+    rows = [[r["bench"], r["step_passes"], num(r["mock_single"]), num(r["spice_single"]),
+             num(r["mock_step"]), num(r["spice_step"]), f"{r['mock_step'] / r['spice_step']:,.0f}x",
              f"{r['load_average']:g}"] for r in data]
-    return _table(["bench", "passes/step", "mock single", "spice single", "mock step",
+    return md_table(["bench", "passes/step", "mock single", "spice single", "mock step",
                    "spice step", "mock/spice (step)", "load average"], rows)
 
 
@@ -235,20 +164,38 @@ def spice_xor_boards(data: list, problems: Problems) -> str:
             row += [f"{100 * r['accuracy']:.0f}%",
                     f"{r['loss']:.4f}" + ("" if r["converged"] else " ✗"), r["queries"]]
         rows.append(row)
-    return _table(header, rows)
+    return md_table(header, rows)
 
 
 def spice_oscillator_boards(data: dict, problems: Problems) -> str:
-    rows = [[b["board_seed"], _n(b["mock_rms_mv"]), _n(b["spice_rms_mv"]), _n(b["tuned_rms_mv"]),
-             b["epochs"], _n(b["wall_s"]), _n(b["no_output_offsets_rms_mv"]),
-             _n(b["no_offsets_rms_mv"])] for b in data["boards"]]
+    rows = [[b["board_seed"], num(b["mock_rms_mv"]), num(b["spice_rms_mv"]), num(b["tuned_rms_mv"]),
+             b["epochs"], num(b["wall_s"]), num(b["no_output_offsets_rms_mv"]),
+             num(b["no_offsets_rms_mv"])] for b in data["boards"]]
     head = (f"Trained on `mock://` for {data['mock_epochs']} epochs "
             f"({data['training_board_rms_mv']:.0f} mV RMS on its board); on the nominal circuit "
             f"{data['nominal_circuit_rms_mv']:.0f} mV.\n\n")
-    return head + _table(["board", "mock:// board, transferred: RMS (mV)",
+    return head + md_table(["board", "mock:// board, transferred: RMS (mV)",
                           "spice:// RMS, transferred (mV)", "spice:// after wp-central (mV)",
                           "epochs", "wall s", "AD633 output offsets 0 (mV)",
                           "every offset 0 (mV)"], rows)
+
+
+def spice_tran(data: dict, problems: Problems) -> str:
+    rows = [[r["bench"], f"±{r['weights_within']:.2g}", f"{r['mean_codes']:.1f}",
+             f"{r['p95_codes']:.0f}", f"{r['max_codes']:.0f}", f"{r['halved_step_max_mv']:.3f}"]
+            for r in data["rows"]]
+    return md_table(["bench", "weights within", "mean", "p95", "max", "halved step: max mV"], rows)
+
+
+def fit_circuit(data: dict, problems: Problems) -> str:
+    rows = [[f"`{r['key']}`", f"{r['circuit']:.4g}", f"{r['bench']:.4g}"] for r in data["rows"]]
+    text = md_table(["`[sim]` key", f"circuit Monte Carlo ({data['boards']} boards)",
+                     f"shipped `{data['bench']}` default"], rows)
+    check = data.get("spice_neuron_offsets")
+    if check:
+        text += (f"\nNeuron offsets measured in ngspice (all weights zero, {check['boards']} "
+                 f"boards): σ {check['std_volts']:.2f} V, mean {check['mean_volts']:+.2f} V.\n")
+    return text
 
 
 RENDERERS: dict[str, Callable[[Any, Problems], str]] = {
@@ -257,14 +204,15 @@ RENDERERS: dict[str, Callable[[Any, Problems], str]] = {
     "sequence-speed": sequence_speed, "reliability": reliability, "fuzz": fuzz,
     "calibration": calibration, "mock-speed": mock_speed, "upy-speed": upy_speed,
     "spice-speed": spice_speed, "spice-xor-boards": spice_xor_boards,
-    "spice-oscillator-boards": spice_oscillator_boards,
+    "spice-oscillator-boards": spice_oscillator_boards, "spice-tran": spice_tran,
+    "fit-circuit": fit_circuit,
 }
 
 
 def _generator(render: Callable[[Any, Problems], str]) -> Callable[..., str]:
     def generate(problems: Problems, argument: str = "") -> str:
         rel, _, command = argument.partition(" ")
-        data = _load(rel, problems)
+        data = load(rel, problems)
         if data is None:
             return f"*(`{rel}` could not be read)*\n"
         try:
@@ -272,7 +220,7 @@ def _generator(render: Callable[[Any, Problems], str]) -> Callable[..., str]:
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
             problems.append(f"{rel}: not in the form the {render.__name__} table expects: {exc!r}")
             return ""
-        return _stamp(rel, data, command.strip()) + "\n" + body
+        return stamp(rel, data, command.strip()) + "\n" + body
     return generate
 
 
@@ -288,7 +236,7 @@ def sequence_summary(problems: Problems, argument: str = "") -> str:
     """One row per sequence_learning.py results file (comma-separated paths)."""
     sources, rows = [], []
     for rel in (part.strip() for part in argument.split(",") if part.strip()):
-        data = _load(rel, problems)
+        data = load(rel, problems)
         if not data:
             continue
         sources.append((rel, data))
@@ -296,14 +244,34 @@ def sequence_summary(problems: Problems, argument: str = "") -> str:
         failed = "; ".join(f"seed {r['seed']}: {100 * r['accuracy']:.0f}%, RMS "
                            f"{r['rms_lsb']:.0f} LSB ({r['stop_reason']})"
                            for r in data if r["stop_reason"] != "converged")
-        median = _n(statistics.median(r["queries"] for r in ok)) if ok else "—"
+        median = num(statistics.median(r["queries"] for r in ok)) if ok else "—"
         seeds = f"{min(r['seed'] for r in data)}–{max(r['seed'] for r in data)}"
         rows.append([f"`{data[0]['bench']}`", f"`{data[0]['url']}`", seeds,
                      f"**{len(ok)} / {len(data)}**", median, _rms_range(ok), failed or "—"])
-    table = _table(["bench", "device", "seeds", "reached the target", "median queries of those",
+    table = md_table(["bench", "device", "seeds", "reached the target", "median queries of those",
                     "final RMS of those (LSB)", "the others"], rows,
                    "---|---|---|---:|---:|---:|---")
-    return _stamps(sources) + "\n" + table
+    return stamp_rows(sources) + "\n" + table
 
 
 GENERATORS["results-sequence-summary"] = sequence_summary
+
+
+def calibration_only(problems: Problems, argument: str = "") -> str:
+    """How close the calibrated lines get: one row per calibration_benefit.py
+    --calibration-only file (comma-separated paths)."""
+    sources, rows = [], []
+    for rel in (part.strip() for part in argument.split(",") if part.strip()):
+        data = load(rel, problems)
+        if not data:
+            continue
+        sources.append((rel, data))
+        rows.append([f"{data['bench']}, {data['profile']}",
+                     f"{data['dac_bits']}-bit, {100 * data['dac_gain_mismatch']:g}% gain mismatch",
+                     f"{data['worst_error_lsb']:.3f} LSB", f"{data['median_board_lsb']:.3f} LSB"])
+    table = md_table(["bench, profile", "DAC", "worst error, any board and channel",
+                    "median board"], rows, "---|---|---:|---:")
+    return stamp_rows(sources) + "\n" + table
+
+
+GENERATORS["results-calibration-only"] = calibration_only

@@ -26,14 +26,15 @@ from wphil.lab import (
 
 
 @contextlib.contextmanager
-def board_port(port: str, bench: str = DEFAULT_BENCH) -> Iterator[str]:
-    """A port name; rp2040:// boots the emulated Pico it names for the command's duration."""
+def board_port(port: str, bench: str = DEFAULT_BENCH, flashing: bool = False) -> Iterator[str]:
+    """A port name; rp2040:// boots the emulated Pico it names for the command's duration
+    (`flashing`: a block that ends without an error has flashed this wphil's firmware)."""
     if not port.startswith("rp2040://"):
         yield port
         return
     from wphil.drivers.rp2040 import emulated_port
 
-    with emulated_port(port, load_bench(bench)) as name:
+    with emulated_port(port, load_bench(bench), flashing=flashing) as name:
         yield name
 
 
@@ -68,7 +69,7 @@ def flash_cmd(port: str, no_compile: bool, dry_run: bool, no_progress: bool) -> 
         bar.update()
 
     try:
-        with board_port(port) as name:
+        with board_port(port, flashing=not dry_run) as name:
             result = flash(name, compile=not no_compile, dry_run=dry_run, on_plan=on_plan,
                            on_change=on_change)
     finally:

@@ -70,7 +70,7 @@ def _appendable(ctx: click.Context, param: click.Parameter, path: str | None) ->
               "the label  [default: the bench's task]")
 @click.option("--rule-option", "-O", multiple=True, callback=_rule_options, metavar="NAME=VALUE",
               help="A hyperparameter of the learning rule, e.g. -O tau_theta=16 for mgd "
-              "(repeatable; the rules and their options are in the README).")
+              "(repeatable; the rules and their options: docs/explanation/learning-rules.md).")
 @setting_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run directory  [default: runs/DATE-TIME-TASK-ALGO]")
