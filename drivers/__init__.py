@@ -33,6 +33,10 @@ DEFAULT_BENCH = "xor-2-2-1"
 def backend_for(url: str) -> type[Device]:
     """The backend class for `url`; an unknown scheme is a `ConfigError` listing valid ones."""
     scheme = scheme_of(url)
+    bare = url.strip().rstrip(":/").lower()
+    if scheme == "serial" and bare in BACKENDS and bare != "serial":
+        # `--device mock` would otherwise be tried as a serial port named "mock"
+        raise ConfigError(f"{url!r} is not a device URL; did you mean {bare}://?")
     if scheme not in BACKENDS:
         raise ConfigError(f"unknown device URL scheme {scheme!r} in {url!r}; valid: "
                           + ", ".join(f"{s}://" for s in BACKENDS if s != "serial")

@@ -37,12 +37,12 @@ from wphil.drivers.faults import FaultSpec
 from wphil.drivers.pty_board import PtyBoardDevice
 from wphil.drivers.rp2040_pico import EmulatedPico, board_spec, find_uf2, missing
 from wphil.drivers.serial_device import OPTIONS
-from wphil.drivers.urls import natural, non_negative, parse_options
+from wphil.drivers.urls import flag, natural, non_negative, parse_options
 
 log = logging.getLogger(__name__)
 
 _OPTIONS = {"seed": natural, "board_seed": natural, "noise": non_negative, "drift": non_negative,
-            "uf2": str, "board": str, "state": str, "fresh": natural, "dacs": str, "flash": natural,
+            "uf2": str, "board": str, "state": str, "fresh": flag, "dacs": str, "flash": flag,
             **OPTIONS}
 
 DEFAULT_TIMEOUT_S = 5.0     # reply timeout (timeout=S); a Pico's default is 2 s

@@ -15,20 +15,43 @@ from wphil.drivers.bench_files import load_bench
 from wphil.lab import draw_schematic, parts_list, write_tables
 
 
+TABLE_FILES = ("parts.csv", "parts.md", "wiring.csv", "wiring.md")
+DRAWING_FILES = ("schematic.svg", "schematic.png")
+
+
+def _check_out(out: Path, names: tuple[str, ...], force: bool) -> None:
+    """Refuse, before writing anything, an --out that is a file or already holds our files."""
+    if out.exists() and not out.is_dir():
+        raise click.UsageError(f"--out {out}: is a file, not a folder")
+    clash = [name for name in names if (out / name).exists()]
+    if clash and not force:
+        raise click.UsageError(f"--out {out}: already has {', '.join(clash)}; choose another "
+                               "folder, or --force to replace them")
+
+
 @click.command(name="schematic")
 @click.option("--bench", default=DEFAULT_BENCH, show_default=True, help="Bench name or file.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for schematic.svg/.png, parts.csv/.md, wiring.csv/.md  "
                    "[default: schematic-BENCH]")
 @click.option("--no-drawing", is_flag=True, help="Only the parts list and the wiring table.")
-def schematic_cmd(bench: str, out_dir: Path | None, no_drawing: bool) -> None:
+@click.option("--force", is_flag=True, help="Replace those files if OUT already has them.")
+def schematic_cmd(bench: str, out_dir: Path | None, no_drawing: bool, force: bool) -> None:
     """Write the schematic, parts list and wiring table of the bench's circuit."""
     b = load_bench(bench)
     out = out_dir or Path(f"schematic-{b.name}")
-    out.mkdir(parents=True, exist_ok=True)
-    written = write_tables(b, out)
-    if not no_drawing:
-        written = draw_schematic(b, out) + written
+    names = TABLE_FILES + (() if no_drawing else DRAWING_FILES)
+    _check_out(out, names, force)
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        written = write_tables(b, out)
+        if not no_drawing:
+            written = draw_schematic(b, out) + written
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()          # refused late (e.g. no schemdraw): leave no empty folder
+        raise
     total = sum(p.cost_usd for p in parts_list(b))
     click.echo(f"{b.name}: {b.n_weights} weights, about ${total:.0f} of parts")
     for path in written:

@@ -32,7 +32,9 @@ from wphil.runs import (
 )
 
 DEVICE_HELP = ("Device URL: mock:// (simulated, default; options ?seed=N&board_seed=N&noise=V), "
-               "upy://, /dev/ttyACM0, COM3, auto, socket://HOST:PORT.")
+               "upy:// (the firmware under the MicroPython unix port), rp2040:// (an emulated "
+               "Pico), spice:// (the bench's circuit in ngspice), /dev/ttyACM0, COM3, auto, "
+               "socket://HOST:PORT.")
 #: options that define a run; with --resume they come from the run's config.toml
 _FIXED_ON_RESUME = ("bench", "profile", "task", "algo", "lr", "pert", "momentum", "init_scale",
                     "batch_size", "rounding", "seed", "out", "onchip", "rule_option", "optimizer",

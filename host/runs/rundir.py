@@ -119,6 +119,8 @@ class RunDir:
     @classmethod
     def reopen(cls, path: Path, lock: bool = False) -> RunDir:
         path = Path(path)
+        if not path.exists():
+            raise ConfigError(f"{path} does not exist")
         if not (path / CONFIG).is_file():
             raise ConfigError(f"{path} is not a run directory (no {CONFIG})")
         run = cls(path)
