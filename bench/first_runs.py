@@ -67,7 +67,7 @@ def main() -> None:
     command = "python bench/first_runs.py " + " ".join(sys.argv[1:])
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip()
-    stamp = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    stamp = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
              "commit": commit, "machine": f"{platform.machine()} {platform.processor()}".strip(),
              "command": command.strip()}
     RESULTS.mkdir(exist_ok=True)

@@ -14,7 +14,6 @@ from wphil.drivers import DEFAULT_BENCH
 from wphil.drivers.bench_files import load_bench
 from wphil.lab import draw_schematic, parts_list, write_tables
 
-
 TABLE_FILES = ("parts.csv", "parts.md", "wiring.csv", "wiring.md")
 DRAWING_FILES = ("schematic.svg", "schematic.png")
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from wphil.cli.measure import is_trajectory, result_text
 from wphil.cli.progress import EpochProgress
 from wphil.drivers import DEFAULT_BENCH, DEFAULT_URL, open_device
 from wphil.drivers.bench_files import load_bench
@@ -147,14 +148,15 @@ def train(ctx: click.Context, device: str, resume: Path | None, no_progress: boo
         dev = open_run_device(spec, log_wire)
         rundir, state = _create_or_close(out, spec, dev), None
     total = None if spec.config.epochs >= UNLIMITED_EPOCHS else spec.config.epochs
-    progress = EpochProgress(total, state.epoch if state else 0, disable=no_progress)
+    progress = EpochProgress(total, state.epoch if state else 0, disable=no_progress,
+                             trajectory=is_trajectory(spec.task))
     try:
         with progress:
             summary = execute(spec, rundir, state, progress.update, log_wire, dev)
     except DeviceError as exc:
         raise DeviceError(f"{exc}; the run is saved: continue it with "
                           f"wphil train --resume {rundir.path}") from None
-    _print_summary(summary, rundir.path)
+    _print_summary(summary, rundir.path, spec)
 
 
 def _open_or_release(spec: RunSpec, log_wire: str | None, rundir: RunDir) -> Any:
@@ -183,16 +185,15 @@ def _new_spec(device: str, options: dict[str, Any]) -> RunSpec:
                     options["rule_option"], **{k: options[k] for k in SETTINGS})
 
 
-def _print_summary(summary: dict[str, Any], path: Path) -> None:
+def _print_summary(summary: dict[str, Any], path: Path, spec: RunSpec) -> None:
     verdict = "converged" if summary["converged"] else f"stopped ({summary['stop_reason']})"
-    # the loss is a mean squared error in V^2: its root is the error a scope would show
-    loss = ("n/a" if summary["loss"] is None
-            else f"{summary['loss']:.4g} (RMS {1000 * summary['loss'] ** 0.5:.0f} mV)")
+    result = result_text(spec.task, spec.bench, summary["loss"], summary["accuracy"],
+                         spec.config.target_loss)
     over = summary.get("queries_over_budget") or 0
     budget = (f" ({over} past the --max-queries budget of {summary['max_queries']}: a step and "
               "the epoch's evaluation run to their end)" if over else "")
-    click.echo(f"{verdict} at epoch {summary['epochs']}: loss {loss}, accuracy "
-               f"{100 * summary['accuracy']:.1f}%, {summary['queries']} queries{budget} in "
+    click.echo(f"{verdict} at epoch {summary['epochs']}: {result}, {summary['queries']} "
+               f"queries{budget} in "
                f"{summary['wall_s']:.2f} s -> {path}")
 
 
