@@ -24,10 +24,13 @@ def is_trajectory(task: str) -> bool:
     return isinstance(loaded, SequenceTask) and loaded.trajectory is not None
 
 
-def rms_text(loss: float, bench: Bench) -> str:
+def adc_lsb_volts(bench: Bench) -> float:
+    return bench.adc.vref / (1 << bench.adc.bits)
+
+
+def rms_text(loss: float, lsb_volts: float) -> str:
     """`48 mV = 60 ADC LSB`: the RMS error of a mean squared error in V^2."""
     volts = math.sqrt(max(loss, 0.0))
-    lsb_volts = bench.adc.vref / (1 << bench.adc.bits)
     return f"{1000 * volts:.0f} mV = {volts / lsb_volts:.0f} ADC LSB"
 
 
@@ -39,5 +42,6 @@ def result_text(task: str, bench: Bench, loss: float | None, accuracy: float,
     if not is_trajectory(task):
         # the loss is a mean squared error in V^2: its root is the error a scope would show
         return f"loss {loss:.4g} (RMS {1000 * math.sqrt(loss):.0f} mV), accuracy {100 * accuracy:.1f}%"
-    target = f" (target {rms_text(target_loss, bench)})" if target_loss > 0 else ""
-    return f"RMS error {rms_text(loss, bench)} over the trajectory{target}, loss {loss:.4g}"
+    lsb = adc_lsb_volts(bench)
+    target = f" (target {rms_text(target_loss, lsb)})" if target_loss > 0 else ""
+    return f"RMS error {rms_text(loss, lsb)} over the trajectory{target}, loss {loss:.4g}"

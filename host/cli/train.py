@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from wphil.cli.measure import is_trajectory, result_text
+from wphil.cli.measure import is_trajectory, result_text, rms_text
 from wphil.cli.progress import EpochProgress
 from wphil.drivers import DEFAULT_BENCH, DEFAULT_URL, open_device
 from wphil.drivers.bench_files import load_bench
@@ -214,6 +214,25 @@ def info(device: str, bench: str, as_json: bool, log_wire: str | None) -> None:
         click.echo(f"{name:14} {value}")
 
 
+def _print_eval(result: dict[str, Any]) -> None:
+    """The closing line of `wphil eval`: accuracy, or for trajectories the RMS error."""
+    where = f"{result['task']} on {result['device']}"
+    if "sequences" not in result:
+        click.echo(f"{where}: loss {result['loss']:.4g}, accuracy "
+                   f"{100 * result['accuracy']:.1f}% over {len(result['patterns'])} patterns")
+        return
+    for n, seq in enumerate(result["sequences"]):
+        right = "" if result["trajectory"] else f", {seq['right']}/{seq['scored']} steps right"
+        click.echo(f"  sequence {n}: {seq['steps']} steps, RMS error "
+                   f"{rms_text(seq['rms_volts'] ** 2, result['adc_lsb_volts'])}{right}")
+    if result["trajectory"]:
+        rms = rms_text(result["loss"], result["adc_lsb_volts"])
+        click.echo(f"{where}: RMS error {rms} over the trajectory, loss {result['loss']:.4g}")
+    else:
+        click.echo(f"{where}: loss {result['loss']:.4g}, accuracy "
+                   f"{100 * result['accuracy']:.1f}% over the scored steps")
+
+
 @click.command(name="eval")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--device", help="Device URL  [default: the run's device]")
@@ -222,7 +241,6 @@ def eval_cmd(run_dir: Path, device: str | None, as_json: bool) -> None:
     """Load a run's final weights onto a device and measure loss and accuracy."""
     from wphil.runs import evaluate_run
 
-
     result = evaluate_run(run_dir, device)
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -230,8 +248,7 @@ def eval_cmd(run_dir: Path, device: str | None, as_json: bool) -> None:
     for row in result["patterns"] if len(result["patterns"]) <= 32 else []:
         click.echo(f"  inputs {row['features']}  outputs {row['outputs']}  "
                    f"-> {row['predicted']} (label {row['label']})")
-    click.echo(f"{result['task']} on {result['device']}: loss {result['loss']:.4g}, "
-               f"accuracy {100 * result['accuracy']:.1f}% over {len(result['patterns'])} patterns")
+    _print_eval(result)
     if "twin" in result:
         click.echo(f"twin vs device: rms difference {1000 * result['twin']['rms_volts']:.1f} mV, "
                    f"largest {1000 * result['twin']['max_volts']:.1f} mV over the outputs "
