@@ -11,7 +11,8 @@ from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.spice_engine import SpiceEngine, SpiceError, find_libngspice
 
 needs_ngspice = pytest.mark.skipif(find_libngspice() is None,
-                                   reason="libngspice not installed (apt-get install libngspice0)")
+                                   reason="spice://: libngspice not installed "
+                                   "(apt-get install libngspice0)")
 
 XOR = load_bench("xor-2-2-1")
 LO, HI = 1024 - 1000, 2048 + 1000          # roughly -0.5 V and +0.5 V around the reference

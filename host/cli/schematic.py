@@ -6,6 +6,7 @@ extra `schematic` (schemdraw); the tables need nothing.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import click
@@ -41,15 +42,15 @@ def schematic_cmd(bench: str, out_dir: Path | None, no_drawing: bool, force: boo
     out = out_dir or Path(f"schematic-{b.name}")
     names = TABLE_FILES + (() if no_drawing else DRAWING_FILES)
     _check_out(out, names, force)
-    created = not out.exists()
+    top = next((p for p in [*reversed(out.parents), out] if not p.exists()), None)
     try:
         out.mkdir(parents=True, exist_ok=True)
         written = write_tables(b, out)
         if not no_drawing:
             written = draw_schematic(b, out) + written
     except BaseException:
-        if created and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()          # refused late (e.g. no schemdraw): leave no empty folder
+        if top is not None and not any(p.is_file() for p in top.rglob("*")):
+            shutil.rmtree(top, ignore_errors=True)   # refused late: leave no empty folder
         raise
     total = sum(p.cost_usd for p in parts_list(b))
     click.echo(f"{b.name}: {b.n_weights} weights, about ${total:.0f} of parts")
