@@ -343,3 +343,68 @@ def test_device_help_lists_every_backend(capsys: pytest.CaptureFixture) -> None:
     assert code == 0
     for scheme in ("mock://", "upy://", "rp2040://", "spice://", "/dev/ttyACM0", "socket://"):
         assert scheme in out.replace("\n", " ").replace("  ", " ")
+
+
+# -- plots --------------------------------------------------------------------------------
+
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The figures the plot functions save, kept open for a look at what they hold."""
+    from matplotlib.figure import Figure
+
+    figures: list = []
+    save = Figure.savefig
+
+    def keep(fig, path, *args, **kwargs):
+        save(fig, path, *args, **kwargs)          # drawn as for real: extents are final
+        fig.renderer = fig.canvas.get_renderer()  # (closing the figure drops its canvas)
+        figures.append(fig)
+    monkeypatch.setattr(Figure, "savefig", keep)
+    return figures
+
+
+def test_a_learning_curve_shows_the_runs_targets(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                 drawn: list) -> None:
+    cli(capsys, "train", "--out", str(tmp_path / "run"), "--no-progress")
+    code, _, err = cli(capsys, "plot", str(tmp_path / "run"))
+    assert code == 0, err
+    (fig,) = drawn
+    labels = {line.get_label(): line.get_ydata()[0] for ax in fig.axes for line in ax.lines}
+    assert labels["target loss 0.02 V²"] == 0.02          # xor-2-2-1's [defaults]
+    assert labels["target accuracy 100%"] == 100
+
+
+def test_a_trajectory_legend_covers_no_target_point_and_names_the_grey_band(
+        tmp_path: Path, capsys: pytest.CaptureFixture, drawn: list) -> None:
+    cli(capsys, "train", "--bench", "delayed-xor", "--epochs", "1", "--out",
+        str(tmp_path / "run"), "--no-progress")
+    code, _, err = cli(capsys, "plot", str(tmp_path / "run"))
+    assert code == 0, err
+    fig = drawn[-1]                                     # trajectory.png
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    box = legend.get_window_extent(fig.renderer)
+    target = next(line for line in ax.lines if line.get_label() == "target")
+    points = ax.transData.transform(target.get_xydata())
+    assert not any(box.contains(x, y) for x, y in points)
+    assert "not scored (no answer yet)" in [t.get_text() for t in legend.get_texts()]
+
+
+def test_the_comparison_title_is_wrapped_inside_the_figure(tmp_path: Path, drawn: list) -> None:
+    from wphil.compare import plot_comparison
+
+    queries = [10, 100, 1000]
+    band = {"median": [0.5, 0.1, 0.01], "q1": [0.4, 0.05, 0.005], "q3": [0.6, 0.2, 0.02]}
+    title = "wphil bench learn --quick " + " ".join(f"--option-{n} value" for n in range(12))
+    plot_comparison({"default": {"xor": {"queries": queries, "wp": band}}},
+                    tmp_path / "learn.png", title)
+    (fig,) = drawn
+    renderer = fig.renderer
+    title_box = fig._suptitle.get_window_extent(renderer)
+    assert 0 <= title_box.x0 and title_box.x1 <= fig.bbox.x1 and title_box.y1 <= fig.bbox.y1
+    panel = fig.axes[0].title.get_window_extent(renderer)
+    assert panel.y1 < title_box.y0                    # the panel's own title below it
+    ax = fig.axes[0]
+    assert any(line.get_label() == "target loss" and line.get_ydata()[0] == 0.02
+               for line in ax.lines)
+    assert any("middle half" in text.get_text() for text in fig.legends[0].get_texts())

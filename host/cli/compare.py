@@ -266,7 +266,8 @@ def plot(run_dir: Path, out: Path | None) -> None:
         fit = json.loads(twin_file.read_text(encoding="utf-8"))
         title += (f"\ntwin vs device at the probes: {1000 * fit.get('rms_volts', float('nan')):.1f}"
                   f" mV rms ({fit.get('probes', '?')} probes, {fit.get('queries', '?')} queries)")
-    path = plot_run(metrics, title, out or run_dir / "learning_curve.png")
+    path = plot_run(metrics, title, out or run_dir / "learning_curve.png",
+                    run.get("target_loss"), run.get("target_accuracy"))
     click.echo(f"wrote {path}")
     if (run_dir / "trajectory.npz").is_file():           # a sequence task's last replay
         from wphil.compare import plot_trajectory
