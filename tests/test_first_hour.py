@@ -298,6 +298,8 @@ REFUSED = [
     (["train", "--device", "mock://#x", "--out", "r"], "has no #fragment"),
     (["train", "--device", "mock://?seed=1#x", "--out", "r"], "has no #fragment"),
     (["train", "--device", "mock", "--out", "r"], "did you mean mock://?"),
+    (["train", "--device", "--help"], "'--help' is not a device URL; valid: mock://, upy://, "
+     "spice://, rp2040://"),
     (["train", "--resume", "missing"], "missing does not exist"),
     (["eval", "missing"], "missing does not exist"),
     (["train", "--bench", "/dev/null", "--out", "r"], "/dev/null: is a device or special file"),
