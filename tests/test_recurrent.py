@@ -198,9 +198,9 @@ def test_offline_bptt_trains_the_model_then_transfers_once() -> None:
 @pytest.mark.slow
 def test_wp_trains_delayed_xor_to_full_accuracy_on_mock() -> None:
     bench = load_bench("delayed-xor")
-    # seed 2: the fourth DAC chip (the reference, for spice://) redrew board 1's mismatch;
-    # on it seed 1 sits on a plateau past 400 epochs (restart_after catches it later)
-    config = TrainConfig.for_bench(bench, seed=2, epochs=400)
+    # the default seed, with the bench's defaults (lr 0.08, restart after 30 flat epochs):
+    # 323 epochs; seeds 0-9 all reach the target within 700 (bench/results/first_runs.md)
+    config = TrainConfig.for_bench(bench, seed=0, epochs=400)
     with open_device("mock://", bench) as dev:
         trainer = make_trainer(dev, bench, load_task("delayed-xor"), config)
         last = list(trainer.run())[-1]

@@ -143,8 +143,7 @@ def dac_address_cmd(port: str, bench: str, chip: int, new: int, old: int) -> Non
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def devices_cmd(ports: tuple[str, ...], no_probe: bool, no_visa: bool, as_json: bool) -> None:
     """List serial ports (Raspberry Pi Picos first, with what they run) and VISA instruments."""
-    from wphil.lab import list_devices
-    from wphil.lab.devices import visa_resources
+    from wphil.lab import list_devices, visa_resources
 
     if as_json:
         click.echo(json.dumps(list_devices(ports, probe=not no_probe, visa=not no_visa), indent=2))

@@ -20,7 +20,7 @@ def install_cmd() -> None:
     """Install rp2040js (npm ci, pinned by the lock file) into the user cache,
     $XDG_CACHE_HOME/wphil/rp2040js, where rp2040:// finds it."""
     from wphil.drivers.rp2040_pico import missing
-    from wphil.lab.emulator import install_rp2040js
+    from wphil.lab import install_rp2040js
 
     try:
         home = install_rp2040js()

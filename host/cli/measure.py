@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 
 from wphil.drivers.bench import Bench
-from wphil.learning import load_task
-from wphil.learning.sequences import SequenceTask
+from wphil.learning import SequenceTask, load_task
 
 
 def is_trajectory(task: str) -> bool:

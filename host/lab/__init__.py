@@ -13,11 +13,12 @@ from wphil.lab.checks import (
     check_zero_weight_readouts,
 )
 from wphil.lab.dac_address import AddressResult, program_address
-from wphil.lab.devices import list_devices
+from wphil.lab.devices import list_devices, visa_resources
+from wphil.lab.emulator import install_rp2040js
 from wphil.lab.flash import Change, FlashResult, flash
 from wphil.lab.schematic import draw_schematic
 
 __all__ = ["DEFAULT_POINTS", "AddressResult", "Change", "Check", "FlashResult", "calibrate",
            "check_dac_addresses", "check_rails", "check_zero_weight_readouts", "draw_schematic",
-           "flash", "list_devices", "parts_list", "program_address", "sweep_codes",
-           "wiring_table", "write_table", "write_tables"]
+           "flash", "install_rp2040js", "list_devices", "parts_list", "program_address", "sweep_codes",
+           "visa_resources", "wiring_table", "write_table", "write_tables"]

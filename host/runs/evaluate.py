@@ -13,9 +13,15 @@ from typing import Any
 import numpy as np
 
 from wphil.drivers import ConfigError, open_device
-from wphil.learning import CodeMap, IdealModel, Mismatch, Objective, load_task
-from wphil.learning.sequence_objective import SequenceObjective
-from wphil.learning.sequences import SequenceTask
+from wphil.learning import (
+    CodeMap,
+    IdealModel,
+    Mismatch,
+    Objective,
+    SequenceObjective,
+    SequenceTask,
+    load_task,
+)
 from wphil.runs.rundir import RunDir
 from wphil.runs.session import RunSpec
 
