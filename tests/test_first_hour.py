@@ -130,6 +130,7 @@ def test_overwrite_replaces_only_a_run_directory_and_not_when_the_device_fails(
 
 # -- waits and noise --------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_devices_writes_nothing_to_stderr_and_says_it_searches_before_it_waits() -> None:
     proc = wphil_process("devices")
     assert proc.returncode == 0 and proc.stderr == ""
@@ -260,6 +261,7 @@ def test_elsewhere():
 '''
 
 
+@pytest.mark.slow
 def test_a_skipped_tier_is_reported_and_fails_under_ci(tmp_path: Path) -> None:
     (tmp_path / "conftest.py").write_text(HOOKS)
     (tmp_path / "test_tier.py").write_text(SKIPPING)

@@ -62,6 +62,7 @@ def test_schematic_command_writes_drawing_parts_and_wiring(tmp_path: Path, name:
 
 
 @pytest.mark.parametrize("name", ["parity4", "iris"])
+@pytest.mark.slow
 def test_schematic_tables_alone_for_the_larger_benches(tmp_path: Path, name: str) -> None:
     wphil("schematic", "--bench", name, "--out", str(tmp_path), "--no-drawing", check=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["parts.csv", "parts.md", "wiring.csv",
