@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -69,11 +70,14 @@ def main() -> None:
                             text=True, check=False).stdout.strip()
     stamp = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
              "commit": commit, "machine": f"{platform.machine()} {platform.processor()}".strip(),
-             "command": command.strip()}
+             "command": command.strip(), "load_average": round(os.getloadavg()[0], 1)}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps({**stamp, "runs": rows}, indent=1))
     text = (f"# Default runs on mock://, seeds 0-{args.seeds - 1}\n\n`{stamp['command']}` "
-            f"({stamp['date']}, commit {commit})\n\n{table(rows)}\n")
+            f"({stamp['date']}, commit {commit})\n\n{table(rows)}\n\nwall s: each run's "
+            f"subprocess, Python start included, {args.jobs} at a time; it follows the machine's "
+            f"load (1-minute load average {stamp['load_average']} on {os.cpu_count()} cores at "
+            "the end). Epochs do not.\n")
     (RESULTS / f"{args.name}.md").write_text(text)
     print(text)
 
