@@ -33,6 +33,16 @@ DEFAULT_BENCH = "xor-2-2-1"
 def backend_for(url: str) -> type[Device]:
     """The backend class for `url`; an unknown scheme is a `ConfigError` listing valid ones."""
     scheme = scheme_of(url)
+    if url.startswith("-") or not url.strip():
+        # `--device --help`: click took the next option as the URL
+        raise ConfigError(f"{url!r} is not a device URL; valid: "
+                          + ", ".join(f"{s}://" for s in BACKENDS if s != "serial")
+                          + ", or a serial port name (/dev/ttyACM0, COM3, auto); options go "
+                          "after '?', e.g. mock://?seed=3 (wphil train --help lists them)")
+    bare = url.strip().rstrip(":/").lower()
+    if scheme == "serial" and bare in BACKENDS and bare != "serial":
+        # `--device mock` would otherwise be tried as a serial port named "mock"
+        raise ConfigError(f"{url!r} is not a device URL; did you mean {bare}://?")
     if scheme not in BACKENDS:
         raise ConfigError(f"unknown device URL scheme {scheme!r} in {url!r}; valid: "
                           + ", ".join(f"{s}://" for s in BACKENDS if s != "serial")

@@ -32,9 +32,16 @@ def resolve_bench_path(name_or_path: str) -> tuple[str, str]:
         text = (resources.files("wphil.drivers") / "benches" / f"{name_or_path}.toml").read_text()
         return f"{name_or_path} (built-in)", text
     path = Path(name_or_path)
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "a device or special file, not a regular file"
+        raise ConfigError(f"{path}: is {kind}; a bench is a TOML file or a built-in bench name "
+                          f"({', '.join(builtin_benches())})")
     if not path.is_file():
         raise ConfigError(f"bench file not found: {name_or_path} "
                           f"(built-in benches: {', '.join(builtin_benches())})")
+    if path.stat().st_size == 0:
+        raise ConfigError(f"{path}: is empty; a bench file is TOML with [topology], [dac], ...; "
+                          "start from a copy of one of the bench/*.toml examples")
     try:
         return str(path), path.read_text(encoding="utf-8")
     except UnicodeDecodeError:

@@ -21,13 +21,13 @@ from wphil.drivers.analog import AnalogNetwork, BoardInstance
 from wphil.drivers.base import Device, DeviceInfo
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
-from wphil.drivers.urls import natural, non_negative, parse_options
+from wphil.drivers.urls import flag, natural, non_negative, parse_options
 
 log = logging.getLogger(__name__)
 
 VERSION = "mock-1"
 _OPTIONS = {"seed": natural, "board_seed": natural, "noise": non_negative, "drift": non_negative,
-            "circuit": natural}
+            "circuit": flag}
 
 
 def with_drift(bench: Bench, volts_per_kquery: float) -> Bench:

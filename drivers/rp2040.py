@@ -35,14 +35,14 @@ from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.faults import FaultSpec
 from wphil.drivers.pty_board import PtyBoardDevice
-from wphil.drivers.rp2040_pico import EmulatedPico, board_spec, find_uf2, missing
+from wphil.drivers.rp2040_pico import EmulatedPico, board_spec, find_uf2, missing, wphil_cache
 from wphil.drivers.serial_device import OPTIONS
-from wphil.drivers.urls import natural, non_negative, parse_options
+from wphil.drivers.urls import flag, natural, non_negative, parse_options
 
 log = logging.getLogger(__name__)
 
 _OPTIONS = {"seed": natural, "board_seed": natural, "noise": non_negative, "drift": non_negative,
-            "uf2": str, "board": str, "state": str, "fresh": natural, "dacs": str, "flash": natural,
+            "uf2": str, "board": str, "state": str, "fresh": flag, "dacs": str, "flash": flag,
             **OPTIONS}
 
 DEFAULT_TIMEOUT_S = 5.0     # reply timeout (timeout=S); a Pico's default is 2 s
@@ -55,11 +55,10 @@ def state_dir(opts: dict[str, Any]) -> Path:
     """Where the board's flash image and DAC addresses persist."""
     if "state" in opts:
         return Path(opts["state"]).expanduser()
-    cache = Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser()
     name = opts.get("board", "pico")
     if not name.replace("-", "").replace("_", "").isalnum():
         raise ConfigError(f"rp2040://: board={name!r} must be letters, digits, - or _")
-    return cache / "wphil" / "rp2040" / name
+    return wphil_cache() / "rp2040" / name
 
 
 def share(board: EmulatedPico) -> None:

@@ -1,8 +1,9 @@
 """The emulated Pico as a process: where its parts are found, starting and stopping it, and
 putting the wphil firmware on it.
 
-Parts: `node` (on PATH, or $WPHIL_NODE), rp2040js (`npm ci` in drivers/rp2040js, or a folder
-holding node_modules/rp2040js named by $WPHIL_RP2040JS), MicroPython's RPI_PICO .uf2
+Parts: `node` (on PATH, or $WPHIL_NODE), rp2040js (a folder holding node_modules/rp2040js:
+$WPHIL_RP2040JS, else drivers/rp2040js after `npm ci` there in a clone, else the user cache
+$XDG_CACHE_HOME/wphil/rp2040js that `wphil emulator install` fills), MicroPython's RPI_PICO .uf2
 ($WPHIL_PICO_UF2, else ../shared/pico/ beside the repository) and the RP2040 boot ROM
 (beside the .uf2, or $WPHIL_PICO_BOOTROM). `missing()` names the first part that is not
 there, in one line (the tests skip with it, the backend raises it).
@@ -26,6 +27,7 @@ import serial
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.handshake import await_hello
+from wphil.drivers.status import status
 from wphil.drivers.upy import _as_mcp4728 as as_mcp4728
 from wphil.firmware import firmware_dir
 
@@ -44,9 +46,27 @@ def find_node() -> str | None:
     return os.environ.get("WPHIL_NODE") or shutil.which("node")
 
 
+def wphil_cache() -> Path:
+    """wphil's folder in the user's cache ($XDG_CACHE_HOME/wphil, else ~/.cache/wphil)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "wphil"
+
+
+def user_rp2040js() -> Path:
+    """Where `wphil emulator install` puts rp2040js: outside the package, so an installed
+    (non-editable) wphil never needs to write into site-packages."""
+    return wphil_cache() / "rp2040js"
+
+
+def has_rp2040js(home: Path) -> bool:
+    return (home / "node_modules" / "rp2040js" / "package.json").is_file()
+
+
 def rp2040js_home() -> Path:
-    """The folder whose node_modules holds rp2040js."""
-    return Path(os.environ.get("WPHIL_RP2040JS") or HARNESS)
+    """The folder whose node_modules holds rp2040js: $WPHIL_RP2040JS, the harness folder
+    (a clone after `npm ci` there), else the user cache."""
+    if os.environ.get("WPHIL_RP2040JS"):
+        return Path(os.environ["WPHIL_RP2040JS"])
+    return HARNESS if has_rp2040js(HARNESS) else user_rp2040js()
 
 
 def find_uf2(option: str | None = None) -> Path:
@@ -78,8 +98,8 @@ def missing(uf2_option: str | None = None) -> str | None:
     """Why the emulated Pico cannot run here (one line), or None."""
     if not find_node():
         return "needs node (Node.js >= 18) on PATH"
-    if not (rp2040js_home() / "node_modules" / "rp2040js" / "package.json").is_file():
-        return f"needs rp2040js: npm ci --prefix {HARNESS}"
+    if not has_rp2040js(rp2040js_home()):
+        return "needs rp2040js (the emulator's npm package): run `wphil emulator install`"
     try:
         find_bootrom(find_uf2(uf2_option))
     except ConfigError as exc:
@@ -94,7 +114,7 @@ def board_spec(bench: Bench, opts: dict[str, Any], state: Path, uf2: Path) -> di
         # a coarser DAC runs on the MCP4728s by code scaling: the physics sees 12-bit codes
         "bench": as_mcp4728(bench), "bench_source": str(bench.source), "state": str(state),
         "uf2": str(uf2), "bootrom": str(find_bootrom(uf2)), "node": find_node(),
-        "rp2040js": os.environ.get("WPHIL_RP2040JS"),
+        "rp2040js": None if rp2040js_home() == HARNESS else str(rp2040js_home()),
         "board_seed": opts.get("board_seed", sim.board_seed),
         "noise_seed": opts.get("seed", sim.noise_seed),
         "read_noise_volts": opts.get("noise", sim.read_noise_volts),
@@ -121,6 +141,8 @@ class EmulatedPico:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = BOOT_TIMEOUT_S) -> EmulatedPico:
+        status.info("rp2040://: starting the emulated Pico (the emulator boots MicroPython: "
+                    "a few seconds)")
         self.state.mkdir(parents=True, exist_ok=True)
         spec_path = self.state / "spec.json"
         spec_path.write_text(json.dumps(self.spec))
@@ -167,6 +189,8 @@ class EmulatedPico:
         if marker.is_file() and marker.read_text() == firmware_source_hash():
             return
         log.info("rp2040: flashing the firmware onto %s", self.port)
+        status.info("rp2040://: flashing this wphil's firmware onto the emulated Pico "
+                    "(once per firmware version: about 10 s)")
         proc = subprocess.run([sys.executable, "-m", "wphil", "flash", "--port", self.port],
                               capture_output=True, text=True, timeout=FLASH_TIMEOUT_S)
         if proc.returncode:

@@ -33,7 +33,7 @@ from wphil.drivers.mock import MockDevice
 from wphil.drivers.netlist import Sweep, netlist, output_vectors
 from wphil.drivers.netlist_tran import Transient, state_vectors, tran_netlist
 from wphil.drivers.spice_engine import SpiceEngine
-from wphil.drivers.urls import natural, non_negative, parse_options
+from wphil.drivers.urls import flag, natural, non_negative, parse_options
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ VERSION = "spice-1"
 #: halving it moves no sample by an ADC code)
 TRAN_STEPS_PER_TAU = 50
 _OPTIONS = {"seed": natural, "board_seed": natural, "noise": non_negative, "drift": non_negative,
-            "nominal": natural}
+            "nominal": flag}
 
 
 class SpiceDevice(MockDevice):

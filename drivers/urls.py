@@ -53,14 +53,35 @@ positive = _named("a number > 0", _at_least(float, 0.0, strict=True))
 non_negative = _named("a number >= 0", _at_least(float, 0.0))
 
 
+def _zero_or_one(text: str) -> int:
+    if text not in ("0", "1"):
+        raise ValueError(text)
+    return int(text)
+
+
+#: an on/off URL option: exactly 0 or 1 (`nominal=2` is a typo, not "on")
+flag = _named("0 or 1", _zero_or_one)
+
+#: schemes whose URL has a path: `serial:///dev/ttyACM0`; every other one is `scheme://?options`
+_WITH_PATH = ("serial",)
+
+
 def parse_options(url: str, allowed: dict[str, Callable[[str], Any]], scheme: str) -> dict[str, Any]:
     """Query options of `url`, converted; unknown or malformed ones are a `ConfigError`."""
     parts = urlsplit(url)
+    if parts.fragment or "#" in url:
+        raise ConfigError(f"{url}: a device URL has no #fragment; options go after '?'")
+    if scheme not in _WITH_PATH and (parts.netloc or parts.path):
+        raise ConfigError(f"{url}: {scheme}:// takes no host or path "
+                          f"({(parts.netloc + parts.path)!r}); options go after '?': "
+                          f"{scheme}://?name=value")
     options: dict[str, Any] = {}
     for name, raw in parse_qsl(parts.query, keep_blank_values=True):
         if name not in allowed:
             valid = ", ".join(allowed) or "none"
             raise ConfigError(f"{url}: unknown option {name!r} for {scheme}://; valid: {valid}")
+        if name in options:
+            raise ConfigError(f"{url}: option {name} is given twice; give it once")
         try:
             options[name] = allowed[name](raw)
         except ValueError:

@@ -6,6 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.support.tiers import (  # noqa: F401 - pytest hooks: skipped tiers reported, CI fails
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+)
 from wphil.drivers import load_bench, open_device
 
 

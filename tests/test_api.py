@@ -22,6 +22,7 @@ def _readme_api_example() -> str:
     return re.search(r"```python\n(.*?)```", text, re.S).group(1)
 
 
+@pytest.mark.slow
 def test_readme_api_example_runs_as_written(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", _readme_api_example()], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
@@ -34,6 +35,7 @@ def test_readme_api_example_runs_as_written(tmp_path: Path) -> None:
     ("compare_rules.py", ["--seeds", "2", "--max-queries", "20000"], "| wp | "),
     ("evaluate_elsewhere.py", ["--boards", "2,3"], "on mock://?board_seed=3"),
 ])
+@pytest.mark.slow
 def test_examples_run(tmp_path: Path, script: str, args: list[str], expect: str) -> None:
     env = {**os.environ, "MPLBACKEND": "Agg"}
     proc = subprocess.run([sys.executable, str(ROOT / "examples" / script), *args], cwd=tmp_path,
@@ -54,6 +56,7 @@ def test_train_yields_each_epoch_and_the_run_reads_back_the_same(tmp_path: Path)
     assert run.weights.shape == (9,) and run.codes.dtype.kind == "i"
 
 
+@pytest.mark.slow
 def test_breaking_out_of_the_loop_saves_a_resumable_run(tmp_path: Path) -> None:
     training = wphil.train(seed=4, out=tmp_path / "run")
     for record in training:

@@ -53,6 +53,7 @@ def every_code(bench: Bench) -> np.ndarray:
 
 
 @pytest.mark.parametrize("profile", ["default", "harsh"])
+@pytest.mark.slow
 def test_fitted_lines_predict_the_true_dac_volts_within_half_an_lsb(profile: str) -> None:
     bench = load_bench("xor-2-2-1", profile)
     lsb = bench.dac.vref / (1 << bench.dac.bits)

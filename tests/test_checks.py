@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.test_cli import wphil
 from wphil.drivers import open_device
 from wphil.drivers.bench_files import load_bench
@@ -9,6 +11,7 @@ from wphil.drivers.instruments.rails import Rail, RailStatus
 from wphil.lab.checks import check_dac_addresses, check_rails, check_zero_weight_readouts
 
 
+@pytest.mark.slow
 def test_check_passes_on_the_simulated_xor_bench() -> None:
     proc = wphil("check", "--device", "mock://", check=True)
     lines = proc.stdout.splitlines()

@@ -29,6 +29,7 @@ def epochs_of(run: Path) -> list[int]:
         return [int(row["epoch"]) for row in csv.DictReader(f)]
 
 
+@pytest.mark.slow
 def test_train_with_no_options_learns_xor_and_writes_the_run_directory(tmp_path: Path) -> None:
     proc = wphil("train", cwd=tmp_path, check=True)
     (run,) = (tmp_path / "runs").iterdir()
@@ -42,6 +43,7 @@ def test_train_with_no_options_learns_xor_and_writes_the_run_directory(tmp_path:
     assert proc.stdout.startswith("converged at epoch") and proc.stderr == ""
 
 
+@pytest.mark.slow
 def test_eval_remeasures_a_finished_run(tmp_path: Path) -> None:
     wphil("train", "--out", str(tmp_path / "run"), check=True)
     result = json.loads(wphil("eval", str(tmp_path / "run"), "--json", check=True).stdout)
@@ -49,6 +51,7 @@ def test_eval_remeasures_a_finished_run(tmp_path: Path) -> None:
     assert "accuracy 100.0%" in wphil("eval", str(tmp_path / "run"), check=True).stdout
 
 
+@pytest.mark.slow
 def test_info_json_describes_the_device() -> None:
     info = json.loads(wphil("info", "--json", check=True).stdout)
     assert info["backend"] == "mock" and info["layers"] == [2, 2, 1]
@@ -69,6 +72,7 @@ def test_info_json_describes_the_device() -> None:
      "--onchip runs the firmware's own loop, which is wp"),
     (["train", "--log-wire", "{tmp}/no/such/dir/wire.log"], "cannot write"),
 ])
+@pytest.mark.slow
 def test_bad_input_gives_one_clear_line_and_exit_code_2(tmp_path: Path, args: list[str],
                                                         message: str) -> None:
     text = (ROOT / "bench" / "xor-2-2-1.toml").read_text()
@@ -86,6 +90,7 @@ def test_bad_input_gives_one_clear_line_and_exit_code_2(tmp_path: Path, args: li
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_resume_refuses_to_change_what_defines_the_run(tmp_path: Path) -> None:
     wphil("train", "--out", str(tmp_path / "run"), "--epochs", "3", "--target-loss", "1e-9",
           check=True)
@@ -93,6 +98,7 @@ def test_resume_refuses_to_change_what_defines_the_run(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "--lr cannot be changed on --resume" in proc.stderr
 
 
+@pytest.mark.slow
 def test_resume_extends_a_finished_run_without_gaps(tmp_path: Path) -> None:
     run = tmp_path / "run"
     wphil("train", "--out", str(run), "--epochs", "5", "--target-loss", "1e-9", check=True)
@@ -114,6 +120,7 @@ def train_then_kill_9(run: Path, *args: str, after_checkpoint_s: float) -> None:
     proc.wait()
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_leaves_every_epoch_exactly_once(tmp_path: Path) -> None:
     run = tmp_path / "run"
     # parity4 with an unreachable loss target: runs until killed, checkpoints every second

@@ -13,6 +13,7 @@ from tests.test_cli import wphil
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_bench_learn_on_a_tiny_grid_prints_the_table_and_writes_json_and_png(tmp_path) -> None:
     out = tmp_path / "learn"
     proc = wphil("bench", "learn", "--tasks", "xor", "--rules", "wp,node,spsa,offline,cma-es",
@@ -55,6 +56,7 @@ def test_bad_input_to_the_new_commands_is_one_line_and_exit_2(tmp_path, args, me
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_train_with_a_rule_option_records_it_and_plot_draws_the_run(tmp_path: Path) -> None:
     run = tmp_path / "run"
     wphil("train", "--algo", "mgd", "--rule-option", "code=walsh", "--rule-option",
@@ -66,6 +68,7 @@ def test_train_with_a_rule_option_records_it_and_plot_draws_the_run(tmp_path: Pa
     assert (run / "learning_curve.png").read_bytes().startswith(PNG)
 
 
+@pytest.mark.slow
 def test_offline_run_directory_ends_with_the_transfer_and_can_be_plotted(tmp_path: Path) -> None:
     run = tmp_path / "run"
     proc = wphil("train", "--algo", "offline", "--profile", "harsh", "--out", str(run),
@@ -77,6 +80,7 @@ def test_offline_run_directory_ends_with_the_transfer_and_can_be_plotted(tmp_pat
     assert (tmp_path / "curve.png").read_bytes().startswith(PNG)
 
 
+@pytest.mark.slow
 def test_a_stopped_grid_resumes_without_running_finished_runs_again(tmp_path: Path) -> None:
     out = tmp_path / "grid"
     args = ["bench", "learn", "--tasks", "xor", "--rules", "wp,spsa", "--seeds", "2",

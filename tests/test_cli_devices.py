@@ -13,6 +13,7 @@ from wphil.firmware.version import FIRMWARE_VERSION
 
 
 @pytest.mark.parametrize("extra", [[], ["--onchip"]], ids=["host-driven", "onchip"])
+@pytest.mark.slow
 def test_xor_trains_through_the_firmware_under_micropython(tmp_path: Path, extra: list) -> None:
     run = tmp_path / "run"
     proc = wphil("train", "--device", "upy://", "--out", str(run), *extra, check=True)
@@ -27,6 +28,7 @@ def test_xor_trains_through_the_firmware_under_micropython(tmp_path: Path, extra
     assert again["accuracy"] == 1.0 and again["device"] == "upy://"
 
 
+@pytest.mark.slow
 def test_info_prints_the_handshake_as_json() -> None:
     info = json.loads(wphil("info", "--device", "upy://", "--json", check=True).stdout)
     assert info["backend"] == "upy" and info["firmware"] == FIRMWARE_VERSION
@@ -39,6 +41,7 @@ def test_info_prints_the_handshake_as_json() -> None:
     ("upy://?speed=9", 2, "unknown option 'speed' for upy://"),
     ("serial:///dev/ttyNOPE0?timeout=x", 2, "option timeout='x' must be a number > 0"),
 ])
+@pytest.mark.slow
 def test_unreachable_or_misnamed_devices_give_one_line(tmp_path: Path, device: str, code: int,
                                                        message: str) -> None:
     proc = wphil("train", "--device", device, "--out", str(tmp_path / "run"))

@@ -20,6 +20,7 @@ def one_error_line(proc, code: int, message: str) -> None:  # noqa: ANN001
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
+@pytest.mark.slow
 def test_calibrate_then_train_with_the_table_on_the_harsh_bench(tmp_path: Path) -> None:
     bench = tmp_path / "xor.toml"
     bench.write_text((ROOT / "bench" / "xor-2-2-1.toml").read_text().replace(
@@ -49,6 +50,7 @@ def test_calibrate_then_train_with_the_table_on_the_harsh_bench(tmp_path: Path) 
     (["power", "status", "--psu", SIM_PSU, "--bench",
       str(ROOT / "tests" / "support" / "no-rails.toml")], "[power] lists no rails"),
 ])
+@pytest.mark.slow
 def test_bad_option_or_resource_is_one_line_and_exit_2(tmp_path: Path, args: list[str],
                                                        message: str) -> None:
     one_error_line(wphil(*args, cwd=tmp_path), 2, message)
@@ -63,6 +65,7 @@ def test_bad_option_or_resource_is_one_line_and_exit_2(tmp_path: Path, args: lis
     (["power", "on", "--psu", "TCPIP0::psu-short.sim::5555::SOCKET@sim"],
      "rail VA+ (CH1) is in current limit at 0.1 A: a short or overload; rails switched off"),
 ])
+@pytest.mark.slow
 def test_instrument_errors_are_one_line_and_exit_1(tmp_path: Path, args: list[str],
                                                    message: str) -> None:
     proc = wphil(*args, cwd=tmp_path)
@@ -79,6 +82,7 @@ def test_an_instrument_that_refuses_the_connection_is_exit_1(tmp_path: Path) -> 
     one_error_line(proc, 1, "Connection refused")
 
 
+@pytest.mark.slow
 def test_power_on_off_and_status_on_the_simulated_supply() -> None:
     on = wphil("power", "on", "--psu", SIM_PSU, check=True).stdout.splitlines()
     assert on[0].split() == ["rail", "CH", "output", "set", "V", "limit", "A", "V", "A", "mode"]

@@ -86,6 +86,7 @@ def test_a_busy_pico_is_reported_busy_not_taken(tmp_path: Path) -> None:
     assert entry.status.startswith("port busy") and entry.micropython is None
 
 
+@pytest.mark.slow
 def test_devices_prints_ports_and_visa_resources_as_text_and_json(tmp_path: Path) -> None:
     with EmulatedPico(tmp_path / "board", tmp_path) as pico:
         text = wphil("devices", "--port", pico.port, check=True).stdout

@@ -208,6 +208,7 @@ def garbage_target():
         yield dev
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(min_size=1, max_size=3000))
 def test_garbage_never_kills_the_firmware_and_the_handshake_still_works(garbage_target,
@@ -224,6 +225,7 @@ def test_garbage_never_kills_the_firmware_and_the_handshake_still_works(garbage_
     assert dev.board.proc.poll() is None
 
 
+@pytest.mark.slow
 def test_a_bogus_header_in_garbage_that_swallows_the_next_requests_is_outwaited(
         garbage_target) -> None:
     # found by Hypothesis: after SYNC, b"\xaa8~" and the next bytes make a header whose check
@@ -235,6 +237,7 @@ def test_a_bogus_header_in_garbage_that_swallows_the_next_requests_is_outwaited(
     assert hello["boot_id"] == dev.hello["boot_id"] and dev.board.proc.poll() is None
 
 
+@pytest.mark.slow
 def test_host_silence_puts_every_dac_at_the_safe_code() -> None:
     bench = limited_bench()                                   # host_timeout_ms = 300
     with open_device("upy://", bench) as dev:
@@ -320,6 +323,7 @@ def test_a_bad_configure_changes_nothing(upy_xor) -> None:
     assert upy_xor.evaluate(CodeMap(upy_xor.bench).inputs_to_codes(XOR_FEATURES)).shape == (1, 4, 1)
 
 
+@pytest.mark.slow
 def test_onchip_training_outlasts_the_host_timeout_while_the_host_keeps_talking() -> None:
     import time
 

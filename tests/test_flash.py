@@ -55,6 +55,7 @@ def old_firmware(tmp_path: Path, version: str = "0.0.9") -> Path:
     return source
 
 
+@pytest.mark.slow
 def test_flash_puts_every_firmware_file_on_an_empty_board_and_the_firmware_answers(
         pico: EmulatedPico) -> None:
     proc = wphil("flash", "--port", pico.port, check=True)
@@ -72,6 +73,7 @@ def test_flash_puts_every_firmware_file_on_an_empty_board_and_the_firmware_answe
         assert adc.shape == (1, 2, 1)
 
 
+@pytest.mark.slow
 def test_flashing_an_unchanged_board_writes_nothing(pico: EmulatedPico) -> None:
     first = flash(pico.port)
     before = file_stats(pico)
@@ -82,6 +84,7 @@ def test_flashing_an_unchanged_board_writes_nothing(pico: EmulatedPico) -> None:
     assert again.hello["boot_id"] != first.hello["boot_id"]     # yet it was reset and checked
 
 
+@pytest.mark.slow
 def test_flash_replaces_a_running_older_firmware(pico: EmulatedPico, tmp_path: Path) -> None:
     flash(pico.port, source=old_firmware(tmp_path))
     result = flash(pico.port)
@@ -92,6 +95,7 @@ def test_flash_replaces_a_running_older_firmware(pico: EmulatedPico, tmp_path: P
         next(f.data for f in board_files() if f.name == "version.mpy")).hexdigest()
 
 
+@pytest.mark.slow
 def test_a_corrupted_file_and_a_shadowing_source_are_found_and_fixed(pico: EmulatedPico) -> None:
     flash(pico.port)
     server = pico.root / "server.mpy"
@@ -105,6 +109,7 @@ def test_a_corrupted_file_and_a_shadowing_source_are_found_and_fixed(pico: Emula
     assert on_board(pico) == {f.name: f.sha256 for f in board_files()}
 
 
+@pytest.mark.slow
 def test_no_compile_flashes_the_sources_and_removes_the_compiled_twins(pico: EmulatedPico) -> None:
     flash(pico.port)
     result = flash(pico.port, compile=False)
@@ -113,6 +118,7 @@ def test_no_compile_flashes_the_sources_and_removes_the_compiled_twins(pico: Emu
     assert result.hello["files"] == expected_digest(sources)
 
 
+@pytest.mark.slow
 def test_dry_run_lists_the_changes_and_writes_nothing(pico: EmulatedPico) -> None:
     proc = wphil("flash", "--port", pico.port, "--dry-run", check=True)
     assert "would write  server.mpy" in proc.stdout and "nothing written" in proc.stdout
@@ -131,6 +137,7 @@ def old_mpy_cross(tmp_path: Path) -> Path:
     return exe
 
 
+@pytest.mark.slow
 def test_a_board_that_cannot_load_the_mpy_version_is_refused_before_writing(
         pico: EmulatedPico, tmp_path: Path) -> None:
     exe = old_mpy_cross(tmp_path)
@@ -148,6 +155,7 @@ def test_a_board_that_cannot_load_the_mpy_version_is_refused_before_writing(
     assert "incompatible .mpy file" in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_a_file_that_lands_corrupted_fails_verification(pico: EmulatedPico,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     write = BoardRepl.write
@@ -169,6 +177,7 @@ def one_line_error(*args: str) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("chatter", [b"", b"temp=21.5C\r\n"], ids=["echo", "endless-printing"])
+@pytest.mark.slow
 def test_a_port_that_is_not_micropython_is_one_clear_line(chatter: bytes) -> None:
     with LoopbackPort(chatter) as port:
         code, line = one_line_error("flash", "--port", port.port)
@@ -176,6 +185,7 @@ def test_a_port_that_is_not_micropython_is_one_clear_line(chatter: bytes) -> Non
     assert "is MicroPython installed" in line
 
 
+@pytest.mark.slow
 def test_a_busy_port_is_one_clear_line(pico: EmulatedPico) -> None:
     with serial.Serial(pico.port, exclusive=True):
         code, line = one_line_error("flash", "--port", pico.port)
@@ -186,11 +196,13 @@ def test_a_busy_port_is_one_clear_line(pico: EmulatedPico) -> None:
     ("/dev/ttyNOPE0", 1, "cannot open /dev/ttyNOPE0: no such port"),
     ("upy://", 2, "a simulated device has nothing to flash"),
 ])
+@pytest.mark.slow
 def test_missing_or_wrong_ports_are_one_clear_line(port: str, code: int, message: str) -> None:
     returncode, line = one_line_error("flash", "--port", port)
     assert returncode == code and message in line
 
 
+@pytest.mark.slow
 def test_no_pico_plugged_in_is_one_clear_line() -> None:
     if pico_ports():
         pytest.skip("a Pico is plugged in: `wphil flash` would flash it")
@@ -209,6 +221,7 @@ def test_permission_denied_says_how_to_get_access(monkeypatch: pytest.MonkeyPatc
         flash("/dev/ttyACM0")
 
 
+@pytest.mark.slow
 def test_flash_stops_a_firmware_left_training_on_chip(pico: EmulatedPico,
                                                       caplog: pytest.LogCaptureFixture) -> None:
     from wphil.firmware import protocol as P

@@ -66,6 +66,7 @@ def _graph() -> dict[str, set[str]]:
     return {name: _imports(path, modules) - {name} for name, path in modules.items()}
 
 
+@pytest.mark.slow
 def test_the_packages_modules_form_no_import_cycle() -> None:
     graph = _graph()
     state: dict[str, int] = {}
@@ -87,6 +88,7 @@ def test_the_packages_modules_form_no_import_cycle() -> None:
     assert not cycles, "import cycles:\n" + "\n".join(cycles)
 
 
+@pytest.mark.slow
 def test_groups_use_each_other_only_through_their_packages() -> None:
     offences = []
     for module, targets in _graph().items():
@@ -102,6 +104,7 @@ def test_groups_use_each_other_only_through_their_packages() -> None:
     assert not offences, "\n".join(sorted(offences))
 
 
+@pytest.mark.slow
 def test_the_graph_sees_the_packages_real_imports() -> None:
     """Guard for the two tests above: the graph is not empty and knows known edges."""
     graph = _graph()
@@ -135,6 +138,7 @@ def test_the_wheel_installs_only_the_wphil_namespace(tmp_path: Path) -> None:
     assert "wphil = wphil.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
 
 
+@pytest.mark.slow
 def test_import_wphil_is_light_and_public_names_are_exactly_all(tmp_path: Path) -> None:
     code = ("import sys, wphil; heavy = [m for m in ('numpy', 'click', 'serial') if m in sys.modules];"
             "print(heavy); print(sorted(wphil.__all__)); print(wphil.__version__);"

@@ -48,6 +48,7 @@ def test_pat_without_hidden_readouts_uses_the_model_and_says_so(caplog) -> None:
 
 @pytest.mark.parametrize("profile", ["harsh", "heldout"])
 @pytest.mark.parametrize("algo", ["pat", "twin"])
+@pytest.mark.slow
 def test_pat_and_twin_reach_the_target_on_harsh_and_held_out_physics(profile, algo) -> None:
     bench = load_bench("xor-2-2-1", profile)
     for seed in range(3):
@@ -67,6 +68,7 @@ def test_twin_counts_its_probes_and_records_its_fit(xor_bench) -> None:
     assert fit["rms_volts"] < 0.01                         # the board is in the model's family
 
 
+@pytest.mark.slow
 def test_twin_on_physics_outside_its_model_converges_through_its_in_loop_fallback() -> None:
     """On the held-out board the transferred twin misses; the in-loop phase (pat through the
     fitted model) reaches the target anyway."""

@@ -19,6 +19,7 @@ def objective_for(dev):
 
 
 @pytest.mark.parametrize("name", [p for p in PEERS if p != "cma-es-mb"])
+@pytest.mark.slow
 def test_peer_adapter_counts_every_query(xor_bench, name) -> None:
     with open_device("mock://?seed=5", xor_bench) as dev:
         objective = objective_for(dev)
@@ -62,6 +63,7 @@ def test_unknown_peer_and_option_are_config_errors() -> None:
         make_peer("cma-es", {"sigma": 1})
 
 
+@pytest.mark.slow
 def test_mini_batch_cma_counts_batch_queries_and_records_only_whole_set_checks() -> None:
     from wphil.drivers import load_bench
 

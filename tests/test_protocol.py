@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,7 @@ frames = st.tuples(st.integers(0, 255), st.sampled_from([0, P.F_REPLY, P.F_REPLY
                    st.integers(0, 0xFFFF), st.binary(max_size=600))
 
 
+@pytest.mark.slow
 @given(frames, st.lists(st.integers(1, 50), max_size=20))
 def test_any_payload_round_trips_however_the_bytes_are_split(frame, cuts) -> None:
     cmd, flags, seq, payload = frame
@@ -39,6 +41,7 @@ def test_largest_payload_round_trips_and_one_more_byte_is_refused() -> None:
         raise AssertionError("an oversized payload was encoded")
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(frames, st.lists(st.integers(0, 10_000), min_size=1, max_size=4))
 def test_every_corrupted_frame_is_detected_and_the_next_one_still_decodes(frame, flips) -> None:

@@ -35,6 +35,7 @@ def xor_inputs(bench) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", RECURRENT)
+@pytest.mark.slow
 def test_rk4_sample_matches_a_64x_finer_integration_to_a_tenth_of_an_adc_lsb(name: str) -> None:
     bench = load_bench(name)
     net = AnalogNetwork(bench)
@@ -158,6 +159,7 @@ def test_rules_that_need_layers_refuse_a_recurrent_bench_in_one_line(rule: str) 
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.slow
 def test_the_emulated_pico_refuses_a_recurrent_bench_before_it_boots(tmp_path: Path) -> None:
     # rp2040://'s circuit is the settled feed-forward model: it would read a recurrent
     # network as if it had no feedback and no time constants
@@ -176,6 +178,7 @@ def test_a_sequence_task_on_a_feed_forward_bench_is_refused() -> None:
 
 
 @pytest.mark.parametrize("algo", ["wp", "wp-central", "spsa", "mgd", "bp"])
+@pytest.mark.slow
 def test_loss_only_rules_and_bptt_lower_the_sequence_loss(algo: str) -> None:
     bench = load_bench("delayed-xor")
     config = TrainConfig.for_bench(bench, algo=algo, epochs=15, seed=1)
@@ -186,6 +189,7 @@ def test_loss_only_rules_and_bptt_lower_the_sequence_loss(algo: str) -> None:
     assert records[-1].queries > 0
 
 
+@pytest.mark.slow
 def test_offline_bptt_trains_the_model_then_transfers_once() -> None:
     bench = load_bench("oscillator-2")
     config = TrainConfig.for_bench(bench, algo="offline", epochs=30, seed=0)
@@ -198,9 +202,9 @@ def test_offline_bptt_trains_the_model_then_transfers_once() -> None:
 @pytest.mark.slow
 def test_wp_trains_delayed_xor_to_full_accuracy_on_mock() -> None:
     bench = load_bench("delayed-xor")
-    # seed 2: the fourth DAC chip (the reference, for spice://) redrew board 1's mismatch;
-    # on it seed 1 sits on a plateau past 400 epochs (restart_after catches it later)
-    config = TrainConfig.for_bench(bench, seed=2, epochs=400)
+    # the default seed, with the bench's defaults (lr 0.08, restart after 30 flat epochs):
+    # 323 epochs; seeds 0-9 all reach the target within 700 (bench/results/first_runs.md)
+    config = TrainConfig.for_bench(bench, seed=0, epochs=400)
     with open_device("mock://", bench) as dev:
         trainer = make_trainer(dev, bench, load_task("delayed-xor"), config)
         last = list(trainer.run())[-1]
@@ -231,6 +235,7 @@ def test_forward_differences_point_away_from_descent_where_the_oscillation_start
     assert cosine["wp"] < 0
 
 
+@pytest.mark.slow
 def test_the_oscillator_bench_trains_to_its_rms_target_on_mock() -> None:
     bench = load_bench("oscillator-2")
     assert bench.defaults.algo == "wp-central"
@@ -258,6 +263,7 @@ def test_the_firmware_paces_steps_and_reports_every_missed_deadline() -> None:
 
 
 @pytest.mark.parametrize("name", RECURRENT)
+@pytest.mark.slow
 def test_firmware_and_numpy_twins_agree_within_one_lsb_on_a_sequence(name: str) -> None:
     bench = load_bench(name)
     codes = random_codes(bench, 1, seed=4)[0]

@@ -51,6 +51,7 @@ def clean(tmp_path_factory):
     # noisy circuit measures again with other noise, so mixed faults end identical only quiet
     ("drop:0.001,flip:0.001,dup:0.001,delay:0.05,reset:0.02", "quiet"),
 ])
+@pytest.mark.slow
 def test_faulty_link_ends_with_the_clean_runs_weights_and_metrics(tmp_path, clean, faults,
                                                                   board) -> None:
     quiet = "&noise=0&drift=0" if board == "quiet" else ""
@@ -82,6 +83,7 @@ def test_readme_fault_rates_on_seeds_the_old_link_failed_complete_bit_identical(
     assert rows == clean_rows and np.array_equal(weights, clean_weights)
 
 
+@pytest.mark.slow
 def test_a_device_that_never_comes_back_stops_the_run_saved_and_resumable(tmp_path) -> None:
     run = tmp_path / "run"
     proc = wphil("train", "--device", "upy://?timeout=0.3&reconnect=1&faults=vanish:0.1,vanish_s:60",
@@ -99,6 +101,7 @@ def test_a_device_that_never_comes_back_stops_the_run_saved_and_resumable(tmp_pa
     assert epochs_of(run) == list(range(1, len(done) + 6))
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_host_over_upy_then_resume_loses_nothing(tmp_path) -> None:
     run = tmp_path / "run"
     train_then_kill_9(run, "--device", "upy://", after_checkpoint_s=0.7)
@@ -118,6 +121,7 @@ def test_kill_9_of_the_host_over_upy_then_resume_loses_nothing(tmp_path) -> None
     assert epochs_of(run) == list(range(1, target + 1))
 
 
+@pytest.mark.slow
 def test_wire_log_has_every_frame_in_both_directions(tmp_path) -> None:
     log = tmp_path / "wire.log"
     wphil("info", "--device", "upy://", "--log-wire", str(log), check=True)
@@ -172,6 +176,7 @@ def fuzz_target():
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
+@pytest.mark.slow
 @given(st.lists(fuzz_frame(), min_size=FRAMES_PER_EXAMPLE, max_size=FRAMES_PER_EXAMPLE))
 def test_fuzzed_frames_never_crash_the_firmware_and_every_reply_is_well_formed(fuzz_target,
                                                                               frames) -> None:
@@ -196,6 +201,7 @@ def test_fuzzed_frames_never_crash_the_firmware_and_every_reply_is_well_formed(f
     assert dev.board.proc.poll() is None
 
 
+@pytest.mark.slow
 def test_the_first_connect_rides_out_an_unplugged_board() -> None:
     bench = load_bench("xor-2-2-1")
     inputs = np.array([[1000, 1000], [3000, 1000]])
@@ -208,6 +214,7 @@ def test_the_first_connect_rides_out_an_unplugged_board() -> None:
         assert np.array_equal(dev.evaluate(inputs, np.full(9, 1500)), clean)
 
 
+@pytest.mark.slow
 def test_a_port_that_never_answers_fails_at_once_not_at_the_reconnect_deadline() -> None:
     import pty
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from wphil.compare.report import curves, goals, summarize
 
 
@@ -55,6 +57,7 @@ def test_a_trajectory_task_is_judged_by_its_loss_and_a_task_no_peer_runs_has_no_
     assert not {g["task"]: g for g in goals(summarize(worse))}["oscillator"]["met"]
 
 
+@pytest.mark.slow
 def test_cma_es_restarts_from_an_incumbent_at_its_bounds() -> None:
     """Regression: on iris (seed 1) CMA-ES's mean, measured as the incumbent, lay just
     outside the weight bounds and the restart from it raised in cma; the grid then lost

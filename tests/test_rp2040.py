@@ -35,8 +35,9 @@ from wphil.lab.firmware_files import board_files, expected_digest
 from wphil.lab.flash import flash
 
 REASON = missing()
+# slow as a whole: every test shares one emulated Pico, whose boot and first flash take ~15 s
 pytestmark = [pytest.mark.skipif(REASON is not None, reason=f"rp2040://: {REASON}"),
-              pytest.mark.timeout(600)]
+              pytest.mark.timeout(600), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +101,7 @@ def url(board: EmulatedPico, extra: str = "") -> str:
     return f"rp2040://?state={board.state}{extra}"
 
 
+@pytest.mark.slow
 def test_flash_onto_a_blank_emulated_pico_writes_verifies_boots_and_again_writes_nothing(
         board: EmulatedPico) -> None:
     first = board.first_flash
@@ -146,6 +148,7 @@ def _frame_reply(port: serial.Serial, seq: int, seconds: float) -> tuple[int, in
     return None
 
 
+@pytest.mark.slow
 def test_a_truncated_frame_then_silence_gets_an_error_reply_not_the_watchdog(
         board: EmulatedPico) -> None:
     with open_device(url(board), load_bench("xor-2-2-1")):
@@ -175,6 +178,7 @@ def test_factory_fresh_dacs_all_at_0x60_are_given_0x60_0x61_0x62_by_the_address_
     assert saved == [0x60, 0x61, 0x62]                        # in the chips' EEPROMs
 
 
+@pytest.mark.slow
 def test_the_emulated_mcp4728_refuses_the_old_ldac_placement_and_takes_the_new_one(
         board: EmulatedPico) -> None:
     acks, scan = board.old_sequence
@@ -184,6 +188,7 @@ def test_the_emulated_mcp4728_refuses_the_old_ldac_placement_and_takes_the_new_o
     assert first.busy_ms >= 50 and second.busy_ms >= 50            # RDY/BSY low, then high
 
 
+@pytest.mark.slow
 def test_verify_reads_each_chips_address_bits_by_its_ldac_wire(board: EmulatedPico) -> None:
     factory = board.factory_bits                                   # all three at 0x60
     assert [(c.eeprom, c.register) for c in factory] == [(0, 0)] * 3
@@ -193,6 +198,7 @@ def test_verify_reads_each_chips_address_bits_by_its_ldac_wire(board: EmulatedPi
     assert all(c.ok for c in board.verified) and address_bits_check(board.verified).ok
 
 
+@pytest.mark.slow
 def test_the_address_command_refuses_an_address_another_chip_answers(board: EmulatedPico) -> None:
     proc = wphil("dac-address", "--port", board.port, "--chip", "2", "--from", "0x62",
                  "--to", "0x61")
@@ -204,6 +210,7 @@ def test_the_address_command_refuses_an_address_another_chip_answers(board: Emul
         assert dev.info().details["dac_addresses"] == [0x60, 0x61, 0x62]
 
 
+@pytest.mark.slow
 def test_xor_trains_to_100_percent_host_driven_on_the_addressed_bench(board: EmulatedPico,
                                                                       tmp_path: Path) -> None:
     # in this process, so rp2040:// finds the session's running board
@@ -212,6 +219,7 @@ def test_xor_trains_to_100_percent_host_driven_on_the_addressed_bench(board: Emu
     assert "accuracy 100.0%" in result.output, result.output
 
 
+@pytest.mark.slow
 def test_on_chip_training_runs_the_firmwares_loop_on_the_rp2040_build(board: EmulatedPico,
                                                                       tmp_path: Path) -> None:
     out = tmp_path / "onchip"

@@ -53,6 +53,7 @@ def interrupt(proc: subprocess.Popen) -> None:
 
 
 # -- one writer per run directory ----------------------------------------------------------
+@pytest.mark.slow
 def test_a_second_out_on_a_running_run_is_refused_and_the_first_run_goes_on(tmp_path: Path) -> None:
     run = tmp_path / "run"
     first = endless(run, "--out", str(run))
@@ -69,6 +70,7 @@ def test_a_second_out_on_a_running_run_is_refused_and_the_first_run_goes_on(tmp_
     assert epochs == list(range(1, len(epochs) + 1))
 
 
+@pytest.mark.slow
 def test_a_second_resume_on_a_running_run_is_refused(tmp_path: Path) -> None:
     run = tmp_path / "run"
     assert wphil_cli("train", "--out", str(run), "--epochs", "3", "--target-loss", "1e-12",
@@ -104,6 +106,7 @@ def test_a_training_dropped_before_it_started_releases_its_lock(tmp_path: Path) 
     RunDir.reopen(tmp_path / "run", lock=True).close()
 
 
+@pytest.mark.slow
 def test_a_lock_held_elsewhere_refuses_the_start_before_it_writes(tmp_path: Path) -> None:
     (tmp_path / "run").mkdir()
     with FileLock(tmp_path / "run" / ".wphil.lock", timeout=0):
@@ -123,6 +126,7 @@ def test_the_api_opens_the_device_before_it_creates_the_run_directory(tmp_path: 
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_a_resume_whose_device_cannot_be_opened_changes_nothing(tmp_path: Path) -> None:
     run = tmp_path / "run"
     assert wphil_cli("train", "--out", str(run), "--epochs", "3", "--target-loss", "1e-12",
@@ -139,6 +143,7 @@ def _without_time(run: Path) -> list[dict[str, str]]:
     return [{k: v for k, v in r.items() if k != "elapsed_s"} for r in rows(run)]
 
 
+@pytest.mark.slow
 def test_an_interrupted_and_resumed_run_on_the_noisy_mock_is_bit_identical(tmp_path: Path) -> None:
     settings = dict(device=NOISY, epochs=14, target_loss=1e-12, batch_size=1,
                     rounding="stochastic", seed=5)
@@ -155,6 +160,7 @@ def test_an_interrupted_and_resumed_run_on_the_noisy_mock_is_bit_identical(tmp_p
     assert np.array_equal(wphil.Run(tmp_path / "cut").codes, wphil.Run(tmp_path / "straight").codes)
 
 
+@pytest.mark.slow
 def test_a_killed_and_resumed_run_on_the_noisy_mock_is_bit_identical(tmp_path: Path) -> None:
     run = tmp_path / "cut"
     proc = endless(run, "--device", NOISY, "--out", str(run), "--seed", "3")
@@ -174,6 +180,7 @@ def test_a_killed_and_resumed_run_on_the_noisy_mock_is_bit_identical(tmp_path: P
     assert _without_time(run) == _without_time(tmp_path / "straight")
 
 
+@pytest.mark.slow
 def test_the_noise_state_restarts_when_resumed_on_another_device(tmp_path: Path) -> None:
     settings = dict(epochs=8, target_loss=1e-12, seed=5)
     wphil.train(device=NOISY, **settings, out=tmp_path / "straight").wait()
@@ -186,6 +193,7 @@ def test_the_noise_state_restarts_when_resumed_on_another_device(tmp_path: Path)
 
 
 # -- the query budget ------------------------------------------------------------------------
+@pytest.mark.slow
 def test_max_queries_is_the_budget_for_spsa_not_the_bench_epoch_count(tmp_path: Path) -> None:
     # spsa spends 12 queries an epoch on XOR: the bench's 500 epochs end at 6,000
     proc = wphil_cli("train", "--algo", "spsa", "--max-queries", "7000", "--target-loss",
@@ -197,6 +205,7 @@ def test_max_queries_is_the_budget_for_spsa_not_the_bench_epoch_count(tmp_path: 
     assert 7000 <= summary["queries"] < 7000 + 12 and summary["epochs"] > 500
 
 
+@pytest.mark.slow
 def test_a_run_past_its_budget_says_by_how_much(tmp_path: Path) -> None:
     proc = wphil_cli("train", "--max-queries", "100", "--target-loss", "1e-12",
                      "--out", str(tmp_path / "run"), "--no-progress")
@@ -208,6 +217,7 @@ def test_a_run_past_its_budget_says_by_how_much(tmp_path: Path) -> None:
     assert "120 queries (20 past the --max-queries budget of 100" in proc.stdout
 
 
+@pytest.mark.slow
 def test_resume_with_a_budget_alone_runs_to_the_budget(tmp_path: Path) -> None:
     run = tmp_path / "run"
     assert wphil_cli("train", "--out", str(run), "--epochs", "3", "--target-loss", "1e-12",

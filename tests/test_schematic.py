@@ -67,6 +67,7 @@ def test_schematic_command_writes_drawing_parts_and_wiring(tmp_path: Path, name:
 
 
 @pytest.mark.parametrize("name", ["parity4", "iris"])
+@pytest.mark.slow
 def test_schematic_tables_alone_for_the_larger_benches(tmp_path: Path, name: str) -> None:
     wphil("schematic", "--bench", name, "--out", str(tmp_path), "--no-drawing", "--no-kicad",
           check=True)

@@ -11,7 +11,8 @@ from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.spice_engine import SpiceEngine, SpiceError, find_libngspice
 
 needs_ngspice = pytest.mark.skipif(find_libngspice() is None,
-                                   reason="libngspice not installed (apt-get install libngspice0)")
+                                   reason="spice://: libngspice not installed "
+                                   "(apt-get install libngspice0)")
 
 XOR = load_bench("xor-2-2-1")
 LO, HI = 1024 - 1000, 2048 + 1000          # roughly -0.5 V and +0.5 V around the reference
@@ -42,6 +43,7 @@ def test_a_bench_without_a_circuit_cannot_be_simulated_at_circuit_level() -> Non
 
 
 @needs_ngspice
+@pytest.mark.slow
 def test_a_netlist_error_in_one_worker_does_not_poison_the_next_query() -> None:
     good = ["* divider", "Vidx idx 0 0", "B1 a 0 V = pwl(V(idx),0,1,1,3)", "R1 a b 1k",
             "R2 b 0 1k", ".dc Vidx 0 1 1", ".end"]
@@ -58,6 +60,7 @@ def test_a_netlist_error_in_one_worker_does_not_poison_the_next_query() -> None:
 
 
 @needs_ngspice
+@pytest.mark.slow
 def test_batched_perturbations_equal_single_queries_and_are_counted() -> None:
     bench = load_bench("xor-2-2-1", overrides={"sim": {"read_noise_volts": 0.0}})
     rng = np.random.default_rng(4)
@@ -77,6 +80,7 @@ def test_batched_perturbations_equal_single_queries_and_are_counted() -> None:
 
 
 @needs_ngspice
+@pytest.mark.slow
 def test_weight_codes_move_the_output_the_way_the_calibration_says() -> None:
     """On a nominal board, a small net comes out as net = weight_per_volt (Vdac - Vref) x: the
     diode limiter already shunts 3% of Rf's current at 0.2 V, so the test stays near 0.05 V."""
@@ -95,6 +99,7 @@ def test_weight_codes_move_the_output_the_way_the_calibration_says() -> None:
 
 
 @needs_ngspice
+@pytest.mark.slow
 def test_probe_volts_and_hidden_readouts_work_as_on_mock() -> None:
     with open_device("spice://", XOR) as dev:
         dev.set_channel(3, 3000)

@@ -14,7 +14,8 @@ from wphil.drivers.spice_engine import find_libngspice
 from wphil.learning import TrainConfig, load_task, make_trainer
 
 needs_ngspice = pytest.mark.skipif(find_libngspice() is None,
-                                   reason="libngspice not installed (apt-get install libngspice0)")
+                                   reason="spice://: libngspice not installed "
+                                   "(apt-get install libngspice0)")
 
 #: the ideal profile (16-bit converters, no mismatch) with equal time constants and no noise:
 #: what is left between spice:// and mock:// is the circuit against the model

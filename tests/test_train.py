@@ -24,6 +24,7 @@ def test_xor_converges_on_at_least_19_of_20_seeds_with_default_settings(xor_benc
     assert all(t.state.accuracy == 1.0 and t.state.loss <= 0.02 for t in converged)
 
 
+@pytest.mark.slow
 def test_xor_converges_per_pattern_as_in_the_paper(xor_bench) -> None:
     results = [train(xor_bench, "xor", f"mock://?seed={s}", seed=s, batch_size=1, lr=0.05,
                      epochs=3000)[0] for s in range(10)]

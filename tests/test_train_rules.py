@@ -24,6 +24,7 @@ def train(bench, url: str = "mock://", state: TrainState | None = None, **overri
 @pytest.mark.parametrize("algo,at_least", [
     ("node", 6), ("swnp", 6), ("spsa", 5), ("mgd", 4), ("bp", 6), ("pat", 6),
 ])
+@pytest.mark.slow
 def test_each_rule_trains_xor_on_the_mock_with_its_defaults(xor_bench, algo, at_least) -> None:
     """Six seeds each (weights and read noise); the random-sign rules may lose one to the
     75%-accuracy local minimum of 2-2-1 XOR, which also traps wp on ~1.5% of seeds. mgd

@@ -33,6 +33,33 @@ def cli(verbose: int) -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(min(handler.level, logging.INFO))
+    _show_status()
+
+
+class _StatusHandler(logging.StreamHandler):
+    """Status lines to whatever sys.stderr is when they are said (click's test runner
+    swaps it per invocation)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("wphil: %(message)s"))
+
+    @property
+    def stream(self):  # noqa: ANN201 - logging's attribute
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # noqa: ANN001
+        pass
+
+
+def _show_status() -> None:
+    """Say on stderr what a long wait is for (wphil.drivers.status), once per process."""
+    status = logging.getLogger("wphil.status")
+    if not any(isinstance(h, _StatusHandler) for h in status.handlers):
+        status.addHandler(_StatusHandler())
+    status.setLevel(logging.INFO)
+    status.propagate = False             # not twice with -v
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,10 +98,11 @@ def main(argv: list[str] | None = None) -> None:
 from wphil.cli.board import dac_address_cmd, devices_cmd, flash_cmd  # noqa: E402
 from wphil.cli.check import check_cmd  # noqa: E402
 from wphil.cli.compare import bench, plot  # noqa: E402
+from wphil.cli.emulator import emulator  # noqa: E402
 from wphil.cli.lab import calibrate_cmd, power  # noqa: E402
 from wphil.cli.schematic import schematic_cmd  # noqa: E402
 from wphil.cli.train import eval_cmd, info, train  # noqa: E402
 
 for command in (train, info, eval_cmd, flash_cmd, dac_address_cmd, devices_cmd, calibrate_cmd,
-                power, bench, plot, schematic_cmd, check_cmd):
+                power, bench, plot, schematic_cmd, check_cmd, emulator):
     cli.add_command(command)

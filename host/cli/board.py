@@ -171,21 +171,23 @@ def _verify(port: str, bench: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def devices_cmd(ports: tuple[str, ...], no_probe: bool, no_visa: bool, as_json: bool) -> None:
     """List serial ports (Raspberry Pi Picos first, with what they run) and VISA instruments."""
-    from wphil.lab import list_devices
+    from wphil.lab import list_devices, visa_resources
 
-    found = list_devices(ports, probe=not no_probe, visa=not no_visa)
     if as_json:
-        click.echo(json.dumps(found, indent=2))
+        click.echo(json.dumps(list_devices(ports, probe=not no_probe, visa=not no_visa), indent=2))
         return
+    found = list_devices(ports, probe=not no_probe, visa=False)
     click.echo("serial ports:" if found["serial"] else "serial ports: none found")
     for entry in found["serial"]:
         mark = "pico" if entry["pico"] else "    "
         ident = f"  serial {entry['serial_number']}" if entry["serial_number"] else ""
         status = f"  {entry['status']}" if entry["status"] else ""
         click.echo(f"  {mark} {entry['port']:14} {entry['description']}{ident}{status}")
-    visa = found["visa"]
-    if visa is None:
+    if no_visa:
         return
+    # pyvisa-py also searches the local network: seconds, so say so before the wait
+    click.echo("VISA resources: searching (and the local network; a few seconds)...")
+    visa = visa_resources()
     if visa["backend"] is None:
         click.echo(f"VISA: {visa['error']}")
         return

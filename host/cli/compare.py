@@ -39,8 +39,23 @@ from wphil.drivers.errors import ConfigError
 QUICK = {"tasks": "xor", "seeds": 3, "max_queries": 20_000}
 
 
-def _names(text: str) -> list[str]:
-    return [n.strip() for n in text.split(",") if n.strip()]
+def _names(text: str, option: str) -> list[str]:
+    """A comma-separated list that names something at least once and nothing twice."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise click.UsageError(f"{option} {text!r}: names nothing; give a comma-separated list")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise click.UsageError(f"{option} {text!r}: {', '.join(twice)} given twice; "
+                               "for more runs use --seeds")
+    return names
+
+
+def _check_learn_out(out: Path) -> None:
+    """Refuse an --out that is a training run directory: its files would be mixed with ours."""
+    if out.is_dir() and any((out / name).exists() for name in ("config.toml", "metrics.csv")):
+        raise click.UsageError(f"--out {out}: is a training run directory (wphil train); "
+                               "choose another folder for the benchmark")
 
 
 @click.group()
@@ -78,8 +93,8 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
     Prints a markdown table (medians, quartiles, success rates) and writes it with the
     JSON of every run and a PNG of loss against queries (needs the `plot` extra).
     """
-    task_names = _names(tasks or (QUICK["tasks"] if quick else ",".join(TASK_BENCH)))
-    rule_names, profile_names = _names(rules), _names(profiles)
+    task_names = _names(tasks or (QUICK["tasks"] if quick else ",".join(TASK_BENCH)), "--tasks")
+    rule_names, profile_names = _names(rules, "--rules"), _names(profiles, "--profile")
     seeds = seeds or (QUICK["seeds"] if quick else 10)
     max_queries = max_queries or (QUICK["max_queries"] if quick else None)
     check_grid(task_names, rule_names, profile_names)
@@ -89,6 +104,7 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
     if report_only and not resume:
         raise click.UsageError("--report-only needs --resume (and --out)")
     out = out or Path("runs") / datetime.now().strftime("bench-learn-%Y%m%d-%H%M%S")
+    _check_learn_out(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -250,7 +266,8 @@ def plot(run_dir: Path, out: Path | None) -> None:
         fit = json.loads(twin_file.read_text(encoding="utf-8"))
         title += (f"\ntwin vs device at the probes: {1000 * fit.get('rms_volts', float('nan')):.1f}"
                   f" mV rms ({fit.get('probes', '?')} probes, {fit.get('queries', '?')} queries)")
-    path = plot_run(metrics, title, out or run_dir / "learning_curve.png")
+    path = plot_run(metrics, title, out or run_dir / "learning_curve.png",
+                    run.get("target_loss"), run.get("target_accuracy"))
     click.echo(f"wrote {path}")
     if (run_dir / "trajectory.npz").is_file():           # a sequence task's last replay
         from wphil.compare import plot_trajectory

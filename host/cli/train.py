@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from wphil.cli.measure import is_trajectory, result_text, rms_text
 from wphil.cli.progress import EpochProgress
 from wphil.cli.setting_options import RESUME_HELP, setting_options
 from wphil.drivers import DEFAULT_BENCH, DEFAULT_URL, open_device
@@ -33,7 +34,9 @@ from wphil.runs import (
 )
 
 DEVICE_HELP = ("Device URL: mock:// (simulated, default; options ?seed=N&board_seed=N&noise=V), "
-               "upy://, /dev/ttyACM0, COM3, auto, socket://HOST:PORT.")
+               "upy:// (the firmware under the MicroPython unix port), rp2040:// (an emulated "
+               "Pico), spice:// (the bench's circuit in ngspice), /dev/ttyACM0, COM3, auto, "
+               "socket://HOST:PORT.")
 #: options of a new run that are not training settings: fixed on --resume too
 _RUN_OPTIONS = ("bench", "profile", "task", "rule_option", "out")
 
@@ -108,14 +111,15 @@ def train(ctx: click.Context, device: str, resume: Path | None, no_progress: boo
         dev = open_run_device(spec, log_wire)
         rundir, state = _create_or_close(out, spec, dev), None
     total = None if spec.config.epochs >= UNLIMITED_EPOCHS else spec.config.epochs
-    progress = EpochProgress(total, state.epoch if state else 0, disable=no_progress)
+    progress = EpochProgress(total, state.epoch if state else 0, disable=no_progress,
+                             trajectory=is_trajectory(spec.task))
     try:
         with progress:
             summary = execute(spec, rundir, state, progress.update, log_wire, dev)
     except DeviceError as exc:
         raise DeviceError(f"{exc}; the run is saved: continue it with "
                           f"wphil train --resume {rundir.path}") from None
-    _print_summary(summary, rundir.path)
+    _print_summary(summary, rundir.path, spec)
 
 
 def _open_or_release(spec: RunSpec, log_wire: str | None, rundir: RunDir) -> Any:
@@ -144,16 +148,15 @@ def _new_spec(device: str, options: dict[str, Any]) -> RunSpec:
                     options["rule_option"], **{k: options[k] for k in SETTINGS if k in options})
 
 
-def _print_summary(summary: dict[str, Any], path: Path) -> None:
+def _print_summary(summary: dict[str, Any], path: Path, spec: RunSpec) -> None:
     verdict = "converged" if summary["converged"] else f"stopped ({summary['stop_reason']})"
-    # the loss is a mean squared error in V^2: its root is the error a scope would show
-    loss = ("n/a" if summary["loss"] is None
-            else f"{summary['loss']:.4g} (RMS {1000 * summary['loss'] ** 0.5:.0f} mV)")
+    result = result_text(spec.task, spec.bench, summary["loss"], summary["accuracy"],
+                         spec.config.target_loss)
     over = summary.get("queries_over_budget") or 0
     budget = (f" ({over} past the --max-queries budget of {summary['max_queries']}: a step and "
               "the epoch's evaluation run to their end)" if over else "")
-    click.echo(f"{verdict} at epoch {summary['epochs']}: loss {loss}, accuracy "
-               f"{100 * summary['accuracy']:.1f}%, {summary['queries']} queries{budget} in "
+    click.echo(f"{verdict} at epoch {summary['epochs']}: {result}, {summary['queries']} "
+               f"queries{budget} in "
                f"{summary['wall_s']:.2f} s -> {path}")
 
 
@@ -174,6 +177,25 @@ def info(device: str, bench: str, as_json: bool, log_wire: str | None) -> None:
         click.echo(f"{name:14} {value}")
 
 
+def _print_eval(result: dict[str, Any]) -> None:
+    """The closing line of `wphil eval`: accuracy, or for trajectories the RMS error."""
+    where = f"{result['task']} on {result['device']}"
+    if "sequences" not in result:
+        click.echo(f"{where}: loss {result['loss']:.4g}, accuracy "
+                   f"{100 * result['accuracy']:.1f}% over {len(result['patterns'])} patterns")
+        return
+    for n, seq in enumerate(result["sequences"]):
+        right = "" if result["trajectory"] else f", {seq['right']}/{seq['scored']} steps right"
+        click.echo(f"  sequence {n}: {seq['steps']} steps, RMS error "
+                   f"{rms_text(seq['rms_volts'] ** 2, result['adc_lsb_volts'])}{right}")
+    if result["trajectory"]:
+        rms = rms_text(result["loss"], result["adc_lsb_volts"])
+        click.echo(f"{where}: RMS error {rms} over the trajectory, loss {result['loss']:.4g}")
+    else:
+        click.echo(f"{where}: loss {result['loss']:.4g}, accuracy "
+                   f"{100 * result['accuracy']:.1f}% over the scored steps")
+
+
 @click.command(name="eval")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--device", help="Device URL  [default: the run's device]")
@@ -182,7 +204,6 @@ def eval_cmd(run_dir: Path, device: str | None, as_json: bool) -> None:
     """Load a run's final weights onto a device and measure loss and accuracy."""
     from wphil.runs import evaluate_run
 
-
     result = evaluate_run(run_dir, device)
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -190,8 +211,7 @@ def eval_cmd(run_dir: Path, device: str | None, as_json: bool) -> None:
     for row in result["patterns"] if len(result["patterns"]) <= 32 else []:
         click.echo(f"  inputs {row['features']}  outputs {row['outputs']}  "
                    f"-> {row['predicted']} (label {row['label']})")
-    click.echo(f"{result['task']} on {result['device']}: loss {result['loss']:.4g}, "
-               f"accuracy {100 * result['accuracy']:.1f}% over {len(result['patterns'])} patterns")
+    _print_eval(result)
     if "twin" in result:
         click.echo(f"twin vs device: rms difference {1000 * result['twin']['rms_volts']:.1f} mV, "
                    f"largest {1000 * result['twin']['max_volts']:.1f} mV over the outputs "

@@ -21,7 +21,8 @@ from wphil.lab.dac_address import (
     program_address,
     verify_addresses,
 )
-from wphil.lab.devices import list_devices
+from wphil.lab.devices import list_devices, visa_resources
+from wphil.lab.emulator import install_rp2040js
 from wphil.lab.flash import Change, FlashResult, flash
 from wphil.lab.kicad import export_kicad
 from wphil.lab.power import OpenDacs, power_down, power_up
@@ -30,6 +31,6 @@ from wphil.lab.schematic import draw_schematic
 __all__ = ["DEFAULT_POINTS", "AddressResult", "Change", "ChipAddress", "Check", "FlashResult",
            "OpenDacs", "address_bits_check", "calibrate", "check_dac_addresses", "check_rails",
            "check_reset_switch", "check_zero_weight_readouts", "draw_schematic", "export_kicad",
-           "flash", "list_devices", "parts_list", "power_down", "power_up", "program_address",
-           "sweep_codes", "verify_addresses", "wiring_table", "write_build_package", "write_table",
-           "write_tables"]
+           "flash", "install_rp2040js", "list_devices", "parts_list", "power_down", "power_up",
+           "program_address", "sweep_codes", "verify_addresses", "visa_resources", "wiring_table",
+           "write_build_package", "write_table", "write_tables"]

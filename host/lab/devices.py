@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -105,9 +106,29 @@ def visa_resources() -> dict[str, Any]:
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        return _first_listing(attempts, errors)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            listing = _first_listing(attempts, errors)
     finally:
         quiet.setLevel(level)
+    _pass_on(caught)
+    return listing
+
+
+#: warnings wphil cannot act on: pyvisa-py says which optional packages (psutil, zeroconf,
+#: pyusb, gpib-ctypes) would widen its search; the listing is complete for what is installed
+_THIRD_PARTY = (UserWarning, "pyvisa_py")
+
+
+def _pass_on(caught: list[warnings.WarningMessage]) -> None:
+    """Log the third-party warnings wphil cannot act on (-vv shows them); re-issue the rest."""
+    category, package = _THIRD_PARTY
+    for w in caught:
+        name = (w.filename or "").replace("\\", "/")
+        if issubclass(w.category, category) and f"/{package}/" in name:
+            log.debug("%s (%s:%s)", w.message, w.filename, w.lineno)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _first_listing(attempts: list[str], errors: list[str]) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from wphil.learning.onchip import onchip_job, train_onchip
 from wphil.learning.optim import OPTIMIZERS, SGD, Adam, make_optimizer
 from wphil.learning.rules import RULES, check_rule, make_rule
 from wphil.learning.rules.base import Estimate, LearningRule, Option
+from wphil.learning.sequence_objective import SequenceObjective
+from wphil.learning.sequences import SequenceTask
 from wphil.learning.tasks import Task, load_task
 from wphil.learning.train import EpochRecord, TrainConfig, Trainer, TrainState
 from wphil.learning.trainers import make_trainer
@@ -18,6 +20,7 @@ from wphil.learning.trainers import make_trainer
 __all__ = [
     "OPTIMIZERS", "RULES", "SGD", "Adam", "make_optimizer", "meets_target", "CodeMap",
     "EpochRecord", "Estimate", "Evaluation", "IdealModel",
-    "LearningRule", "Mismatch", "Objective", "Option", "Task", "TrainConfig", "TrainState", "Trainer",
+    "LearningRule", "Mismatch", "Objective", "Option", "SequenceObjective", "SequenceTask", "Task",
+    "TrainConfig", "TrainState", "Trainer",
     "check_rule", "load_task", "make_rule", "make_trainer", "onchip_job", "train_onchip",
 ]

@@ -112,7 +112,11 @@ def task_from_csv_text(text: str, name: str, source: str) -> Task:
         raise ConfigError(f"{source}: needs at least two data rows")
     width = len(rows[0])
     if width < 2:
-        raise ConfigError(f"{source}: needs at least one feature column and a label column")
+        delimiter = next((d for d in ";\t|" if d in text), None)
+        hint = (f" (its fields look separated by {delimiter!r}; wphil reads comma-separated "
+                "values)" if delimiter else "")
+        raise ConfigError(f"{source}: needs at least one feature column and a label column, "
+                          f"separated by commas{hint}")
     features = np.empty((len(rows), width - 1))
     for i, row in enumerate(rows):
         if len(row) != width:

@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from wphil.drivers import ConfigError, open_device
-from wphil.learning import CodeMap, IdealModel, Mismatch, Objective, load_task
+from wphil.learning import (
+    CodeMap,
+    IdealModel,
+    Mismatch,
+    Objective,
+    SequenceObjective,
+    SequenceTask,
+    load_task,
+)
 from wphil.runs.rundir import RunDir
 from wphil.runs.session import RunSpec
 
@@ -31,6 +39,8 @@ def evaluate_run(path: Path, device: str | None = None) -> dict[str, Any]:
         raise ConfigError(f"{path / 'weights.npz'}: codes outside the bench limits {lo}..{hi}")
     task = load_task(spec.task)
     url = device or spec.device
+    if isinstance(task, SequenceTask):
+        return _evaluate_sequences(spec, task, codes, url)
     with open_device(url, spec.bench) as dev:
         dev.set_codes(codes)
         result = Objective(dev, spec.bench, task, CodeMap(spec.bench)).evaluate(codes)
@@ -57,3 +67,22 @@ def _twin_gap(file: Path, bench, codes: np.ndarray, device_outputs: np.ndarray,
     gap = twin - device_outputs
     return {"rms_volts": float(np.sqrt(np.mean(gap ** 2))), "max_volts": float(np.max(np.abs(gap))),
             "outputs": np.round(twin, 4).tolist()}
+
+
+def _evaluate_sequences(spec: RunSpec, task: SequenceTask, codes: np.ndarray,
+                        url: str) -> dict[str, Any]:
+    """A recurrent run: each sequence replayed once at the run's codes; per sequence the
+    RMS error (V) over its scored steps and, for a temporal task, how many steps are right."""
+    with open_device(url, spec.bench) as dev:
+        objective = SequenceObjective(dev, spec.bench, task, CodeMap(spec.bench))
+        result = objective.evaluate(codes)
+    sequences = []
+    for s in range(len(task.features)):
+        err = result.outputs[s, task.scored] - objective.targets[s, task.scored]
+        sequences.append({"steps": int(task.steps), "scored": int(task.scored.sum()),
+                          "rms_volts": round(float(np.sqrt(np.mean(err ** 2))), 5),
+                          "right": int(np.sum(result.predictions[s])),
+                          "outputs": np.round(result.outputs[s], 4).tolist()})
+    return {"task": spec.task, "device": url, "loss": result.loss, "accuracy": result.accuracy,
+            "trajectory": task.trajectory is not None, "patterns": [], "sequences": sequences,
+            "adc_lsb_volts": spec.bench.adc.vref / (1 << spec.bench.adc.bits)}

@@ -80,4 +80,5 @@ class Run:
         run = self.config.get("run", {})
         title = f"{run.get('task', '?')} with {run.get('algo', '?')} on {run.get('device', '?')}"
         path = Path(out) if out else self.path / "learning_curve.png"
-        return plot_run(self._dir.metrics(), title, path)
+        return plot_run(self._dir.metrics(), title, path, run.get("target_loss"),
+                        run.get("target_accuracy"))

@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 CONFIG, METRICS, CHECKPOINT = "config.toml", "metrics.csv", "checkpoint.npz"
 SUMMARY, WEIGHTS, LOG = "summary.json", "weights.npz", "train.log"
 LOCK = ".wphil.lock"
+#: every file a run (and `wphil plot`) writes into its directory
+RUN_FILES = (CONFIG, METRICS, CHECKPOINT, SUMMARY, WEIGHTS, LOG, "trajectory.npz", "twin.json",
+             "learning_curve.png", "trajectory.png")
 #: what np.load raises for a file that is not a readable .npz (truncated, garbage, pickled)
 _NPZ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
 
@@ -80,22 +83,48 @@ class RunDir:
         self.dropped_rows = 0    # set when reopened for --resume
 
     @staticmethod
-    def check_new(path: Path) -> None:
+    def check_new(path: Path, option: str = "--out", taken: str | None = None) -> None:
         """Refuse, before anything is opened or written, a path that cannot become a new run
-        directory: not empty, a file, under a file, or not writable."""
+        directory: not empty, a file, under a file, or not writable.
+
+        `option` names where the path came from (`--out`, or `out=` in the Python API);
+        `taken` says what to do about a run directory already there (default: the CLI's)."""
         path = Path(path)
         if path.is_dir() and any(p.name != LOCK for p in path.iterdir()):
-            raise ConfigError(f"run directory {path} already exists and is not empty; "
-                              f"continue it with --resume {path} or choose another --out")
+            hint = taken or f"continue it with --resume {path} or choose another --out"
+            raise ConfigError(f"run directory {path} already exists and is not empty; {hint}")
         if path.exists() and not path.is_dir():
-            raise ConfigError(f"--out {path}: is a file, not a directory")
+            raise ConfigError(f"{option} {path}: is a file, not a directory")
         parent = path
         while not parent.exists():
             parent = parent.parent
         if not parent.is_dir():
-            raise ConfigError(f"--out {path}: {parent} is a file, not a directory")
+            raise ConfigError(f"{option} {path}: {parent} is a file, not a directory")
         if not os.access(parent, os.W_OK | os.X_OK):
-            raise ConfigError(f"--out {path}: cannot create it: {parent} is not writable")
+            raise ConfigError(f"{option} {path}: cannot create it: {parent} is not writable")
+
+    @classmethod
+    def clear(cls, path: Path) -> None:
+        """Empty an existing run directory of the files a run writes, so a new run can take
+        its place (the Python API's `overwrite=True`). Refused for a folder that is not a
+        run directory, one another process is running in, or one holding other files."""
+        path = Path(path)
+        if not path.is_dir() or not any(p.name != LOCK for p in path.iterdir()):
+            return
+        if not (path / CONFIG).is_file():
+            raise ConfigError(f"out={str(path)!r}: not a run directory (no {CONFIG}); "
+                              "wphil replaces only run directories: choose another out=")
+        run = cls(path)
+        run._acquire()
+        try:
+            left = [p.name for p in path.iterdir() if p.name not in (*RUN_FILES, LOCK)]
+            if left:
+                raise ConfigError(f"out={str(path)!r}: the run directory also holds "
+                                  f"{', '.join(sorted(left))}; move them or choose another out=")
+            for name in RUN_FILES:
+                (path / name).unlink(missing_ok=True)
+        finally:
+            run.close()
 
     @classmethod
     def create(cls, path: Path, config: dict[str, Any]) -> RunDir:
@@ -121,6 +150,8 @@ class RunDir:
     @classmethod
     def reopen(cls, path: Path, lock: bool = False) -> RunDir:
         path = Path(path)
+        if not path.exists():
+            raise ConfigError(f"{path} does not exist")
         if not (path / CONFIG).is_file():
             raise ConfigError(f"{path} is not a run directory (no {CONFIG})")
         run = cls(path)

@@ -90,7 +90,8 @@ def _close(session: Iterator[EpochRecord], resources: tuple[Any, ...]) -> None:
 
 def train(device: str = "mock://", bench: str | Bench | None = None, task: str | None = None,
           algo: str | None = None, *, profile: str | None = None, out: str | Path | None = None,
-          rule_options: dict[str, Any] | None = None, **settings: Any) -> Training:
+          overwrite: bool = False, rule_options: dict[str, Any] | None = None,
+          **settings: Any) -> Training:
     """Start a training run; iterate the result for its records.
 
     `device` is a device URL (`mock://`, `upy://`, `/dev/ttyACM0`, ...), `bench` a built-in
@@ -100,16 +101,21 @@ def train(device: str = "mock://", bench: str | Bench | None = None, task: str |
     of `wphil train`, the bench's [defaults] and docs/reference/training-settings.md: lr,
     pert, momentum, optimizer, batch_size, epochs, max_queries, ...), checked against the
     same ranges; the bench's [defaults] fill the rest. `out` is the run directory (default:
-    runs/DATE-TIME-TASK-ALGO).
+    runs/DATE-TIME-TASK-ALGO); an existing run directory there is refused unless
+    `overwrite=True`, which replaces it (so a script can be run again).
     Everything is checked and the device opened before anything is written: a bad value is
     a `ConfigError`, a device that cannot be opened a `DeviceError`, and neither leaves a
-    run directory behind.
+    run directory behind (nor, with `overwrite=True`, changes the one there).
     """
     spec = new_spec(device, bench, profile, task, rule_options, algo=algo, **settings)
     path = Path(out) if out is not None else default_out(spec.task, spec.config.algo)
-    RunDir.check_new(path)
+    if not overwrite:
+        RunDir.check_new(path, option="out=",
+                         taken="pass overwrite=True to replace it, or another out=")
     dev = open_run_device(spec)
     try:
+        if overwrite:
+            RunDir.clear(path)       # only now: a device that cannot be opened changes nothing
         rundir = RunDir.create(path, spec.to_config())
     except BaseException:
         dev.close()
