@@ -32,6 +32,7 @@ import numpy as np
 from wphil.compare.peers import PEERS, DeviceLoss, initial_weights, make_peer
 from wphil.drivers import check_url, load_bench, open_device
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.urls import scheme_of
 from wphil.learning import RULES, CodeMap, Objective, TrainConfig, load_task, make_trainer
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,8 @@ class Job:
 
 #: URL options bench learn sets itself, per job
 JOB_OPTIONS = ("seed", "board_seed")
+#: backends that simulate a board instance per board_seed (a real board has one instance)
+SIMULATED = ("mock", "upy", "spice", "rp2040")
 
 
 def job_url(device: str, seed: int) -> str:
@@ -106,6 +109,9 @@ def job_url(device: str, seed: int) -> str:
     options of its own) plus the job's read-noise seed (100 + seed) and board instance
     (1 + seed). The one place a job is mapped to a device (a bench farm would pick from
     a list of URLs here)."""
+    if scheme_of(device) not in SIMULATED or "://" not in device:
+        raise ConfigError(f"--device {device}: bench learn gives every run its own simulated "
+                          "board; valid: " + ", ".join(f"{s}://" for s in SIMULATED))
     base, _, query = device.partition("?")
     for name, _ in parse_qsl(query, keep_blank_values=True):
         if name in JOB_OPTIONS:
