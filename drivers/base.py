@@ -66,6 +66,9 @@ class Device(ABC):
         self.url = url
         self.bench = bench
         self.queries = 0
+        #: readout channels converted: per query, the outputs, plus the hidden units when a
+        #: caller asked for them (a multiplexed ADC converts each channel in turn)
+        self.channel_reads = 0
         self._codes = np.full(bench.n_weights, bench.safe_code, dtype=np.int64)
         self._closed = False
         #: pacing of the last sequence request: step_us, period_us (achieved), overruns,
@@ -123,6 +126,7 @@ class Device(ABC):
         else:
             out = self._evaluate(inputs, np.atleast_2d(base), hidden)
         self.queries += out.shape[0] * out.shape[1]
+        self.channel_reads += out.size
         return out
 
     def evaluate_sequence(self, inputs: np.ndarray, codes: np.ndarray | None = None,
@@ -160,11 +164,12 @@ class Device(ABC):
         else:
             out = self._evaluate_sequence(inputs, np.atleast_2d(base), hidden, step_us, resume)
         self.queries += out.shape[0] * out.shape[1]
+        self.channel_reads += out.size
         return out
 
     def stats(self) -> dict[str, Any]:
         """Counters for the run summary: queries, and what the transport went through."""
-        return {"queries": self.queries}
+        return {"queries": self.queries, "channel_reads": self.channel_reads}
 
     def set_channel(self, channel: int, code: int) -> None:
         """Drive one raw DAC channel (any of the bench's channels, e.g. for calibration)."""

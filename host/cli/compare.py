@@ -22,6 +22,7 @@ from wphil import __version__
 from wphil.compare import (
     ALL_RULES,
     BUDGETS,
+    DEFAULT_DEVICE,
     RULE_SETTINGS,
     TASK_BENCH,
     TASK_SETTINGS,
@@ -29,6 +30,7 @@ from wphil.compare import (
     curves,
     goals,
     job_key,
+    job_url,
     make_jobs,
     markdown,
     run_grid,
@@ -60,7 +62,7 @@ def _check_learn_out(out: Path) -> None:
 
 @click.group()
 def bench() -> None:
-    """Benchmarks on the simulated bench (mock://)."""
+    """Benchmarks on the simulated benches (mock:// by default)."""
 
 
 @bench.command()
@@ -73,6 +75,12 @@ def bench() -> None:
               help="Comma-separated profiles: ideal, default, harsh, heldout.")
 @click.option("--max-queries", type=click.IntRange(1), help="Query budget of every run  "
               "[default: per task: " + ", ".join(f"{t} {b:,}" for t, b in BUDGETS.items()) + "]")
+@click.option("--device", default=DEFAULT_DEVICE, show_default=True,
+              help="Simulated backend every run uses: mock://, upy://, spice://, rp2040://, "
+              "with options of its own if any (upy://?timeout=5); each run gets its own "
+              "board: seed=100+SEED&board_seed=1+SEED are added per run.")
+@click.option("--first-seed", type=click.IntRange(0, 2**31), default=0, show_default=True,
+              help="First seed: the runs use seeds N .. N+SEEDS-1 (boards nobody tuned on).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Runs in parallel (processes).")
 @click.option("--quick", is_flag=True, help="Smoke test: xor only, 3 seeds, 20,000-query "
@@ -86,9 +94,10 @@ def bench() -> None:
               "already in OUT/runs.jsonl, without running the missing ones (a stopped grid).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
-          max_queries: int | None, jobs: int, quick: bool, out: Path | None, resume: bool,
-          report_only: bool, no_progress: bool) -> None:
-    """Every task x rule x seed on mock://: queries to target, success, accuracy, time.
+          max_queries: int | None, device: str, first_seed: int, jobs: int, quick: bool,
+          out: Path | None, resume: bool, report_only: bool, no_progress: bool) -> None:
+    """Every task x rule x seed on a simulated device: queries to target (per forward pass
+    and per readout channel), success, accuracy, time.
 
     Prints a markdown table (medians, quartiles, success rates) and writes it with the
     JSON of every run and a PNG of loss against queries (needs the `plot` extra).
@@ -97,7 +106,7 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
     rule_names, profile_names = _names(rules, "--rules"), _names(profiles, "--profile")
     seeds = seeds or (QUICK["seeds"] if quick else 10)
     max_queries = max_queries or (QUICK["max_queries"] if quick else None)
-    check_grid(task_names, rule_names, profile_names)
+    check_grid(task_names, rule_names, profile_names, device)
     budgets = {t: max_queries or BUDGETS[t] for t in task_names}
     if resume and out is None:
         raise click.UsageError("--resume needs the --out directory of the stopped grid")
@@ -109,8 +118,10 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"--out {out}: cannot create it: {exc.strerror}") from None
-    job_list = make_jobs(task_names, rule_names, seeds, profile_names, budgets)
+    job_list = make_jobs(task_names, rule_names, seeds, profile_names, budgets, device,
+                         first_seed)
     earlier = _load_runs(out / RUNS_FILE) if resume else []
+    _check_same_grid(earlier, device, first_seed, out)
     # start the file afresh, or keep just its whole lines (a stopped grid may have left half
     # of one at the end)
     (out / RUNS_FILE).write_text("".join(json.dumps(r) + "\n" for r in earlier))
@@ -133,7 +144,7 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
             results = [r for r in earlier if job_key(r) in wanted]
         else:
             results = run_grid(job_list, jobs, done, earlier)
-    meta = _meta(started, budgets, seeds, jobs)
+    meta = _meta(started, budgets, seeds, jobs, device, first_seed)
     summary = summarize(results)
     goal_rows = goals(summary)
     table = markdown(summary, goal_rows, meta)
@@ -158,6 +169,17 @@ def _load_runs(path: Path) -> list[dict[str, Any]]:
     return runs
 
 
+def _check_same_grid(earlier: list[dict[str, Any]], device: str, first_seed: int,
+                     out: Path) -> None:
+    """Refuse to resume a grid that ran on another device or from another first seed."""
+    for run in earlier:
+        given = (run.get("device", DEFAULT_DEVICE), run.get("first_seed", 0))
+        if given != (device, first_seed):
+            raise ConfigError(f"--resume: {out / RUNS_FILE} ran on --device {given[0]} "
+                              f"--first-seed {given[1]}, not {device} {first_seed}; resume "
+                              "with those, or use another --out")
+
+
 class _StatusLine:
     """Without a terminal (nohup, CI) the bar is off: one line on stderr every 30 s instead."""
 
@@ -179,7 +201,8 @@ class _StatusLine:
                    f"{eta / 60:.0f} min to go", err=True)
 
 
-def _meta(started: datetime, budgets: dict[str, int], seeds: int, jobs: int) -> dict[str, Any]:
+def _meta(started: datetime, budgets: dict[str, int], seeds: int, jobs: int, device: str,
+          first_seed: int) -> dict[str, Any]:
     argv = ["wphil", *sys.argv[1:]] if Path(sys.argv[0]).name in ("wphil", "__main__.py") \
         else ["wphil", "bench", "learn"]
     return {"command": shlex.join(argv), "date": started.strftime("%Y-%m-%d %H:%M"),
@@ -190,7 +213,10 @@ def _meta(started: datetime, budgets: dict[str, int], seeds: int, jobs: int) -> 
             "jobs": jobs, "budgets": budgets, "task_benches": TASK_BENCH,
             "task_settings": TASK_SETTINGS,
             "rule_settings": {f"{t}/{r}": v for (t, r), v in RULE_SETTINGS.items()},
-            "device_urls": "mock://?seed=100+SEED&board_seed=1+SEED"}
+            "device": device, "first_seed": first_seed,
+            "seed_range": [first_seed, first_seed + seeds - 1],
+            "device_urls": job_url(device, 0).replace("seed=100&", "seed=100+SEED&")
+            + "+SEED"}
 
 
 def _version(package: str) -> str:

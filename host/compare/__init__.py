@@ -7,11 +7,13 @@ What other parts of wphil use is imported here; the modules themselves are inter
 from wphil.compare.benchmark import (
     ALL_RULES,
     BUDGETS,
+    DEFAULT_DEVICE,
     RULE_SETTINGS,
     TASK_BENCH,
     TASK_SETTINGS,
     check_grid,
     job_key,
+    job_url,
     make_jobs,
     run_grid,
 )
@@ -20,8 +22,9 @@ from wphil.compare.plots import plot_comparison, plot_run, plot_trajectory
 from wphil.compare.report import curves, goals, markdown, summarize
 
 __all__ = [
-    "ALL_RULES", "BUDGETS", "PEERS", "RULE_SETTINGS", "TASK_BENCH", "TASK_SETTINGS", "DeviceLoss",
-    "StopSearch", "check_grid", "curves", "goals", "initial_weights", "job_key", "make_jobs",
+    "ALL_RULES", "BUDGETS", "DEFAULT_DEVICE", "PEERS", "RULE_SETTINGS", "TASK_BENCH",
+    "TASK_SETTINGS", "DeviceLoss",
+    "StopSearch", "check_grid", "curves", "goals", "initial_weights", "job_key", "job_url", "make_jobs",
     "make_peer", "markdown", "plot_comparison", "plot_run", "plot_trajectory", "run_grid",
     "summarize",
 ]

@@ -1,7 +1,9 @@
 """`wphil bench learn`: every learning rule and peer optimizer on the same simulated benches.
 
-One run is (profile, task, rule, seed) on `mock://?seed=100+seed&board_seed=1+seed` (every
-seed its own board instance, not only its own noise) with the task's built-in bench: in-loop
+One run is (profile, task, rule, seed) on `DEVICE?seed=100+seed&board_seed=1+seed` (every
+seed its own board instance, not only its own noise; DEVICE is `mock://` unless the grid
+names another simulated backend, and seeds run from `--first-seed`, see `job_url`) with the
+task's built-in bench: in-loop
 rules and baselines through the ordinary trainer (`--seed seed`, the bench's and the rule's
 defaults plus `TASK_SETTINGS`), peer optimizers through `wphil.compare.peers.DeviceLoss`
 from the same initial weights. Every run stops at the task's target (the bench's [defaults]
@@ -9,8 +11,10 @@ target accuracy and loss, measured on the device) or at the task's query budget.
 in-loop rules step on mini-batches (iris), `cma-es-mb` is CMA-ES with the same lever; the
 other peers' algorithms need whole-set losses. A run's loss curve is kept on a fixed log-
 spaced grid of query counts: the loss of the last whole-set evaluation at or before each
-count (for a peer, its incumbent's), held after the run stops. Summaries and the report:
-host/compare/report.py.
+count (for a peer, its incumbent's), held after the run stops. Queries are counted per
+forward pass (the device's `queries`) and per readout channel converted (its
+`channel_reads`: a rule that reads the hidden units back pays for them). Summaries and the
+report: host/compare/report.py.
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import numpy as np
 
 from wphil.compare.peers import PEERS, DeviceLoss, initial_weights, make_peer
-from wphil.drivers import load_bench, open_device
+from wphil.drivers import check_url, load_bench, open_device
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.urls import scheme_of
 from wphil.learning import RULES, CodeMap, Objective, TrainConfig, load_task, make_trainer
 
 log = logging.getLogger(__name__)
@@ -70,6 +76,7 @@ OFFLINE_EPOCHS = 5_000
 #: (a BPTT epoch costs 30-70 ms, every RK4 stage in Python: a recurrent task's `offline` gets
 #: its bench's epoch limit instead, 1,000-1,200; BPTT reaches the oscillator's optimum in ~600)
 GRID_POINTS = 60
+DEFAULT_DEVICE = "mock://"
 
 
 @dataclass(frozen=True)
@@ -79,10 +86,38 @@ class Job:
     rule: str
     seed: int
     max_queries: int
+    device: str = DEFAULT_DEVICE        # the backend, as given to --device
+    first_seed: int = 0                 # the grid's first seed (recorded; checked on resume)
 
     @property
     def url(self) -> str:
-        return f"mock://?seed={100 + self.seed}&board_seed={1 + self.seed}"
+        return job_url(self.device, self.seed)
+
+    @property
+    def board_seed(self) -> int:
+        return 1 + self.seed
+
+
+#: URL options bench learn sets itself, per job
+JOB_OPTIONS = ("seed", "board_seed")
+#: backends that simulate a board instance per board_seed (a real board has one instance)
+SIMULATED = ("mock", "upy", "spice", "rp2040")
+
+
+def job_url(device: str, seed: int) -> str:
+    """The URL of the board the job with this seed runs on: `device` (a scheme, with any
+    options of its own) plus the job's read-noise seed (100 + seed) and board instance
+    (1 + seed). The one place a job is mapped to a device (a bench farm would pick from
+    a list of URLs here)."""
+    if scheme_of(device) not in SIMULATED or "://" not in device:
+        raise ConfigError(f"--device {device}: bench learn gives every run its own simulated "
+                          "board; valid: " + ", ".join(f"{s}://" for s in SIMULATED))
+    base, _, query = device.partition("?")
+    for name, _ in parse_qsl(query, keep_blank_values=True):
+        if name in JOB_OPTIONS:
+            raise ConfigError(f"--device {device}: bench learn sets {name} per job (its "
+                              "seed; see --first-seed): leave it out of the URL")
+    return f"{base}?{query + '&' if query else ''}seed={100 + seed}&board_seed={1 + seed}"
 
 
 def query_grid(max_queries: int) -> np.ndarray:
@@ -94,8 +129,10 @@ def kind_of(rule: str) -> str:
     return "in-loop" if rule in IN_LOOP else "baseline" if rule in BASELINES else "peer"
 
 
-def check_grid(tasks: Iterable[str], rules: Iterable[str], profiles: Iterable[str]) -> None:
-    """Reject unknown names, naming the valid ones (before any run starts)."""
+def check_grid(tasks: Iterable[str], rules: Iterable[str], profiles: Iterable[str],
+               device: str = DEFAULT_DEVICE) -> None:
+    """Reject unknown names, naming the valid ones, and a device URL that cannot take a
+    job's seeds or drive a task's bench (before any run starts)."""
     from wphil.drivers.profiles import PROFILES
 
     for what, given, valid in (("task", tasks, TASK_BENCH), ("rule", rules, ALL_RULES),
@@ -107,12 +144,21 @@ def check_grid(tasks: Iterable[str], rules: Iterable[str], profiles: Iterable[st
     for rule in rules:
         if rule in PEERS:
             make_peer(rule)          # a missing optional package is reported now
+    url = job_url(device, 0)
+    for task in tasks:
+        for profile in profiles:
+            try:
+                check_url(url, bench=load_bench(TASK_BENCH[task], profile))
+            except ConfigError as exc:
+                raise ConfigError(f"--device {device}: {exc}") from None
 
 
 def make_jobs(tasks: Iterable[str], rules: Iterable[str], seeds: int, profiles: Iterable[str],
-              budgets: dict[str, int]) -> list[Job]:
-    return [Job(p, t, r, s, budgets[t]) for p in profiles for t in tasks for r in rules
-            for s in range(seeds)]
+              budgets: dict[str, int], device: str = DEFAULT_DEVICE,
+              first_seed: int = 0) -> list[Job]:
+    """Every profile x task x rule x seed, seeds first_seed .. first_seed + seeds - 1."""
+    return [Job(p, t, r, s, budgets[t], device, first_seed) for p in profiles for t in tasks
+            for r in rules for s in range(first_seed, first_seed + seeds)]
 
 
 def _curve(points: list[tuple[int, float]], grid: np.ndarray) -> list[float | None]:
@@ -136,7 +182,8 @@ def _run_rule(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, fl
         points = [(r.queries, r.loss) for r in trainer.run() if r.queries > 0]
         st = trainer.state
         return {"stop_reason": trainer.stop_reason, "queries": st.queries, "loss": st.loss,
-                "accuracy": st.accuracy, "epochs": st.epoch}, points
+                "accuracy": st.accuracy, "epochs": st.epoch,
+                **_channel_reads(device, st.queries)}, points
 
 
 def _run_peer(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, float]]]:
@@ -149,21 +196,32 @@ def _run_peer(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, fl
         lo, hi = objective.codemap.weight_bounds()
         result = make_peer(job.rule).run(loss, initial_weights(objective, d.init_scale, job.seed),
                                          lo, hi, job.seed)
+        reads = _channel_reads(device, result.queries)
     best, points = np.inf, []
     for point in result.history:                     # incumbent (best-so-far) loss
         best = min(best, point.loss)
         points.append((point.queries, best))
     return {"stop_reason": result.stop_reason, "queries": result.queries, "loss": result.loss,
             "accuracy": result.accuracy, "evaluations": result.evaluations,
-            "restarts": result.restarts,
+            "restarts": result.restarts, **reads,
             "settings": make_peer(job.rule).settings(objective)}, points
+
+
+def _channel_reads(device, queries: int) -> dict[str, int]:  # noqa: ANN001
+    """The readout channels the run converted (every job opens its own device, so the
+    device's count is the run's), checked against the run's own query count."""
+    if device.queries != queries:
+        log.warning("%s: the device counted %d queries, the run %d; channel reads are the "
+                    "device's", device.url, device.queries, queries)
+    return {"channel_reads": device.channel_reads}
 
 
 def run_job(job: Job) -> dict[str, Any]:
     """One run of the grid, as a JSON-ready dict (status "n/a" if the rule cannot run there,
     "error" with the exception if it raised: counted as a failed run, never dropped)."""
     bench = load_bench(TASK_BENCH[job.task], job.profile)
-    out: dict[str, Any] = {**asdict(job), "kind": kind_of(job.rule)}
+    out: dict[str, Any] = {**asdict(job), "url": job.url, "board_seed": job.board_seed,
+                           "kind": kind_of(job.rule)}
     if job.rule in RULES and RULES[job.rule].needs_hidden and not bench.wiring.hidden:
         return {**out, "status": "n/a", "why": f"bench {bench.name} cannot read its hidden units"}
     if bench.is_recurrent and (job.rule in PEERS or RULES[job.rule].feedforward_only):
@@ -188,7 +246,8 @@ def run_job(job: Job) -> dict[str, Any]:
 def job_key(run: dict[str, Any] | Job) -> tuple:
     """What identifies a run of the grid (to skip it when a stopped grid is resumed)."""
     d = asdict(run) if isinstance(run, Job) else run
-    return (d["profile"], d["task"], d["rule"], d["seed"], d["max_queries"])
+    return (d["profile"], d["task"], d["rule"], d["seed"], d["max_queries"],
+            d.get("device", DEFAULT_DEVICE))
 
 
 def run_grid(jobs: list[Job], workers: int = 1,

@@ -192,11 +192,15 @@ class PeerOptimizer:
 @dataclass(frozen=True)
 class Resolution:
     """What the bench can resolve, for the optimizers' tolerances: one DAC step (weight
-    units) and the read-noise power (V^2, after oversampling, with quantization)."""
+    units), the read-noise power (V^2 per reading, after oversampling, with quantization),
+    the readings in one whole-set loss, and the loss of an undecided network (every output
+    at the class threshold: where the small initial weights start)."""
 
     weight: float
     loss: float
     relative_loss: float
+    readings: int = 1
+    undecided: float = 0.0
 
     @classmethod
     def of(cls, objective: Objective) -> Resolution:
@@ -204,29 +208,50 @@ class Resolution:
         lsb_volts = bench.adc.vref / (1 << bench.adc.bits)
         noise = bench.sim.read_noise_volts ** 2 / bench.adc.oversample + lsb_volts ** 2 / 12
         scale = bench.defaults.target_loss or 0.01
+        undecided = float(np.mean((objective.threshold - objective.targets) ** 2))
         return cls(float(np.max(objective.codemap.weight_lsb)), float(noise),
-                   float(min(noise / scale, 0.1)))
+                   float(min(noise / scale, 0.1)), objective.targets.size, undecided)
+
+    def loss_sd(self, level: float) -> float:
+        """Standard deviation of one measured whole-set loss whose true value is `level`:
+        L = mean over N readings of (o + n - t)^2 with n ~ N(0, s^2) has variance
+        (4 s^2 L + 2 s^4) / N."""
+        return float(np.sqrt((4 * self.loss * level + 2 * self.loss ** 2) / self.readings))
 
 
 class NelderMead(PeerOptimizer):
+    """scipy's Nelder-Mead stops when the simplex is within xatol of its best vertex and
+    their losses within fatol. fatol used to be the read-noise power (6e-7 V^2 on xor),
+    far below the noise of a whole-set loss (1e-4 to 4e-4 V^2 there), so it never held
+    and Nelder-Mead never stopped or restarted (0 of 90 runs, issue 21). It is now
+    FATOL_SD standard deviations of the measured loss at the incumbent's loss (at the
+    first start: an undecided network's), so a simplex that has shrunk to a DAC step and
+    whose losses differ only by noise stops, and the run restarts."""
+
     name = "nelder-mead"
     options = {"step": Option(0.5, "initial simplex edge (weight units)", 1e-6, 100.0)}
+    #: the range of n + 1 noisy readings of one loss is ~3.1 sd for 10 vertices (xor)
+    #: and ~4.0 for 26: at 4 sd a collapsed simplex stops within a few iterations
+    FATOL_SD = 4.0
 
     def search(self, loss, x0, lo, hi, seed) -> None:
         from scipy.optimize import minimize
 
         res = Resolution.of(loss.objective)
+        level = loss.best.loss if loss.best is not None else res.undecided
         simplex = np.vstack([x0, x0 + self.opts["step"] * np.eye(len(x0))])
         minimize(loss, x0, method="Nelder-Mead", bounds=list(zip(lo, hi)),
                  options={"initial_simplex": np.clip(simplex, lo, hi), "adaptive": True,
                           "maxfev": 10**9, "maxiter": 10**9, "xatol": res.weight,
-                          "fatol": res.loss})
+                          "fatol": self.FATOL_SD * res.loss_sd(level)})
 
     @classmethod
     def settings(cls, objective: Objective) -> str:
         res = Resolution.of(objective)
         return (f"initial simplex edge 0.5, adaptive, bounds; xatol {res.weight:.3g} "
-                f"(1 DAC step), fatol {res.loss:.2g} V^2 (read noise)")
+                f"(1 DAC step), fatol {cls.FATOL_SD:g} sd of the measured loss at the "
+                f"incumbent's (first start: {cls.FATOL_SD * res.loss_sd(res.undecided):.2g} "
+                "V^2); restarts from the incumbent")
 
 
 class Powell(PeerOptimizer):

@@ -15,6 +15,11 @@ The goals, checked per task and profile:
   gap (harsh profile): the best in-loop rule's median final accuracy exceeds offline's
     (on a trajectory task, whose target is an RMS error: its median final loss is lower).
 Tasks no peer can run (the recurrent ones) have no speed goal.
+Queries are counted per forward pass, and the goals are judged so. Every row also has the
+readout channels converted to the target (`channel_reads`: the outputs of every pass, plus
+the hidden units where a rule read them back); the speed goal is recomputed on that count
+and the report names each task and profile where it would change the verdict, the best
+rule or peer, or which of the two needs fewer.
 Next to the median over successes, every row has the median with each failed run counted
 as the whole query budget, which a rule cannot flatter by failing on the hard seeds.
 """
@@ -64,6 +69,7 @@ def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         row["errors"] = len(errors)           # failed runs: in `runs`, never among successes
         wins = [r["queries"] for r in ok if r["converged"]]
         med, q1, q3 = _quartiles(wins)
+        row.update(_channel_stats(ok, errors))
         charged = [r["queries"] if r["converged"] else r["max_queries"] for r in ok]
         charged += [r["max_queries"] for r in errors]
         acc = [r["accuracy"] for r in ok]
@@ -78,6 +84,20 @@ def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                      "max_queries": ok[0]["max_queries"]})
     key = _order([r["task"] for r in rows])
     return sorted(rows, key=lambda r: key((r["profile"], r["task"], r["rule"])))
+
+
+def _channel_stats(ok: list[dict[str, Any]], errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """Readout channels converted to the target: median and quartiles over successful runs,
+    and the median with each failed run counted at what it spent (None for runs recorded
+    before channels were counted)."""
+    if any("channel_reads" not in r for r in ok):
+        return {"channel_reads_median": None}
+    med, q1, q3 = _quartiles([r["channel_reads"] for r in ok if r["converged"]])
+    width = max(r["channel_reads"] / max(r["queries"], 1) for r in ok)   # readouts per pass
+    spent = [r["channel_reads"] for r in ok] + [r["max_queries"] * width for r in errors]
+    return {"channel_reads_median": med, "channel_reads_q1": q1, "channel_reads_q3": q3,
+            "channel_reads_median_failures_at_budget": float(np.median(spent)),
+            "readouts_per_query": round(width, 3)}
 
 
 def _order(tasks: list[str]):  # noqa: ANN202
@@ -115,13 +135,14 @@ def curves(results: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _best_peer(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _best_peer(rows: list[dict[str, Any]], count: str = "queries") -> dict[str, Any] | None:
     peers = [r for r in rows if r["kind"] == "peer" and r["status"] == "ok"]
-    return min(peers, key=lambda r: (-r["success_rate"], _median(r)), default=None)
+    return min(peers, key=lambda r: (-r["success_rate"], _median(r, count)), default=None)
 
 
-def _median(row: dict[str, Any]) -> float:
-    return row["queries_median"] if row["successes"] else float("inf")
+def _median(row: dict[str, Any], count: str = "queries") -> float:
+    """Median `count` (queries or channel_reads) to the target over successful runs."""
+    return row[f"{count}_median"] if row["successes"] else float("inf")
 
 
 def goals(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -135,7 +156,15 @@ def goals(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
         wphil = [r for r in rows if r["kind"] != "peer" and r["status"] == "ok"]
         peers_apply = any(r["kind"] == "peer" and r["status"] == "ok" for r in rows)
         if wphil and peers_apply:
-            out.append(_speed_goal(profile, task, wphil, _best_peer(rows)))
+            goal = _speed_goal(profile, task, wphil, _best_peer(rows))
+            if all(r.get("channel_reads_median") is not None for r in rows
+                   if r["status"] == "ok"):
+                per_channel = _speed_goal(profile, task, wphil,
+                                          _best_peer(rows, "channel_reads"), "channel_reads")
+                goal["per_channel"] = {k.replace("queries", "channel_reads"): per_channel[k]
+                                       for k in ("in_loop", "in_loop_queries", "peer",
+                                                 "peer_queries", "ratio", "met")}
+            out.append(goal)
         offline = next((r for r in rows if r["rule"] == "offline" and r["status"] == "ok"), None)
         if profile == "harsh" and in_loop and offline:
             out.append(_gap_goal(task, in_loop, offline))
@@ -162,51 +191,98 @@ SPEED_RATIO = 0.5
 
 
 def _speed_goal(profile: str, task: str, in_loop: list[dict[str, Any]],
-                peer: dict[str, Any] | None) -> dict[str, Any]:
+                peer: dict[str, Any] | None, count: str = "queries") -> dict[str, Any]:
+    """The speed goal with costs counted in `count` (queries: per pass; channel_reads)."""
+    def median(row: dict[str, Any]) -> float:
+        return _median(row, count)
+
     floor = peer["success_rate"] if peer else 0.0
     reliable = [r for r in in_loop if r["success_rate"] >= floor and r["successes"]]
-    best = (min(reliable, key=_median) if reliable
-            else max(in_loop, key=lambda r: (r["success_rate"], -_median(r))))
-    met = bool(reliable) and (peer is None or _median(best) <= SPEED_RATIO * _median(peer))
+    best = (min(reliable, key=median) if reliable
+            else max(in_loop, key=lambda r: (r["success_rate"], -median(r))))
+    met = bool(reliable) and (peer is None or median(best) <= SPEED_RATIO * median(peer))
     return {"goal": "speed", "profile": profile, "task": task, "in_loop": best["rule"],
-            "in_loop_queries": _median(best), "in_loop_success": best["success_rate"],
+            "in_loop_queries": median(best), "in_loop_success": best["success_rate"],
             "peer": peer["rule"] if peer else None,
-            "peer_queries": _median(peer) if peer else None,
+            "peer_queries": median(peer) if peer else None,
             "peer_success": peer["success_rate"] if peer else None, "met": met,
-            "ratio": _median(best) / _median(peer) if peer and peer["successes"] else None}
+            "ratio": median(best) / median(peer) if peer and peer["successes"] else None}
 
 
-def _fmt_queries(row: dict[str, Any]) -> str:
-    if not row["successes"]:
+def _fmt_queries(row: dict[str, Any], count: str = "queries") -> str:
+    if not row["successes"] or row.get(f"{count}_median") is None:
         return "—"
-    return (f"{row['queries_median']:,.0f} [{row['queries_q1']:,.0f}–"
-            f"{row['queries_q3']:,.0f}]")
+    return (f"{row[f'{count}_median']:,.0f} [{row[f'{count}_q1']:,.0f}–"
+            f"{row[f'{count}_q3']:,.0f}]")
 
 
 def markdown(summary: list[dict[str, Any]], goal_rows: list[dict[str, Any]],
              meta: dict[str, Any]) -> str:
     """The comparison as markdown: one table per profile, then the goals."""
-    lines = [f"`{meta['command']}` — {meta['date']}, {meta['machine']}", ""]
+    lines = [f"`{meta['command']}` — {meta['date']}, {meta['machine']}", "",
+             _device_line(meta), ""]
     for profile in dict.fromkeys(r["profile"] for r in summary):
         lines += [f"### Profile `{profile}`", "",
                   "| task | rule | kind | success | queries to target, median [q1–q3] "
-                  "| median, failures at budget | final accuracy median (min) "
-                  "| final loss median (V²) | wall s (median) |",
-                  "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+                  "| median, failures at budget | channel reads to target, median [q1–q3] "
+                  "| final accuracy median (min) | final loss median (V²) | wall s (median) |",
+                  "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in (r for r in summary if r["profile"] == profile):
             if r["status"] != "ok":
                 lines.append(f"| {r['task']} | {r['rule']} | {r['kind']} | {r['status']} "
-                             f"({r['why']}) | | | | | |")
+                             f"({r['why']}) | | | | | | |")
                 continue
             errors = f" ({r['errors']} raised)" if r["errors"] else ""
             lines.append(
                 f"| {r['task']} | {r['rule']} | {r['kind']} | {r['successes']}/{r['runs']}{errors} "
                 f"| {_fmt_queries(r)} | {r['queries_median_failures_at_budget']:,.0f} "
+                f"| {_fmt_queries(r, 'channel_reads')} "
                 f"| {r['accuracy_median']:.3f} ({r['accuracy_min']:.3f}) "
                 f"| {r['loss_median']:.4g} | {r['wall_s_median']:.2f} |")
         lines.append("")
-    lines += _peer_lines(summary) + _goal_lines(goal_rows)
+    lines += _peer_lines(summary) + _goal_lines(goal_rows) + _channel_lines(goal_rows)
     return "\n".join(lines) + "\n"
+
+
+def _device_line(meta: dict[str, Any]) -> str:
+    """Which backend and which boards: seeds and board_seeds of the grid."""
+    first = meta.get("first_seed", 0)
+    last = first + meta.get("seeds", 1) - 1
+    return (f"Device `{meta.get('device', 'mock://')}`, seeds {first}–{last} (each run its own "
+            f"board: `{meta.get('device_urls', '')}`). Queries: forward passes; channel "
+            "reads: readout channels converted (outputs, plus hidden units where a rule reads "
+            "them).")
+
+
+def _channel_lines(goal_rows: list[dict[str, Any]]) -> list[str]:
+    """Where counting per readout channel instead of per pass would change the speed verdict,
+    the best rule or peer, or which of the two needs fewer. Success rates do not change:
+    every run's budget is in passes."""
+    speed = [g for g in goal_rows if g["goal"] == "speed" and "per_channel" in g]
+    if not speed:
+        return []
+    lines = ["", "Counted per readout channel instead of per pass:", ""]
+    for g in speed:
+        c = g["per_channel"]
+        ratio = f"{c['ratio']:.2f}" if c["ratio"] is not None else "—"
+        changes = [what for what, differs in (
+            (f"verdict {'met' if c['met'] else 'NOT met'}", c["met"] != g["met"]),
+            (f"best wphil rule {c['in_loop']}", c["in_loop"] != g["in_loop"]),
+            (f"best peer {c['peer']}", c["peer"] != g["peer"]),
+            ("the peer needs fewer", _flips(g.get("ratio"), c["ratio"]))) if differs]
+        lines.append(f"- {g['task']} ({g['profile']}): {c['in_loop']} {c['in_loop_channel_reads']:,.0f}"
+                     f" vs {c['peer']} {_num(c['peer_channel_reads'])} channel reads, ratio {ratio}"
+                     f" — {'changes: ' + ', '.join(changes) if changes else 'same verdict'}")
+    return lines
+
+
+def _flips(per_pass: float | None, per_channel: float | None) -> bool:
+    return per_pass is not None and per_channel is not None and (per_pass <= 1) != (
+        per_channel <= 1)
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
 
 
 def _peer_lines(summary: list[dict[str, Any]]) -> list[str]:
@@ -226,7 +302,8 @@ def _goal_lines(goal_rows: list[dict[str, Any]]) -> list[str]:
         if g["goal"] == "speed":
             peer = (f"best peer {g['peer']}: {g['peer_queries']:,.0f} queries, "
                     f"{100 * g['peer_success']:.0f}% success" if g["peer"] else "no peer ran")
-            ratio = f" (ratio {g['ratio']:.2f})" if g.get("ratio") is not None else ""
+            ratio = (f" (ratio {g['ratio']:.2f} per pass)" if g.get("ratio") is not None
+                     else "")
             lines.append(f"- speed, {g['task']} ({g['profile']}): best wphil rule {g['in_loop']}: "
                          f"{g['in_loop_queries']:,.0f} queries, {100 * g['in_loop_success']:.0f}% "
                          f"success; {peer}{ratio} — {verdict} (goal: at most "
