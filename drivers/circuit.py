@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from wphil.drivers import spread
 from wphil.drivers.bench_tables import Power
 from wphil.drivers.errors import ConfigError
 
@@ -179,30 +180,41 @@ class CircuitParts:
     int_rf: np.ndarray             # (n_neurons,) ohms
     int_c: np.ndarray              # (n_neurons,) farads
     int_vos: np.ndarray            # (n_neurons,) V
+    # AD633 X and Y nonlinearity (fraction of full scale, drawn after everything else)
+    mult_xnl: np.ndarray           # (n_w,)
+    mult_ynl: np.ndarray           # (n_w,)
 
     @classmethod
     def draw(cls, bench: Bench, board_seed: int) -> CircuitParts:
         """Draw in a fixed order; every effect always draws, so changing one spread does not
-        change another's values. Resistor tolerance is taken as 2 sigma."""
+        change another's values. Resistor tolerance is taken as 2 sigma; the datasheet-bounded
+        chip errors are drawn as [sim] part_spread says (drivers/spread.py)."""
         c = bench.circuit
         rng = np.random.Generator(np.random.PCG64([board_seed, PARTS_STREAM]))
         n_w, n_n = bench.n_weights, sum(bench.topology.layers[1:])
         r_sigma = c.resistor_tolerance / 2
+        part = bench.sim.part_spread
+
+        def chip(scale: float, size: int | tuple[int, ...] | None) -> np.ndarray:
+            return spread.draw(rng, scale, size, part)
+
         return cls(
-            mult_gain=1 + c.multiplier_gain_sigma * rng.standard_normal(n_w),
-            mult_xos=c.multiplier_input_offset_volts * rng.standard_normal(n_w),
-            mult_yos=c.multiplier_input_offset_volts * rng.standard_normal(n_w),
-            mult_wos=c.multiplier_output_offset_volts * rng.standard_normal(n_w),
+            mult_gain=1 + chip(c.multiplier_gain_sigma, n_w),
+            mult_xos=chip(c.multiplier_input_offset_volts, n_w),
+            mult_yos=chip(c.multiplier_input_offset_volts, n_w),
+            mult_wos=chip(c.multiplier_output_offset_volts, n_w),
             rin=c.rin_ohms * (1 + r_sigma * rng.standard_normal(n_n)),
             rf=c.rf_ohms * (1 + r_sigma * rng.standard_normal(n_n)),
-            opamp_vos=c.opamp_offset_volts * rng.standard_normal(n_n),
+            opamp_vos=chip(c.opamp_offset_volts, n_n),
             diode_area=np.exp(c.diode_spread * rng.standard_normal((n_n, 2, c.limiter_diodes))),
             vmid_divider=c.vmid_divider_ohms * (1 + r_sigma * rng.standard_normal(2)),
-            vmid_vos=float(c.opamp_offset_volts * rng.standard_normal()),
+            vmid_vos=float(chip(c.opamp_offset_volts, None)),
             int_rin=c.int_ohms * (1 + r_sigma * rng.standard_normal(n_n)),
             int_rf=c.int_ohms * (1 + r_sigma * rng.standard_normal(n_n)),
             int_c=c.int_farads * (1 + c.capacitor_tolerance / 2 * rng.standard_normal(n_n)),
-            int_vos=c.opamp_offset_volts * rng.standard_normal(n_n),
+            int_vos=chip(c.opamp_offset_volts, n_n),
+            mult_xnl=chip(c.multiplier_x_nonlinearity, n_w),
+            mult_ynl=chip(c.multiplier_y_nonlinearity, n_w),
         )
 
     @classmethod
@@ -215,4 +227,5 @@ class CircuitParts:
                    opamp_vos=np.zeros(n_n), diode_area=np.ones((n_n, 2, c.limiter_diodes)),
                    vmid_divider=np.full(2, c.vmid_divider_ohms), vmid_vos=0.0,
                    int_rin=np.full(n_n, c.int_ohms), int_rf=np.full(n_n, c.int_ohms),
-                   int_c=np.full(n_n, c.int_farads), int_vos=np.zeros(n_n))
+                   int_c=np.full(n_n, c.int_farads), int_vos=np.zeros(n_n),
+                   mult_xnl=zeros, mult_ynl=zeros)

@@ -82,7 +82,10 @@ def abstract_board(bench: Bench, parts: CircuitParts, converters: BoardInstance)
     for (_, fan_in), neurons in zip(bench.layer_shapes, neuron_nodes(bench)):
         for n in neurons:
             chain = slice(k, k + fan_in)
-            scale = parts.mult_gain[chain] * g_neuron[n] / AD633_SCALE_VOLTS
+            # the nonlinearities' small-signal slope (drivers/netlist.py ad633: 1 - 3 nl);
+            # their cubic part is below 0.04 nl of the signal at |x| <= 1 V, and left out
+            slope = (1 - 3 * parts.mult_xnl[chain]) * (1 - 3 * parts.mult_ynl[chain])
+            scale = parts.mult_gain[chain] * slope * g_neuron[n] / AD633_SCALE_VOLTS
             g = scale / (gain(bench) / AD633_SCALE_VOLTS)
             g[-1] *= (vref + parts.mult_yos[k + fan_in - 1]) / bench.topology.bias_volts
             gains += g.tolist()
