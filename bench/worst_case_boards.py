@@ -36,14 +36,14 @@ TRAIN_SEED = 0
 GOAL = 0.95
 
 
-def one_run(job: tuple[str, str, int, int]) -> dict:
+def one_run(job: tuple[str, str, str, int, int]) -> dict:
     """Train one board with one rule; what the table needs from its summary."""
     from wphil.drivers import load_bench
     from wphil.learning import TrainConfig
     from wphil.runs import UNLIMITED_EPOCHS, RunDir, RunSpec, execute
 
-    profile, rule, board_seed, budget = job
-    bench = load_bench(BENCH, profile)
+    bench_name, profile, rule, board_seed, budget = job
+    bench = load_bench(bench_name, profile)
     config = TrainConfig.for_bench(bench, algo=rule, max_queries=budget, epochs=UNLIMITED_EPOCHS,
                                    target_loss=0.0, seed=TRAIN_SEED)
     spec = RunSpec(f"mock://?circuit=1&board_seed={board_seed}", bench, "xor", config)
@@ -68,8 +68,8 @@ def table(runs: list[dict], budget: int) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], command: str, budget: int) -> str:
-    lines = [f"XOR ({BENCH}) on `mock://?circuit=1`, one run per board (board seeds from "
+def markdown(rows: list[dict], command: str, budget: int, bench: str) -> str:
+    lines = [f"XOR ({bench}) on `mock://?circuit=1`, one run per board (board seeds from "
              f"{FIRST_BOARD}, training seed {TRAIN_SEED}); success = 100% accuracy (confirmed) "
              f"within {budget:,} queries. Goal: at least {GOAL:.0%} of boards for both rules.",
              "", f"    {command}", "",
@@ -86,6 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boards", type=at_least(1), default=300)
     parser.add_argument("--jobs", type=at_least(1), default=1)
+    parser.add_argument("--bench", default=BENCH, help="a built-in bench or a bench file")
     parser.add_argument("--profiles", default="default,worst")
     parser.add_argument("--rules", default="wp,twin")
     parser.add_argument("--budget", type=at_least(1), default=BUDGET, help="queries per run")
@@ -97,20 +98,20 @@ def main() -> None:
     with usage_errors(parser):
         from wphil.drivers import load_bench
         for profile in args.profiles.split(","):
-            load_bench(BENCH, profile)
-    jobs = [(p, r, FIRST_BOARD + b, budget) for p in args.profiles.split(",")
+            load_bench(args.bench, profile)
+    jobs = [(args.bench, p, r, FIRST_BOARD + b, budget) for p in args.profiles.split(",")
             for r in args.rules.split(",") for b in range(boards)]
     with ProcessPoolExecutor(args.jobs) as pool:
         runs = list(pool.map(one_run, jobs, chunksize=4))
     rows = table(runs, budget)
     command = "python bench/worst_case_boards.py " + " ".join(sys.argv[1:])
-    text = markdown(rows, command.strip(), budget)
+    text = markdown(rows, command.strip(), budget, args.bench)
     print(text, end="")
     if args.quick and "--out" not in sys.argv:
         return
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "worst_case_boards.json").write_text(json.dumps(
-        {"command": command.strip(), "bench": BENCH, "budget": budget, "table": rows,
+        {"command": command.strip(), "bench": args.bench, "budget": budget, "table": rows,
          "runs": runs}, indent=1) + "\n")
     (args.out / "worst_case_boards.md").write_text(text)
 

@@ -10,7 +10,10 @@ reference minus ground for the bias). A neuron's multipliers are chained W -> Z 
 the last W drives an MCP6004 inverting stage (Rin, Rf, diode limiter across Rf, + input
 at VMID = ADC_VREF / 2), so a = V(out) - VMID ~ (Rf / Rin / 10 V) sum (Vdac - Vref) signal:
 `weight_per_volt` is (Rf || diode strings) / (10 V Rin); `weight_zero_volts`,
-`input_zero_volts` and `bias_volts` are the reference's volts.
+`input_zero_volts` are the reference's volts; `bias_volts` is the bias multipliers' Y1 - GND:
+the reference, or with `bias_input = "adc_vref"` the Pico's ADC_VREF (3.3 V), which lets
+the bias weight cancel 3.2 times the offset at the summing node (the AD633s' output
+offsets, up to 50 mV each, add up along a neuron's chain).
 
 A recurrent bench (`int_farads` > 0) puts an inverting integrator (int_ohms in, int_ohms ||
 int_farads across, tau = int_ohms int_farads as [recurrent] tau_us says) behind every
@@ -112,6 +115,11 @@ def circuit_defaults(bench: Bench, raw: dict[str, Any]) -> Bench:
     return replace(bench, timing=timing, power=power)
 
 
+def bias_volts(bench: Bench) -> float:
+    """The nominal Y1 - Y2 of the bias multipliers: the reference's volts, or ADC_VREF's."""
+    return bench.adc.vref if bench.circuit.bias_input == "adc_vref" else ref_volts(bench)
+
+
 def check_circuit(bench: Bench) -> None:
     """The wiring and calibration constants must be what the circuit makes of them."""
     if not has_circuit(bench):
@@ -125,13 +133,16 @@ def check_circuit(bench: Bench) -> None:
     expected = {("calibration", "weight_per_volt"): weight_per_volt(bench),
                 ("calibration", "weight_zero_volts"): ref,
                 ("calibration", "input_zero_volts"): ref,
-                ("topology", "bias_volts"): ref}
+                ("topology", "bias_volts"): bias_volts(bench)}
     for (table, name), want in expected.items():
         got = getattr(getattr(bench, table), name)
         if abs(got - want) > CALIBRATION_TOLERANCE * abs(want):
             raise ConfigError(f"{src}: [{table}] {name} = {got} disagrees with the circuit, which "
                               f"gives {want:.4g} (within {CALIBRATION_TOLERANCE:.0%})")
     _check_integrators(bench)
+    if bench.is_recurrent and c.offset_trim_volts > 0:
+        raise ConfigError(f"{src}: [circuit] offset_trim_volts: offset trimmers are modelled "
+                          "for feed-forward benches only (0 for a recurrent bench)")
     if abs(bench.adc.vref / 2 - _vmid_nominal(bench)) > 1e-9:
         raise ConfigError(f"{src}: [adc] vref: VMID is half of it; the neuron supply "
                           f"[circuit] logic_volts must be at least that")
@@ -183,6 +194,10 @@ class CircuitParts:
     # AD633 X and Y nonlinearity (fraction of full scale, drawn after everything else)
     mult_xnl: np.ndarray           # (n_w,)
     mult_ynl: np.ndarray           # (n_w,)
+    # offset trimmers: what each neuron is left with after bring-up (drawn, last), and the
+    # trimmer's setting (the first Z - VMID), set by drivers/circuit_model.trimmed
+    trim_residual: np.ndarray      # (n_neurons,) V at the summing node
+    trim: np.ndarray               # (n_neurons,) V
 
     @classmethod
     def draw(cls, bench: Bench, board_seed: int) -> CircuitParts:
@@ -215,6 +230,8 @@ class CircuitParts:
             int_vos=chip(c.opamp_offset_volts, n_n),
             mult_xnl=chip(c.multiplier_x_nonlinearity, n_w),
             mult_ynl=chip(c.multiplier_y_nonlinearity, n_w),
+            trim_residual=spread.draw(rng, c.offset_trim_volts, n_n, "uniform"),
+            trim=np.zeros(n_n),
         )
 
     @classmethod
@@ -228,4 +245,5 @@ class CircuitParts:
                    vmid_divider=np.full(2, c.vmid_divider_ohms), vmid_vos=0.0,
                    int_rin=np.full(n_n, c.int_ohms), int_rf=np.full(n_n, c.int_ohms),
                    int_c=np.full(n_n, c.int_farads), int_vos=np.zeros(n_n),
-                   mult_xnl=zeros, mult_ynl=zeros)
+                   mult_xnl=zeros, mult_ynl=zeros, trim_residual=np.zeros(n_n),
+                   trim=np.zeros(n_n))

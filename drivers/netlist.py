@@ -94,15 +94,23 @@ def netlist(bench: Bench, parts: CircuitParts, sweep: Sweep) -> list[str]:
     for depth, neurons in enumerate(layers):
         signals = ([(f"d{ch}", ref) for ch in wiring.inputs] if depth == 0
                    else [(f"o{n}", "vmid") for n in layers[depth - 1]])
-        signals.append((ref, "0"))                       # the bias: Vref - GND
+        signals.append((bias_node(bench), "0"))          # the bias: Vref (or ADC_VREF) - GND
         for n in neurons:
             z = "vmid"
+            if parts.trim[n] != 0:    # the offset trimmer moves the chain's first Z off VMID
+                z = f"zt{n}"
+                lines.append(f"Bzt{n} {z} 0 V = V(vmid)+{_fmt(parts.trim[n])}")
             for y1, y2 in signals:
                 lines.append(_multiplier(k, parts, ref, f"d{wiring.weights[k]}", y1, y2, z))
                 z, k = f"w{k}", k + 1
             lines += _neuron(n, parts, z, c.cf_farads)
     lines += [f".dc Vrow 0 {sweep.rows - 1} 1 Vpat 0 {sweep.patterns - 1} 1", ".end"]
     return lines
+
+
+def bias_node(bench: Bench) -> str:
+    """The node on the bias multipliers' Y1: the reference channel, or ADC_VREF."""
+    return "aref" if bench.circuit.bias_input == "adc_vref" else f"d{bench.circuit.ref_channel}"
 
 
 def _multiplier(k: int, parts: CircuitParts, x1: str, x2: str, y1: str, y2: str, z: str) -> str:

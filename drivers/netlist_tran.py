@@ -23,7 +23,14 @@ import numpy as np
 
 from wphil.drivers.bench import Bench
 from wphil.drivers.circuit import CircuitParts
-from wphil.drivers.netlist import OPAMP_GAIN, RELTOL, ad633, diode_string_model, neuron_nodes
+from wphil.drivers.netlist import (
+    OPAMP_GAIN,
+    RELTOL,
+    ad633,
+    bias_node,
+    diode_string_model,
+    neuron_nodes,
+)
 
 #: the MCP4728's output settles in ~6 us; a ramp of this length keeps the PWL corners
 #: from forcing tiny steps (a 0.2% of tau shift of each input edge)
@@ -109,7 +116,7 @@ def tran_netlist(bench: Bench, parts: CircuitParts, tran: Transient) -> list[str
         for n, chain in chains(bench).items():
             z = "vmid"
             for k, (kind, j) in chain:
-                y1, y2 = _signal(kind, j, row, inputs, ref)
+                y1, y2 = _signal(kind, j, row, inputs, ref, bias_node(bench))
                 w = f"r{row}w{k}"
                 lines.append(f"Bm{row}_{k} {w} 0 V = " + ad633(
                     k, parts, f"V({dac(bench.wiring.weights[k])})-V({ref})", f"V({y1})-V({y2})", z))
@@ -125,14 +132,15 @@ def tran_netlist(bench: Bench, parts: CircuitParts, tran: Transient) -> list[str
     return lines
 
 
-def _signal(kind: str, j: int, row: int, inputs: tuple[int, ...], ref: str) -> tuple[str, str]:
+def _signal(kind: str, j: int, row: int, inputs: tuple[int, ...], ref: str, bias: str
+            ) -> tuple[str, str]:
     """The (Y1, Y2) nodes of a multiplier: an input DAC minus REF, a neuron's integrator
-    output minus VMID, or the bias REF minus ground."""
+    output minus VMID, or the bias node (REF or ADC_VREF) minus ground."""
     if kind == "in":
         return f"d{inputs[j]}", ref
     if kind == "n":
         return f"r{row}a{j}", "vmid"
-    return ref, "0"
+    return bias, "0"
 
 
 def vmid_volts(bench: Bench, parts: CircuitParts) -> float:
