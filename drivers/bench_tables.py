@@ -220,10 +220,6 @@ class Circuit:
     ref_channel: int = key(-1, lo=-1, hi=255, doc="the [wiring] fixed channel that is the "
                            "multipliers' reference (X1, zero of the inputs); -1: none")
     rail_volts: float = key(12.0, lo=8.0, hi=18.0, doc="AD633 supply, +-V (datasheet: +-8..+-18)")
-    bias_input: str = key("ref", choices=("ref", "adc_vref"), doc="the bias multipliers' Y1: "
-                          "the reference channel ([topology] bias_volts = its volts) or the "
-                          "Pico's ADC_VREF (bias_volts = [adc] vref): 3.2 times the reference, "
-                          "so the bias weight cancels 3.2 times larger offsets")
     logic_volts: float = key(3.3, lo=1.8, hi=6.0, doc="neuron op-amp supply (the Pico's 3V3)")
     rin_ohms: float = key(12_400.0, lo=100.0, hi=1e7, doc="neuron input resistor")
     rf_ohms: float = key(499_000.0, lo=1e3, hi=1e8, doc="neuron feedback resistor")

@@ -10,10 +10,10 @@ reference minus ground for the bias). A neuron's multipliers are chained W -> Z 
 the last W drives an MCP6004 inverting stage (Rin, Rf, diode limiter across Rf, + input
 at VMID = ADC_VREF / 2), so a = V(out) - VMID ~ (Rf / Rin / 10 V) sum (Vdac - Vref) signal:
 `weight_per_volt` is (Rf || diode strings) / (10 V Rin); `weight_zero_volts`,
-`input_zero_volts` are the reference's volts; `bias_volts` is the bias multipliers' Y1 - GND:
-the reference, or with `bias_input = "adc_vref"` the Pico's ADC_VREF (3.3 V), which lets
-the bias weight cancel 3.2 times the offset at the summing node (the AD633s' output
-offsets, up to 50 mV each, add up along a neuron's chain).
+`input_zero_volts` and `bias_volts` are the reference's volts. With `offset_trim_volts` > 0
+each neuron has a trimmer on its chain's first Z, set at bring-up (drivers/circuit_model.py
+`trimmed`): the AD633s' output offsets, up to 50 mV each, add up along a chain beyond what
+the bias weight cancels (+-0.1 V at the summing node).
 
 A recurrent bench (`int_farads` > 0) puts an inverting integrator (int_ohms in, int_ohms ||
 int_farads across, tau = int_ohms int_farads as [recurrent] tau_us says) behind every
@@ -115,11 +115,6 @@ def circuit_defaults(bench: Bench, raw: dict[str, Any]) -> Bench:
     return replace(bench, timing=timing, power=power)
 
 
-def bias_volts(bench: Bench) -> float:
-    """The nominal Y1 - Y2 of the bias multipliers: the reference's volts, or ADC_VREF's."""
-    return bench.adc.vref if bench.circuit.bias_input == "adc_vref" else ref_volts(bench)
-
-
 def check_circuit(bench: Bench) -> None:
     """The wiring and calibration constants must be what the circuit makes of them."""
     if not has_circuit(bench):
@@ -133,7 +128,7 @@ def check_circuit(bench: Bench) -> None:
     expected = {("calibration", "weight_per_volt"): weight_per_volt(bench),
                 ("calibration", "weight_zero_volts"): ref,
                 ("calibration", "input_zero_volts"): ref,
-                ("topology", "bias_volts"): bias_volts(bench)}
+                ("topology", "bias_volts"): ref}
     for (table, name), want in expected.items():
         got = getattr(getattr(bench, table), name)
         if abs(got - want) > CALIBRATION_TOLERANCE * abs(want):

@@ -81,11 +81,10 @@ def trimmed(bench: Bench, parts: CircuitParts, converters: BoardInstance) -> Cir
     vref = float(net.dac_volts(np.array([c.ref_channel]), np.array([ref_code]))[0])
     vin = net.dac_volts(np.array(bench.wiring.inputs), np.full(len(bench.wiring.inputs), ref_code))
     vw = net.dac_volts(np.array(bench.wiring.weights), np.full(bench.n_weights, bench.safe_code))
-    vbias = bench.adc.vref if c.bias_input == "adc_vref" else vref
     trims, k = [], 0
     for depth, ((_, fan_in), neurons) in enumerate(zip(bench.layer_shapes, neuron_nodes(bench))):
         y = list(vin - vref) if depth == 0 else [0.0] * (fan_in - 1)
-        y.append(vbias)
+        y.append(vref)
         for n in neurons:
             chain = slice(k, k + fan_in)
             slope = (1 - 3 * parts.mult_xnl[chain]) * (1 - 3 * parts.mult_ynl[chain])
@@ -107,7 +106,6 @@ def abstract_board(bench: Bench, parts: CircuitParts, converters: BoardInstance)
     g_neuron = 1 / (1 / parts.rf + 1 / strings) / parts.rin
     vref = (ref_volts(bench) * converters.dac_gain[c.ref_channel]
             + converters.dac_offset[c.ref_channel])
-    vbias = bench.adc.vref if c.bias_input == "adc_vref" else vref
     vmid = bench.adc.vref * parts.vmid_divider[1] / parts.vmid_divider.sum() + parts.vmid_vos
     gains, offsets, neuron_offset = [], [], []
     k = 0
@@ -119,7 +117,7 @@ def abstract_board(bench: Bench, parts: CircuitParts, converters: BoardInstance)
             slope = (1 - 3 * parts.mult_xnl[chain]) * (1 - 3 * parts.mult_ynl[chain])
             scale = parts.mult_gain[chain] * slope * g_neuron[n] / AD633_SCALE_VOLTS
             g = scale / (gain(bench) / AD633_SCALE_VOLTS)
-            g[-1] *= (vbias + parts.mult_yos[k + fan_in - 1]) / bench.topology.bias_volts
+            g[-1] *= (vref + parts.mult_yos[k + fan_in - 1]) / bench.topology.bias_volts
             gains += g.tolist()
             offsets += (-scale * (vref - bench.calibration.weight_zero_volts
                                   + parts.mult_xos[chain])).tolist()

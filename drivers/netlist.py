@@ -94,7 +94,7 @@ def netlist(bench: Bench, parts: CircuitParts, sweep: Sweep) -> list[str]:
     for depth, neurons in enumerate(layers):
         signals = ([(f"d{ch}", ref) for ch in wiring.inputs] if depth == 0
                    else [(f"o{n}", "vmid") for n in layers[depth - 1]])
-        signals.append((bias_node(bench), "0"))          # the bias: Vref (or ADC_VREF) - GND
+        signals.append((ref, "0"))                       # the bias: Vref - GND
         for n in neurons:
             z = "vmid"
             if parts.trim[n] != 0:    # the offset trimmer moves the chain's first Z off VMID
@@ -106,11 +106,6 @@ def netlist(bench: Bench, parts: CircuitParts, sweep: Sweep) -> list[str]:
             lines += _neuron(n, parts, z, c.cf_farads)
     lines += [f".dc Vrow 0 {sweep.rows - 1} 1 Vpat 0 {sweep.patterns - 1} 1", ".end"]
     return lines
-
-
-def bias_node(bench: Bench) -> str:
-    """The node on the bias multipliers' Y1: the reference channel, or ADC_VREF."""
-    return "aref" if bench.circuit.bias_input == "adc_vref" else f"d{bench.circuit.ref_channel}"
 
 
 def _multiplier(k: int, parts: CircuitParts, x1: str, x2: str, y1: str, y2: str, z: str) -> str:

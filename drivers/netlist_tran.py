@@ -27,7 +27,6 @@ from wphil.drivers.netlist import (
     OPAMP_GAIN,
     RELTOL,
     ad633,
-    bias_node,
     diode_string_model,
     neuron_nodes,
 )
@@ -116,7 +115,7 @@ def tran_netlist(bench: Bench, parts: CircuitParts, tran: Transient) -> list[str
         for n, chain in chains(bench).items():
             z = "vmid"
             for k, (kind, j) in chain:
-                y1, y2 = _signal(kind, j, row, inputs, ref, bias_node(bench))
+                y1, y2 = _signal(kind, j, row, inputs, ref)
                 w = f"r{row}w{k}"
                 lines.append(f"Bm{row}_{k} {w} 0 V = " + ad633(
                     k, parts, f"V({dac(bench.wiring.weights[k])})-V({ref})", f"V({y1})-V({y2})", z))
@@ -132,15 +131,14 @@ def tran_netlist(bench: Bench, parts: CircuitParts, tran: Transient) -> list[str
     return lines
 
 
-def _signal(kind: str, j: int, row: int, inputs: tuple[int, ...], ref: str, bias: str
-            ) -> tuple[str, str]:
+def _signal(kind: str, j: int, row: int, inputs: tuple[int, ...], ref: str) -> tuple[str, str]:
     """The (Y1, Y2) nodes of a multiplier: an input DAC minus REF, a neuron's integrator
-    output minus VMID, or the bias node (REF or ADC_VREF) minus ground."""
+    output minus VMID, or the bias REF minus ground."""
     if kind == "in":
         return f"d{inputs[j]}", ref
     if kind == "n":
         return f"r{row}a{j}", "vmid"
-    return bias, "0"
+    return ref, "0"
 
 
 def vmid_volts(bench: Bench, parts: CircuitParts) -> float:

@@ -56,11 +56,10 @@ def multiplier_signals(bench: Bench) -> list[tuple[int, str, tuple[str, str], st
     recurrent bench's feedback weights continue their target neuron's chain."""
     names = [neuron_name(bench, d, u) for _, d, u in neurons(bench)]
     ref, out = ref_net(bench), []
-    bias = "ADC_VREF" if bench.circuit.bias_input == "adc_vref" else ref
     for n, chain in chains(bench).items():
         z = "VMID"
         for k, (kind, j) in chain:
-            y = {"in": (f"IN{j}", ref), "bias": (bias, "GND")}.get(kind) or (names[j], "VMID")
+            y = {"in": (f"IN{j}", ref), "bias": (ref, "GND")}.get(kind) or (names[j], "VMID")
             out.append((n, f"W{k}", y, z, f"S{n}_{k}"))
             z = f"S{n}_{k}"
     return out
