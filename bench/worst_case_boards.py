@@ -11,6 +11,8 @@ measurement) within the query budget; the bench's loss target is not asked for.
     nice -n 10 python bench/worst_case_boards.py [--boards 300] [--jobs 2]
         [--profiles default,worst] [--rules wp,twin] [--out bench/results/worst_case]
     python bench/worst_case_boards.py --quick     # 4 boards, a smoke test of a few seconds
+    nice -n 10 python bench/worst_case_boards.py --untrimmed --out bench/results/worst_case/untrimmed
+                                                  # the circuit before its offset trimmers
 
 Writes OUT/worst_case_boards.json (every run) and OUT/worst_case_boards.md (the table:
 profile, boards, rule, fraction at 100% within the budget, median queries of those).
@@ -34,16 +36,18 @@ FIRST_BOARD = 1000
 BUDGET = 100_000
 TRAIN_SEED = 0
 GOAL = 0.95
+#: the circuit before the offset trimmers: the bias weights alone cancel the offsets
+UNTRIMMED = {"circuit": {"offset_trim_volts": 0.0}}
 
 
-def one_run(job: tuple[str, str, str, int, int]) -> dict:
+def one_run(job: tuple[str, str, str, int, int, bool]) -> dict:
     """Train one board with one rule; what the table needs from its summary."""
     from wphil.drivers import load_bench
     from wphil.learning import TrainConfig
     from wphil.runs import UNLIMITED_EPOCHS, RunDir, RunSpec, execute
 
-    bench_name, profile, rule, board_seed, budget = job
-    bench = load_bench(bench_name, profile)
+    bench_name, profile, rule, board_seed, budget, untrimmed = job
+    bench = load_bench(bench_name, profile, overrides=UNTRIMMED if untrimmed else None)
     config = TrainConfig.for_bench(bench, algo=rule, max_queries=budget, epochs=UNLIMITED_EPOCHS,
                                    target_loss=0.0, seed=TRAIN_SEED)
     spec = RunSpec(f"mock://?circuit=1&board_seed={board_seed}", bench, "xor", config)
@@ -91,6 +95,9 @@ def main() -> None:
     parser.add_argument("--rules", default="wp,twin")
     parser.add_argument("--budget", type=at_least(1), default=BUDGET, help="queries per run")
     parser.add_argument("--out", type=Path, default=Path("bench/results/worst_case"))
+    parser.add_argument("--untrimmed", action="store_true",
+                        help="the circuit without its offset trimmers ([circuit] "
+                        "offset_trim_volts = 0), as it was before them")
     parser.add_argument("--quick", action="store_true",
                         help="4 boards, 5,000 queries, nothing written unless --out is given")
     args = parser.parse_args()
@@ -99,13 +106,14 @@ def main() -> None:
         from wphil.drivers import load_bench
         for profile in args.profiles.split(","):
             load_bench(args.bench, profile)
-    jobs = [(args.bench, p, r, FIRST_BOARD + b, budget) for p in args.profiles.split(",")
-            for r in args.rules.split(",") for b in range(boards)]
+    jobs = [(args.bench, p, r, FIRST_BOARD + b, budget, args.untrimmed)
+            for p in args.profiles.split(",") for r in args.rules.split(",") for b in range(boards)]
     with ProcessPoolExecutor(args.jobs) as pool:
         runs = list(pool.map(one_run, jobs, chunksize=4))
     rows = table(runs, budget)
     command = "python bench/worst_case_boards.py " + " ".join(sys.argv[1:])
-    text = markdown(rows, command.strip(), budget, args.bench)
+    text = markdown(rows, command.strip(), budget,
+                    args.bench + (" without offset trimmers" if args.untrimmed else ""))
     print(text, end="")
     if args.quick and "--out" not in sys.argv:
         return
