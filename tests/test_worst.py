@@ -63,7 +63,8 @@ def test_the_default_profile_draws_the_boards_it_always_drew() -> None:
     """The spread machinery leaves `normal` boards alone: same generator calls, same order."""
     bench = load_bench("xor-2-2-1")
     rng = np.random.Generator(np.random.PCG64(1))
-    assert BoardInstance.draw(bench, 1).dac_gain == (1 + 0.005 * rng.standard_normal(12)).tolist()
+    gain = bench.sim.dac_gain_mismatch
+    assert BoardInstance.draw(bench, 1).dac_gain == (1 + gain * rng.standard_normal(12)).tolist()
 
 
 def test_offset_trimmers_leave_each_neuron_within_the_residual_times_its_gain() -> None:
