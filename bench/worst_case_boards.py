@@ -13,6 +13,8 @@ measurement) within the query budget; the bench's loss target is not asked for.
     python bench/worst_case_boards.py --quick     # 4 boards, a smoke test of a few seconds
     nice -n 10 python bench/worst_case_boards.py --untrimmed --out bench/results/worst_case/untrimmed
                                                   # the circuit before its offset trimmers
+    nice -n 10 python bench/worst_case_boards.py --backend spice --boards 20 \
+        --out bench/results/worst_case/spice      # a cross-check on the circuit in ngspice
 
 Writes OUT/worst_case_boards.json (every run) and OUT/worst_case_boards.md (the table:
 profile, boards, rule, fraction at 100% within the budget, median queries of those).
@@ -36,21 +38,23 @@ FIRST_BOARD = 1000
 BUDGET = 100_000
 TRAIN_SEED = 0
 GOAL = 0.95
+#: --backend: the circuit-fitted mock, or the circuit itself in ngspice
+BACKENDS = {"mock": "mock://?circuit=1&board_seed={}", "spice": "spice://?board_seed={}"}
 #: the circuit before the offset trimmers: the bias weights alone cancel the offsets
 UNTRIMMED = {"circuit": {"offset_trim_volts": 0.0}}
 
 
-def one_run(job: tuple[str, str, str, int, int, bool]) -> dict:
+def one_run(job: tuple[str, str, str, int, int, bool, str]) -> dict:
     """Train one board with one rule; what the table needs from its summary."""
     from wphil.drivers import load_bench
     from wphil.learning import TrainConfig
     from wphil.runs import UNLIMITED_EPOCHS, RunDir, RunSpec, execute
 
-    bench_name, profile, rule, board_seed, budget, untrimmed = job
+    bench_name, profile, rule, board_seed, budget, untrimmed, backend = job
     bench = load_bench(bench_name, profile, overrides=UNTRIMMED if untrimmed else None)
     config = TrainConfig.for_bench(bench, algo=rule, max_queries=budget, epochs=UNLIMITED_EPOCHS,
                                    target_loss=0.0, seed=TRAIN_SEED)
-    spec = RunSpec(f"mock://?circuit=1&board_seed={board_seed}", bench, "xor", config)
+    spec = RunSpec(BACKENDS[backend].format(board_seed), bench, "xor", config)
     with tempfile.TemporaryDirectory() as tmp:
         summary = execute(spec, RunDir.create(Path(tmp) / "run", spec.to_config()))
     return {"profile": profile, "rule": rule, "board_seed": board_seed,
@@ -72,8 +76,8 @@ def table(runs: list[dict], budget: int) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], command: str, budget: int, bench: str) -> str:
-    lines = [f"XOR ({bench}) on `mock://?circuit=1`, one run per board (board seeds from "
+def markdown(rows: list[dict], command: str, budget: int, bench: str, url: str) -> str:
+    lines = [f"XOR ({bench}) on `{url}`, one run per board (board seeds from "
              f"{FIRST_BOARD}, training seed {TRAIN_SEED}); success = 100% accuracy (confirmed) "
              f"within {budget:,} queries. Goal: at least {GOAL:.0%} of boards for both rules.",
              "", f"    {command}", "",
@@ -95,6 +99,7 @@ def main() -> None:
     parser.add_argument("--rules", default="wp,twin")
     parser.add_argument("--budget", type=at_least(1), default=BUDGET, help="queries per run")
     parser.add_argument("--out", type=Path, default=Path("bench/results/worst_case"))
+    parser.add_argument("--backend", choices=sorted(BACKENDS), default="mock")
     parser.add_argument("--untrimmed", action="store_true",
                         help="the circuit without its offset trimmers ([circuit] "
                         "offset_trim_volts = 0), as it was before them")
@@ -106,14 +111,15 @@ def main() -> None:
         from wphil.drivers import load_bench
         for profile in args.profiles.split(","):
             load_bench(args.bench, profile)
-    jobs = [(args.bench, p, r, FIRST_BOARD + b, budget, args.untrimmed)
+    jobs = [(args.bench, p, r, FIRST_BOARD + b, budget, args.untrimmed, args.backend)
             for p in args.profiles.split(",") for r in args.rules.split(",") for b in range(boards)]
     with ProcessPoolExecutor(args.jobs) as pool:
         runs = list(pool.map(one_run, jobs, chunksize=4))
     rows = table(runs, budget)
     command = "python bench/worst_case_boards.py " + " ".join(sys.argv[1:])
     text = markdown(rows, command.strip(), budget,
-                    args.bench + (" without offset trimmers" if args.untrimmed else ""))
+                    args.bench + (" without offset trimmers" if args.untrimmed else ""),
+                    BACKENDS[args.backend].split("board_seed")[0].rstrip("?&"))
     print(text, end="")
     if args.quick and "--out" not in sys.argv:
         return
