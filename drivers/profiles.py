@@ -104,8 +104,10 @@ def _set_dac_bits(data: dict[str, Any], bits: int) -> None:
 def _worst(data: dict[str, Any], sim: dict[str, Any]) -> None:
     """Datasheet maxima for the converters and the circuit's parts; the abstract model's
     per-weight and per-neuron spreads (plain mock://, upy://, rp2040://) scaled by how much
-    the parts that make them grow (drivers/circuit_model.py gives the mapping)."""
+    the parts that make them grow (drivers/circuit_model.py gives the mapping; checked
+    against bench/fit_circuit.py's Monte Carlo on worst parts in tests/test_worst.py)."""
     from wphil.drivers.bench_tables import Circuit, Sim
+    from wphil.drivers.circuit import AD633_SCALE_VOLTS
 
     circuit = data.setdefault("circuit", {}) if "circuit" in data else {}
     typ = {k: circuit.get(k, getattr(Circuit, k)) for k in WORST_CIRCUIT}
@@ -114,12 +116,21 @@ def _worst(data: dict[str, Any], sim: dict[str, Any]) -> None:
     def base(key: str) -> float:
         return float(sim.get(key, getattr(Sim, key)))
 
-    # neuron offset: the multipliers' output offsets times the stage gain
-    sim["neuron_offset_volts"] = base("neuron_offset_volts") * (
-        worst["multiplier_output_offset_volts"] / typ["multiplier_output_offset_volts"])
+    x_ratio = worst["multiplier_input_offset_volts"] / typ["multiplier_input_offset_volts"]
+    trim = float(circuit.get("offset_trim_volts", 0.0))
+    if trim > 0:
+        # trimmed at bring-up: what is left is the builder's residual (not a part figure)
+        # and the bias multipliers' X offsets times the bias, which grow with the X offset
+        gain = AD633_SCALE_VOLTS * data.get("calibration", {}).get("weight_per_volt", 0.0)
+        residual = gain * trim * _UNIFORM_SIGMA
+        x_part = max(base("neuron_offset_volts") ** 2 - residual ** 2, 0.0) ** 0.5
+        sim["neuron_offset_volts"] = (residual ** 2 + (x_ratio * x_part) ** 2) ** 0.5
+    else:
+        # untrimmed: the multipliers' output offsets times the stage gain
+        sim["neuron_offset_volts"] = base("neuron_offset_volts") * (
+            worst["multiplier_output_offset_volts"] / typ["multiplier_output_offset_volts"])
     # weight offset: the X input offset times weight_per_volt
-    sim["weight_offset"] = base("weight_offset") * (
-        worst["multiplier_input_offset_volts"] / typ["multiplier_input_offset_volts"])
+    sim["weight_offset"] = base("weight_offset") * x_ratio
     # weight gain: scale factor, and each nonlinearity's small-signal slope 1 - 3 nl
     extra = (worst["multiplier_gain_sigma"] ** 2 - typ["multiplier_gain_sigma"] ** 2
              + (3 * worst["multiplier_x_nonlinearity"]) ** 2

@@ -106,3 +106,23 @@ def test_mock_on_the_circuits_worst_board_stays_within_tolerance_of_spice(board_
         diff = np.abs(spice.evaluate(inputs, weights, hidden=True).astype(int)
                       - mock.evaluate(inputs, weights, hidden=True))
     assert diff.mean() <= 50 and diff.max() <= 220
+
+
+def test_worst_abstract_spreads_match_a_monte_carlo_of_worst_circuit_boards() -> None:
+    """Plain mock:// (and upy://, rp2040://) draw the abstract model's spreads from [sim];
+    on `worst` they must be what worst circuit boards make of their parts (as
+    bench/fit_circuit.py fits `default`): within 15 %."""
+    bench = load_bench("xor-2-2-1", "worst")
+    gains, offsets, neuron = [], [], []
+    for seed in range(1, 201):
+        converters = BoardInstance.draw(bench, seed)
+        ideal = BoardInstance(**{**converters.to_dict(), "dac_gain": [1.0] * 12,
+                                 "dac_offset": [0.0] * 12})
+        board = abstract_board(bench, trimmed(bench, CircuitParts.draw(bench, seed), ideal), ideal)
+        gains += board.weight_gain
+        offsets += board.weight_offset
+        neuron += board.neuron_offset
+    sim = bench.sim
+    assert np.std(gains) == pytest.approx(sim.weight_gain_mismatch, rel=0.15)
+    assert np.std(offsets) == pytest.approx(sim.weight_offset, rel=0.15)
+    assert np.std(neuron) == pytest.approx(sim.neuron_offset_volts, rel=0.15)
