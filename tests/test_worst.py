@@ -126,3 +126,23 @@ def test_worst_abstract_spreads_match_a_monte_carlo_of_worst_circuit_boards() ->
     assert np.std(gains) == pytest.approx(sim.weight_gain_mismatch, rel=0.15)
     assert np.std(offsets) == pytest.approx(sim.weight_offset, rel=0.15)
     assert np.std(neuron) == pytest.approx(sim.neuron_offset_volts, rel=0.15)
+
+
+@pytest.mark.slow
+def test_the_worst_case_monte_carlo_quick_mode_writes_its_table(tmp_path) -> None:
+    """bench/worst_case_boards.py --quick: the smoke test of the Monte Carlo script."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "worst_case_boards.py"
+    proc = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((tmp_path / "worst_case_boards.json").read_text())
+    assert [(r["profile"], r["rule"]) for r in results["table"]] == [
+        ("default", "wp"), ("default", "twin"), ("worst", "wp"), ("worst", "twin")]
+    assert len(results["runs"]) == 16
+    assert all(r["fraction"] == r["solved"] / 4 for r in results["table"])
+    assert "| worst | 4 | twin |" in (tmp_path / "worst_case_boards.md").read_text()
