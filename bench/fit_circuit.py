@@ -26,7 +26,7 @@ from wphil.drivers import open_device
 from wphil.drivers.analog import BoardInstance
 from wphil.drivers.bench_files import load_bench
 from wphil.drivers.circuit import CircuitParts
-from wphil.drivers.circuit_model import abstract_board, fitted_vsat
+from wphil.drivers.circuit_model import abstract_board, fitted_vsat, trimmed
 
 
 def monte_carlo(bench, boards: int) -> dict[str, np.ndarray]:
@@ -38,7 +38,8 @@ def monte_carlo(bench, boards: int) -> dict[str, np.ndarray]:
         ideal = BoardInstance(**{**converters.to_dict(), "dac_gain": [1.0] * bench.dac_channels,
                                  "dac_offset": [0.0] * bench.dac_channels,
                                  "adc_offset": [0.0] * bench.adc.channels})
-        board = abstract_board(bench, CircuitParts.draw(bench, seed), ideal)
+        parts = trimmed(bench, CircuitParts.draw(bench, seed), ideal)    # as after bring-up
+        board = abstract_board(bench, parts, ideal)
         for name in rows:
             rows[name] += list(getattr(board, name))
     return {name: np.array(values) for name, values in rows.items()}

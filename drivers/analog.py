@@ -22,14 +22,17 @@ from __future__ import annotations
 import functools
 import math
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from wphil.drivers import dynamics
+from wphil.drivers import dynamics, spread
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError
+
+#: DAC channels per MCP4728 chip: chip n holds channels 4n..4n+3 (they share its VREF)
+MCP4728_CHANNELS = 4
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,14 @@ class BoardInstance:
         rng = np.random.Generator(np.random.PCG64(board_seed))
         sim, n_dac, n_w = bench.sim, bench.dac_channels, bench.n_weights
         n_neurons, n_adc = sum(bench.topology.layers[1:]), bench.adc.channels
-        return cls(
-            dac_gain=(1 + sim.dac_gain_mismatch * rng.standard_normal(n_dac)).tolist(),
-            dac_offset=(sim.dac_offset_volts * rng.standard_normal(n_dac)).tolist(),
-            dac_inl_sign=np.where(rng.random(n_dac) < 0.5, -1.0, 1.0).tolist(),
+        part = sim.part_spread        # the datasheet-bounded converter errors (drivers/spread.py)
+        dac_gain = 1 + spread.draw(rng, sim.dac_gain_mismatch, n_dac, part)
+        dac_offset = spread.draw(rng, sim.dac_offset_volts, n_dac, part)
+        dac_inl_sign = spread.signs_or_fractions(rng, n_dac, part)
+        board = cls(
+            dac_gain=dac_gain.tolist(),
+            dac_offset=dac_offset.tolist(),
+            dac_inl_sign=dac_inl_sign.tolist(),
             weight_gain=(1 + sim.weight_gain_mismatch * rng.standard_normal(n_w)).tolist(),
             weight_offset=(sim.weight_offset * rng.standard_normal(n_w)).tolist(),
             vsat=(bench.topology.vsat * (1 + sim.vsat_mismatch * rng.standard_normal(n_neurons)))
@@ -64,6 +71,14 @@ class BoardInstance:
             # drawn last: a feed-forward board is the same instance as before recurrence
             tau_gain=(1 + sim.tau_mismatch * rng.standard_normal(n_neurons)).tolist(),
         )
+        # drawn after everything else, so boards without it keep their values: each MCP4728's
+        # internal VREF (DS22187E p.4: 2.007..2.089 V) scales its four channels alike
+        chips = -(-n_dac // MCP4728_CHANNELS)
+        vref = 1 + spread.draw(rng, sim.dac_vref_mismatch, chips, part)
+        if sim.dac_vref_mismatch > 0:
+            board = replace(board, dac_gain=(dac_gain * np.repeat(vref, MCP4728_CHANNELS)[:n_dac])
+                            .tolist())
+        return board
 
     def to_dict(self) -> dict[str, list[float]]:
         return asdict(self)

@@ -145,9 +145,20 @@ class Sim:
 
     board_seed: int = key(1, lo=0, hi=2**32 - 1, doc="seed of the board instance (mismatch)")
     noise_seed: int = key(2, lo=0, hi=2**32 - 1, doc="seed of read noise and drift")
-    dac_gain_mismatch: float = key(0.005, lo=0.0, hi=0.5, doc="std of DAC channel gain error")
-    dac_offset_volts: float = key(0.002, lo=0.0, hi=1.0, doc="std of DAC channel offset (V)")
-    dac_inl_lsb: float = key(0.5, lo=0.0, hi=64.0, doc="peak of the bow-shaped DAC INL (LSB)")
+    part_spread: str = key("normal", choices=("normal", "uniform", "truncated"),
+                           doc="how the datasheet-bounded keys (dac_gain_mismatch, "
+                           "dac_offset_volts, dac_inl_lsb, dac_vref_mismatch, and [circuit] "
+                           "multiplier_*, opamp_offset_volts) are drawn: normal (key = 1 sigma), "
+                           "uniform (key = max, uniform over +-max), truncated (key = max, "
+                           "normal sigma = max/3 truncated at max); drivers/spread.py")
+    dac_gain_mismatch: float = key(0.005, lo=0.0, hi=0.5, doc="DAC channel gain error "
+                                   "(fraction; sigma or max, as part_spread says)")
+    dac_offset_volts: float = key(0.002, lo=0.0, hi=1.0, doc="DAC channel offset (V; sigma or "
+                                  "max)")
+    dac_inl_lsb: float = key(0.5, lo=0.0, hi=64.0, doc="peak of the bow-shaped DAC INL (LSB); "
+                             "part_spread normal: every channel at this peak, else its maximum")
+    dac_vref_mismatch: float = key(0.0, lo=0.0, hi=0.1, doc="each MCP4728 chip's internal VREF "
+                                   "error (fraction, shared by its 4 channels; sigma or max)")
     weight_gain_mismatch: float = key(0.05, lo=0.0, hi=0.9, doc="std of per-weight gain error")
     weight_offset: float = key(0.02, lo=0.0, hi=10.0, doc="std of per-weight offset (weight units)")
     vsat_mismatch: float = key(0.03, lo=0.0, hi=0.5, doc="std of per-neuron saturation error")
@@ -221,6 +232,12 @@ class Circuit:
     rout_ohms: float = key(1000.0, lo=0.0, hi=1e6, doc="series resistor neuron -> ADC pin")
     vmid_divider_ohms: float = key(100_000.0, lo=1e3, hi=1e7,
                                    doc="each resistor of the ADC_VREF/2 divider making VMID")
+    offset_trim_volts: float = key(0.0, lo=0.0, hi=0.1, doc="per-neuron offset trimmer on "
+                                   "the first multiplier's Z: at bring-up each neuron's output is "
+                                   "trimmed to VMID (weights and inputs at zero) to within +-this, "
+                                   "at the summing node (V, uniform per board); 0: no trimmers")
+    trim_range_volts: float = key(0.2, lo=0.0, hi=1.0, doc="how far a trimmer moves the first "
+                                  "Z from VMID, +- (V)")
     limiter_diodes: int = key(3, lo=1, hi=8, doc="1N4148s in series each way across rf")
     int_ohms: float = key(10_000.0, lo=100.0, hi=1e7, doc="recurrent benches: the integrator's "
                           "input and feedback resistors (tau = int_ohms * int_farads)")
@@ -231,13 +248,19 @@ class Circuit:
                                      "tolerance (1 = 100%)")
     resistor_tolerance: float = key(0.01, lo=0.0, hi=0.2, doc="resistor tolerance (1 = 100%)")
     multiplier_gain_sigma: float = key(0.0025, lo=0.0, hi=0.2,
-                                       doc="AD633 scale-factor error, 1 sigma")
+                                       doc="AD633 scale-factor error (1 sigma, or the maximum "
+                                       "as [sim] part_spread says)")
     multiplier_input_offset_volts: float = key(0.005, lo=0.0, hi=0.1,
-                                               doc="AD633 X and Y input offset, 1 sigma (V)")
+                                               doc="AD633 X and Y input offset (V; sigma or max)")
     multiplier_output_offset_volts: float = key(0.005, lo=0.0, hi=0.1,
-                                                doc="AD633 output offset, 1 sigma (V)")
+                                                doc="AD633 output offset (V; sigma or max)")
     opamp_offset_volts: float = key(0.0015, lo=0.0, hi=0.05,
-                                    doc="MCP6004 input offset, 1 sigma (V)")
+                                    doc="MCP6004 input offset (V; sigma or max)")
+    multiplier_x_nonlinearity: float = key(0.0, lo=0.0, hi=0.05, doc="AD633 X nonlinearity "
+                                           "(fraction of full scale; sigma or max): a Chebyshev "
+                                           "T3 deviation from the straight line over +-10 V")
+    multiplier_y_nonlinearity: float = key(0.0, lo=0.0, hi=0.05,
+                                           doc="AD633 Y nonlinearity, as for X")
     diode_spread: float = key(0.2, lo=0.0, hi=2.0,
                               doc="1N4148 saturation-current spread (log-normal sigma)")
 

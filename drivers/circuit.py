@@ -10,7 +10,10 @@ reference minus ground for the bias). A neuron's multipliers are chained W -> Z 
 the last W drives an MCP6004 inverting stage (Rin, Rf, diode limiter across Rf, + input
 at VMID = ADC_VREF / 2), so a = V(out) - VMID ~ (Rf / Rin / 10 V) sum (Vdac - Vref) signal:
 `weight_per_volt` is (Rf || diode strings) / (10 V Rin); `weight_zero_volts`,
-`input_zero_volts` and `bias_volts` are the reference's volts.
+`input_zero_volts` and `bias_volts` are the reference's volts. With `offset_trim_volts` > 0
+each neuron has a trimmer on its chain's first Z, set at bring-up (drivers/circuit_model.py
+`trimmed`): the AD633s' output offsets, up to 50 mV each, add up along a chain beyond what
+the bias weight cancels (+-0.1 V at the summing node).
 
 A recurrent bench (`int_farads` > 0) puts an inverting integrator (int_ohms in, int_ohms ||
 int_farads across, tau = int_ohms int_farads as [recurrent] tau_us says) behind every
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from wphil.drivers import spread
 from wphil.drivers.bench_tables import Power
 from wphil.drivers.errors import ConfigError
 
@@ -131,6 +135,9 @@ def check_circuit(bench: Bench) -> None:
             raise ConfigError(f"{src}: [{table}] {name} = {got} disagrees with the circuit, which "
                               f"gives {want:.4g} (within {CALIBRATION_TOLERANCE:.0%})")
     _check_integrators(bench)
+    if bench.is_recurrent and c.offset_trim_volts > 0:
+        raise ConfigError(f"{src}: [circuit] offset_trim_volts: offset trimmers are modelled "
+                          "for feed-forward benches only (0 for a recurrent bench)")
     if bench.adc.kind == "rp2040" and abs(bench.adc.vref / 2 - _vmid_nominal(bench)) > 1e-9:
         raise ConfigError(f"{src}: [adc] vref: VMID is half of it; the neuron supply "
                           f"[circuit] logic_volts must be at least that")
@@ -179,30 +186,47 @@ class CircuitParts:
     int_rf: np.ndarray             # (n_neurons,) ohms
     int_c: np.ndarray              # (n_neurons,) farads
     int_vos: np.ndarray            # (n_neurons,) V
+    # AD633 X and Y nonlinearity (fraction of full scale, drawn after everything else)
+    mult_xnl: np.ndarray           # (n_w,)
+    mult_ynl: np.ndarray           # (n_w,)
+    # offset trimmers: what each neuron is left with after bring-up (drawn, last), and the
+    # trimmer's setting (the first Z - VMID), set by drivers/circuit_model.trimmed
+    trim_residual: np.ndarray      # (n_neurons,) V at the summing node
+    trim: np.ndarray               # (n_neurons,) V
 
     @classmethod
     def draw(cls, bench: Bench, board_seed: int) -> CircuitParts:
         """Draw in a fixed order; every effect always draws, so changing one spread does not
-        change another's values. Resistor tolerance is taken as 2 sigma."""
+        change another's values. Resistor tolerance is taken as 2 sigma; the datasheet-bounded
+        chip errors are drawn as [sim] part_spread says (drivers/spread.py)."""
         c = bench.circuit
         rng = np.random.Generator(np.random.PCG64([board_seed, PARTS_STREAM]))
         n_w, n_n = bench.n_weights, sum(bench.topology.layers[1:])
         r_sigma = c.resistor_tolerance / 2
+        part = bench.sim.part_spread
+
+        def chip(scale: float, size: int | tuple[int, ...] | None) -> np.ndarray:
+            return spread.draw(rng, scale, size, part)
+
         return cls(
-            mult_gain=1 + c.multiplier_gain_sigma * rng.standard_normal(n_w),
-            mult_xos=c.multiplier_input_offset_volts * rng.standard_normal(n_w),
-            mult_yos=c.multiplier_input_offset_volts * rng.standard_normal(n_w),
-            mult_wos=c.multiplier_output_offset_volts * rng.standard_normal(n_w),
+            mult_gain=1 + chip(c.multiplier_gain_sigma, n_w),
+            mult_xos=chip(c.multiplier_input_offset_volts, n_w),
+            mult_yos=chip(c.multiplier_input_offset_volts, n_w),
+            mult_wos=chip(c.multiplier_output_offset_volts, n_w),
             rin=c.rin_ohms * (1 + r_sigma * rng.standard_normal(n_n)),
             rf=c.rf_ohms * (1 + r_sigma * rng.standard_normal(n_n)),
-            opamp_vos=c.opamp_offset_volts * rng.standard_normal(n_n),
+            opamp_vos=chip(c.opamp_offset_volts, n_n),
             diode_area=np.exp(c.diode_spread * rng.standard_normal((n_n, 2, c.limiter_diodes))),
             vmid_divider=c.vmid_divider_ohms * (1 + r_sigma * rng.standard_normal(2)),
-            vmid_vos=float(c.opamp_offset_volts * rng.standard_normal()),
+            vmid_vos=float(chip(c.opamp_offset_volts, None)),
             int_rin=c.int_ohms * (1 + r_sigma * rng.standard_normal(n_n)),
             int_rf=c.int_ohms * (1 + r_sigma * rng.standard_normal(n_n)),
             int_c=c.int_farads * (1 + c.capacitor_tolerance / 2 * rng.standard_normal(n_n)),
-            int_vos=c.opamp_offset_volts * rng.standard_normal(n_n),
+            int_vos=chip(c.opamp_offset_volts, n_n),
+            mult_xnl=chip(c.multiplier_x_nonlinearity, n_w),
+            mult_ynl=chip(c.multiplier_y_nonlinearity, n_w),
+            trim_residual=spread.draw(rng, c.offset_trim_volts, n_n, "uniform"),
+            trim=np.zeros(n_n),
         )
 
     @classmethod
@@ -215,4 +239,6 @@ class CircuitParts:
                    opamp_vos=np.zeros(n_n), diode_area=np.ones((n_n, 2, c.limiter_diodes)),
                    vmid_divider=np.full(2, c.vmid_divider_ohms), vmid_vos=0.0,
                    int_rin=np.full(n_n, c.int_ohms), int_rf=np.full(n_n, c.int_ohms),
-                   int_c=np.full(n_n, c.int_farads), int_vos=np.zeros(n_n))
+                   int_c=np.full(n_n, c.int_farads), int_vos=np.zeros(n_n),
+                   mult_xnl=zeros, mult_ynl=zeros, trim_residual=np.zeros(n_n),
+                   trim=np.zeros(n_n))

@@ -4,7 +4,7 @@ Linearising the AD633 chain and the inverting stage (drivers/circuit.py) gives, 
 
     weight gain   g_k G_i / G            (multiplier scale factor, the neuron's gain)
     weight offset -(g_k G_i / 10 V)(Vref - weight_zero_volts + xos_k)     (weight units)
-    neuron offset G_i (vos_i - sum_k wos_k)      (volts added to the net, before saturation)
+    neuron offset G_i (vos_i - sum_k wos_k - trim_i)  (volts added to the net, before saturation)
     vsat          the tanh fit of the diode limiter, shifted by the strings' log-mean area
     ADC offset    (VMID - ADC_VREF / 2) + vos_i  (after saturation)
 
@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from wphil.drivers.analog import BoardInstance
+from wphil.drivers.analog import AnalogNetwork, BoardInstance
 from wphil.drivers.bench import Bench
 from wphil.drivers.circuit import (
     AD633_SCALE_VOLTS,
@@ -67,6 +67,36 @@ def fitted_vsat(bench: Bench) -> float:
     return _fitted_vsat(replace(bench, source="", profile=""))
 
 
+def trimmed(bench: Bench, parts: CircuitParts, converters: BoardInstance) -> CircuitParts:
+    """The board after bring-up: with [circuit] offset_trim_volts > 0, each neuron's trimmer
+    is turned until its output reads VMID with every weight and input at zero, so the first
+    Z of its chain sits at VMID + trim, trim = vos - sum(wos) - sum(products at zero) + the
+    residual the builder leaves (within the trimmer's range). Upstream neurons are trimmed
+    first, so a hidden signal is zero there."""
+    c = bench.circuit
+    if c.offset_trim_volts <= 0:
+        return parts
+    net = AnalogNetwork(bench, board=converters, read_noise_volts=0.0)
+    ref_code = bench.fixed_channels[c.ref_channel]
+    vref = float(net.dac_volts(np.array([c.ref_channel]), np.array([ref_code]))[0])
+    vin = net.dac_volts(np.array(bench.wiring.inputs), np.full(len(bench.wiring.inputs), ref_code))
+    vw = net.dac_volts(np.array(bench.wiring.weights), np.full(bench.n_weights, bench.safe_code))
+    trims, k = [], 0
+    for depth, ((_, fan_in), neurons) in enumerate(zip(bench.layer_shapes, neuron_nodes(bench))):
+        y = list(vin - vref) if depth == 0 else [0.0] * (fan_in - 1)
+        y.append(vref)
+        for n in neurons:
+            chain = slice(k, k + fan_in)
+            slope = (1 - 3 * parts.mult_xnl[chain]) * (1 - 3 * parts.mult_ynl[chain])
+            products = (parts.mult_gain[chain] * slope * (vref - vw[chain] + parts.mult_xos[chain])
+                        * (np.array(y) + parts.mult_yos[chain]) / AD633_SCALE_VOLTS)
+            trim = (parts.opamp_vos[n] + parts.trim_residual[n] - parts.mult_wos[chain].sum()
+                    - products.sum())
+            trims.append(float(np.clip(trim, -c.trim_range_volts, c.trim_range_volts)))
+            k += fan_in
+    return replace(parts, trim=np.array(trims))
+
+
 def abstract_board(bench: Bench, parts: CircuitParts, converters: BoardInstance) -> BoardInstance:
     """The mock's board instance for this circuit board; converter mismatch from `converters`."""
     c = bench.circuit
@@ -82,14 +112,18 @@ def abstract_board(bench: Bench, parts: CircuitParts, converters: BoardInstance)
     for (_, fan_in), neurons in zip(bench.layer_shapes, neuron_nodes(bench)):
         for n in neurons:
             chain = slice(k, k + fan_in)
-            scale = parts.mult_gain[chain] * g_neuron[n] / AD633_SCALE_VOLTS
+            # the nonlinearities' small-signal slope (drivers/netlist.py ad633: 1 - 3 nl);
+            # their cubic part is below 0.04 nl of the signal at |x| <= 1 V, and left out
+            slope = (1 - 3 * parts.mult_xnl[chain]) * (1 - 3 * parts.mult_ynl[chain])
+            scale = parts.mult_gain[chain] * slope * g_neuron[n] / AD633_SCALE_VOLTS
             g = scale / (gain(bench) / AD633_SCALE_VOLTS)
             g[-1] *= (vref + parts.mult_yos[k + fan_in - 1]) / bench.topology.bias_volts
             gains += g.tolist()
             offsets += (-scale * (vref - bench.calibration.weight_zero_volts
                                   + parts.mult_xos[chain])).tolist()
             neuron_offset.append(float(g_neuron[n] * (parts.opamp_vos[n]
-                                                      - parts.mult_wos[chain].sum())))
+                                                      - parts.mult_wos[chain].sum()
+                                                      - parts.trim[n])))
             k += fan_in
     log_area = np.log(parts.diode_area).mean(axis=(1, 2))
     vsat = fitted_vsat(bench) - m_nvt * log_area

@@ -39,7 +39,7 @@ def with_drift(bench: Bench, volts_per_kquery: float) -> Bench:
 def _circuit_board(bench: Bench, opts: dict[str, Any]) -> BoardInstance:
     """The abstract model of the circuit board spice:// simulates for the same board_seed."""
     from wphil.drivers.circuit import CircuitParts, has_circuit
-    from wphil.drivers.circuit_model import abstract_board
+    from wphil.drivers.circuit_model import abstract_board, trimmed
 
     if not has_circuit(bench):
         raise ConfigError(f"mock://?circuit=1: bench {bench.source} has no [circuit] table")
@@ -47,7 +47,9 @@ def _circuit_board(bench: Bench, opts: dict[str, Any]) -> BoardInstance:
         raise ConfigError(f"mock://?circuit=1: bench {bench.source} is recurrent: the abstract "
                           "model of a board covers feed-forward circuits only (use spice://)")
     seed = opts.get("board_seed", bench.sim.board_seed)
-    return abstract_board(bench, CircuitParts.draw(bench, seed), BoardInstance.draw(bench, seed))
+    converters = BoardInstance.draw(bench, seed)
+    return abstract_board(bench, trimmed(bench, CircuitParts.draw(bench, seed), converters),
+                          converters)
 
 
 class MockDevice(Device):

@@ -103,6 +103,9 @@ def netlist(bench: Bench, parts: CircuitParts, sweep: Sweep) -> list[str]:
         signals.append((ref, "0"))                       # the bias: Vref - GND
         for n in neurons:
             z = "vmid"
+            if parts.trim[n] != 0:    # the offset trimmer moves the chain's first Z off VMID
+                z = f"zt{n}"
+                lines.append(f"Bzt{n} {z} 0 V = V(vmid)+{_fmt(parts.trim[n])}")
             for y1, y2 in signals:
                 lines.append(_multiplier(k, parts, ref, f"d{wiring.weights[k]}", y1, y2, z))
                 z, k = f"w{k}", k + 1
@@ -112,9 +115,24 @@ def netlist(bench: Bench, parts: CircuitParts, sweep: Sweep) -> list[str]:
 
 
 def _multiplier(k: int, parts: CircuitParts, x1: str, x2: str, y1: str, y2: str, z: str) -> str:
+    return f"Bm{k} w{k} 0 V = " + ad633(k, parts, f"V({x1})-V({x2})", f"V({y1})-V({y2})", z)
+
+
+def ad633(k: int, parts: CircuitParts, x: str, y: str, z: str) -> str:
+    """Multiplier k's output expression: g (x + xos)(y + yos) / 10 V + V(z) + wos, each input
+    through its nonlinearity (when drawn): u + nl 10 V T3(u / 10 V), T3(t) = 4 t^3 - 3 t,
+    a deviation of at most nl of full scale from the straight line over +-10 V."""
     g = parts.mult_gain[k] / AD633_SCALE_VOLTS
-    return (f"Bm{k} w{k} 0 V = {g:.9g}*(V({x1})-V({x2})+{_fmt(parts.mult_xos[k])})"
-            f"*(V({y1})-V({y2})+{_fmt(parts.mult_yos[k])})+V({z})+{_fmt(parts.mult_wos[k])}")
+    x = _nonlinear(f"{x}+{_fmt(parts.mult_xos[k])}", float(parts.mult_xnl[k]))
+    y = _nonlinear(f"{y}+{_fmt(parts.mult_yos[k])}", float(parts.mult_ynl[k]))
+    return f"{g:.9g}*{x}*{y}+V({z})+{_fmt(parts.mult_wos[k])}"
+
+
+def _nonlinear(u: str, nl: float) -> str:
+    if nl == 0:
+        return f"({u})"
+    # u + nl 10 (4 (u/10)^3 - 3 u/10) = u (1 - 3 nl + 0.04 nl u^2)
+    return f"({u})*({_fmt(1 - 3 * nl)}+{_fmt(0.04 * nl)}*({u})*({u}))"
 
 
 def _neuron(n: int, parts: CircuitParts, w_last: str, cf: float) -> list[str]:

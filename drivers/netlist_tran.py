@@ -22,11 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from wphil.drivers.bench import Bench
-from wphil.drivers.circuit import AD633_SCALE_VOLTS, CircuitParts
+from wphil.drivers.circuit import CircuitParts
 from wphil.drivers.hardware import vmid_divider
 from wphil.drivers.netlist import (
     OPAMP_GAIN,
     RELTOL,
+    ad633,
     diode_string_model,
     neuron_nodes,
     vmid_lines,
@@ -115,10 +116,8 @@ def tran_netlist(bench: Bench, parts: CircuitParts, tran: Transient) -> list[str
             for k, (kind, j) in chain:
                 y1, y2 = _signal(kind, j, row, inputs, ref)
                 w = f"r{row}w{k}"
-                g = parts.mult_gain[k] / AD633_SCALE_VOLTS
-                lines.append(f"Bm{row}_{k} {w} 0 V = {g:.9g}*(V({dac(bench.wiring.weights[k])})"
-                             f"-V({ref})+{_fmt(parts.mult_xos[k])})*(V({y1})-V({y2})"
-                             f"+{_fmt(parts.mult_yos[k])})+V({z})+{_fmt(parts.mult_wos[k])}")
+                lines.append(f"Bm{row}_{k} {w} 0 V = " + ad633(
+                    k, parts, f"V({dac(bench.wiring.weights[k])})-V({ref})", f"V({y1})-V({y2})", z))
                 z = w
             # the capacitor holds V(m) - V(a), m at VMID + the op-amp's offset; the state is
             # measured from the ADC's mid-scale

@@ -27,6 +27,7 @@ import numpy as np
 from wphil.drivers.base import DeviceInfo
 from wphil.drivers.bench import Bench
 from wphil.drivers.circuit import CircuitParts, has_circuit
+from wphil.drivers.circuit_model import trimmed
 from wphil.drivers.dynamics import readout_order
 from wphil.drivers.errors import ConfigError
 from wphil.drivers.mock import MockDevice
@@ -57,7 +58,8 @@ class SpiceDevice(MockDevice):
         opts = self.parse_url(url)
         seed = opts.get("board_seed", self.bench.sim.board_seed)
         self.parts = (CircuitParts.nominal(self.bench) if opts.get("nominal")
-                      else CircuitParts.draw(self.bench, seed))
+                      else trimmed(self.bench, CircuitParts.draw(self.bench, seed),
+                                   self.network.board))
         self.solves = 0
 
     @classmethod

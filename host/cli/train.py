@@ -67,7 +67,8 @@ def _appendable(ctx: click.Context, param: click.Parameter, path: str | None) ->
 @click.option("--device", default=DEFAULT_URL, show_default=True, help=DEVICE_HELP)
 @click.option("--bench", help=f"Built-in bench name or a bench TOML file  [default: {DEFAULT_BENCH}]")
 @click.option("--profile", type=click.Choice(PROFILES), help="Simulated non-idealities "
-              "(ideal: none, 16-bit; harsh: 8-bit DACs, 10% mismatch, a stuck weight).  "
+              "(ideal: none, 16-bit; harsh: 8-bit DACs, 10% mismatch, a stuck weight; "
+              "worst: every part at up to its datasheet maximum).  "
               "[default: default]")
 @click.option("--task", help="xor, parity3, parity4, iris, or a CSV file whose last column is "
               "the label  [default: the bench's task]")
