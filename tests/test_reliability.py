@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from tests.test_cli import epochs_of, train_then_kill_9, wphil
-from wphil.drivers import load_bench, open_device
+from wphil.drivers import DeviceError, load_bench, open_device
+from wphil.drivers.deadlines import STORM_RESETS, shortest_timeout
 from wphil.firmware import firmware_dir
 from wphil.firmware import protocol as P
 from wphil.learning.train import TrainConfig
@@ -193,3 +194,44 @@ def test_a_port_that_never_answers_fails_at_once_not_at_the_reconnect_deadline()
     finally:
         os.close(master)
         os.close(slave)
+
+
+# -- every wait bounded (drivers/deadlines.py) ---------------------------------------------------
+
+def test_a_reset_on_every_request_is_a_reset_storm_that_ends_the_run_saved(tmp_path) -> None:
+    # every reconnect succeeds here, so no reconnect deadline would ever fire: it used to
+    # loop for good; the storm rule ends it (5 resets during one request)
+    run = tmp_path / "run"
+    proc = wphil("train", "--device", "upy://?faults=reset:1&reconnect=30", "--out", str(run),
+                 "--epochs", "2", "--no-progress")
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("wphil: ")]
+    assert proc.returncode == 1 and len(errors) == 1 and "Traceback" not in proc.stderr
+    assert f"was reset {STORM_RESETS} times while one" in errors[0], errors
+    assert "reset storm" in errors[0] and f"--resume {run}" in errors[0]
+    assert json.loads((run / "summary.json").read_text())["stop_reason"].startswith("error:")
+
+
+@pytest.mark.parametrize("timeout", ["1e-9", "0.01"])
+def test_a_timeout_too_short_for_one_frame_is_refused_before_anything_starts(tmp_path,
+                                                                             timeout) -> None:
+    proc = wphil("train", "--device", f"upy://?timeout={timeout}", "--out", str(tmp_path / "run"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    (line,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("wphil: ")]
+    assert f"timeout={timeout!r}" in line and "115200 baud" in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_shortest_timeout_is_one_hello_exchange_at_the_line_rate() -> None:
+    # 10 bits a byte (start, 8 data, stop); HELLO request + a 512-byte JSON reply
+    assert shortest_timeout(115200) == pytest.approx((13 + 16 + 13 + 512) * 10 / 115200)
+
+
+def test_a_request_whose_board_never_comes_back_is_given_up_at_its_deadline() -> None:
+    bench = load_bench("xor-2-2-1")
+    with open_device("upy://?timeout=0.3&reconnect=3", bench) as dev:
+        dev.unplug(3600)                     # the board is gone for good
+        with pytest.raises(DeviceError) as err:
+            dev.evaluate(np.array([[1000, 1000]]), np.full(9, 1500))
+    waited = float(re.search(r"not back after ([\d.]+) s", str(err.value)).group(1))
+    assert "(reconnect=3 s)" in str(err.value)
+    assert 3.0 <= waited <= 3.3, err.value       # the deadline, kept within 10%
