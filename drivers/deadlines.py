@@ -49,6 +49,29 @@ class Deadline:
         return max(0.0, min(seconds, self.left()))
 
 
+class RequestBudget:
+    """One failing request: its `reconnect` deadline and the resets seen while it is out."""
+
+    def __init__(self, reconnect_s: float, port: str, command: str) -> None:
+        self.deadline = Deadline(reconnect_s, f"reconnect={reconnect_s:g} s")
+        self.port, self.command, self.resets = port, command, 0
+
+    def check(self, reason: str) -> None:
+        """DeviceError once the deadline has passed."""
+        if self.deadline.left() <= 0:
+            raise DeviceError(f"{self.port} lost ({reason}) and not back after "
+                              f"{self.deadline.seconds - self.deadline.left():.1f} s "
+                              f"({self.deadline.what})")
+
+    def count_reset(self) -> None:
+        """ResetStorm at the STORM_RESETS-th reset."""
+        self.resets += 1
+        if self.resets >= STORM_RESETS:
+            raise ResetStorm(f"{self.port} was reset {self.resets} times while one "
+                             f"{self.command} was outstanding (a reset storm: check its "
+                             "supply and wiring)")
+
+
 def shortest_timeout(baudrate: float) -> float:
     """The time one HELLO exchange takes on the wire at `baudrate` (a USB CDC port reports
     the 115200 it was opened with; its real speed is higher, so this errs short)."""

@@ -44,7 +44,7 @@ from serial.tools import list_ports
 
 from wphil.drivers.base import Device, DeviceInfo, Perturbation
 from wphil.drivers.bench import Bench
-from wphil.drivers.deadlines import BAUD, STORM_RESETS, Deadline, ResetStorm, reply_timeout
+from wphil.drivers.deadlines import BAUD, Deadline, RequestBudget, reply_timeout
 from wphil.drivers.errors import ConfigError, DeviceError, DeviceTimeout, FirmwareError
 from wphil.drivers.faults import FaultSpec, FaultState, FaultyPort
 from wphil.drivers.link import Link, LinkLost
@@ -204,34 +204,24 @@ class SerialDevice(Device):
         never runs twice; after a reset it is sent as new. Given up `reconnect` seconds after
         its first failure, recoveries included, or at a reset storm (drivers/deadlines.py).
         """
-        seq = self.link.next_seq()
-        deadline, resets = None, 0
-        try:
-            while True:
-                try:
-                    return self.link.request(cmd, payload, seq=seq, **kwargs)
-                except FirmwareError as exc:
-                    if exc.code != P.ERR_NOT_CONFIGURED:
-                        raise
-                    reason, reopen = "the device forgot its configuration", False
-                except DeviceTimeout as exc:
-                    reason, reopen = str(exc), False
-                except LinkLost as exc:
-                    reason, reopen = str(exc), True
-                deadline = deadline or Deadline(self.reconnect_s, f"reconnect={self.reconnect_s:g} s")
-                if deadline.left() <= 0:
-                    raise DeviceError(f"{self.port_name} lost ({reason}) and not back after "
-                                      f"{deadline.seconds - deadline.left():.1f} s "
-                                      f"(reconnect={self.reconnect_s:g} s)") from None
-                if self.recover(reason, reopen, deadline):
-                    resets += 1
-                    if resets >= STORM_RESETS:
-                        raise ResetStorm(f"{self.port_name} was reset {resets} times while one "
-                                         f"{P.COMMAND_NAMES.get(cmd, hex(cmd))} was outstanding "
-                                         "(a reset storm: check its supply and wiring)")
-                    seq = self.link.next_seq()
-        finally:
-            self.link.deadline = None
+        seq, budget = self.link.next_seq(), None
+        while True:
+            try:
+                return self.link.request(cmd, payload, seq=seq, **kwargs)
+            except FirmwareError as exc:
+                if exc.code != P.ERR_NOT_CONFIGURED:
+                    raise
+                reason, reopen = "the device forgot its configuration", False
+            except DeviceTimeout as exc:
+                reason, reopen = str(exc), False
+            except LinkLost as exc:
+                reason, reopen = str(exc), True
+            budget = budget or RequestBudget(self.reconnect_s, self.port_name,
+                                             P.COMMAND_NAMES.get(cmd, hex(cmd)))
+            budget.check(reason)
+            if self.recover(reason, reopen, budget.deadline):
+                budget.count_reset()
+                seq = self.link.next_seq()
 
     def recover(self, reason: str, reopen: bool, deadline: Deadline | None = None) -> bool:
         """Reconnect and restore the device's state; True if it had been reset.
