@@ -166,6 +166,7 @@ def plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    colours = dict(zip(KINDS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     for kind in KINDS:
         for board, style in (("noisy", "-"), ("quiet", "--")):
             cell = sorted((r for r in rows if r["kind"] == kind and r["board"] == board),
@@ -174,10 +175,10 @@ def plot(rows: list[dict], path: Path) -> None:
                 continue
             x = [r["multiplier"] for r in cell]
             label = f"{kind} ({board})"
-            axes[0].plot(x, [r["completed"] / r["runs"] for r in cell], style, marker="o", label=label)
-            axes[1].plot(x, [r["identical"] / r["runs"] for r in cell], style, marker="o", label=label)
-            axes[2].plot(x, [r["median_slowdown"] or np.nan for r in cell], style, marker="o",
-                         label=label)
+            line = {"linestyle": style, "marker": "o", "color": colours[kind], "label": label}
+            axes[0].plot(x, [r["completed"] / r["runs"] for r in cell], **line)
+            axes[1].plot(x, [r["identical"] / r["runs"] for r in cell], **line)
+            axes[2].plot(x, [r["median_slowdown"] or np.nan for r in cell], **line)
     for ax, title in zip(axes, ("completion rate", "identical-to-clean rate",
                                 "slowdown (median wall time / clean)")):
         ax.set_xscale("log")
