@@ -185,11 +185,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--bench", default="xor-2-2-1")
+    parser.add_argument("--bench", default="xor-2-2-1", help="a feed-forward bench")
     parser.add_argument("--url", default="upy://?timeout=1&noise=0&drift=0",
                         help="a upy:// URL (firmware=PATH); noise-free, so replies repeat exactly")
     parser.add_argument("--json")
     args = parser.parse_args()
+    if load_bench(args.bench).is_recurrent:
+        # a recurrent circuit remembers (EVALUATE depends on its capacitors) and SEQUENCE
+        # replies carry measured timing, so the fixed script's replies cannot repeat exactly
+        parser.error(f"--bench {args.bench}: a recurrent bench; the fuzzer needs a feed-forward one")
     found = fuzz(args)
     print(f"{found['frames']} frames ({found['bytes']} bytes) in {found['seconds']} s: "
           f"{found['replies']} replies, {found['crashes']} crashes, {found['malformed']} "
