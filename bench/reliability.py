@@ -18,8 +18,9 @@ Only the quiet board can be expected to end identical after a reset or a vanish:
 may have measured a request whose reply was then lost, and the noisy circuit measures again
 with other noise.
 
-Results go to OUT/runs.jsonl (one line per run, reused: a second call with more seeds only
-runs the new ones), OUT/reliability.json, OUT/reliability.md and OUT/reliability.png.
+Results go to OUT/runs.jsonl (one line per run, git-ignored, reused: a second call with more
+seeds only runs the new ones), and, over every run in it, OUT/reliability.json,
+OUT/reliability.md and OUT/reliability.png.
 """
 
 from __future__ import annotations
