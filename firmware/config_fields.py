@@ -40,7 +40,7 @@ FIELDS = {
     "safe_code": (INT, 0, 4095, REQUIRED),
     "settle_us": (INT, 0, 1000000, 10),
     "host_timeout_ms": (INT, 0, 3600000, 2000),
-    "watchdog_ms": (INT, 0, 8388, 0),          # RP2040 watchdog: at most 8388 ms (erratum RP2040-E1)
+    "watchdog_ms": (INT, 0, 8388, 0),          # rp2 machine.WDT: at most 8388 ms (MicroPython docs)
     "feedback": (INT, 0, 255, 0),
     "reset_pin": (INT, -1, 29, -1),            # -1: no capacitor reset switch
     "reset_us": (INT, 0, 10000000, 0),
