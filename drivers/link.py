@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import serial
 
+from wphil.drivers.deadlines import Deadline
 from wphil.drivers.errors import DeviceError, DeviceTimeout, FirmwareError, ProtocolError
 from wphil.drivers.reply_timer import ReplyTimer
 from wphil.drivers.wirelog import WireLog
@@ -65,6 +66,7 @@ class Link:
         self.wire_log = wire_log
         self.timer = ReplyTimer(timeout)
         self.keepalive: float | None = None
+        self.deadline: Deadline | None = None    # set by the driver while it recovers
         self.decoder = P.FrameDecoder()
         self.frames: deque = deque()
         self.seq = 0                       # of the request in flight
@@ -104,6 +106,11 @@ class Link:
         resynced = False
         timed = timeout is None     # Karn: only a reply that can only be this attempt's is timed
         while True:
+            if self.deadline is not None:
+                if self.deadline.left() <= 0:
+                    raise DeviceTimeout(f"no valid reply to {P.COMMAND_NAMES.get(cmd, hex(cmd))}"
+                                        f" before the {self.deadline.what} deadline")
+                wait = self.deadline.cap(wait)
             if send:
                 attempts += 1
                 self.stats["retries"] += attempts > 1
@@ -128,7 +135,8 @@ class Link:
                     resynced = True
                     log.info("silent for %.1f s: quiet for %.1f s so a firmware inside a bogus "
                              "frame drops it, then once more", silent_for, RESYNC_QUIET_S)
-                    time.sleep(RESYNC_QUIET_S)
+                    time.sleep(self.deadline.cap(RESYNC_QUIET_S) if self.deadline
+                               else RESYNC_QUIET_S)
                     continue
                 if (why.kind == "silent" and timeout is None) or (
                         attempts > self.retries and now - start >= (timeout or self.timeout)):

@@ -35,3 +35,23 @@ def find_pico() -> str:
     if len(picos) > 1:
         log.warning("%d Picos found; using %s", len(picos), picos[0].device)
     return picos[0].device
+
+
+def usb_serial_number(port: str) -> str | None:
+    """The USB serial number of a local port, to find the same board after it re-enumerates."""
+    for info in list_ports.comports():
+        if info.device == port:
+            return info.serial_number
+    return None
+
+
+def explain_open_error(name: str, exc: Exception) -> str:
+    text = str(exc)
+    if "Permission denied" in text or "Errno 13" in text:
+        return (f"cannot open {name}: permission denied; add yourself to the serial group "
+                f"(sudo usermod -aG dialout $USER, then log in again)")
+    if "busy" in text.lower() or "Errno 16" in text or "exclusively lock" in text:
+        return f"cannot open {name}: port busy (another program, e.g. a serial monitor, has it open)"
+    if "No such file" in text or "Errno 2" in text or "could not open port" in text:
+        return f"cannot open {name}: no such port (see `wphil devices`)"
+    return f"cannot open {name}: {text}"

@@ -8,8 +8,9 @@ URL format: PORT | serial://PORT[?option=value&...] | auto | rfc2217://HOST:PORT
     Options (serial:// only): timeout=S (the longest wait for one reply, s; the link
     waits as long as it has measured such a request to take, doubling up to S),
     retries=N (a request is given up after N retries and at least S seconds),
-    reconnect=S (how long connecting, or getting a vanished or reset device back, may
-    take), faults=..., fault_seed=N (fault injection, see drivers/faults.py).
+    reconnect=S (how long connecting may take, and a request from its first failure to
+    its reply, reconnects and re-configures included), faults=..., fault_seed=N (fault
+    injection, see drivers/faults.py).
 
 On open: the handshake (protocol and firmware versions must match this wphil), then the
 bench's wiring, limits and timing are sent (CONFIGURE). The firmware drives 12-bit MCP4728s;
@@ -23,9 +24,9 @@ request that still gets no answer, a port that fails, or a NOT_CONFIGURED answer
 the driver reconnect: reopen the port (a local Pico is found again by its USB serial
 number, wherever it re-enumerates), handshake, and if the boot id changed (the board was
 reset) configure it and send the weight codes it held (also if it went safe after host
-silence); then the request is repeated. Every step is retried until `reconnect` seconds
-have passed, the first connect included. The caller never sees the fault, so the run
-continues exactly as it would have.
+silence); then the request is repeated, until `reconnect` seconds after its first failure
+(deadlines and the reset-storm rule: drivers/deadlines.py). The caller never sees the
+fault, so the run continues exactly as it would have.
 """
 
 from __future__ import annotations
@@ -43,12 +44,13 @@ from serial.tools import list_ports
 
 from wphil.drivers.base import Device, DeviceInfo, Perturbation
 from wphil.drivers.bench import Bench
+from wphil.drivers.deadlines import BAUD, Deadline, RequestBudget, reply_timeout
 from wphil.drivers.errors import ConfigError, DeviceError, DeviceTimeout, FirmwareError
 from wphil.drivers.faults import FaultSpec, FaultState, FaultyPort
 from wphil.drivers.hardware import hardware
 from wphil.drivers.link import Link, LinkLost
-from wphil.drivers.ports import find_pico
-from wphil.drivers.urls import natural, non_negative, parse_options, positive
+from wphil.drivers.ports import explain_open_error, find_pico, usb_serial_number
+from wphil.drivers.urls import natural, non_negative, parse_options
 from wphil.drivers.wirelog import WireLog
 from wphil.firmware import protocol as P
 from wphil.firmware.version import FIRMWARE_VERSION
@@ -56,7 +58,7 @@ from wphil.firmware.version import FIRMWARE_VERSION
 log = logging.getLogger(__name__)
 
 OPTIONS: dict[str, Callable[[str], Any]] = {
-    "timeout": positive, "retries": natural, "reconnect": non_negative, "faults": str,
+    "timeout": reply_timeout, "retries": natural, "reconnect": non_negative, "faults": str,
     "fault_seed": natural}
 _VALUES = P.MAX_PAYLOAD // 2          # u16 readings per reply
 MCP4728_BITS = 12                     # the only DAC the firmware drives
@@ -88,7 +90,7 @@ class SerialDevice(Device):
         self.wire_log = WireLog(wire_log) if wire_log else None
         self.recoveries = 0
         self.port_name = self.resolve_port(url)
-        self.usb_serial = _usb_serial_number(self.port_name)
+        self.usb_serial = usb_serial_number(self.port_name)
         self.port = self._open_port(self.port_name)
         self.link = Link(self.port, opts.get("timeout", 2.0), opts.get("retries", 3), self.wire_log)
         try:
@@ -135,11 +137,11 @@ class SerialDevice(Device):
             raise DeviceError(f"cannot open {name}: no such port (unplugged by fault injection)")
         try:
             if "://" in name:
-                port = serial.serial_for_url(name, baudrate=115200, timeout=0.1)
+                port = serial.serial_for_url(name, baudrate=BAUD, timeout=0.1)
             else:
-                port = serial.Serial(name, baudrate=115200, timeout=0.1, exclusive=True)
+                port = serial.Serial(name, baudrate=BAUD, timeout=0.1, exclusive=True)
         except serial.SerialException as exc:
-            raise DeviceError(_explain_open_error(name, exc)) from None
+            raise DeviceError(explain_open_error(name, exc)) from None
         return FaultyPort(port, self.faults) if self.faults.spec.any else port
 
     def _reopen(self) -> None:
@@ -163,7 +165,10 @@ class SerialDevice(Device):
         Fails at once on what waiting cannot fix: another firmware, a bench it refuses,
         a MicroPython REPL, or a port that never sent a single byte back (unless it
         failed, as an unplugged one does: it is reopened until the deadline)."""
-        return self._until_back("connecting", reopen=False, since=time.monotonic(), first=True)[0]
+        seconds = max(self.reconnect_s, self.boot_s)
+        deadline = Deadline(seconds, f"reconnect={self.reconnect_s:g} s" if seconds == self.reconnect_s
+                            else f"{self.boot_s:g} s to boot")
+        return self._until_back("connecting", reopen=False, deadline=deadline, first=True)[0]
 
     def handshake(self, drain: bool = True) -> dict[str, Any]:
         """HELLO, after discarding what the port sent unasked (boot text, a REPL) if `drain`."""
@@ -197,11 +202,10 @@ class SerialDevice(Device):
 
         After a recovery the request is repeated under its first sequence number if the
         board was not reset, so a request it already ran is answered from its cache and
-        never runs twice; after a reset it is sent as new. A request whose recoveries
-        take longer than `reconnect` seconds in all is given up.
+        never runs twice; after a reset it is sent as new. Given up `reconnect` seconds after
+        its first failure, recoveries included, or at a reset storm (drivers/deadlines.py).
         """
-        seq = self.link.next_seq()
-        since = None
+        seq, budget = self.link.next_seq(), None
         while True:
             try:
                 return self.link.request(cmd, payload, seq=seq, **kwargs)
@@ -213,57 +217,68 @@ class SerialDevice(Device):
                 reason, reopen = str(exc), False
             except LinkLost as exc:
                 reason, reopen = str(exc), True
-            since = since or time.monotonic()
-            if self.recover(reason, reopen, since):
+            budget = budget or RequestBudget(self.reconnect_s, self.port_name,
+                                             P.COMMAND_NAMES.get(cmd, hex(cmd)))
+            budget.check(reason)
+            if self.recover(reason, reopen, budget.deadline):
+                budget.count_reset()
                 seq = self.link.next_seq()
 
-    def recover(self, reason: str, reopen: bool, since: float | None = None) -> bool:
+    def recover(self, reason: str, reopen: bool, deadline: Deadline | None = None) -> bool:
         """Reconnect and restore the device's state; True if it had been reset.
 
-        DeviceError if it is not back `reconnect` seconds after `since` (default: now)."""
+        DeviceError if it is not back by `deadline` (default: `reconnect` s from now)."""
         log.warning("%s: %s; reconnecting", self.port_name, reason)
         if self.wire_log:
             self.wire_log.note(f"recovering: {reason}")
-        self.hello, reset = self._until_back(reason, reopen, since or time.monotonic())
+        deadline = deadline or Deadline(self.reconnect_s, f"reconnect={self.reconnect_s:g} s")
+        self.hello, reset = self._until_back(reason, reopen, deadline)
         self.recoveries += 1
         return reset
 
-    def _until_back(self, reason: str, reopen: bool, since: float,
+    def _until_back(self, reason: str, reopen: bool, deadline: Deadline,
                     first: bool = False) -> tuple[dict[str, Any], bool]:
         """Handshake (reopening the port if needed), and if the board is new to us or was
         reset, configure it and give it back its weight codes; every step is retried
-        until `reconnect` seconds after `since`. Returns (HELLO reply, whether reset)."""
+        until `deadline`. Returns (HELLO reply, whether reset)."""
         tries = 0
-        while True:
-            tries += 1
-            try:
-                if reopen:
-                    self._reopen()
-                hello = self.handshake(drain=first or reopen)
-                reset = first or hello["boot_id"] != self.hello["boot_id"] \
-                    or not hello.get("configured")
-                if reset:
-                    if not first:
-                        log.warning("%s was reset (boot id %08x -> %08x): configuring it again",
-                                    self.port_name, self.hello["boot_id"], hello["boot_id"])
-                    self.configure()
-                if (reset or hello.get("safe")) and not np.all(self._codes == self.bench.safe_code):
-                    # reset, or went safe after host silence
-                    self.link.request(P.SET_CODES, _u16(self._codes << self.dac_shift))
-                return hello, reset
-            except DeviceError as exc:
-                elapsed = time.monotonic() - since
-                if isinstance(exc, WrongFirmware) or (first and not reopen
-                                                      and not self._may_come_back(exc)):
-                    raise
-                if elapsed > self.reconnect_s + (self.boot_s if first else 0.0):
-                    what = "did not answer properly" if first else f"lost ({reason}) and not back"
-                    raise DeviceError(f"{self.port_name} {what} after {elapsed:.1f} s and {tries} "
-                                      f"tries (reconnect={self.reconnect_s:g} s): {exc}") from None
-                log.info("%s not back yet: %s", self.port_name, exc)
-                reopen = reopen or isinstance(exc, LinkLost) or not self.port.is_open
-                if reopen:
-                    time.sleep(REOPEN_PAUSE_S)
+        self.link.deadline = deadline
+        try:
+            while True:
+                tries += 1
+                try:
+                    return self._restore(reopen, first)
+                except DeviceError as exc:
+                    if isinstance(exc, WrongFirmware) or (first and not reopen
+                                                          and not self._may_come_back(exc)):
+                        raise
+                    if deadline.left() <= 0:
+                        what = "did not answer properly" if first else f"lost ({reason}) and not back"
+                        raise DeviceError(f"{self.port_name} {what} after "
+                                          f"{deadline.seconds - deadline.left():.1f} s and {tries} "
+                                          f"tries ({deadline.what}): {exc}") from None
+                    log.info("%s not back yet: %s", self.port_name, exc)
+                    reopen = reopen or isinstance(exc, LinkLost) or not self.port.is_open
+                    if reopen:
+                        time.sleep(deadline.cap(REOPEN_PAUSE_S))
+        finally:
+            self.link.deadline = None
+
+    def _restore(self, reopen: bool, first: bool) -> tuple[dict[str, Any], bool]:
+        """One try: handshake, and configure and restore the held codes if it was reset."""
+        if reopen:
+            self._reopen()
+        hello = self.handshake(drain=first or reopen)
+        reset = first or hello["boot_id"] != self.hello["boot_id"] or not hello.get("configured")
+        if reset:
+            if not first:
+                log.warning("%s was reset (boot id %08x -> %08x): configuring it again",
+                            self.port_name, self.hello["boot_id"], hello["boot_id"])
+            self.configure()
+        if (reset or hello.get("safe")) and not np.all(self._codes == self.bench.safe_code):
+            # reset, or went safe after host silence
+            self.link.request(P.SET_CODES, _u16(self._codes << self.dac_shift))
+        return hello, reset
 
     def _may_come_back(self, exc: DeviceError) -> bool:
         """On the first connect: is this a line that answers, only badly (worth retrying)?"""
@@ -498,23 +513,3 @@ def _readings(reply: bytes, rows: int, patterns: int, n_read: int) -> np.ndarray
     if len(reply) != want:
         raise DeviceError(f"reply has {len(reply)} bytes of readings, expected {want}")
     return np.frombuffer(reply, dtype="<u2").reshape(rows, patterns, n_read)
-
-
-def _usb_serial_number(port: str) -> str | None:
-    """The USB serial number of a local port, to find the same board after it re-enumerates."""
-    for info in list_ports.comports():
-        if info.device == port:
-            return info.serial_number
-    return None
-
-
-def _explain_open_error(name: str, exc: Exception) -> str:
-    text = str(exc)
-    if "Permission denied" in text or "Errno 13" in text:
-        return (f"cannot open {name}: permission denied; add yourself to the serial group "
-                f"(sudo usermod -aG dialout $USER, then log in again)")
-    if "busy" in text.lower() or "Errno 16" in text or "exclusively lock" in text:
-        return f"cannot open {name}: port busy (another program, e.g. a serial monitor, has it open)"
-    if "No such file" in text or "Errno 2" in text or "could not open port" in text:
-        return f"cannot open {name}: no such port (see `wphil devices`)"
-    return f"cannot open {name}: {text}"

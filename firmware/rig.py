@@ -71,6 +71,7 @@ class Rig:
         self.safe_state = True
         self.bus = board.i2c(0, 4, 5, 400000)
         self.cfg = None
+        self.feedback = 0
 
     def scan(self):
         try:
@@ -80,14 +81,14 @@ class Rig:
 
     # -- configuration ---------------------------------------------------------------
     def configure(self, cfg):
-        """Check the whole configuration, then take it; a bad one changes nothing."""
-        layers = cfg["layers"]
-        dac, adc = cfg["dac"], cfg["adc"]
+        """Take a configuration whose fields config_fields.checked() passed: check the rules
+        between them and the hardware first, so a refused one changes nothing."""
+        layers, dac, adc = cfg["layers"], cfg["dac"], cfg["adc"]
         n_dac = 4 * dac["chips"]
+        _expect(len(layers) >= 2 and min(layers[1:]) >= 1,
+                "layers: need at least 2 sizes, all but the first >= 1 (0 inputs: recurrent)")
         n_w = sum((layers[i] + 1) * layers[i + 1] for i in range(len(layers) - 1))
-        _expect(len(layers) >= 2 and min(layers[1:]) >= 1 and layers[0] >= 0,
-                "layers: need at least 2 sizes >= 1 (0 inputs: a recurrent network)")
-        n_w += cfg.get("feedback", 0)           # recurrent benches: feedback weights last
+        n_w += cfg["feedback"]                   # recurrent benches: feedback weights last
         _expect(len(cfg["weights"]) == n_w, "weights: %d channels, topology needs %d"
                 % (len(cfg["weights"]), n_w))
         _expect(len(cfg["inputs"]) == layers[0], "inputs: need %d channels" % layers[0])
@@ -99,35 +100,34 @@ class Rig:
         _expect(ADC_BITS.get(adc["kind"]) == adc["bits"], "%s ADC codes are %s-bit, not %d"
                 % (adc["kind"], ADC_BITS.get(adc["kind"]), adc["bits"]))
         lo, hi, safe = cfg["min_code"], cfg["max_code"], cfg["safe_code"]
-        _expect(0 <= lo <= safe <= hi <= 4095, "need 0 <= min_code <= safe_code <= max_code <= 4095")
-        settle_us = cfg.get("settle_us", 10)
-        _expect(settle_us >= 0, "settle_us must be >= 0")
+        _expect(lo <= safe <= hi, "need min_code <= safe_code <= max_code")
         # channels the circuit needs at one code (the multipliers' reference): held from
         # here on, through safe(), and never changed by a host command
         fixed = {}
-        for ch, code in cfg.get("fixed", []):
-            _expect(0 <= ch < n_dac and ch not in used, "fixed channel %d: not a free DAC channel" % ch)
+        for ch, code in cfg["fixed"]:
+            _expect(ch < n_dac and ch not in used and ch not in fixed,
+                    "fixed channel %d: not a free DAC channel" % ch)
             _expect(lo <= code <= hi, "fixed channel %d: code %d outside limits" % (ch, code))
             fixed[ch] = code
-        readouts = cfg["outputs"] + cfg.get("hidden", [])
+        readouts = cfg["outputs"] + cfg["hidden"]
         bus = self.board.i2c(dac["i2c_id"], dac["sda"], dac["scl"], dac["i2c_hz"])
-        found = [a for a in bus.scan() if DAC_BASE_ADDRESS <= a < DAC_BASE_ADDRESS + 8]
-        chips = []
-        for i in range(dac["chips"]):
-            if DAC_BASE_ADDRESS + i not in found:
-                raise ProtoError(ERR_HARDWARE, "no MCP4728 answers at 0x%02x" % (DAC_BASE_ADDRESS + i))
-            chips.append(MCP4728(bus, DAC_BASE_ADDRESS + i, internal_vref=dac["vref"] == 2.048))
         converter = self._make_adc(adc, bus)
         _expect(_channels(readouts, converter.channels),
                 "ADC channel out of 0..%d" % (converter.channels - 1))
+        found = [a for a in bus.scan() if DAC_BASE_ADDRESS <= a < DAC_BASE_ADDRESS + 8]
+        for i in range(dac["chips"]):
+            if DAC_BASE_ADDRESS + i not in found:
+                raise ProtoError(ERR_HARDWARE, "no MCP4728 answers at 0x%02x" % (DAC_BASE_ADDRESS + i))
+        chips = [MCP4728(bus, DAC_BASE_ADDRESS + i, internal_vref=dac["vref"] == 2.048)
+                 for i in range(dac["chips"])]
         self.bus, self.dacs, self.adc = bus, DacBank(chips), converter
         self.cfg = cfg
         self.weight_ch, self.input_ch = cfg["weights"], cfg["inputs"]
         self.outputs, self.readouts = cfg["outputs"], readouts
-        self.n_w, self.n_in = n_w, layers[0]
+        self.n_w, self.n_in, self.feedback = n_w, layers[0], cfg["feedback"]
         self.lo, self.hi, self.safe_code = lo, hi, safe
-        self.settle_us = settle_us
-        self.reset_pin, self.reset_us = cfg.get("reset_pin", -1), cfg.get("reset_us", 0)
+        self.settle_us = cfg["settle_us"]
+        self.reset_pin, self.reset_us = cfg["reset_pin"], cfg["reset_us"]
         self.fixed = fixed
         self.held = [safe] * n_w
         self.configured = True
@@ -135,8 +135,11 @@ class Rig:
 
     def _make_adc(self, adc, bus):
         if adc["kind"] == "rp2040":
-            return self.board.rp2040_adc(adc["channels"], adc.get("oversample", 1))
-        return ADS1115(bus, ADS1115_ADDRESS, full_scale=adc["vref"])
+            return self.board.rp2040_adc(adc["channels"], adc["oversample"])
+        try:
+            return ADS1115(bus, ADS1115_ADDRESS, full_scale=adc["vref"])
+        except ValueError as exc:
+            raise ProtoError(ERR_BAD_PAYLOAD, "configure: %s" % exc)
 
     def need_config(self):
         if not self.configured:

@@ -9,6 +9,7 @@ import struct
 import sys
 import time
 
+import config_fields
 import micropython
 import onchip
 import sequence
@@ -239,6 +240,9 @@ class Server:
             out = bytearray(OVERHEAD + len(payload))
             out[HEADER_SIZE:HEADER_SIZE + len(payload)] = payload
             n = encode_into(out, cmd, seq, len(payload), F_REPLY)
+        except ProtoError as exc:
+            out = self.err
+            n = self.error_into(out, cmd, seq, exc.code, exc.message)
         except Exception as exc:
             code = ERR_HARDWARE if isinstance(exc, OSError) else ERR_INTERNAL
             out = self.err
@@ -280,17 +284,14 @@ class Server:
         }).encode()
 
     def configure(self, req, seq):
+        cfg = json_object(req, "configure")
         try:
-            cfg = json.loads(bytes(req))
-            timing = (cfg.get("host_timeout_ms", 2000), cfg.get("watchdog_ms", 0))
-            for ms in timing:
-                if not isinstance(ms, int) or isinstance(ms, bool) or ms < 0:
-                    raise ValueError("host_timeout_ms and watchdog_ms must be ints >= 0")
-            self.rig.configure(cfg)
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-            raise ProtoError(ERR_BAD_PAYLOAD, "configure: %s %s" % (type(exc).__name__, exc))
-        self.timeout_ms = timing[0]
-        if cfg.get("watchdog_ms", 0) and self.wdt is None:
+            cfg = config_fields.checked(cfg)
+        except config_fields.BadField as exc:
+            raise ProtoError(ERR_BAD_PAYLOAD, "configure: %s" % exc)
+        self.rig.configure(cfg)            # checks the rest, then takes it (or changes nothing)
+        self.timeout_ms = cfg["host_timeout_ms"]
+        if cfg["watchdog_ms"] and self.wdt is None:
             self.wdt = self.board.watchdog(cfg["watchdog_ms"])
         return self.put_json({"dac_channels": len(self.rig.dacs.codes),
                               "adc_channels": self.rig.adc.channels})
@@ -332,6 +333,8 @@ class Server:
         _fits(count * patterns * len(readouts))
         codes = rig.held if held else self.codes_from(req, 5, n_codes, "weight")
         inputs = self.codes_from(req, 5 + 2 * n_codes, patterns * rig.n_in, "input")
+        if not count or not patterns:
+            return 0                   # B = 0 or P = 0: nothing to measure, nothing written
         pos = HEADER_SIZE
         for b in range(1 if held else count):
             rig.load_weights(codes[b * rig.n_w:(b + 1) * rig.n_w] if not held else codes)
@@ -373,6 +376,8 @@ class Server:
         inputs = self.codes_from(req, pos, patterns * rig.n_in, "input")
         with_base = not flags & E_NO_BASE
         _fits((count + with_base) * patterns * len(readouts))
+        if not patterns or not (perts or with_base):
+            return 0                   # nothing to measure, nothing written
         rig.load_weights(base)
         out = HEADER_SIZE
         if with_base:
@@ -389,6 +394,10 @@ class Server:
         return out - HEADER_SIZE
 
     def sequence(self, req, seq):
+        self.rig.need_config()
+        if not self.rig.feedback:
+            raise ProtoError(ERR_BAD_PAYLOAD, "SEQUENCE: the configured bench is feed-forward "
+                             "(no feedback weights): use EVALUATE")
         return sequence.replay(self, req)
 
     def set_channel(self, req, seq):
@@ -399,6 +408,7 @@ class Server:
         return 0
 
     def safe(self, req, seq):
+        _length(req, 0, "SAFE")
         self.rig.safe()
         return 0
 
@@ -406,6 +416,7 @@ class Server:
         return bytes(req)
 
     def status(self, req, seq):
+        _length(req, 0, "STATUS")
         rig = self.rig
         info = {"configured": rig.configured, "safe": rig.safe_state, "training": self.training,
                 "boot_id": self.boot_id, "stats": self.stats,
@@ -420,10 +431,12 @@ class Server:
         return onchip.train(self, req, seq)
 
     def stop(self, req, seq):
+        _length(req, 0, "STOP")
         self.stop_requested = self.training
         return self.put_json({"training": self.training})
 
     def exit(self, req, seq):
+        _length(req, 0, "EXIT")
         self.running = False
         return 0
 
@@ -432,6 +445,17 @@ def _length(req, n, name, at_least=False):
     if len(req) < n or (not at_least and len(req) != n):
         raise ProtoError(ERR_BAD_LENGTH, "%s: payload is %d bytes, expected %s%d"
                          % (name, len(req), "at least " if at_least else "", n))
+
+
+def json_object(req, name):
+    """A JSON object payload; BAD_PAYLOAD for anything else (empty, not JSON, not an object)."""
+    try:
+        obj = json.loads(bytes(req))
+    except (ValueError, UnicodeError) as exc:
+        raise ProtoError(ERR_BAD_PAYLOAD, "%s: not JSON (%s)" % (name, exc))
+    if not isinstance(obj, dict):
+        raise ProtoError(ERR_BAD_PAYLOAD, "%s: the payload must be a JSON object" % name)
+    return obj
 
 
 def _fits(values):

@@ -4,11 +4,11 @@
 import binascii
 import hashlib
 
-FIRMWARE_VERSION = "0.2.0"      # 0.2.0: SEQUENCE (recurrent benches)
+FIRMWARE_VERSION = "0.2.1"      # 0.2.0: SEQUENCE (recurrent benches); 0.2.1: atomic requests
 
 # the modules copied to a board ("main" stays source: MicroPython boots main.py)
 MODULES = ("main", "version", "protocol", "stdio", "board", "server", "rig", "onchip",
-           "mcp4728", "rp2040_adc", "ads1115", "sequence", "dac_address")
+           "mcp4728", "rp2040_adc", "ads1115", "sequence", "dac_address", "config_fields")
 
 
 def digest(entries):

@@ -91,7 +91,7 @@ NEW_RUN = [
     ("mock-seed-negative", ["--device", "mock://?seed=-1"], None, 2,
      "option seed='-1' must be an integer >= 0"),
     ("upy-timeout-zero", ["--device", "upy://?timeout=0"], None, 2,
-     "option timeout='0' must be a number > 0"),
+     "option timeout='0' must be a number >= 0.048"),
     ("upy-noise-nan", ["--device", "upy://?noise=nan"], None, 2,
      "option noise='nan' must be a finite number"),
     ("upy-timeout-inf", ["--device", "upy://?timeout=inf"], None, 2,

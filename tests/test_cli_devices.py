@@ -39,7 +39,7 @@ def test_info_prints_the_handshake_as_json() -> None:
     ("/dev/ttyNOPE0", 1, "cannot open /dev/ttyNOPE0: no such port"),
     ("auto", 1, "no Raspberry Pi Pico found"),
     ("upy://?speed=9", 2, "unknown option 'speed' for upy://"),
-    ("serial:///dev/ttyNOPE0?timeout=x", 2, "option timeout='x' must be a number > 0"),
+    ("serial:///dev/ttyNOPE0?timeout=x", 2, "option timeout='x' must be a number >= 0.048"),
 ])
 @pytest.mark.slow
 def test_unreachable_or_misnamed_devices_give_one_line(tmp_path: Path, device: str, code: int,

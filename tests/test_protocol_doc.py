@@ -25,7 +25,7 @@ from wphil.firmware import firmware_dir
 SYNC = b"\xa5\x5a"
 REPLY, ERROR, EVENT = 0x01, 0x02, 0x04
 HELLO, CONFIGURE, SET_CODES, EVALUATE, PERTURB, SET_CHANNEL = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06
-SAFE, PING, TRAIN, STOP, STATUS = 0x07, 0x08, 0x09, 0x0A, 0x0C
+SAFE, PING, TRAIN, STOP, EXIT, STATUS, SEQUENCE = 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D
 HIDDEN, HELD, NO_BASE = 0x01, 0x02, 0x04
 BAD_LENGTH, BAD_CRC, RANGE, NOT_CONFIGURED, BAD_PAYLOAD, BUSY = 2, 3, 4, 5, 6, 7
 SIM_RESET = bytes.fromhex("0000" + b"WPHIL-SIM-MCU-RESET".hex() + "0000")
@@ -266,3 +266,38 @@ def test_the_sim_reset_bytes_restart_the_firmware(board) -> None:
     time.sleep(0.3)
     hello = json.loads(board.ok(HELLO))
     assert hello["boot_id"] != boot and hello["configured"] is False
+
+
+def without_counters(status: dict) -> dict:
+    return {k: v for k, v in status.items() if k not in ("stats", "silence_ms")}
+
+
+@pytest.mark.parametrize("field,value", [
+    ("safe_code", 2048.5), ("min_code", 0.5), ("max_code", 2048.0), ("settle_us", True),
+    ("layers", [2, 2]), ("weights", [0, 1]), ("outputs", [12]), ("hidden", [-1]),
+    ("dac", dict(CONFIG["dac"], chips=9)), ("adc", dict(CONFIG["adc"], extra=1)),
+    ("host_timeout_ms", -1), ("watchdog_ms", 10_000), ("fixed", [[0, 2048]]), ("colour", "red"),
+])
+def test_a_refused_configure_changes_nothing(board, field, value) -> None:
+    before_unconfigured = without_counters(board.status())
+    assert board.error(CONFIGURE, json.dumps(dict(CONFIG, **{field: value})).encode()) == BAD_PAYLOAD
+    assert without_counters(board.status()) == before_unconfigured
+    configured(board)
+    board.ok(SET_CODES, u16(*[3000] * N_W))
+    before = without_counters(board.status())
+    assert board.error(CONFIGURE, json.dumps(dict(CONFIG, **{field: value})).encode()) == BAD_PAYLOAD
+    assert without_counters(board.status()) == before
+
+
+def test_the_documented_answers_to_the_edge_requests(board) -> None:
+    assert board.error(CONFIGURE, b"") == BAD_PAYLOAD               # an empty JSON payload
+    configured(board)
+    before = without_counters(board.status())
+    for cmd in (SAFE, STOP, EXIT, STATUS):                          # take no payload
+        assert board.error(cmd, b"\x00") == BAD_LENGTH
+    assert board.error(SET_CHANNEL, struct.pack("<BH", 12, 2048)) == BAD_PAYLOAD   # no channel 12
+    assert board.error(SEQUENCE, struct.pack("<BHHI", HELD, 0, 1, 100) + u16(1000, 1000)) \
+        == BAD_PAYLOAD                                              # a feed-forward bench
+    assert board.ok(EVALUATE, struct.pack("<BHH", 0, 0, 1) + u16(1000, 1000)) == b""   # B = 0
+    assert board.ok(EVALUATE, struct.pack("<BHH", 0, 1, 0) + u16(*[3000] * N_W)) == b""  # P = 0
+    assert without_counters(board.status()) == before

@@ -21,9 +21,8 @@ from serial.tools import list_ports
 
 from wphil.drivers.errors import DeviceError
 from wphil.drivers.handshake import Probe
-from wphil.drivers.ports import PICO_USB_VID
+from wphil.drivers.ports import PICO_USB_VID, explain_open_error
 from wphil.drivers.repl import BoardRepl
-from wphil.drivers.serial_device import _explain_open_error
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ def probe_port(entry: SerialPort) -> None:
     try:
         port = serial.serial_for_url(entry.port, baudrate=115200, timeout=0.1, exclusive=True)
     except (serial.SerialException, OSError) as exc:
-        entry.status = _explain_open_error(entry.port, exc).split(": ", 1)[-1]
+        entry.status = explain_open_error(entry.port, exc).split(": ", 1)[-1]
         return
     with port:
         hello = Probe(port).hello()

@@ -26,9 +26,8 @@ import serial
 
 from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.handshake import await_hello, leave_firmware
-from wphil.drivers.ports import find_pico
+from wphil.drivers.ports import explain_open_error, find_pico
 from wphil.drivers.repl import MICROPYTHON_DOWNLOAD, BoardInfo, BoardRepl
-from wphil.drivers.serial_device import _explain_open_error
 from wphil.lab.firmware_files import (
     MPY_RELEASES,
     BoardFile,
@@ -216,7 +215,7 @@ def open_serial(port: str) -> serial.SerialBase:
     try:
         return serial.serial_for_url(port, baudrate=115200, timeout=0.1, exclusive=True)
     except (serial.SerialException, OSError) as exc:
-        raise DeviceError(_explain_open_error(port, exc)) from None
+        raise DeviceError(explain_open_error(port, exc)) from None
 
 
 def flash(port: str = "auto", compile: bool = True, dry_run: bool = False,
