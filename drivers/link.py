@@ -27,6 +27,11 @@ from wphil.firmware import protocol as P
 
 log = logging.getLogger(__name__)
 
+#: what MicroPython prints importing a .mpy compiled for another architecture (py/persistentcode.c)
+WRONG_ARCH = b"incompatible .mpy arch"
+WRONG_ARCH_HINT = ("the board's firmware files were compiled for another architecture "
+                   "(MicroPython: incompatible .mpy arch): run `wphil flash`")
+
 # Once a reply has begun, its bytes come back to back (the firmware writes it in one go):
 # a gap this long means the frame lost bytes and will never complete.
 STALL_S = 0.02
@@ -72,6 +77,8 @@ class Link:
         self._last_rx = 0.0                # when the last byte came
         self._unfinished = False           # the decoder holds part of a frame, or garbage
         self.noise = bytearray()           # recent non-frame bytes, for diagnostics
+        self.heard = bytearray()           # the last bytes received, frames or not
+        self.wrong_arch = False            # the board said its firmware's .mpy arch is not its own
         self.stats = {"requests": 0, "retries": 0, "probes": 0, "corrupted": 0, "bytes_out": 0,
                       "bytes_in": 0}
 
@@ -218,8 +225,12 @@ class Link:
             data = self._read(min(deadline - now, stall_s if self._unfinished else 0.1))
             if data:
                 self._last_rx = time.monotonic()
+                self.heard = (self.heard + data)[-64:]
+                if WRONG_ARCH in self.heard:     # main.py's imports failed at boot
+                    self.wrong_arch = True
                 skipped = self.decoder.skipped
                 frames = self.decoder.feed(data)
+                self.wrong_arch = self.wrong_arch and not frames
                 self.frames.extend(frames)
                 if self.decoder.skipped > skipped:
                     self.noise = (self.noise + data)[-256:]
@@ -281,6 +292,8 @@ class Link:
 
     def _noise_hint(self) -> str:
         text = bytes(self.noise)
+        if self.wrong_arch:
+            return "; " + WRONG_ARCH_HINT
         if b">>>" in text or b"MicroPython" in text or b"raw REPL" in text:
             return ("; the board answers with the MicroPython REPL, not the wphil firmware "
                     "(run `wphil flash`)")
