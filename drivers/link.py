@@ -77,7 +77,7 @@ class Link:
         self._last_rx = 0.0                # when the last byte came
         self._unfinished = False           # the decoder holds part of a frame, or garbage
         self.noise = bytearray()           # recent non-frame bytes, for diagnostics
-        self.heard = bytearray()           # the last bytes received, frames or not
+        self.heard = bytearray()           # the tail of the last read, frames or not
         self.wrong_arch = False            # the board said its firmware's .mpy arch is not its own
         self.stats = {"requests": 0, "retries": 0, "probes": 0, "corrupted": 0, "bytes_out": 0,
                       "bytes_in": 0}
@@ -225,9 +225,10 @@ class Link:
             data = self._read(min(deadline - now, stall_s if self._unfinished else 0.1))
             if data:
                 self._last_rx = time.monotonic()
-                self.heard = (self.heard + data)[-64:]
-                if WRONG_ARCH in self.heard:     # main.py's imports failed at boot
+                heard = self.heard + data          # the message may straddle two reads
+                if WRONG_ARCH in heard:            # main.py's imports failed at boot
                     self.wrong_arch = True
+                self.heard = heard[-len(WRONG_ARCH):]
                 skipped = self.decoder.skipped
                 frames = self.decoder.feed(data)
                 self.wrong_arch = self.wrong_arch and not frames
