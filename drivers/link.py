@@ -238,6 +238,8 @@ class Link:
                 self._unfinished = bool(self.decoder.buf)
                 if self.wire_log:
                     self._log_rx(frames, data, self.decoder.skipped - skipped)
+                if self.wrong_arch:                # no firmware will answer: waiting is useless
+                    raise DeviceError(f"{self.port.port}: {WRONG_ARCH_HINT}")
         return self.frames.popleft()
 
     def _log_rx(self, frames: list, data: bytes, skipped: int) -> None:

@@ -275,6 +275,7 @@ def test_flash_compiles_for_the_unix_ports_own_architecture_and_its_machine_code
     assert expected_digest(pico_files) != result.hello["files"]
 
 
+@pytest.mark.slow
 def test_a_board_reset_into_files_of_another_architecture_is_refused_in_one_line_then_reflashed(
         pico: EmulatedPico, tmp_path: Path) -> None:
     source = native_firmware(tmp_path)
