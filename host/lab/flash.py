@@ -246,6 +246,9 @@ def flash(port: str = "auto", compile: bool = True, dry_run: bool = False,
     """Flash the firmware in `source` (default: this wphil's) onto the board on `port`."""
     name = resolve_port(port)
     version = firmware_version(source)
+    board_files(source, compile=False)     # a missing source file: refused before the board is
+                                           # touched; compiling waits for the board's -march
+
     def compile_for(arch: str | None) -> list[BoardFile]:
         return board_files(source, compile, mpy_cross, arch)
 
