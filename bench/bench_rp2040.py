@@ -13,6 +13,10 @@ the host machine's load. Not in those figures, and so listed beside them:
 - USB: requests come from RAM, so one pass per request leaves out the USB round trip
   (1-2 ms on a real Pico: full speed polls every 1 ms frame).
 The RP2040 ADC's 2 us per sample and the firmware's settle_us are in the emulated time.
+
+Beside each rate: the bench's physical limit (host/compare/limits.py: DAC writes of only the
+channels that change, settle time, ADC time; no CPU) and the ratio of the rate to it, at the
+bench's bus speed and at 1 MHz (the RP2040 I2C block's top speed).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 
 from script_args import add_quick
 
+from wphil.compare.limits import pass_limit
 from wphil.drivers import load_bench
 from wphil.drivers.handshake import Probe
 from wphil.drivers.repl import BoardRepl
@@ -178,19 +183,27 @@ def main() -> None:
     if reason:
         sys.exit(f"bench_rp2040: {reason}")
     print("| bench | mode | passes | emulated us/pass | I2C us/pass | passes/s (CPU) | "
-          "passes/s (CPU + I2C) |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+          "passes/s (CPU + I2C) | limit passes/s | ratio | passes/s at 1 MHz | limit at 1 MHz "
+          "| ratio at 1 MHz |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     memory = {}
     cases = (("xor-2-2-1", "xor", 20), ("iris", "iris", 1))
     for bench_name, task, epochs in (("xor-2-2-1", "xor", 1),) if args.quick else cases:
-        hz = load_bench(bench_name).dac.i2c_hz
+        bench = load_bench(bench_name)
+        hz, limit = bench.dac.i2c_hz, pass_limit(bench)
         setup, rows = run_board(bench_name, task, epochs, args.quick)
         memory[bench_name] = setup["mem_free"]
         for row in rows:
             cpu = row["us"] / row["passes"]
             bus = row["bus_clocks"] * 1e6 / hz
+            rate, fast = 1e6 / (cpu + bus), 1e6 / (cpu + row["bus_clocks"])
             print(f"| {bench_name} | {row['mode']} | {row['passes']} | {cpu:.0f} | {bus:.0f} | "
-                  f"{1e6 / cpu:,.0f} | {1e6 / (cpu + bus):,.0f} |")
+                  f"{1e6 / cpu:,.0f} | {rate:,.0f} | {limit.passes_per_s(hz):,.0f} | "
+                  f"{rate / limit.passes_per_s(hz):.2f} | {fast:,.0f} | "
+                  f"{limit.passes_per_s(1e6):,.0f} | {fast / limit.passes_per_s(1e6):.2f} |")
+        print(f"limit, {bench_name}: {limit.i2c_us(hz):.0f} us I2C at {hz / 1e3:g} kHz + "
+              f"{limit.settle_us:.0f} us settle + {limit.adc_us:.0f} us ADC = "
+              f"{limit.pass_us(hz):.0f} us per pass")
     for name, free in memory.items():
         print(f"gc.mem_free() after CONFIGURE, {name}: {free:,} bytes")
 

@@ -28,6 +28,11 @@ from wphil.firmware import protocol as P
 
 log = logging.getLogger(__name__)
 
+#: what MicroPython prints importing a .mpy compiled for another architecture (py/persistentcode.c)
+WRONG_ARCH = b"incompatible .mpy arch"
+WRONG_ARCH_HINT = ("the board's firmware files were compiled for another architecture "
+                   "(MicroPython: incompatible .mpy arch): run `wphil flash`")
+
 # Once a reply has begun, its bytes come back to back (the firmware writes it in one go):
 # a gap this long means the frame lost bytes and will never complete.
 STALL_S = 0.02
@@ -74,6 +79,8 @@ class Link:
         self._last_rx = 0.0                # when the last byte came
         self._unfinished = False           # the decoder holds part of a frame, or garbage
         self.noise = bytearray()           # recent non-frame bytes, for diagnostics
+        self.heard = bytearray()           # the tail of the last read, frames or not
+        self.wrong_arch = False            # the board said its firmware's .mpy arch is not its own
         self.stats = {"requests": 0, "retries": 0, "probes": 0, "corrupted": 0, "bytes_out": 0,
                       "bytes_in": 0}
 
@@ -226,14 +233,21 @@ class Link:
             data = self._read(min(deadline - now, stall_s if self._unfinished else 0.1))
             if data:
                 self._last_rx = time.monotonic()
+                heard = self.heard + data          # the message may straddle two reads
+                if WRONG_ARCH in heard:            # main.py's imports failed at boot
+                    self.wrong_arch = True
+                self.heard = heard[-len(WRONG_ARCH):]
                 skipped = self.decoder.skipped
                 frames = self.decoder.feed(data)
+                self.wrong_arch = self.wrong_arch and not frames
                 self.frames.extend(frames)
                 if self.decoder.skipped > skipped:
                     self.noise = (self.noise + data)[-256:]
                 self._unfinished = bool(self.decoder.buf)
                 if self.wire_log:
                     self._log_rx(frames, data, self.decoder.skipped - skipped)
+                if self.wrong_arch:                # no firmware will answer: waiting is useless
+                    raise DeviceError(f"{self.port.port}: {WRONG_ARCH_HINT}")
         return self.frames.popleft()
 
     def _log_rx(self, frames: list, data: bytes, skipped: int) -> None:
@@ -289,6 +303,8 @@ class Link:
 
     def _noise_hint(self) -> str:
         text = bytes(self.noise)
+        if self.wrong_arch:
+            return "; " + WRONG_ARCH_HINT
         if b">>>" in text or b"MicroPython" in text or b"raw REPL" in text:
             return ("; the board answers with the MicroPython REPL, not the wphil firmware "
                     "(run `wphil flash`)")

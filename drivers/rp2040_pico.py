@@ -123,9 +123,13 @@ def board_spec(bench: Bench, opts: dict[str, Any], state: Path, uf2: Path) -> di
     }
 
 
+PICO_MARCH = "armv6m"        # the RP2040's Cortex-M0+: what `wphil flash` compiles for
+
+
 def firmware_source_hash() -> str:
-    """Of this wphil's firmware files: the board is re-flashed when it changes."""
-    h = hashlib.sha256()
+    """Of this wphil's firmware files and the architecture they are compiled for: the board
+    is re-flashed when either changes (a board flashed before per-arch compilation, too)."""
+    h = hashlib.sha256(f"-march={PICO_MARCH}\0".encode())
     for path in sorted(firmware_dir().glob("*.py")):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]

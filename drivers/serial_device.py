@@ -48,7 +48,7 @@ from wphil.drivers.deadlines import BAUD, Deadline, RequestBudget, reply_timeout
 from wphil.drivers.errors import ConfigError, DeviceError, DeviceTimeout, FirmwareError
 from wphil.drivers.faults import FaultSpec, FaultState, FaultyPort
 from wphil.drivers.hardware import hardware
-from wphil.drivers.link import Link, LinkLost
+from wphil.drivers.link import WRONG_ARCH, WRONG_ARCH_HINT, Link, LinkLost
 from wphil.drivers.ports import explain_open_error, find_pico, usb_serial_number
 from wphil.drivers.urls import natural, non_negative, parse_options
 from wphil.drivers.wirelog import WireLog
@@ -175,6 +175,8 @@ class SerialDevice(Device):
         junk = self.link.drain() if drain else b""
         if junk:
             log.debug("discarded %d bytes before the handshake: %r", len(junk), junk[:80])
+        if WRONG_ARCH in junk:      # main.py's imports failed: no firmware will ever answer
+            raise WrongFirmware(f"{self.port_name}: {WRONG_ARCH_HINT}")
         hello = json.loads(self.link.request(P.HELLO, b"wphil"))
         log.info("%s: firmware %s (files %s), protocol %s, board %s, boot id %08x", self.port_name,
                  hello.get("firmware"), hello.get("files"), hello.get("protocol"),
@@ -249,6 +251,8 @@ class SerialDevice(Device):
                 try:
                     return self._restore(reopen, first)
                 except DeviceError as exc:
+                    if self.link.wrong_arch:        # waiting will not fix it
+                        raise WrongFirmware(f"{self.port_name}: {WRONG_ARCH_HINT}") from None
                     if isinstance(exc, WrongFirmware) or (first and not reopen
                                                           and not self._may_come_back(exc)):
                         raise

@@ -278,7 +278,8 @@ class Server:
         return json.dumps({
             "protocol": PROTOCOL_VERSION, "firmware": version.FIRMWARE_VERSION,
             "files": self.digest, "boot_id": self.boot_id, "board": self.board.NAME,
-            "platform": sys.platform, "dac_addresses": self.rig.scan(),
+            "platform": sys.platform, "mpy": getattr(sys.implementation, "_mpy", None),
+            "dac_addresses": self.rig.scan(),
             "configured": self.rig.configured, "safe": self.rig.safe_state,
             "max_payload": MAX_PAYLOAD,
         }).encode()

@@ -243,3 +243,76 @@ def test_flash_stops_a_firmware_left_training_on_chip(pico: EmulatedPico,
         result = flash(pico.port)
     assert "training on chip: sending STOP" in caplog.text
     assert result.previous is not None and result.hello["firmware"] == FIRMWARE_VERSION
+
+
+# -- per-architecture compilation ---------------------------------------------------------
+X64 = 2                     # MP_NATIVE_ARCH_X64 (py/persistentcode.h): the unix port on this host
+NATIVE_PROBE = '''
+import micropython
+
+
+@micropython.native
+def native_probe(x):
+    return x + 1
+
+
+assert native_probe(1) == 2
+'''
+
+
+def native_firmware(tmp_path: Path) -> Path:
+    """This firmware with machine code in version.py, imported at every boot: the .mpy header
+    then carries an architecture (mpy-cross leaves it 0 in a file of bytecode only)."""
+    source = tmp_path / "fw-native"
+    shutil.copytree(firmware_dir(), source, ignore=shutil.ignore_patterns("sim", "__pycache__"))
+    with open(source / "version.py", "a") as f:
+        f.write(NATIVE_PROBE)
+    return source
+
+
+def header_arch(data: bytes) -> int:
+    """The architecture in a .mpy header: byte 2 >> 2 (MicroPython docs, reference/mpyfiles)."""
+    assert data[0] == ord("M")
+    return data[2] >> 2
+
+
+def test_flash_compiles_for_the_unix_ports_own_architecture_and_its_machine_code_runs(
+        pico: EmulatedPico, tmp_path: Path) -> None:
+    result = flash(pico.port, source=native_firmware(tmp_path))
+    assert result.arch == "x64" and result.board.mpy >> 10 == X64
+    assert header_arch((pico.root / "version.mpy").read_bytes()) == X64     # as it landed
+    assert result.hello["mpy"] == result.board.mpy          # HELLO reports the architecture
+    # per architecture: the same source compiled for the Pico is other bytes, another digest
+    pico_files = board_files(native_firmware(tmp_path / "p"), arch="armv6m")
+    assert header_arch(next(f.data for f in pico_files if f.name == "version.mpy")) == 4
+    assert expected_digest(pico_files) != result.hello["files"]
+
+
+@pytest.mark.slow
+def test_a_board_reset_into_files_of_another_architecture_is_refused_in_one_line_then_reflashed(
+        pico: EmulatedPico, tmp_path: Path) -> None:
+    source = native_firmware(tmp_path)
+    flash(pico.port, source=source)
+    armv6m = next(f for f in board_files(source, arch="armv6m") if f.name == "version.mpy")
+    bench = load_bench("xor-2-2-1")
+    with open_device(f"serial://{pico.port}?reconnect=3", bench) as dev:
+        (pico.root / "version.mpy").write_bytes(armv6m.data)      # a Pico's file on this board
+        pico.proc.terminate()                   # power cycle: it boots into the Pico's file
+        with pytest.raises(DeviceError, match=r"compiled for another architecture \(MicroPython: "
+                           r"incompatible \.mpy arch\): run `wphil flash`"):
+            dev.evaluate(np.zeros((1, 2), int), np.full((1, bench.n_weights), 2048))
+    result = flash(pico.port, source=source)
+    assert [(c.name, c.reason) for c in result.changes] == [("version.mpy", "differs")]
+    assert header_arch((pico.root / "version.mpy").read_bytes()) == X64
+
+
+def test_a_board_whose_architecture_cannot_be_compiled_for_is_refused_before_writing(
+        pico: EmulatedPico, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wphil.lab import firmware_files
+    monkeypatch.setattr(firmware_files, "MPY_ARCHES",
+                        {k: v for k, v in firmware_files.MPY_ARCHES.items() if k != X64})
+    with pytest.raises(DeviceError, match=r"the board's architecture \(native arch 2 in sys\."
+                       r"implementation\._mpy\) is not one mpy-cross compiles for: flash the "
+                       r"sources with --no-compile"):
+        flash(pico.port)
+    assert list(pico.root.iterdir()) == []

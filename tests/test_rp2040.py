@@ -21,6 +21,7 @@ from tests.test_cli import wphil
 from wphil.cli import cli
 from wphil.drivers import load_bench, open_device, rp2040
 from wphil.drivers.analog import AnalogNetwork
+from wphil.drivers.handshake import await_hello
 from wphil.drivers.rp2040_pico import (
     EmulatedPico,
     board_spec,
@@ -32,7 +33,7 @@ from wphil.firmware import protocol as P
 from wphil.firmware.version import FIRMWARE_VERSION
 from wphil.lab.dac_address import _raw_repl, address_bits_check, program_address, verify_addresses
 from wphil.lab.firmware_files import board_files, expected_digest
-from wphil.lab.flash import flash
+from wphil.lab.flash import flash, open_serial
 
 REASON = missing()
 # slow as a whole: every test shares one emulated Pico, whose boot and first flash take ~15 s
@@ -105,7 +106,9 @@ def url(board: EmulatedPico, extra: str = "") -> str:
 def test_flash_onto_a_blank_emulated_pico_writes_verifies_boots_and_again_writes_nothing(
         board: EmulatedPico) -> None:
     first = board.first_flash
-    files = board_files()
+    files = board_files(arch="armv6m")
+    assert first.arch == "armv6m" and first.board.mpy >> 10 == 4     # MP_NATIVE_ARCH_ARMV6M
+    assert first.hello["mpy"] == first.board.mpy
     assert first.previous is None                          # blank: no firmware answered
     assert sorted(c.name for c in first.changes) == sorted(f.name for f in files)
     assert first.hello["files"] == expected_digest(files)
@@ -113,6 +116,26 @@ def test_flash_onto_a_blank_emulated_pico_writes_verifies_boots_and_again_writes
     proc = wphil("flash", "--port", board.port, check=True)
     assert "nothing to write" in proc.stdout, proc.stdout
     assert f"firmware {FIRMWARE_VERSION} answers after reset" in proc.stdout
+
+
+@pytest.mark.slow
+def test_flash_compiles_native_code_for_armv6m_and_the_rp2040_build_runs_it(
+        board: EmulatedPico, tmp_path: Path) -> None:
+    from tests.test_flash import header_arch, native_firmware
+    try:
+        result = flash(board.port, source=native_firmware(tmp_path))
+        assert result.arch == "armv6m" and [c.name for c in result.changes] == ["version.mpy"]
+        assert result.hello["firmware"] == FIRMWARE_VERSION     # it booted: the code ran
+        with _raw_repl(board.port) as repl:                      # the header as it landed
+            try:
+                head = repl.evaluate("print(repr(open('version.mpy', 'rb').read(4)))", "header")
+            finally:
+                repl.soft_reset()
+        with open_serial(board.port) as port:                  # booted again before re-flashing
+            await_hello(port, 60)
+        assert header_arch(head) == 4                            # armv6m
+    finally:
+        flash(board.port)                                       # the session's firmware back
 
 
 def test_the_flashed_filesystem_survives_a_restart_of_the_emulator(board: EmulatedPico,

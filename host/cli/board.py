@@ -86,7 +86,16 @@ def _print_board(result: FlashResult) -> None:
     running = (f"firmware {result.previous.get('firmware')} (files {result.previous.get('files')})"
                " was running: sent EXIT" if result.previous else "no wphil firmware running")
     click.echo(f"{result.port}: MicroPython {board.version} on {board.machine or board.platform}, "
-               f".mpy v{board.mpy_version}; {running}")
+               f".mpy v{board.mpy_version}, {_arch_note(result)}; {running}")
+
+
+def _arch_note(result: FlashResult) -> str:
+    if result.arch:
+        return f"compiled for {result.arch}"
+    if any(c.name.endswith(".mpy") for c in result.changes) or \
+            any(n.endswith(".mpy") for n in result.unchanged):
+        return "bytecode without an architecture (the board has no native emitter)"
+    return "sources (not compiled)"
 
 
 def _print_plan(result: FlashResult) -> None:

@@ -1,8 +1,10 @@
 """`wphil flash`: put the firmware on a MicroPython board, verified file by file and by handshake.
 
 1. Stop the wphil firmware if it runs (EXIT over the protocol), so the REPL is reachable.
-2. Enter the raw REPL with mpremote; check the board runs MicroPython and loads the .mpy
-   version the firmware was compiled to.
+2. Enter the raw REPL with mpremote; check the board runs MicroPython, read its .mpy version
+   and architecture (`sys.implementation._mpy`) and compile the firmware for that
+   architecture (`mpy-cross -march=`); refuse, before writing anything, a board whose .mpy
+   version or architecture this host cannot compile for.
 3. Hash every firmware file on the board (SHA-256, on the board); plan to write only those
    that differ, and to remove a stale .py/.mpy twin that would shadow or confuse them.
 4. Write (each file atomically, main.py last), then hash everything again: every file must
@@ -24,13 +26,14 @@ from typing import Any
 
 import serial
 
-from wphil.drivers.errors import ConfigError, DeviceError
+from wphil.drivers.errors import ConfigError, DeviceError, WphilError
 from wphil.drivers.handshake import await_hello, leave_firmware
 from wphil.drivers.ports import explain_open_error, find_pico
 from wphil.drivers.repl import MICROPYTHON_DOWNLOAD, BoardInfo, BoardRepl
 from wphil.lab.firmware_files import (
     MPY_RELEASES,
     BoardFile,
+    board_arch,
     board_files,
     expected_digest,
     firmware_version,
@@ -58,6 +61,7 @@ class FlashResult:
     board: BoardInfo
     version: str                # the firmware version flashed
     files: str                  # the digest the firmware must report
+    arch: str | None            # the mpy-cross -march compiled for (None: bytecode, or sources)
     changes: list[Change]
     unchanged: list[str]
     previous: dict[str, Any] | None = None     # HELLO of the firmware that was running
@@ -117,11 +121,13 @@ def check_board(port: str, board: BoardInfo, files: list[BoardFile]) -> None:
 class FlashSession:
     """One board being flashed: open() reads it, apply() writes, finish() resets and checks."""
 
-    def __init__(self, port: str, files: list[BoardFile], version: str) -> None:
+    def __init__(self, port: str, compile_for: Callable[[str | None], list[BoardFile]],
+                 version: str) -> None:
         self.port = port
-        self.files = files
+        self.compile_for = compile_for      # board's -march -> the files to put on it
+        self.files: list[BoardFile] = []
         self.version = version
-        self.digest = expected_digest(files)
+        self.digest = ""
         self.repl: BoardRepl | None = None
         self.result: FlashResult | None = None
 
@@ -131,10 +137,24 @@ class FlashSession:
         self.repl.enter()
         board = self.repl.info()
         log.info("%s: %s, _mpy %s", self.port, board.describe(), board.mpy)
+        if board.implementation != "micropython":
+            check_board(self.port, board, [])
+        try:
+            arch = board_arch(board.mpy)
+            self.files = self.compile_for(arch)
+        except WphilError as exc:
+            # nothing written yet: the board boots what it had, as if never touched
+            if previous is not None:
+                self.repl.soft_reset()
+            message = str(exc)
+            raise type(exc)(message if message.startswith(self.port) else
+                            f"{self.port}: {message}") from None
+        self.digest = expected_digest(self.files)
         check_board(self.port, board, self.files)
         changes, unchanged = plan_changes(self.files, self._hashes())
-        self.result = FlashResult(self.port, board, self.version, self.digest, changes, unchanged,
-                                  previous)
+        compiled = any(f.name.endswith(".mpy") for f in self.files)
+        self.result = FlashResult(self.port, board, self.version, self.digest,
+                                  arch if compiled else None, changes, unchanged, previous)
         return self.result
 
     def apply(self, on_change: Callable[[Change], None] | None = None) -> None:
@@ -224,8 +244,14 @@ def flash(port: str = "auto", compile: bool = True, dry_run: bool = False,
           on_change: Callable[[Change], None] | None = None) -> FlashResult:
     """Flash the firmware in `source` (default: this wphil's) onto the board on `port`."""
     name = resolve_port(port)
-    files = board_files(source, compile, mpy_cross)
-    with FlashSession(name, files, firmware_version(source)) as session:
+    version = firmware_version(source)
+    board_files(source, compile=False)     # a missing source file: refused before the board is
+                                           # touched; compiling waits for the board's -march
+
+    def compile_for(arch: str | None) -> list[BoardFile]:
+        return board_files(source, compile, mpy_cross, arch)
+
+    with FlashSession(name, compile_for, version) as session:
         result = session.open()
         result.dry_run = dry_run
         if on_plan:
