@@ -4,7 +4,8 @@
 import binascii
 import hashlib
 
-FIRMWARE_VERSION = "0.2.2"      # 0.2.0: SEQUENCE (recurrent benches); 0.2.1: atomic requests; 0.2.2: HELLO "mpy"
+# 0.2.0: SEQUENCE (recurrent benches); 0.2.1: atomic requests; 0.2.2: HELLO "mpy"
+FIRMWARE_VERSION = "0.2.2"
 
 # the modules copied to a board ("main" stays source: MicroPython boots main.py)
 MODULES = ("main", "version", "protocol", "stdio", "board", "server", "rig", "onchip",
