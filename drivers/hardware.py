@@ -68,6 +68,16 @@ LDAC_PULLDOWN_OHMS = 10_000.0
 RESET_SERIES_OHMS = 1_000.0
 RESET_PULLDOWN_OHMS = 100_000.0
 
+# -- the offset trimmer of each neuron (a bench whose [circuit] offset_trim_volts > 0) -------
+#: a 10k 25-turn cermet trimmer across 3V3..GND (Bourns 3296W); its wiper feeds, through
+#: TRIM_SERIES_OHMS, the first AD633's Z of the neuron's chain, which takes VMID through
+#: TRIM_VMID_OHMS: Z = VMID + (wiper - VMID) x 10k / (10k + 68k), VMID +- 0.21 V at VMID 1.65 V
+#: (drivers/circuit_model.py `trimmed`; the spice netlist models the same Z as a source)
+TRIM_POT_OHMS = 10_000.0
+TRIM_SERIES_OHMS = 68_000.0
+TRIM_VMID_OHMS = 10_000.0
+TRIM_POT_MPN = "Bourns 3296W-1-103LF"
+
 
 @dataclass(frozen=True)
 class Signal:
@@ -125,6 +135,12 @@ def vmid_divider(bench: Bench) -> tuple[float, float]:
     if bench.adc.kind == "ads1115":
         return LOGIC_VOLTS, ADS1115_VMID_BOTTOM_OHMS / bench.circuit.vmid_divider_ohms
     return bench.adc.vref, 1.0
+
+
+def trim_reach(vmid: float) -> float:
+    """How far the trimmer can move its Z from VMID (V), towards the nearer rail: the wiper at
+    the end of its track (where its own resistance is nil) through the 68k / 10k divider."""
+    return min(vmid, LOGIC_VOLTS - vmid) * TRIM_VMID_OHMS / (TRIM_VMID_OHMS + TRIM_SERIES_OHMS)
 
 
 def dac_pin_name(chip: int, pin: str) -> str:

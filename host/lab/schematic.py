@@ -112,10 +112,10 @@ def _neuron_row(d, elm, bench: Bench, n: int, depth: int, unit: int, chain: list
             d.add(elm.Label().at(getattr(ic, pin)).theta(0).label(net, loc="left", fontsize=10,
                                                                   color="darkblue"))
         below = ic.Z[1] - 0.7
-        if prev_w is None:
+        if prev_w is None:      # VMID, or the offset trimmer's ZTn (sheet of its layer)
             d.add(elm.Line().at(ic.Z).toy(below))
-            d.add(elm.Label().at((ic.Z[0], below)).label("VMID", loc="bottom", fontsize=10,
-                                                           color="darkblue"))
+            d.add(elm.Label().at((ic.Z[0], below)).label(pins[str(p["Z"])], loc="bottom",
+                                                           fontsize=10, color="darkblue"))
         else:
             d.add(elm.Line().at(prev_w).right(0.4))
             corner = d.here
