@@ -72,7 +72,10 @@ RESET_PULLDOWN_OHMS = 100_000.0
 #: a 10k 25-turn cermet trimmer across 3V3..GND (Bourns 3296W); its wiper feeds, through
 #: TRIM_SERIES_OHMS, the first AD633's Z of the neuron's chain, which takes VMID through
 #: TRIM_VMID_OHMS: Z = VMID + (wiper - VMID) x 10k / (10k + 68k), VMID +- 0.21 V at VMID 1.65 V
-#: (drivers/circuit_model.py `trimmed`; the spice netlist models the same Z as a source)
+#: (drivers/circuit_model.py `trimmed`; the spice netlist models the same Z as a source).
+#: Bourns 3296 datasheet: 25 turns nom., voltage adjustability +-0.01 % (0.33 mV of 3V3 at the
+#: wiper, 0.04 mV at Z: far finer than the +-1 mV offset_trim_volts the model leaves), +-10 %
+#: track tolerance (the trim is ratiometric: it does not matter), +-100 ppm/C
 TRIM_POT_OHMS = 10_000.0
 TRIM_SERIES_OHMS = 68_000.0
 TRIM_VMID_OHMS = 10_000.0
