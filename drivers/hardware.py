@@ -196,6 +196,13 @@ def _check(bench: Bench, hw: Hardware) -> None:
                 s.name, "[dac] ldac_gpio" if s.name.startswith("LDAC") else "[adc] channels")
             raise ConfigError(f"{src}: {key}: {s.name} on GP{s.gpio}, which the Pico does not "
                               "bring out (GP0..GP22, GP26..GP28)")
+    c = bench.circuit
+    if c.kind and c.offset_trim_volts > 0:
+        supply, ratio = vmid_divider(bench)
+        reach = trim_reach(supply * ratio / (1 + ratio))
+        if c.trim_range_volts > reach + 1e-9:
+            raise ConfigError(f"{src}: [circuit] trim_range_volts: {c.trim_range_volts:g} V, but "
+                              f"the trimmer reaches only +-{reach:.3f} V from this bench's VMID")
     sda_ok, scl_ok = I2C_PINS[bench.dac.i2c_id]
     if bench.dac.sda not in sda_ok or bench.dac.scl not in scl_ok:
         raise ConfigError(f"{src}: [dac] sda/scl: GP{bench.dac.sda}/GP{bench.dac.scl} are not "

@@ -306,3 +306,15 @@ def test_the_bring_up_page_trims_every_neuron_before_the_zero_weight_check() -> 
     assert f"within +-{c.offset_trim_volts * c.rf_ohms / c.rin_ohms * 1e3:.0f} mV" in steps[trim]
     for name in ("iris", "parity4", "xor-2-2-1-ads1115"):
         assert "RV1" not in bringup_block(load_bench(name))
+
+
+@pytest.mark.parametrize(("name", "circuit", "reach"), [
+    ("xor-2-2-1", {"trim_range_volts": 0.25}, "0.212"),          # 1.65 V x 10k / 78k
+    # VMID at 2.055 V (3V3 x 165k / 265k): 1.245 V x 10k / 78k towards 3V3
+    ("xor-2-2-1-ads1115", {"offset_trim_volts": 0.001, "trim_range_volts": 0.2}, "0.160"),
+])
+def test_a_trim_range_the_trimmer_cannot_reach_is_refused_in_one_line(
+        name: str, circuit: dict, reach: str) -> None:
+    with pytest.raises(ConfigError, match=rf"trim_range_volts.*reaches only \+-{reach} V") as err:
+        load_bench(name, overrides={"circuit": circuit})
+    assert "\n" not in str(err.value)
