@@ -68,6 +68,19 @@ LDAC_PULLDOWN_OHMS = 10_000.0
 RESET_SERIES_OHMS = 1_000.0
 RESET_PULLDOWN_OHMS = 100_000.0
 
+# -- the offset trimmer of each neuron (a bench whose [circuit] offset_trim_volts > 0) -------
+#: a 10k 25-turn cermet trimmer across 3V3..GND (Bourns 3296W); its wiper feeds, through
+#: TRIM_SERIES_OHMS, the first AD633's Z of the neuron's chain, which takes VMID through
+#: TRIM_VMID_OHMS: Z = VMID + (wiper - VMID) x 10k / (10k + 68k), VMID +- 0.21 V at VMID 1.65 V
+#: (drivers/circuit_model.py `trimmed`; the spice netlist models the same Z as a source).
+#: Bourns 3296 datasheet: 25 turns nom., voltage adjustability +-0.01 % (0.33 mV of 3V3 at the
+#: wiper, 0.04 mV at Z: far finer than the +-1 mV offset_trim_volts the model leaves), +-10 %
+#: track tolerance (the trim is ratiometric: it does not matter), +-100 ppm/C
+TRIM_POT_OHMS = 10_000.0
+TRIM_SERIES_OHMS = 68_000.0
+TRIM_VMID_OHMS = 10_000.0
+TRIM_POT_MPN = "Bourns 3296W-1-103LF"
+
 
 @dataclass(frozen=True)
 class Signal:
@@ -127,6 +140,12 @@ def vmid_divider(bench: Bench) -> tuple[float, float]:
     return bench.adc.vref, 1.0
 
 
+def trim_reach(vmid: float) -> float:
+    """How far the trimmer can move its Z from VMID (V), towards the nearer rail: the wiper at
+    the end of its track (where its own resistance is nil) through the 68k / 10k divider."""
+    return min(vmid, LOGIC_VOLTS - vmid) * TRIM_VMID_OHMS / (TRIM_VMID_OHMS + TRIM_SERIES_OHMS)
+
+
 def dac_pin_name(chip: int, pin: str) -> str:
     """'DAC0 LDAC (4)': MCP4728 chip `chip`'s pin, by name and number."""
     return f"DAC{chip} {pin} ({MCP4728_PINS[pin]})"
@@ -177,6 +196,13 @@ def _check(bench: Bench, hw: Hardware) -> None:
                 s.name, "[dac] ldac_gpio" if s.name.startswith("LDAC") else "[adc] channels")
             raise ConfigError(f"{src}: {key}: {s.name} on GP{s.gpio}, which the Pico does not "
                               "bring out (GP0..GP22, GP26..GP28)")
+    c = bench.circuit
+    if c.kind and c.offset_trim_volts > 0:
+        supply, ratio = vmid_divider(bench)
+        reach = trim_reach(supply * ratio / (1 + ratio))
+        if c.trim_range_volts > reach + 1e-9:
+            raise ConfigError(f"{src}: [circuit] trim_range_volts: {c.trim_range_volts:g} V, but "
+                              f"the trimmer reaches only +-{reach:.3f} V from this bench's VMID")
     sda_ok, scl_ok = I2C_PINS[bench.dac.i2c_id]
     if bench.dac.sda not in sda_ok or bench.dac.scl not in scl_ok:
         raise ConfigError(f"{src}: [dac] sda/scl: GP{bench.dac.sda}/GP{bench.dac.scl} are not "

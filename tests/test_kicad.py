@@ -214,3 +214,21 @@ def test_committed_packages_pass_erc_and_list_the_parts_of_the_description(name:
         f"ERC of {name}: 0 errors, 0 warnings"
     refs = re.findall(r'\(comp\n\s+\(ref "([^"]+)"\)', (committed / f"{name}.net").read_text())
     assert sorted(refs) == sorted(c.ref for c in bench_netlist(load_bench(name)).components)
+
+
+def test_the_offset_trimmer_symbol_and_footprint_put_the_wiper_on_pin_2() -> None:
+    """Device:R_Potentiometer_Trim: three passive pins, 2 the wiper (drawn at the side); the
+    Bourns 3296W footprint: pad 2 is the middle pin of the three in line, as the 3296
+    datasheet's wiper is; the netlist puts the track ends on 3V3/GND and the wiper on TWn."""
+    _require_kicad()
+    from wphil.lab.build_trim import FP_TRIMMER, TRIMMER_SYMBOL
+
+    assert {k: v[0] for k, v in _kicad_symbol(*TRIMMER_SYMBOL).items()} == \
+        {"1": "passive", "2": "passive", "3": "passive"}
+    text = footprint_file(FP_TRIMMER).read_text()
+    x = {p: float(v) for p, v in re.findall(r'\(pad "(\d)" thru_hole \w+ \(at ([-\d.]+) ', text)}
+    assert sorted(x) == ["1", "2", "3"] and min(x["1"], x["3"]) < x["2"] < max(x["1"], x["3"])
+    trimmers = [c for c in bench_netlist(load_bench("xor-2-2-1")).components
+                if c.symbol == TRIMMER_SYMBOL[1]]
+    assert [c.pins for c in trimmers] == [{"1": "3V3", "2": f"TW{n}", "3": "GND"}
+                                          for n in range(3)]

@@ -247,3 +247,74 @@ def test_calibrate_sends_the_dmm_leads_to_the_wired_dac_pin(name: str) -> None:
     for row in rows(name, "wiring"):
         if row["dac_channel"]:
             assert dmm_lead_pin(int(row["dac_channel"])).startswith(row["source"] + ","), row
+
+
+Z_PIN = re.compile(r"U\d+ Z \(6\)")           # AD633 DIP-8 pin 6 is Z (datasheet Fig. 1)
+
+
+@pytest.mark.parametrize("name", BENCHES)
+def test_every_trimmer_in_the_wiring_is_on_its_pins_and_in_the_parts_list(name: str) -> None:
+    """A bench with [circuit] offset_trim_volts > 0 has one trimmer per neuron: track ends
+    (pins 1, 3 of a Bourns 3296) on 3V3 and GND, the wiper (pin 2) through the parts list's
+    68k into ZTn, which takes VMID through its 10k and reaches exactly one AD633 Z pin; no
+    neuron's first Z stays on VMID. A bench without has none, and every first Z on VMID."""
+    bench, wiring = load_bench(name), rows(name, "wiring")
+    parts = {p["ref"]: p for p in rows(name, "parts")}
+    trimmed = bench.circuit.offset_trim_volts > 0
+    pins: dict[int, dict[str, str]] = {}
+    for r in wiring:
+        if m := re.fullmatch(r"RV(\d+) \w+ \((\d)\)", r["source"]):
+            pins.setdefault(int(m.group(1)) - 1, {})[m.group(2)] = r["net"]
+    assert sorted(pins) == (list(range(bench.n_neurons)) if trimmed else [])
+    assert int(parts["RV"]["qty"]) == len(pins) if trimmed else "RV" not in parts
+    z_on_vmid = [r for r in wiring if r["net"] == "VMID" and Z_PIN.fullmatch(r["dest"])]
+    assert len(z_on_vmid) == (0 if trimmed else bench.n_neurons)
+    if not trimmed:
+        return
+    assert "3296" in parts["RV"]["value"] and parts["RV"]["value"].startswith("10k")
+    series, to_vmid = parts["Rtrim"]["value"], parts["Rtrimv"]["value"]
+    for n, on in pins.items():
+        assert on == {"1": "3V3", "2": f"TW{n}", "3": "GND"}, n
+        into = {(r["source"], r["dest"]) for r in wiring if r["net"] == f"ZT{n}"}
+        assert (f"R {series} (trim series)", f"TW{n} to ZT{n}") in into
+        assert (f"R {to_vmid} (trim to VMID)", f"VMID bus to ZT{n}") in into
+        assert len([d for _, d in into if Z_PIN.fullmatch(d)]) == 1
+
+
+def test_the_trimmer_resistors_reach_the_trim_range_the_bench_file_models() -> None:
+    """Z = VMID + (wiper - VMID) x 10k / (10k + 68k): with the wiper at either end of its
+    track (3V3, GND) and VMID = ADC_VREF / 2 = 1.65 V, the trim must cover the bench's
+    [circuit] trim_range_volts on both sides."""
+    bench = load_bench("xor-2-2-1")
+    series, to_vmid = resistor("xor-2-2-1", "Rtrim"), resistor("xor-2-2-1", "Rtrimv")
+    vmid = 3.3 / 2
+    reach = min(vmid, 3.3 - vmid) * to_vmid / (to_vmid + series)
+    assert reach == pytest.approx(0.2115, abs=1e-3)
+    assert reach >= bench.circuit.trim_range_volts
+
+
+def test_the_bring_up_page_trims_every_neuron_before_the_zero_weight_check() -> None:
+    block = page_blocks()["xor-2-2-1"]
+    bench = load_bench("xor-2-2-1")
+    c = bench.circuit
+    steps = re.findall(r"^\d+\. (.*)$", block, re.M)
+    trim = next(i for i, s in enumerate(steps) if s.startswith("Trim each neuron"))
+    check = next(i for i, s in enumerate(steps) if s.startswith("`wphil check"))
+    assert trim < check and "after the trim step" in steps[check]
+    assert re.findall(r"RV(\d+) for", steps[trim]) == [str(n + 1) for n in range(bench.n_neurons)]
+    # the tolerance: offset_trim_volts at the summing node times Rf / Rin, at the output
+    assert f"within +-{c.offset_trim_volts * c.rf_ohms / c.rin_ohms * 1e3:.0f} mV" in steps[trim]
+    for name in ("iris", "parity4", "xor-2-2-1-ads1115"):
+        assert "RV1" not in bringup_block(load_bench(name))
+
+
+@pytest.mark.parametrize(("name", "circuit", "reach"), [
+    ("xor-2-2-1", {"trim_range_volts": 0.25}, "0.212"),          # 1.65 V x 10k / 78k
+    # VMID at 2.055 V (3V3 x 165k / 265k): 1.245 V x 10k / 78k towards 3V3
+    ("xor-2-2-1-ads1115", {"offset_trim_volts": 0.001, "trim_range_volts": 0.2}, "0.160"),
+])
+def test_a_trim_range_the_trimmer_cannot_reach_is_refused_in_one_line(
+        name: str, circuit: dict, reach: str) -> None:
+    with pytest.raises(ConfigError, match=rf"trim_range_volts.*reaches only \+-{reach} V") as err:
+        load_bench(name, overrides={"circuit": circuit})
+    assert "\n" not in str(err.value)

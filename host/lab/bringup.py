@@ -15,8 +15,15 @@ board fails it only at a stated rate:
   an integrator can move in the read delay (vsat * delay / tau).
 
 k = OFFSET_SIGMAS = 4: a good neuron fails with probability erfc(4 / sqrt 2) = 6.3e-5, a
-board of 6 neurons (iris) with 3.8e-4. With xor-2-2-1's sigma = 0.35 V the bound is
-+-0.89 V; the old README figure of +-0.5 V failed about 11% of good neurons.
+board of 6 neurons (iris) with 3.8e-4. On an untrimmed bench (iris, parity4, the ADS1115
+XOR variant, neuron_offset_volts 0.35..0.44 V) the bound is about +-0.9 V.
+
+Trimmed benches ([circuit] offset_trim_volts > 0, xor-2-2-1): neuron_offset_volts is what
+the trim leaves (0.031 V on xor-2-2-1), so the zero-weight bound (+-0.19 V there) holds only
+AFTER the trim step. Before it a good neuron may sit anywhere up to the limiter (+-vsat):
+there is no pre-trim threshold to check, the trim step itself is the check (a neuron whose
+trimmer cannot bring it to VMID is miswired). The trim step's target is trim_tolerance: the
+offset_trim_volts the model leaves at the summing node, times Rf / Rin, at the output.
 """
 
 from __future__ import annotations
@@ -48,6 +55,13 @@ def zero_weight_bound(bench: Bench) -> float:
     spread = math.hypot(sim.neuron_offset_volts, bias_weight * bench.topology.bias_volts,
                         sim.output_offset_volts, READOUT_FLOOR_VOLTS)
     return vsat * math.tanh(OFFSET_SIGMAS * spread / vsat) + MARGIN_VOLTS
+
+
+def trim_tolerance(bench: Bench) -> float:
+    """How close to VMID the trim step leaves each neuron's output, weights and inputs at zero
+    (V): [circuit] offset_trim_volts at the summing node times the stage's gain Rf / Rin."""
+    c = bench.circuit
+    return c.offset_trim_volts * c.rf_ohms / c.rin_ohms
 
 
 def reset_read_us(bench: Bench) -> int:

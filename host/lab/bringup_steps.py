@@ -16,8 +16,18 @@ from pathlib import Path
 from wphil.drivers.bench import Bench
 from wphil.drivers.bench_files import load_bench
 from wphil.drivers.hardware import MCP4728_BASE_ADDRESS, Signal, hardware
-from wphil.lab.bringup import OFFSET_SIGMAS, reset_bound, reset_read_us, zero_weight_bound
+from wphil.drivers.netlist import readout_neurons
+from wphil.lab.board import MCP6004_SECTIONS, neuron_name, neurons, opamp_section
+from wphil.lab.bringup import (
+    OFFSET_SIGMAS,
+    reset_bound,
+    reset_read_us,
+    trim_tolerance,
+    zero_codes,
+    zero_weight_bound,
+)
 from wphil.lab.build_pico import ohms
+from wphil.lab.build_trim import has_trimmers, trimmer_ref
 
 # the command that reads every DAC's address bits back, each chip picked by its LDAC line
 # (General Call Read Address Bits, DS22187E Fig. 5-6): wphil.lab.dac_address.verify_addresses
@@ -53,9 +63,12 @@ def bringup_steps(bench: Bench) -> list[str]:
                  "0x60 + k in its EEPROM and its register.")
     steps.append(f"Rails up, then the DACs to their safe code: `wphil power on --psu RESOURCE "
                  f"--bench {name} --device auto` (docs/hardware/power.md).")
+    if has_trimmers(bench):
+        steps.append(trim_step(bench))
     checks = (f"every DAC answers at 0x{MCP4728_BASE_ADDRESS:02X}.."
               f"0x{MCP4728_BASE_ADDRESS + hw.dac_chips - 1:02X}; every readout within "
-              f"+-{zero_weight_bound(bench):.2f} V of VMID with all weights at zero")
+              f"+-{zero_weight_bound(bench):.2f} V of VMID with all weights at zero"
+              + (" (after the trim step above)" if has_trimmers(bench) else ""))
     if hw.reset_switches:
         checks += (f"; {reset_read_us(bench)} us after a reset every integrator within "
                    f"+-{reset_bound(bench) * 1e3:.0f} mV of VMID (reset switch on "
@@ -66,6 +79,36 @@ def bringup_steps(bench: Bench) -> list[str]:
                  "(DACs to their safe code first, then the rails in reverse order), then unplug "
                  "the USB.")
     return steps
+
+
+def trim_step(bench: Bench) -> str:
+    """Trim each neuron to VMID, weights and inputs at zero, layer by layer (upstream first:
+    a neuron's trim is set with the neurons that feed it already trimmed)."""
+    channel = dict(zip(readout_neurons(bench, hidden=True),
+                       list(bench.wiring.outputs) + list(bench.wiring.hidden)))
+    tol = trim_tolerance(bench)
+    order = []
+    for n, depth, unit in neurons(bench):
+        chip, sec = opamp_section(n)
+        out = MCP6004_SECTIONS[sec][0]
+        read = f", ADC{channel[n]}" if n in channel else ""
+        order.append(f"{trimmer_ref(n)} for {neuron_name(bench, depth, unit)} "
+                     f"({chip} OUT{sec} ({out}){read})")
+    inputs, weights = zero_codes(bench)
+    at_safe = bool((weights == bench.safe_code).all() and (inputs == bench.safe_code).all())
+    dmm = ("or, with the DACs still at their safe code (weight and input zero on this bench), a "
+           "DMM on DC volts between the neuron's output pin and the VMID bus" if at_safe else
+           "a DMM between the neuron's output pin and the VMID bus reads the same while "
+           "`wphil check` runs")
+    return (f"Trim each neuron to VMID, in this order: {', '.join(order)}. With every weight and "
+            f"input at zero, turn the neuron's trimmer until it reads within +-{tol * 1e3:.0f} "
+            f"mV of VMID ([circuit] offset_trim_volts {bench.circuit.offset_trim_volts:g} V at "
+            f"the summing node, times Rf/Rin). Read it with `wphil check --bench {bench.name} "
+            f"--device auto` (it sets the zeros and prints each ADC readout from VMID; run it "
+            f"again after each turn), {dmm}. Before the trim a neuron may read anywhere up to "
+            f"the limiter's +-{bench.topology.vsat:g} V; one that does not pass through VMID "
+            "over its trimmer's travel is miswired (its trimmer, the 68k/10k or its first "
+            "AD633's Z).")
 
 
 def bringup_block(bench: Bench) -> str:

@@ -55,6 +55,7 @@ from wphil.lab.build_pico import (
     supply_wires,
 )
 from wphil.lab.build_recurrent import integrator_wires, recurrent_parts, reset_wires
+from wphil.lab.build_trim import first_z, trim_parts, trim_wires
 
 
 def dac_pin(channel: int) -> str:
@@ -74,7 +75,7 @@ def multiplier_signals(bench: Bench) -> list[tuple[int, str, tuple[str, str], st
     names = [neuron_name(bench, d, u) for _, d, u in neurons(bench)]
     ref, out = ref_net(bench), []
     for n, chain in chains(bench).items():
-        z = "VMID"
+        z = first_z(bench, n)
         for k, (kind, j) in chain:
             y = {"in": (f"IN{j}", ref), "bias": (ref, "GND")}.get(kind) or (names[j], "VMID")
             out.append((n, f"W{k}", y, z, f"S{n}_{k}"))
@@ -109,6 +110,7 @@ def wiring_table(bench: Bench) -> list[Wire]:
     _vmid(bench, add)
     spare_opamp_wires(bench, add)
     _multipliers(bench, add)
+    trim_wires(bench, add)
     _neurons(bench, hw, add)
     if bench.is_recurrent and hw.reset_switches:
         reset_wires(bench, hw, add)
@@ -254,7 +256,7 @@ def parts_list(bench: Bench) -> list[Part]:
         Part("J", "jumper wires", "assorted", 1, "wiring", 6.00),
         Part("PSU", "bench supply, two outputs", f"+-{c.rail_volts:g} V", 1,
              "AD633 rails (e.g. Rigol DP832)", 0.0),
-    ] + recurrent_parts(bench)
+    ] + trim_parts(bench) + recurrent_parts(bench)
     return [p for p in parts if p.qty > 0]      # a part the circuit does without: no row
 
 

@@ -6,7 +6,8 @@ Supply currents are datasheet maxima where the datasheet gives one: AD633 6 mA p
 (quiescent, max; AD633 datasheet specifications table, drivers/circuit.py), MCP4728 1.4 mA
 (IDD_EXT max, DS22187E [M3]), DG412 1 uA per supply (I+, I-, IL max at 25 C, Intersil FN3282
 [DGi5]); MCP6004 100 uA per amplifier is typical ([OP] p.1; no maximum confirmed).
-The Pico's 3V3(OUT) budget is 300 mA (Pico datasheet pin description, second-hand).
+The Pico's 3V3(OUT) budget is 300 mA (Pico datasheet pin description, second-hand). Each
+offset trimmer (10k across 3V3) draws 0.33 mA from 3V3.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 
 from wphil.drivers.bench import Bench
 from wphil.drivers.circuit import AD633_SUPPLY_AMPS
+from wphil.drivers.hardware import TRIM_POT_OHMS
+from wphil.lab.build_trim import FP_TRIMMER
 from wphil.lab.components import Component, Netlist
 from wphil.lab.components_analog import bench_netlist
 
@@ -57,7 +60,8 @@ def supply_rows(bench: Bench, netlist: Netlist) -> list[dict]:
     volts = f"{bench.circuit.rail_volts:g}"
     analog = n_ad633 * AD633_SUPPLY_AMPS + n_dg412 * DG412_AMPS
     logic = (chips.count("MCP4728") * MCP4728_AMPS + chips.count("MCP6004") * 4 *
-             MCP6004_AMPS_PER_AMP + n_dg412 * DG412_AMPS + 2 * 3.3 / 4.7e3)
+             MCP6004_AMPS_PER_AMP + n_dg412 * DG412_AMPS + 2 * 3.3 / 4.7e3
+             + chips.count("R_Potentiometer_Trim") * 3.3 / TRIM_POT_OHMS)
     limits = dict(zip(bench.power.names, bench.power.current_limits))
     return [{"rail": "+12V", "volts": f"+{volts}",
              "source": f"bench supply {bench.power.names[0]}", "load_max_mA": round(analog * 1e3, 1),
@@ -72,7 +76,7 @@ def supply_rows(bench: Bench, netlist: Netlist) -> list[dict]:
 
 def _rows_of(c: Component) -> int:
     return {"AD633": 4, "MCP6004": 7, "DG412xJ": 8, "MCP4728": 5, "ADS1115IDGS": 5,
-            "L78L05_TO92": 3, "RaspberryPi_Pico": 20}[c.symbol]
+            "L78L05_TO92": 3, "RaspberryPi_Pico": 20, "R_Potentiometer_Trim": 3}[c.symbol]
 
 
 def placement(netlist: Netlist) -> list[Placement]:
@@ -80,7 +84,7 @@ def placement(netlist: Netlist) -> list[Placement]:
     top left (column e); GAP_ROWS free rows after each for its decoupling and passives."""
     out, board, row = [], 1, 1
     for c in netlist.components:
-        if c.lib in ("Device", "Diode", "Connector"):
+        if c.lib in ("Device", "Diode", "Connector") and c.footprint != FP_TRIMMER:
             continue
         rows = _rows_of(c)
         if row + rows - 1 > BOARD_ROWS:
@@ -90,6 +94,9 @@ def placement(netlist: Netlist) -> list[Placement]:
                 + (", USB connector off the board's end" if left == "c" else ""))
         if c.symbol.startswith("L78L05"):
             note = f"TO-92 in column c, pins 1-3 (OUT, GND, IN) at rows {row}-{row + 2}"
+        if c.footprint == FP_TRIMMER:
+            note = (f"3296W in column c, pins 1-3 (end, wiper, end) at rows {row}-{row + 2}, "
+                    "adjusting screw reachable")
         out.append(Placement(board, row, row + rows - 1, c.ref, c.mpn, note))
         row += rows + GAP_ROWS
     return out
@@ -126,9 +133,12 @@ def write_build_package(bench: Bench, out: Path) -> list[Path]:
            "|---|---|---|---:|---:|"]
     md += [f"| {s['rail']} | {s['volts']} | {s['source']} | {s['load_max_mA']} | "
            f"{s['limit_mA']} |" for s in supply]
+    trims = any(c.footprint == FP_TRIMMER for c in netlist.components)
     md += ["", "Loads: datasheet maxima (AD633 6 mA, MCP4728 1.4 mA, DG412 1 uA per supply), "
-           "MCP6004 100 uA per amplifier typical, both I2C pull-ups pulled low. The 3V3 limit is "
-           "the Pico's 3V3(OUT) budget.", "", "## Breadboard placement (in this order)", "",
+           "MCP6004 100 uA per amplifier typical, both I2C pull-ups pulled low"
+           + (", each offset trimmer 0.33 mA (10k across 3V3)" if trims else "")
+           + ". The 3V3 limit is the Pico's 3V3(OUT) budget.", "",
+           "## Breadboard placement (in this order)", "",
            "| board | rows | ref | part | orientation |", "|---:|---|---|---|---|"]
     md += [f"| {p.board} | {p.first_row}-{p.last_row} | {p.ref} | {p.part} | {p.note} |"
            for p in plan]

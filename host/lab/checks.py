@@ -64,8 +64,13 @@ def check_zero_weight_readouts(device: Device, bench: Bench) -> Check:
     else:
         codes = device.evaluate(inputs, weights, hidden=hidden)[0, 0]
     volts, bound = readout_volts(bench, codes), zero_weight_bound(bench)
-    return Check("zero-weight readouts", bool(np.max(np.abs(volts)) <= bound),
-                 f"{_readouts(bench, volts, hidden)} from VMID (allowed +-{bound:.2f} V)")
+    ok = bool(np.max(np.abs(volts)) <= bound)
+    after = ""
+    if bench.circuit.offset_trim_volts > 0:     # the bound assumes the offset trimmers are set
+        after = " after the offset trim" + ("" if ok else ": trim each neuron to VMID first "
+                                            "(docs/hardware/bring-up.md)")
+    return Check("zero-weight readouts", ok,
+                 f"{_readouts(bench, volts, hidden)} from VMID (allowed +-{bound:.2f} V){after}")
 
 
 def check_reset_switch(device: Device, bench: Bench) -> Check:

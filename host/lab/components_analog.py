@@ -20,6 +20,7 @@ from wphil.lab.build_recurrent import (
     integrator_section,
     switch_of,
 )
+from wphil.lab.build_trim import trim_components
 from wphil.lab.components import (
     FP_C_CERAMIC,
     FP_C_FILM,
@@ -79,8 +80,10 @@ def adc_gpio(channel: int) -> int:
 
 
 def multipliers(net: Netlist, n: int) -> None:
-    """Neuron n's AD633s, chained W -> Z from VMID (wphil.lab.build.multiplier_signals)."""
+    """Neuron n's AD633s, chained W -> Z from VMID or from its offset trimmer
+    (wphil.lab.build.multiplier_signals, build_trim)."""
     b, p = net.bench, AD633_PINS
+    trim_components(net, n)
     for _, wnet, (y1, y2), z, w in [m for m in multiplier_signals(b) if m[0] == n]:
         k = int(wnet[1:])
         ref = f"U{k + 1}"

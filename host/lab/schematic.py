@@ -112,10 +112,14 @@ def _neuron_row(d, elm, bench: Bench, n: int, depth: int, unit: int, chain: list
             d.add(elm.Label().at(getattr(ic, pin)).theta(0).label(net, loc="left", fontsize=10,
                                                                   color="darkblue"))
         below = ic.Z[1] - 0.7
-        if prev_w is None:
+        if prev_w is None:      # VMID, or the offset trimmer's ZTn
             d.add(elm.Line().at(ic.Z).toy(below))
-            d.add(elm.Label().at((ic.Z[0], below)).label("VMID", loc="bottom", fontsize=10,
-                                                           color="darkblue"))
+            z_net = pins[str(p["Z"])]
+            if z_net == "VMID":
+                d.add(elm.Label().at((ic.Z[0], below)).label(z_net, loc="bottom", fontsize=10,
+                                                               color="darkblue"))
+            else:
+                _trimmer(d, elm, bench, neuron_name(bench, depth, unit), z_net, (ic.Z[0], below))
         else:
             d.add(elm.Line().at(prev_w).right(0.4))
             corner = d.here
@@ -124,6 +128,27 @@ def _neuron_row(d, elm, bench: Bench, n: int, depth: int, unit: int, chain: list
             d.add(elm.Line().toy(ic.Z[1]))
         prev_w = ic.W
     _stage(d, elm, bench, n, depth, unit, prev_w)
+
+
+def _trimmer(d, elm, bench: Bench, name: str, z_net: str, at: tuple[float, float]) -> None:
+    """The offset trimmer at a chain's first Z: VMID through 10k, the trimmer's wiper (its
+    track from 3V3 to GND) through 68k (wphil.lab.build_trim)."""
+    refs, comps = _refs(bench), _netlist(bench).by_ref()
+    rv = comps[refs[f"offset trimmer of {name}"][0]]
+    series = comps[refs[f"trim series of {name}"][0]]
+    to_vmid = comps[refs[f"trim to VMID of {name}"][0]]
+    d.add(elm.Dot().at(at).label(z_net, loc="right", fontsize=10, color="darkblue"))
+    d.add(elm.Resistor().at(at).left(2.2).label(f"{to_vmid.ref} {to_vmid.value}", fontsize=9))
+    d.add(elm.Label().label("VMID", loc="left", fontsize=10, color="darkblue"))
+    d.add(elm.Resistor().at(at).down(1.6).label(f"{series.ref} {series.value}", loc="bottom",
+                                                fontsize=9))
+    pot = elm.Potentiometer().right(2.4).anchor("tap").at(d.here).label(
+        f"{rv.ref} {rv.value} trimmer, wiper (2)", loc="bottom", fontsize=9)
+    d.add(pot)
+    d.add(elm.Label().at(pot.start).label(f"{rv.pins['1']} (1)", loc="left", fontsize=10,
+                                          color="darkred"))
+    d.add(elm.Label().at(pot.end).label(f"(3) {rv.pins['3']}", loc="right", fontsize=10,
+                                        color="darkred"))
 
 
 @functools.lru_cache(maxsize=4)

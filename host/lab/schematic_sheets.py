@@ -17,6 +17,7 @@ from wphil.drivers.hardware import ADS1115_PINS
 from wphil.lab.board import AD633_PINS, MCP4728_PINS, MCP6004_SECTIONS, MCP6004_VDD, MCP6004_VSS
 from wphil.lab.build_package import pullup_note
 from wphil.lab.build_recurrent import DG412_GND, DG412_SWITCHES, DG412_VL, DG412_VMINUS, DG412_VPLUS
+from wphil.lab.build_trim import has_trimmers
 from wphil.lab.components import RAILS, Component, Netlist
 from wphil.lab.components_analog import bench_netlist
 from wphil.lab.pico_pins import header
@@ -81,6 +82,10 @@ def draw_sheets(bench: Bench, out: Path, schemdraw, elm) -> list[Path]:
 
 def sheet_notes(bench: Bench, group: str) -> list[str]:
     """What a builder must know that the symbols do not say."""
+    if group.startswith("layer") and has_trimmers(bench):
+        return ["RVn (Bourns 3296W): each neuron's offset trimmer, 3V3 to GND, wiper through 68k "
+                "to ZTn, the Z pin of the neuron's first AD633 (VMID through 10k). Turn it at "
+                "bring-up until the neuron reads VMID (docs/hardware/bring-up.md)."]
     if group != "power":
         return []
     return [pullup_note(bench),
@@ -171,18 +176,29 @@ def _terminal(d, elm, c: Component, x: float, top: float, names: dict[int, str])
 
 
 def _passive(d, elm, c: Component, x: float, y: float) -> None:
-    """A resistor, capacitor or diode between its two nets (a diode: anode left)."""
-    if c.ref[0] == "D":
-        sym, left, right = elm.Diode(), c.pins["2"], c.pins["1"]
+    """A resistor, capacitor or diode between its two nets (a diode: anode left); a trimmer
+    between its track's ends (pin 1 left, pin 3 right), its wiper's net below."""
+    trimmer, role_y = c.symbol.startswith("R_Potentiometer"), y - 0.75
+    ends = ("2", "1") if c.ref[0] == "D" else ("1", "3") if trimmer else ("1", "2")
+    if trimmer:
+        sym = elm.Potentiometer()
+        wiper = c.pins["2"]
+        d.add(elm.Label().at((x + PASSIVE_W / 2, y - 0.8)).label(
+            f"wiper (2): {wiper}", loc="center", fontsize=NET_FONT, color=NET_COLOR))
+        role_y = y - 1.35
+    elif c.ref[0] == "D":
+        sym = elm.Diode()
     elif c.ref[0] == "C":
-        sym, left, right = elm.Capacitor(polar=c.symbol == "C_Polarized"), c.pins["1"], c.pins["2"]
+        sym = elm.Capacitor(polar=c.symbol == "C_Polarized")
     else:
-        sym, left, right = elm.Resistor(), c.pins["1"], c.pins["2"]
-    for net, at, loc in ((left, (x, y), "left"), (right, (x + PASSIVE_W, y), "right")):
-        d.add(elm.Label().at(at).label(net, loc=loc, fontsize=NET_FONT,
+        sym = elm.Resistor()
+    for pin, at, loc in ((ends[0], (x, y), "left"), (ends[1], (x + PASSIVE_W, y), "right")):
+        net = c.pins[pin]
+        text = (f"{net} ({pin})" if loc == "left" else f"({pin}) {net}") if trimmer else net
+        d.add(elm.Label().at(at).label(text, loc=loc, fontsize=NET_FONT,
                                        color=RAIL_COLOR if net in RAILS else NET_COLOR))
     d.add(sym.at((x, y)).right(PASSIVE_W).label(
         f"{c.ref} {c.value}", loc="top", fontsize=PART_FONT,
         ofst=0.5 if c.symbol == "C_Polarized" else None))
-    d.add(elm.Label().at((x + PASSIVE_W / 2, y - 0.75)).label(c.role, loc="center",
-                                                              fontsize=NAME_FONT, color=GREY))
+    d.add(elm.Label().at((x + PASSIVE_W / 2, role_y)).label(c.role, loc="center",
+                                                            fontsize=NAME_FONT, color=GREY))
