@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from wphil.drivers import spread
 from wphil.drivers.bench_tables import Power
 from wphil.drivers.errors import ConfigError
+from wphil.drivers.spread import draw as draw_spread
 
 if TYPE_CHECKING:
     from wphil.drivers.bench import Bench
@@ -206,7 +206,7 @@ class CircuitParts:
         part = bench.sim.part_spread
 
         def chip(scale: float, size: int | tuple[int, ...] | None) -> np.ndarray:
-            return spread.draw(rng, scale, size, part)
+            return draw_spread(rng, scale, size, part)
 
         return cls(
             mult_gain=1 + chip(c.multiplier_gain_sigma, n_w),
@@ -225,7 +225,7 @@ class CircuitParts:
             int_vos=chip(c.opamp_offset_volts, n_n),
             mult_xnl=chip(c.multiplier_x_nonlinearity, n_w),
             mult_ynl=chip(c.multiplier_y_nonlinearity, n_w),
-            trim_residual=spread.draw(rng, c.offset_trim_volts, n_n, "uniform"),
+            trim_residual=draw_spread(rng, c.offset_trim_volts, n_n, "uniform"),
             trim=np.zeros(n_n),
         )
 
