@@ -14,11 +14,13 @@ MISSING = dataclasses.MISSING
 
 def key(default: Any = MISSING, lo: float | None = None, hi: float | None = None,
         choices: tuple | None = None, doc: str = "", *, lo_open: bool = False,
-        hi_open: bool = False, **extra: Any) -> Any:
+        hi_open: bool = False, hi_cap: bool = False, **extra: Any) -> Any:
     """Declare one key: its default, allowed range (`lo`..`hi`, each end included unless
-    `lo_open` / `hi_open`) or choices, and meaning; `extra` is more metadata for its readers."""
+    `lo_open` / `hi_open`) or choices, and meaning; `extra` is more metadata for its readers.
+    `hi_cap` marks `hi` as a sanity cap rather than a limit a user meets (a count of epochs):
+    a value below `lo` is then told "must be >= lo", not the whole range."""
     meta = {"lo": lo, "hi": hi, "choices": choices, "doc": doc, "lo_open": lo_open,
-            "hi_open": hi_open, **extra}
+            "hi_open": hi_open, "hi_cap": hi_cap, **extra}
     return field(default=default, metadata=meta)
 
 
@@ -42,4 +44,10 @@ def range_error(meta: Any, value: float) -> str | None:
         return None if math.isfinite(value) else "must be a finite number"
     low_ok = value > lo if meta.get("lo_open") else value >= lo
     high_ok = value < hi if meta.get("hi_open") else value <= hi
-    return None if low_ok and high_ok else f"is out of range: must be {allowed(meta)}"
+    if low_ok and high_ok:
+        return None
+    if meta.get("hi_cap"):  # one side is the practical range: name the side that was crossed
+        if not low_ok:
+            return f"must be {'>' if meta.get('lo_open') else '>='} {lo:g}"
+        return f"must be {'<' if meta.get('hi_open') else '<='} {hi:.0f} (a sanity cap)"
+    return f"is out of range: must be {allowed(meta)}"

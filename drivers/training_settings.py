@@ -42,16 +42,16 @@ class TrainingSettings:
                               "beta1; 0 means 0.9 for Adam)")
     optimizer: str = setting("sgd", choices=("sgd", "adam"), doc="how a gradient estimate "
                              "becomes a step, for every rule")
-    restart_after: int = setting(0, lo=0, hi=MOST_EPOCHS, doc="restart from fresh weights "
+    restart_after: int = setting(0, lo=0, hi=MOST_EPOCHS, hi_cap=True, doc="restart from fresh weights "
                                  "after this many epochs without a new lowest loss; 0 = never")
     init_scale: float = setting(1.0, lo=0.0, hi=1e3, doc="initial weights uniform in "
                                 "+-init_scale (weight units)")
     batch_size: int = setting(0, lo=0, hi=1_000_000, doc="patterns per step; 1 = per pattern "
                               "(Jabri & Flower), 0 = whole set")
-    epochs: int = setting(500, lo=1, hi=MOST_EPOCHS, resume=True, doc="stop after this many "
-                          "epochs")
-    max_queries: int = setting(0, lo=0, hi=10**15, bench=False, resume=True, doc="stop after "
-                               "this many forward passes; 0 = no budget")
+    epochs: int = setting(500, lo=1, hi=MOST_EPOCHS, hi_cap=True, resume=True,
+                          doc="stop after this many epochs")
+    max_queries: int = setting(0, lo=0, hi=10**15, hi_cap=True, bench=False, resume=True,
+                               doc="stop after this many forward passes; 0 = no budget")
     target_accuracy: float = setting(1.0, lo=0.0, hi=1.0, resume=True, doc="stop at this "
                                      "accuracy")
     target_loss: float = setting(0.0, lo=0.0, hi=100.0, resume=True, doc="also require this "

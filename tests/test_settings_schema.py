@@ -14,7 +14,7 @@ from wphil.drivers.bench import bench_from_dict
 from wphil.drivers.bench_files import load_bench
 from wphil.drivers.bench_tables import Defaults
 from wphil.drivers.errors import ConfigError
-from wphil.drivers.training_settings import RESUMABLE, SETTINGS, check_setting
+from wphil.drivers.training_settings import RESUMABLE, SETTINGS, check_setting, option_name
 from wphil.learning.rules import RULES
 from wphil.learning.train import TrainConfig
 from wphil.learning.trainers import TRAINERS
@@ -91,3 +91,17 @@ def test_the_docs_page_is_the_schema_rendered() -> None:
 def test_every_rule_declares_a_trainer_that_exists() -> None:
     assert {rule.trainer for rule in RULES.values()} <= set(TRAINERS)
     assert RULES["twin"].trainer == "twin" and RULES["offline"].trainer == "offline"
+
+
+@pytest.mark.parametrize("name,value,problem", [
+    ("epochs", 0, "must be >= 1"),                          # the upper end is only a cap
+    ("max_queries", -1, "must be >= 0"),
+    ("batch_size", -1, "is out of range: must be in 0..1000000"),
+])
+def test_the_cli_and_the_api_refuse_a_count_in_the_same_words(name: str, value: int,
+                                                             problem: str) -> None:
+    option = next(p for p in train_command.params if p.name == name)
+    with pytest.raises(click.BadParameter, match=f"^{value} {problem}$"):
+        option.type.convert(str(value), option, None)
+    with pytest.raises(ConfigError, match=f"^{option_name(name)} {value}: {problem}$"):
+        check_setting(name, value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -22,12 +23,16 @@ def train(bench, url: str = "mock://", state: TrainState | None = None, **overri
 
 
 @pytest.mark.parametrize("algo,at_least", [
-    ("node", 6), ("swnp", 6), ("spsa", 5), ("mgd", 4), ("bp", 6), ("pat", 6),
+    ("node", 6), ("swnp", 5), ("spsa", 5), ("mgd", 4), ("bp", 6), ("pat", 6),
 ])
 @pytest.mark.slow
 def test_each_rule_trains_xor_on_the_mock_with_its_defaults(xor_bench, algo, at_least) -> None:
-    """Six seeds each (weights and read noise); the random-sign rules may lose one to the
-    75%-accuracy local minimum of 2-2-1 XOR, which also traps wp on ~1.5% of seeds. mgd
+    """Six seeds each (weights and read noise); the random-sign rules (spsa, swnp) may lose
+    one to the 75%-accuracy local minimum of 2-2-1 XOR, which also traps wp on ~1.5% of
+    seeds. swnp, seeds 0..59 of this test's setup: 55 converge on the trimmed bench, the rest
+    stall at 75% accuracy (59 on the bench before the trimmers, Fisher p = 0.21); the step does
+    not help (lr 0.25 / 0.35 / 0.7: 55 / 54 / 49), two sign draws per neuron barely
+    (samples=2: 58, not significant, for ~40% more queries per converged run). mgd
     loses two (seeds 0 and 1 stall saturated at the epoch limit) since the stop check reuses
     its base pass and so draws different read noise."""
     results = [train(xor_bench, f"mock://?seed={100 + s}", algo=algo, seed=s)[0]
@@ -70,16 +75,21 @@ def test_offline_trains_on_the_model_then_spends_one_evaluation_on_the_device(
     assert trainer.stop_reason == "converged"
 
 
-def test_offline_misses_on_boards_of_the_circuit_fitted_profile_where_wp_converges(
-        xor_bench) -> None:
-    """The default profile is fitted to the AD633 circuit: neuron offsets (sigma 0.35 V) the
-    ideal model knows nothing of. Eight boards: wp converges on each; the transferred weights
-    miss the targets on several (on these boards: 4 of 8, one of them below 100%)."""
+def test_offline_misses_on_untrimmed_boards_where_wp_converges(xor_bench) -> None:
+    """An untrimmed board: the AD633 output offsets as the circuit fit gave them before the
+    bring-up trim (neuron offsets sigma 0.35 V), which the ideal model knows nothing of. Eight
+    boards: wp converges on each; the transferred weights miss the targets on 4 of 8 (boards
+    1, 3, 5, 8), with a mean loss 5x wp's (0.045 V^2 against 0.009). Trimmed, as the default
+    profile is (sigma 0.031 V), offline misses on only 1 of these 8 boards (mean loss 0.010
+    against wp's 0.008), and meets the target on 9 of 10 boards of the circuit simulation
+    (bench/results/spice_xor_boards.md): the trimmers close most of this gap."""
+    untrimmed = dataclasses.replace(
+        xor_bench, sim=dataclasses.replace(xor_bench.sim, neuron_offset_volts=0.35))
     offline, in_loop = [], []
     for board in range(1, 9):
         url = f"mock://?seed={100 + board}&board_seed={board}"
-        offline.append(train(xor_bench, url, algo="offline", seed=0)[0])
-        in_loop.append(train(xor_bench, url, algo="wp", seed=0)[0])
+        offline.append(train(untrimmed, url, algo="offline", seed=0)[0])
+        in_loop.append(train(untrimmed, url, algo="wp", seed=0)[0])
     assert all(t.stop_reason == "converged" for t in in_loop)
     assert sum(t.stop_reason == "transferred" for t in offline) >= 2
     assert np.mean([t.state.loss for t in offline]) > 2 * np.mean([t.state.loss for t in in_loop])
