@@ -48,7 +48,8 @@ def evaluations_left(loss: DeviceLoss) -> int:
 def algorithm_name(optimizer) -> str:  # noqa: ANN001
     """NGOpt's choice, short: class paths dropped, repeated members counted
     ("ConfPortfolio(optimizers=[NGOpt14 x14], warmup_ratio=0.7)")."""
-    name = re.sub(r"<class '[\w.]*\.(\w+)'>", r"\1", getattr(optimizer, "name", type(optimizer).__name__))
+    name = getattr(optimizer, "name", type(optimizer).__name__)
+    name = re.sub(r"<class '[\w.]*\.(\w+)'>", r"\1", name)
 
     def count(match: re.Match) -> str:
         members = Counter(m.strip() for m in match.group(1).split(","))
