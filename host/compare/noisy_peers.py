@@ -29,7 +29,8 @@ from collections import Counter
 
 import numpy as np
 
-from wphil.compare.peers import DeviceLoss, PeerOptimizer, Resolution
+from wphil.compare.peers import DeviceLoss, PeerOptimizer
+from wphil.compare.resolution import Resolution
 from wphil.learning import Objective
 
 log = logging.getLogger(__name__)
