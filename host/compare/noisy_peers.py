@@ -14,7 +14,7 @@ in the `bench` extra; without them the peer is refused in one line naming it.
 - `bobyqa`: Py-BOBYQA (Cartis, Fiala, Marteau & Roberts, "Improving the flexibility and
   robustness of model-based derivative-free optimization solvers", ACM TOMS 45(3), 2019)
   with its noise-aware settings: `objfun_has_noise=True` (its own soft restarts, and it
-  quits once the model's changes are within the noise level) and `seek_global_minimum=True`
+  quits once its recent losses all lie within the noise level) and `seek_global_minimum=True`
   (restarts with a growing trust region). Its noise level is the measured loss noise at an
   undecided network (`Resolution.loss_sd`); rhoend, the smallest trust-region radius (a
   distance in weight space), is one DAC step: the loss noise sets when it stops, the DAC
