@@ -29,9 +29,10 @@ def test_the_loss_noise_model_matches_the_spread_of_repeated_measurements() -> N
 
 
 def test_nelder_mead_stuck_in_a_local_minimum_stops_and_restarts() -> None:
-    """xor seed 304 on the default profile sits in a local minimum: with fatol at the
-    read-noise power Nelder-Mead spent the whole budget without one restart. (Seed 303 was
-    the stuck one until the bench gained offset trimmers; it now escapes after 5 restarts.)"""
-    run = run_job(Job("default", "xor", "nelder-mead", 304, 20_000))
-    assert run["status"] == "ok" and not run["converged"]
-    assert run["restarts"] >= 3
+    """xor seed 303 on the default profile starts into a local minimum: with fatol at the
+    read-noise power Nelder-Mead spent the whole budget without one restart; restarting
+    from its incumbent it restarted 7 times in 20,000 queries and never left it. From a
+    fresh point (issue 21) one restart reaches the target."""
+    run = run_job(Job("default", "xor", "nelder-mead", 303, 20_000))
+    assert run["status"] == "ok" and run["converged"]
+    assert run["restarts"] >= 1

@@ -195,7 +195,7 @@ def _run_peer(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, fl
                           defaults.margin, defaults.confirm)
         lo, hi = objective.codemap.weight_bounds()
         result = make_peer(job.rule).run(loss, initial_weights(objective, d.init_scale, job.seed),
-                                         lo, hi, job.seed)
+                                         lo, hi, job.seed, d.init_scale)
         reads = _channel_reads(device, result.queries)
     best, points = np.inf, []
     for point in result.history:                     # incumbent (best-so-far) loss
@@ -203,7 +203,8 @@ def _run_peer(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, fl
         points.append((point.queries, best))
     return {"stop_reason": result.stop_reason, "queries": result.queries, "loss": result.loss,
             "accuracy": result.accuracy, "evaluations": result.evaluations,
-            "restarts": result.restarts, **reads,
+            "restarts": result.restarts, "stagnations": result.stagnations, **result.notes,
+            **reads,
             "settings": make_peer(job.rule).settings(objective)}, points
 
 

@@ -7,8 +7,15 @@ exactly as the trainer does, measures loss and accuracy in one pass over every p
 (one query per pattern, counted by the device like every other query), keeps the history
 and the incumbent (the lowest loss seen, what the optimizer would return), and stops the
 search by raising `StopSearch` when the target is met or the query budget is spent.
-A peer that stops on its own tolerances before either is restarted from its incumbent,
-so every peer gets the whole budget, as a patient user would give it.
+
+Restarts (issue 21: the same for every peer, and the same as our rules'): a start ends
+when the optimizer stops on its own tolerances or when it stagnates under noise (no
+whole-set loss lower than the start's best by more than one standard deviation of a
+measured loss, `Resolution.loss_sd`, for `stall_evaluations` evaluations; `Stagnated`).
+The run then restarts from a fresh random point, drawn from the job's generator with the
+trainer's initial-weight distribution (the trainer's `restart_after` draws fresh weights
+too), not from the incumbent, until the target or the budget stops it. The incumbent
+(the lowest loss of the whole run) is what the run returns.
 
 The target is the trainers' (`wphil.learning.objective.meets_target`: accuracy counted with
 a decision margin, and the loss), and a hit is confirmed by measuring the same weights
@@ -29,6 +36,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from wphil.compare.resolution import Resolution
 from wphil.drivers.errors import ConfigError
 from wphil.learning import Objective, Option, meets_target
 
@@ -41,6 +49,13 @@ class StopSearch(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Stagnated(StopSearch):
+    """Raised through the optimizer to end one start: no improvement beyond the noise."""
+
+    def __init__(self) -> None:
+        super().__init__("stagnated")
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,29 @@ class DeviceLoss:
         self.evaluations = 0
         self.best: Point | None = None
         self.best_weights: np.ndarray | None = None
+        self.stall_after = 0                 # evaluations without improvement; 0: never
+        self.start_best, self.stalled = np.inf, 0
+        self._resolution: Resolution | None = None
+
+    def begin_start(self) -> None:
+        """A new start (first or restart): its stagnation count begins afresh."""
+        self.start_best, self.stalled = np.inf, 0
+
+    def _count_stall(self, losses: list[float]) -> None:
+        """Raise `Stagnated` once `stall_after` evaluations in a row were not lower than
+        this start's best by more than one sd of a measured loss at that level."""
+        if not self.stall_after:
+            return
+        if self._resolution is None:
+            self._resolution = Resolution.of(self.objective)
+        for value in losses:
+            noise = self._resolution.loss_sd(self.start_best) if np.isfinite(self.start_best) else 0
+            if value < self.start_best - noise:
+                self.start_best, self.stalled = value, 0
+            else:
+                self.stalled += 1
+        if self.stalled >= self.stall_after:
+            raise Stagnated()
 
     @property
     def queries(self) -> int:
@@ -89,6 +127,7 @@ class DeviceLoss:
                 raise StopSearch("converged")
         if self.max_queries and self.queries >= self.max_queries:
             raise StopSearch("max_queries")
+        self._count_stall([ev.loss for ev in evaluations])
         return np.array([ev.loss for ev in evaluations])
 
     def batch(self, weights: np.ndarray, patterns: np.ndarray) -> np.ndarray:
@@ -134,9 +173,11 @@ class PeerResult:
     loss: float            # at the incumbent
     accuracy: float
     evaluations: int
-    restarts: int
+    restarts: int          # fresh starts after the first
     wall_s: float
     history: list[Point] = field(repr=False)
+    stagnations: int = 0   # of the restarts, those the stagnation rule called
+    notes: dict[str, Any] = field(default_factory=dict)   # peer-specific, for the result row
 
 
 class PeerOptimizer:
@@ -145,6 +186,16 @@ class PeerOptimizer:
     name: ClassVar[str]
     options: ClassVar[dict[str, Option]] = {}
     package: ClassVar[str] = "scipy"
+    extra: ClassVar[str] = "bench"     # the pyproject extra that installs `package`
+    #: a start stagnates after max(STALL_MIN, STALL_PER_WEIGHT x n_weights) whole-set
+    #: evaluations without an improvement beyond the loss noise (xor: 270 evaluations,
+    #: 1,080 queries; parity4: 750, 12,000 queries)
+    STALL_MIN: ClassVar[int] = 200
+    STALL_PER_WEIGHT: ClassVar[int] = 30
+
+    @classmethod
+    def stall_evaluations(cls, n_weights: int) -> int:
+        return max(cls.STALL_MIN, cls.STALL_PER_WEIGHT * n_weights)
 
     @classmethod
     def settings(cls, objective: Objective) -> str:
@@ -159,6 +210,7 @@ class PeerOptimizer:
                                   f"valid: {', '.join(self.options) or 'none'}")
         self.opts = {k: o.check(self.name, k, given[k]) if k in given else o.default
                      for k, o in self.options.items()}
+        self.notes: dict[str, Any] = {}
 
     def search(self, loss: DeviceLoss, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                seed: int) -> None:
@@ -166,57 +218,38 @@ class PeerOptimizer:
         raise NotImplementedError
 
     def run(self, loss: DeviceLoss, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-            seed: int) -> PeerResult:
-        """Search, restarting from the incumbent, until the target or the budget stops it."""
-        start, restarts, x = time.perf_counter(), 0, x0
+            seed: int, init_scale: float | None = None) -> PeerResult:
+        """Search from `x0`, restarting from fresh random points, until the target or the
+        budget stops it. `x0` is the job's first draw (`initial_weights(.., init_scale,
+        seed)`); restarts are the next draws of the same generator (`init_scale`: the
+        bench's; if not given, the largest |x0|)."""
+        scale = init_scale if init_scale is not None else float(np.max(np.abs(x0))) or 1.0
+        fresh = np.random.Generator(np.random.PCG64(seed))
+        fresh.uniform(-scale, scale, len(x0))          # x0 itself: the first draw
+        loss.stall_after = self.stall_evaluations(len(x0))
+        start, restarts, stagnations, x = time.perf_counter(), 0, 0, x0
         try:
             while True:
                 evaluations = loss.evaluations
-                self.search(loss, x, lo, hi, seed + restarts)
+                loss.begin_start()
+                try:
+                    self.search(loss, x, lo, hi, seed + restarts)
+                    why = "stopped on its own"
+                except Stagnated:
+                    why, stagnations = "stagnated", stagnations + 1
                 if not loss.max_queries or loss.evaluations == evaluations:
                     reason = "optimizer_stopped"
                     break
                 restarts += 1
-                # inside the bounds: an incumbent measured at CMA-ES's mean can lie just
-                # outside them (its genotype), and cma refuses such a start
-                x = np.clip(loss.best_weights, lo, hi)
-                log.debug("%s stopped on its own after %d queries; restart %d from the incumbent",
-                          self.name, loss.queries, restarts)
+                x = np.clip(fresh.uniform(-scale, scale, len(x0)), lo, hi)
+                log.debug("%s %s after %d queries; restart %d from a fresh point",
+                          self.name, why, loss.queries, restarts)
         except StopSearch as stop:
             reason = stop.reason
         best = loss.best
         return PeerResult(reason, loss.queries, best.loss, best.accuracy, loss.evaluations,
-                          restarts, time.perf_counter() - start, loss.history)
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """What the bench can resolve, for the optimizers' tolerances: one DAC step (weight
-    units), the read-noise power (V^2 per reading, after oversampling, with quantization),
-    the readings in one whole-set loss, and the loss of an undecided network (every output
-    at the class threshold: where the small initial weights start)."""
-
-    weight: float
-    loss: float
-    relative_loss: float
-    readings: int = 1
-    undecided: float = 0.0
-
-    @classmethod
-    def of(cls, objective: Objective) -> Resolution:
-        bench = objective.bench
-        lsb_volts = bench.adc.vref / (1 << bench.adc.bits)
-        noise = bench.sim.read_noise_volts ** 2 / bench.adc.oversample + lsb_volts ** 2 / 12
-        scale = bench.defaults.target_loss or 0.01
-        undecided = float(np.mean((objective.threshold - objective.targets) ** 2))
-        return cls(float(np.max(objective.codemap.weight_lsb)), float(noise),
-                   float(min(noise / scale, 0.1)), objective.targets.size, undecided)
-
-    def loss_sd(self, level: float) -> float:
-        """Standard deviation of one measured whole-set loss whose true value is `level`:
-        L = mean over N readings of (o + n - t)^2 with n ~ N(0, s^2) has variance
-        (4 s^2 L + 2 s^4) / N."""
-        return float(np.sqrt((4 * self.loss * level + 2 * self.loss ** 2) / self.readings))
+                          restarts, time.perf_counter() - start, loss.history, stagnations,
+                          dict(self.notes))
 
 
 class NelderMead(PeerOptimizer):
@@ -251,7 +284,7 @@ class NelderMead(PeerOptimizer):
         return (f"initial simplex edge 0.5, adaptive, bounds; xatol {res.weight:.3g} "
                 f"(1 DAC step), fatol {cls.FATOL_SD:g} sd of the measured loss at the "
                 f"incumbent's (first start: {cls.FATOL_SD * res.loss_sd(res.undecided):.2g} "
-                "V^2); restarts from the incumbent")
+                "V^2); restarts from fresh points")
 
 
 class Powell(PeerOptimizer):
@@ -292,7 +325,8 @@ class CMAES(PeerOptimizer):
 
     @classmethod
     def settings(cls, objective: Objective) -> str:
-        return "sigma0 0.5, default population 4 + 3 ln n, bounds, seeded; restarts from the incumbent"
+        return ("sigma0 0.5, default population 4 + 3 ln n, bounds, seeded; restarts from "
+                "fresh points")
 
 
 class CMAESMiniBatch(CMAES):
@@ -302,6 +336,8 @@ class CMAESMiniBatch(CMAES):
     since the last check reach `check_every` passes over the set."""
 
     name = "cma-es-mb"
+    #: its whole-set evaluations are stop checks, one per 5 passes of queries: 20 of them
+    STALL_MIN, STALL_PER_WEIGHT = 20, 0
     options = {**CMAES.options,
                "batch": Option(10, "patterns per generation", 1, 100_000),
                "check_every": Option(5, "whole-set passes of queries between stop checks",
@@ -333,8 +369,11 @@ class CMAESMiniBatch(CMAES):
                 "generation; whole-set stop check at the mean every 5 passes of queries")
 
 
+# the model-based and portfolio peers live beside this module (they subclass PeerOptimizer)
+from wphil.compare.noisy_peers import BOBYQA, NGOpt  # noqa: E402
+
 PEERS: dict[str, type[PeerOptimizer]] = {p.name: p for p in (NelderMead, Powell, CMAES,
-                                                             CMAESMiniBatch)}
+                                                             CMAESMiniBatch, NGOpt, BOBYQA)}
 
 
 def make_peer(name: str, options: Mapping[str, Any] | None = None) -> PeerOptimizer:
@@ -346,7 +385,7 @@ def make_peer(name: str, options: Mapping[str, Any] | None = None) -> PeerOptimi
         __import__(peer.package)
     except ImportError:
         raise ConfigError(f"optimizer {name} needs the {peer.package} package: "
-                          "pip install 'wphil[bench]'") from None
+                          f"pip install 'wphil[{peer.extra}]'") from None
     return peer(options)
 
 
