@@ -7,6 +7,7 @@ and EEPROM busy time, the ADS1115 conversion wait (SBAS444E), the DG412 reset ho
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,6 +20,12 @@ from wphil.drivers.chipmodels.ads1115 import Ads1115
 from wphil.drivers.chipmodels.dg412 import ResetSwitch, min_reset_s
 from wphil.drivers.chipmodels.mcp4728 import Mcp4728
 from wphil.drivers.rp2040_pico import rp2040js_home
+
+
+def node_env() -> dict[str, str]:
+    """The environment for a node script that imports drivers/rp2040js/*.mjs: rp2040js from
+    wherever rp2040:// finds it (the harness folder, or `wphil emulator install`'s cache)."""
+    return {**os.environ, "WPHIL_RP2040JS": str(rp2040js_home())}
 
 SDA, SCL, LDAC0 = 4, 5, 6
 
@@ -241,7 +248,7 @@ def test_dg412_reset_hold_too_short_is_caught() -> None:
 def test_the_emulated_ads1115_of_rp2040_converts_for_1_1_over_dr_and_shows_os() -> None:
     script = Path(__file__).parent / "support" / "ads1115_timing.mjs"
     out = subprocess.run(["node", str(script), "100", "1250", "1350"], capture_output=True,
-                         text=True, timeout=60, check=True).stdout
+                         text=True, timeout=60, check=True, env=node_env()).stdout
     (os_early, code_early, logs_early), (os_late, _, _), (os_done, code, logs) = json.loads(out)
     assert (os_early, os_late, os_done) == (0, 0, 1)        # 25 us + 1.1/860 s = 1304 us
     assert code_early == 0 and "before the conversion ended" in logs_early[0]

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_chip_timing import LDAC0, SCL, SDA, old_write_address, write_address_with
+from tests.test_chip_timing import (
+    LDAC0,
+    SCL,
+    SDA,
+    node_env,
+    old_write_address,
+    write_address_with,
+)
 from wphil.drivers.chipmodels import Board
 from wphil.drivers.chipmodels.mcp4728 import Mcp4728
 from wphil.drivers.rp2040_pico import rp2040js_home
@@ -77,7 +84,7 @@ def both() -> dict[str, tuple[dict, dict]]:
               "chips": [{"address": 0x60, "ldac": LDAC0 + k} for k in range(2)]}
              for trace, _ in recorded.values()]
     out = subprocess.run(["node", str(REPLAY)], input=json.dumps(specs), capture_output=True,
-                         text=True, timeout=60, check=True).stdout
+                         text=True, timeout=60, check=True, env=node_env()).stdout
     return {name: (py, js) for (name, (_, py)), js in zip(recorded.items(), json.loads(out))}
 
 

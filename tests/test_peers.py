@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wphil.compare.peers import PEERS, DeviceLoss, StopSearch, initial_weights, make_peer
+from wphil.compare.peers import DeviceLoss, StopSearch, initial_weights
+from wphil.compare.registry import PEERS, make_peer
 from wphil.drivers import open_device
 from wphil.drivers.errors import ConfigError
 from wphil.learning.codes import CodeMap

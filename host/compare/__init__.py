@@ -17,8 +17,9 @@ from wphil.compare.benchmark import (
     make_jobs,
     run_grid,
 )
-from wphil.compare.peers import PEERS, DeviceLoss, StopSearch, initial_weights, make_peer
+from wphil.compare.peers import DeviceLoss, StopSearch, initial_weights
 from wphil.compare.plots import plot_comparison, plot_run, plot_trajectory
+from wphil.compare.registry import PEERS, make_peer
 from wphil.compare.report import curves, goals, markdown, summarize
 
 __all__ = [

@@ -29,7 +29,8 @@ from urllib.parse import parse_qsl
 
 import numpy as np
 
-from wphil.compare.peers import PEERS, DeviceLoss, initial_weights, make_peer
+from wphil.compare.peers import DeviceLoss, initial_weights
+from wphil.compare.registry import PEERS, make_peer
 from wphil.drivers import check_url, load_bench, open_device
 from wphil.drivers.errors import ConfigError
 from wphil.drivers.urls import scheme_of

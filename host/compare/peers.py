@@ -369,26 +369,6 @@ class CMAESMiniBatch(CMAES):
                 "generation; whole-set stop check at the mean every 5 passes of queries")
 
 
-# the model-based and portfolio peers live beside this module (they subclass PeerOptimizer)
-from wphil.compare.noisy_peers import BOBYQA, NGOpt  # noqa: E402
-
-PEERS: dict[str, type[PeerOptimizer]] = {p.name: p for p in (NelderMead, Powell, CMAES,
-                                                             CMAESMiniBatch, NGOpt, BOBYQA)}
-
-
-def make_peer(name: str, options: Mapping[str, Any] | None = None) -> PeerOptimizer:
-    """The peer optimizer called `name`, its package checked; a `ConfigError` otherwise."""
-    if name not in PEERS:
-        raise ConfigError(f"unknown peer optimizer {name!r}; valid: {', '.join(PEERS)}")
-    peer = PEERS[name]
-    try:
-        __import__(peer.package)
-    except ImportError:
-        raise ConfigError(f"optimizer {name} needs the {peer.package} package: "
-                          f"pip install 'wphil[{peer.extra}]'") from None
-    return peer(options)
-
-
 def initial_weights(objective: Objective, init_scale: float, seed: int) -> np.ndarray:
     """The trainer's initial weights for `seed` (its first draw from the same generator)."""
     rng = np.random.Generator(np.random.PCG64(seed))
