@@ -9,26 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.test_default_install import BLOCKED_CLI
 from wphil.compare.benchmark import Job, run_job
 from wphil.compare.peers import DeviceLoss, PeerOptimizer, initial_weights
 from wphil.drivers import open_device
 from wphil.learning.codes import CodeMap
 from wphil.learning.objective import Objective
 from wphil.learning.tasks import load_task
-
-#: the CLI with some top-level modules unimportable (tests/test_default_install.py's hook)
-BLOCKED_CLI = """
-import sys
-blocked = set(filter(None, sys.argv[1].split(",")))
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in blocked:
-            raise ModuleNotFoundError(f"No module named {name!r}")
-sys.meta_path.insert(0, Block())
-from wphil.cli import main
-sys.argv = ["wphil", *sys.argv[2:]]
-main()
-"""
 
 
 @pytest.mark.slow
