@@ -62,6 +62,7 @@ def test_a_grid_runs_on_the_firmware_under_upy_and_records_device_and_seeds(tmp_
         assert r["channel_reads"] == r["queries"] > 0     # neither reads the hidden units
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_grid_that_ran_on_another_device_or_first_seed(tmp_path) -> None:
     out = tmp_path / "grid"
     args = ["bench", "learn", "--tasks", "xor", "--rules", "wp", "--seeds", "1",

@@ -276,6 +276,7 @@ def header_arch(data: bytes) -> int:
     return data[2] >> 2
 
 
+@pytest.mark.slow
 def test_flash_compiles_for_the_unix_ports_own_architecture_and_its_machine_code_runs(
         pico: EmulatedPico, tmp_path: Path) -> None:
     result = flash(pico.port, source=native_firmware(tmp_path))
@@ -306,6 +307,7 @@ def test_a_board_reset_into_files_of_another_architecture_is_refused_in_one_line
     assert header_arch((pico.root / "version.mpy").read_bytes()) == X64
 
 
+@pytest.mark.slow
 def test_a_board_whose_architecture_cannot_be_compiled_for_is_refused_before_writing(
         pico: EmulatedPico, monkeypatch: pytest.MonkeyPatch) -> None:
     from wphil.lab import firmware_files

@@ -101,12 +101,14 @@ def test_every_connected_pin_has_a_pad_on_its_footprint(name: str, tmp_path: Pat
         assert set(c.pins) | set(c.unused) <= pads, (c.ref, c.footprint, sorted(pads))
 
 
+@pytest.mark.slow
 def test_the_erc_of_the_xor_bench_reports_no_errors_and_no_warnings(xor_package: Path) -> None:
     report = (xor_package / "erc.txt").read_text()
     assert report.splitlines()[0] == "ERC of xor-2-2-1: 0 errors, 0 warnings"
     assert "WARNING" not in report and "ERROR" not in report
 
 
+@pytest.mark.slow
 def test_every_wire_of_the_written_wiring_table_joins_one_net_of_the_netlist(
         xor_package: Path, xor_parsed) -> None:
     """A row whose two ends are each a chip pin, a Pico pin or a named rail/bus/net is a wire:
@@ -192,6 +194,7 @@ def test_the_erc_reports_a_floating_pin_and_two_outputs_on_one_net(tmp_path: Pat
     assert "OUTPUT connected to OUTPUT" in report and "Unconnected pin" in report
 
 
+@pytest.mark.slow
 def test_a_pin_the_kicad_symbol_does_not_have_is_refused(tmp_path: Path, monkeypatch) -> None:
     _require_kicad()
     import wphil.lab.kicad as kicad

@@ -54,6 +54,7 @@ def clean(tmp_path_factory):
     # noisy circuit measures again with other noise, so mixed faults end identical only quiet
     ("drop:0.001,flip:0.001,dup:0.001,delay:0.05,reset:0.02", "quiet"),
 ])
+@pytest.mark.slow
 def test_faulty_link_ends_with_the_clean_runs_weights_and_metrics(tmp_path, clean, faults,
                                                                   board) -> None:
     quiet = "&noise=0&drift=0" if board == "quiet" else ""
@@ -85,6 +86,7 @@ def test_readme_fault_rates_on_seeds_the_old_link_failed_complete_bit_identical(
     assert rows == clean_rows and np.array_equal(weights, clean_weights)
 
 
+@pytest.mark.slow
 def test_a_device_that_never_comes_back_stops_the_run_saved_and_resumable(tmp_path) -> None:
     run = tmp_path / "run"
     proc = wphil("train", "--device", "upy://?timeout=0.3&reconnect=1&faults=vanish:0.1,vanish_s:60",
@@ -102,6 +104,7 @@ def test_a_device_that_never_comes_back_stops_the_run_saved_and_resumable(tmp_pa
     assert epochs_of(run) == list(range(1, len(done) + 6))
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_host_over_upy_then_resume_loses_nothing(tmp_path) -> None:
     run = tmp_path / "run"
     train_then_kill_9(run, "--device", "upy://", after_checkpoint_s=0.7)
@@ -146,6 +149,7 @@ def fuzz(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_the_fuzzers_quick_run_finds_nothing_in_the_firmware() -> None:
     proc = fuzz()
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -153,6 +157,7 @@ def test_the_fuzzers_quick_run_finds_nothing_in_the_firmware() -> None:
             "0 INTERNAL errors, 0 script replies changed" in proc.stdout), proc.stdout
 
 
+@pytest.mark.slow
 def test_the_fuzzers_quick_run_fails_on_a_planted_defect(tmp_path) -> None:
     # the defect the fuzzer of issue 23 missed: SEQUENCE on a feed-forward bench reaching the
     # recurrent code (INTERNAL "AttributeError ... 'state'")
@@ -195,6 +200,7 @@ def test_a_port_that_vanishes_again_after_each_reconnect_is_a_reset_storm() -> N
                 dev.evaluate(np.array([[1000, 1000], [3000, 1000]]), np.full(9, 1500))
 
 
+@pytest.mark.slow
 def test_a_port_that_never_answers_fails_at_once_not_at_the_reconnect_deadline() -> None:
     import pty
 
@@ -241,6 +247,7 @@ def test_shortest_timeout_is_one_hello_exchange_at_the_line_rate() -> None:
     assert shortest_timeout(115200) == pytest.approx((13 + 16 + 13 + 512) * 10 / 115200)
 
 
+@pytest.mark.slow
 def test_a_request_whose_board_never_comes_back_is_given_up_at_its_deadline() -> None:
     bench = load_bench("xor-2-2-1")
     with open_device("upy://?timeout=0.3&reconnect=3", bench) as dev:
