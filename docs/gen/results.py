@@ -232,13 +232,18 @@ def _rms_range(runs: list[dict]) -> str:
     return f"{min(values):.1f}–{max(values):.1f}" if values else "—"
 
 
+def _each_file(argument: str, problems: Problems):
+    """(path, contents) of each results file in a comma-separated list that loads."""
+    for rel in (part.strip() for part in argument.split(",") if part.strip()):
+        data = load(rel, problems)
+        if data:
+            yield rel, data
+
+
 def sequence_summary(problems: Problems, argument: str = "") -> str:
     """One row per sequence_learning.py results file (comma-separated paths)."""
     sources, rows = [], []
-    for rel in (part.strip() for part in argument.split(",") if part.strip()):
-        data = load(rel, problems)
-        if not data:
-            continue
+    for rel, data in _each_file(argument, problems):
         sources.append((rel, data))
         ok = [r for r in data if r["stop_reason"] == "converged"]
         failed = "; ".join(f"seed {r['seed']}: {100 * r['accuracy']:.0f}%, RMS "
@@ -261,10 +266,7 @@ def calibration_only(problems: Problems, argument: str = "") -> str:
     """How close the calibrated lines get: one row per calibration_benefit.py
     --calibration-only file (comma-separated paths)."""
     sources, rows = [], []
-    for rel in (part.strip() for part in argument.split(",") if part.strip()):
-        data = load(rel, problems)
-        if not data:
-            continue
+    for rel, data in _each_file(argument, problems):
         sources.append((rel, data))
         rows.append([f"{data['bench']}, {data['profile']}",
                      f"{data['dac_bits']}-bit, {100 * data['dac_gain_mismatch']:g}% gain mismatch",
