@@ -5,7 +5,12 @@
 # The EEPROM endures about 1e6 writes; a training run would burn through that in
 # minutes, so "Sequential/Single Write" (which also program EEPROM) are never sent.
 # LDAC is assumed tied low: outputs follow the input registers at the I2C ACK.
+# write_mask() sends the shorter of the two for the channels that changed (kernels.pack:
+# a Fast Write may stop after the last changed channel, Fig. 5-7; a Multi-Write carries
+# only the changed channels, Fig. 5-8), from buffers and memoryviews made once.
 from micropython import const
+
+import emit
 
 _FAST_WRITE = const(0x00)    # C2 C1 = 0 0; each channel: 0 0 PD1 PD0 D11..D8, D7..D0
 _MULTI_WRITE = const(0x40)   # 0 1 0 0 0 DAC1 DAC0 UDAC; then VREF PD1 PD0 GX D11..D8, D7..D0
@@ -23,6 +28,10 @@ class MCP4728:
         self._fast = bytearray(8)
         self._one = bytearray(3)
         self._read = bytearray(24)
+        self._buf = bytearray(12)                       # a Multi-Write of 4 channels
+        self._views = [memoryview(self._buf)[:n] for n in range(13)]
+        self._vref = 0x80 if internal_vref else 0x00
+        self._pack = emit.kernels().pack
         self.configure()
 
     def configure(self):
@@ -47,6 +56,12 @@ class MCP4728:
         buf[1] = (0x80 if self.internal_vref else 0x00) | (code >> 8)
         buf[2] = code & 0xFF
         self.i2c.writeto(self.address, buf)
+
+    def write_mask(self, codes, first, mask):
+        """The channels in `mask` (bit c: channel c, code codes[first + c]) in the fewest
+        bytes; codes is an array('H')."""
+        n = self._pack(self._buf, codes, first, mask, self._vref)
+        self.i2c.writeto(self.address, self._views[n])
 
     def read_codes(self):
         """The four DAC register codes, read back from the chip (for STATUS and tests)."""

@@ -3,9 +3,10 @@
 #
 # The host sends the data set as codes (inputs as DAC codes, labels, the ADC codes of the
 # low and high targets) and
-# the hyperparameters in code units; weights are kept as float codes. For each pattern:
-# measure E at the rounded weights, then each weight perturbed by pert_k (downwards at
-# the upper limit): g_k = (E_k - E) / d_k; then w -= lr_k * g_k, clipped to the limits.
+# the hyperparameters in code units; weights are kept as fixed-point codes. For each
+# pattern: measure E at the rounded weights, then each weight perturbed by pert_k
+# (downwards at the upper limit): g_k = (E_k - E) / d_k; then w -= lr_k * g_k, clipped to
+# the limits. The step itself is compiled (kernels.py, its buffers in hot.py).
 # After each epoch the whole set is evaluated and a progress EVENT frame is sent.
 # Between patterns the line is polled: STOP ends the run, PING/STATUS are answered.
 import json
@@ -20,6 +21,7 @@ from protocol import (
     TRAIN,
     encode_into,
 )
+from hot import Hot
 from rig import ProtoError
 
 INF = float("inf")
@@ -132,13 +134,10 @@ class Run:
     def __init__(self, server, job, seq):
         rig = server.rig
         self.server, self.rig, self.seq = server, rig, seq
-        self.inputs = job["inputs"]
         self.labels = job["labels"]
         self.n_out = len(rig.outputs)
         self.patterns = len(self.labels)
         self.targets = targets(job["target_codes"], self.labels, self.n_out)
-        self.lr, self.pert = job["lr"], job["pert"]
-        self.w = [float(c) for c in job["codes"]]
         self.epochs = job["epochs"]
         self.max_queries = job["max_queries"]
         self.target_accuracy = job["target_accuracy"]
@@ -149,10 +148,12 @@ class Run:
         self.rng = (job["seed"] * 2654435761 + 1) & 0xFFFFFFFF or 1
         self.epoch = self.queries = 0
         self.loss, self.accuracy = 0.0, 0.0
-        self.buf = bytearray(2 * self.n_out)
         # the progress JSON: ~100 bytes of numbers, then the codes (at most "4095, " each)
         self.event = bytearray(OVERHEAD + 160 + 6 * rig.n_w)
         self.order = list(range(self.patterns))
+        # the inner loop's buffers, and its compiled kernels (kernels.py, hot.py)
+        self.hot = Hot(rig, job["inputs"], self.targets, job["codes"], job["lr"], job["pert"],
+                       self.n_out)
 
     def next_random(self):
         x = self.rng
@@ -163,51 +164,34 @@ class Run:
         return x
 
     def codes(self):
-        return [int(x + 0.5) for x in self.w]
-
-    def error(self, p):
-        """Squared error of pattern p at the DACs as they are (codes^2, summed over outputs)."""
-        self.rig.forward(self.inputs, p, self.buf, 0, self.rig.outputs)
-        buf, t, e = self.buf, self.targets, 0.0
-        for o in range(self.n_out):
-            d = (buf[2 * o] | buf[2 * o + 1] << 8) - t[p * self.n_out + o]
-            e += d * d
-        return e, buf
+        return self.hot.codes_now()
 
     def step(self, p):
-        rig, ch, dacs = self.rig, self.rig.weight_ch, self.rig.dacs
-        base = self.codes()
-        rig.load_weights(base)
-        e0 = self.error(p)[0]
-        grads = []
-        for k in range(rig.n_w):
-            d = self.pert[k] if base[k] + self.pert[k] <= rig.hi else -self.pert[k]
-            dacs.set(ch[k], base[k] + d)
-            grads.append((self.error(p)[0] - e0) / d)
-            dacs.set(ch[k], base[k])
-        for k in range(rig.n_w):
-            self.w[k] = min(max(self.w[k] - self.lr[k] * grads[k] / self.n_out, rig.lo), rig.hi)
-        self.queries += rig.n_w + 1
+        self.hot.step(self.hot, p)
+        self.rig.safe_state = False
+        self.queries += self.rig.n_w + 1
 
     def evaluate(self):
-        self.rig.load_weights(self.codes())
+        hot, t, n_out = self.hot, self.targets, self.n_out
+        hot.round_codes(hot.wq, hot.base, hot.n_w)
         total, right = 0.0, 0
         for p in range(self.patterns):
-            e, buf = self.error(p)
-            total += e
-            right += self.predict(buf) == self.labels[p]
+            out = hot.forward(p, p == 0)
+            for o in range(n_out):
+                d = out[o] - t[p * n_out + o]
+                total += d * d
+            right += self.predict(out) == self.labels[p]
         self.queries += self.patterns
-        self.loss = total / (self.patterns * self.n_out)
+        self.loss = total / (self.patterns * n_out)
         self.accuracy = right / self.patterns
 
-    def predict(self, buf):
+    def predict(self, out):
         if self.n_out == 1:
-            return 1 if (buf[0] | buf[1] << 8) > self.threshold else 0
+            return 1 if out[0] > self.threshold else 0
         best, label = -1, 0
         for o in range(self.n_out):
-            y = buf[2 * o] | buf[2 * o + 1] << 8
-            if y > best:
-                best, label = y, o
+            if out[o] > best:
+                best, label = out[o], o
         return label
 
     def poll_stop(self):
