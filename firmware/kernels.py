@@ -152,22 +152,6 @@ def write(h, a: int, mask: int):
 
 
 @micropython.viper
-def measure(h, t0: int, k: int, toff: int) -> int:
-    """Settle from t0 (weight k-1's update done meanwhile, k > 0), read, return the error."""
-    if k > 0:
-        update(h, k - 1, h.errs[k - 1])         # while the circuit settles
-    left = int(h.settle_us) - int(ticks_diff(ticks_us(), t0))
-    if left > 0:
-        h.settle(left)
-    adc = int(h.adc_base)
-    if adc:
-        read_regs(adc, h.chans, int(h.n_out), int(h.over), h.out, 0)
-    else:
-        read_codes(h.reads, h.over, h.shift, h.out, 0)
-    return int(sq_error(h.out, 0, h.t2, toff, int(h.n_out), int(h.esh)))
-
-
-@micropython.viper
 def load(h, p: int, weights: int):
     """Pass 0 of a step (weights and pattern p's inputs) or of an evaluation (weights=0:
     inputs only) into the shadow codes, then one write per chip that changed."""
@@ -206,12 +190,13 @@ def load(h, p: int, weights: int):
 
 
 @micropython.viper
-def step(h, p: int):
+def step(h, p: int, n_pert: int):
     """One weight-perturbation step on pattern p (onchip.py): the base pass, then each
     weight perturbed in turn; each pass writes only the channels it changes (weight k
     perturbed, weight k-1 restored: one transaction when both sit on one chip), and each
     weight's update is done while the circuit settles for the next pass. Everything a pass
-    needs is fetched once per step: a pass makes no attribute lookups."""
+    needs is fetched once per step: a pass makes no attribute lookups. n_pert = 0: the
+    base pass only (an evaluation, readings left in h.out)."""
     n_w = int(h.n_w)
     codes_obj, out_obj = h.codes, h.out
     codes = ptr16(codes_obj)
@@ -231,11 +216,14 @@ def step(h, p: int):
     reads, shift = h.reads, h.shift
     bufs, views, vrefs, addrs, writers = h.bufs, h.views, h.vrefs, h.addrs, h.writers
     errs = h.errs
+    cs = ptr32(adc)
+    cs_set = ptr32(adc + 0x2000)
+    ainsel = ptr8(chans)
     round_codes(h.wq, h.base, n_w)
     load(h, p, 1)                                # base codes and inputs: pass 0's write
     e0 = 0
     k = -1
-    while k < n_w:
+    while k < n_pert:
         if k >= 0:                               # weight k perturbed, k-1 restored
             c = ch[k]
             d = pert[k]
@@ -253,16 +241,53 @@ def step(h, p: int):
                 else:
                     n = int(pack(bufs[b], codes_obj, b << 2, 1 << (r & 3), vrefs[b]))
                     writers[b](addrs[b], views[b][n])
-            n = int(pack(bufs[a], codes_obj, a << 2, mask, vrefs[a]))
+            # pack() inlined (a call costs ~15 us of a pass): a Multi-Write of the 1 or 2
+            # channels (Fig. 5-8), or a Fast Write up to channel A..top when shorter (Fig. 5-7)
+            buf = ptr8(bufs[a])
+            first = a << 2
+            top = 3 if mask & 8 else (2 if mask & 4 else (1 if mask & 2 else 0))
+            cnt = (mask & 1) + ((mask >> 1) & 1) + ((mask >> 2) & 1) + ((mask >> 3) & 1)
+            if 2 * (top + 1) <= 3 * cnt:
+                i = 0
+                while i <= top:
+                    buf[2 * i] = codes[first + i] >> 8
+                    buf[2 * i + 1] = codes[first + i] & 0xFF
+                    i += 1
+                n = 2 * (top + 1)
+            else:
+                vref = int(vrefs[a])
+                n = 0
+                i = 0
+                while i < 4:
+                    if mask & (1 << i):
+                        buf[n] = 0x40 | (i << 1)
+                        buf[n + 1] = vref | (codes[first + i] >> 8)
+                        buf[n + 2] = codes[first + i] & 0xFF
+                        n += 3
+                    i += 1
             writers[a](addrs[a], views[a][n])
         t0 = int(ticks_us())
         if k > 0:
             update(h, k - 1, errs[k - 1])       # while the circuit settles
+        elif k < 0:
+            h.idle()                            # the line, progress frames (onchip.py)
         left = us - int(ticks_diff(ticks_us(), t0))
         if left > 0:
             settle(left)
-        if adc:
-            read_regs(adc, chans, n_out, over, out_obj, 0)
+        if adc:                                  # read_regs() inlined
+            i = 0
+            while i < n_out:
+                cs[0] = (cs[0] & ~0x7000) | (ainsel[i] << 12)
+                total = 0
+                j = 0
+                while j < over:
+                    cs_set[0] = 4
+                    while not (cs[0] & 0x100):
+                        pass
+                    total += cs[1] & 0xFFF
+                    j += 1
+                out[i] = (total + (over >> 1)) // over
+                i += 1
         else:
             read_codes(reads, over, shift, out_obj, 0)
         e = 0
@@ -278,4 +303,5 @@ def step(h, p: int):
         else:
             errs[k] = e0 - e
         k += 1
-    update(h, n_w - 1, errs[n_w - 1])
+    if n_pert:
+        update(h, n_pert - 1, errs[n_pert - 1])

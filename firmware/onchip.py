@@ -154,6 +154,8 @@ class Run:
         # the inner loop's buffers, and its compiled kernels (kernels.py, hot.py)
         self.hot = Hot(rig, job["inputs"], self.targets, job["codes"], job["lr"], job["pert"],
                        self.n_out)
+        self.hot.idle = self.idle
+        self.pending = None             # the last epoch's progress, not yet sent
 
     def next_random(self):
         x = self.rng
@@ -167,16 +169,15 @@ class Run:
         return self.hot.codes_now()
 
     def step(self, p):
-        self.hot.step(self.hot, p)
+        self.hot.step(self.hot, p, self.rig.n_w)
         self.rig.safe_state = False
         self.queries += self.rig.n_w + 1
 
     def evaluate(self):
         hot, t, n_out = self.hot, self.targets, self.n_out
-        hot.round_codes(hot.wq, hot.base, hot.n_w)
-        total, right = 0.0, 0
+        total, right, out = 0.0, 0, hot.out
         for p in range(self.patterns):
-            out = hot.forward(p, p == 0)
+            hot.step(hot, p, 0)
             for o in range(n_out):
                 d = out[o] - t[p * n_out + o]
                 total += d * d
@@ -194,10 +195,14 @@ class Run:
                 best, label = out[o], o
         return label
 
-    def poll_stop(self):
+    def idle(self):
+        """Called by the step while the circuit settles for its first pass (kernels.step):
+        the last epoch's progress frame goes out, and the line is polled (STOP, PING)."""
+        if self.pending is not None:
+            self.send_progress(self.pending)
+            self.pending = None
         while self.server.io.readable(0):
             self.server.step(0)
-        return self.server.stop_requested
 
     def host_gone(self):
         """The safety rule holds during TRAIN too: a silent host stops the run, DACs safe."""
@@ -207,6 +212,14 @@ class Run:
         return True
 
     def loop(self):
+        try:
+            return self.epochs_loop()
+        finally:
+            if self.pending is not None:
+                self.send_progress(self.pending)
+                self.pending = None
+
+    def epochs_loop(self):
         while True:
             if self.shuffle:
                 for i in range(self.patterns - 1, 0, -1):
@@ -214,14 +227,16 @@ class Run:
                     self.order[i], self.order[j] = self.order[j], self.order[i]
             for p in self.order:
                 self.step(p)
-                if self.poll_stop():
+                if self.server.stop_requested:
                     self.evaluate()
                     return "stopped"
                 if self.host_gone():
                     return "host_silent"
             self.evaluate()
             self.epoch += 1
-            self.send_progress()
+            # sent while the next step's first pass settles (idle), or when the run ends
+            self.pending = {"epoch": self.epoch, "loss": self.loss, "accuracy": self.accuracy,
+                            "queries": self.queries, "codes": self.codes()}
             if self.accuracy >= self.target_accuracy and (
                     self.target_loss <= 0 or self.loss <= self.target_loss):
                 return "converged"
@@ -230,9 +245,8 @@ class Run:
             if self.max_queries and self.queries >= self.max_queries:
                 return "max_queries"
 
-    def send_progress(self):
-        data = json.dumps({"epoch": self.epoch, "loss": self.loss, "accuracy": self.accuracy,
-                           "queries": self.queries, "codes": self.codes()}).encode()
+    def send_progress(self, progress):
+        data = json.dumps(progress).encode()
         self.event[HEADER_SIZE:HEADER_SIZE + len(data)] = data
         n = encode_into(self.event, TRAIN, self.seq, len(data), F_REPLY | F_EVENT)
         self.server.io.write(memoryview(self.event)[:n])
