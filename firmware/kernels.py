@@ -15,8 +15,11 @@
 # - Multi-Write (Fig. 5-8): 3 bytes per channel (0 1 0 0 0 DAC1 DAC0 UDAC, VREF PD1 PD0 Gx
 #   D11..D8, D7..D0), any channels in any order, in one transaction.
 # pack() takes the shorter of the two (host/compare/limits.py counts the same).
-import micropython
+# ptr8/ptr16/ptr32 are the viper emitter's built-in casts (emit.py: identities as bytecode).
+# ruff: noqa: F821
 from time import ticks_diff, ticks_us
+
+import micropython
 
 FRAC = 16                   # weights in fixed point: code * 2^16 (4095 * 2^16 < 2^31)
 

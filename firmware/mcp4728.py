@@ -8,9 +8,8 @@
 # write_mask() sends the shorter of the two for the channels that changed (kernels.pack:
 # a Fast Write may stop after the last changed channel, Fig. 5-7; a Multi-Write carries
 # only the changed channels, Fig. 5-8), from buffers and memoryviews made once.
-from micropython import const
-
 import emit
+from micropython import const
 
 _FAST_WRITE = const(0x00)    # C2 C1 = 0 0; each channel: 0 0 PD1 PD0 D11..D8, D7..D0
 _MULTI_WRITE = const(0x40)   # 0 1 0 0 0 DAC1 DAC0 UDAC; then VREF PD1 PD0 GX D11..D8, D7..D0

@@ -11,6 +11,7 @@
 # Between patterns the line is polled: STOP ends the run, PING/STATUS are answered.
 import json
 
+from hot import Hot
 from protocol import (
     ERR_BAD_PAYLOAD,
     ERR_RANGE,
@@ -21,7 +22,6 @@ from protocol import (
     TRAIN,
     encode_into,
 )
-from hot import Hot
 from rig import ProtoError
 
 INF = float("inf")
