@@ -14,6 +14,7 @@ from rp2040_adc import Rp2040Adc
 
 _ERROR_BITS = 12            # (2 * 4095)^2 * 3 outputs < 2^31: viper's machine ints hold it
 ADC_REGS = 0x4004C000       # the RP2040 ADC's registers (RP2040 datasheet 2.2.2, 4.9.6)
+TIMERAWL = 0x40054028       # the RP2040 timer's raw low word, in us (datasheet 4.6.5)
 
 
 class Hot:
@@ -48,8 +49,11 @@ class Hot:
             self.over, self.shift = 1, 0
         self.esh = max(0, getattr(adc, "BITS", 12) - _ERROR_BITS)
         self.gain = [g * 4 ** self.esh for g in self.gain]
-        # the Pico's own ADC, read at its registers by the kernels (no call per sample)
-        self.adc_base = ADC_REGS if getattr(adc, "registers", False) else 0
+        # the Pico's own ADC, read at its registers by the kernels (no call per sample),
+        # and its microsecond timer, read at TIMERAWL, for the settle wait (no call either)
+        pico = getattr(adc, "registers", False)
+        self.adc_base = ADC_REGS if pico else 0
+        self.timer = TIMERAWL if pico else 0
         self.chans = bytes(rig.outputs)
         # the DAC writes: a buffer, its views and the bus's writeto per chip
         chips = dacs.chips

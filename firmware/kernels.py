@@ -222,6 +222,8 @@ def step(h, p: int, n_pert: int):
     cs = ptr32(adc)
     cs_set = ptr32(adc + 0x2000)
     ainsel = ptr8(chans)
+    timer = int(h.timer)
+    clock = ptr32(timer)
     round_codes(h.wq, h.base, n_w)
     load(h, p, 1)                                # base codes and inputs: pass 0's write
     e0 = 0
@@ -269,14 +271,19 @@ def step(h, p: int, n_pert: int):
                         n += 3
                     i += 1
             writers[a](addrs[a], views[a][n])
-        t0 = int(ticks_us())
+        t0 = clock[0] if timer else int(ticks_us())
         if k > 0:
             update(h, k - 1, errs[k - 1])       # while the circuit settles
         elif k < 0:
             h.idle()                            # the line, progress frames (onchip.py)
-        left = us - int(ticks_diff(ticks_us(), t0))
-        if left > 0:
-            settle(left)
+        if timer:                               # the Pico: spin on the us timer itself
+            end = t0 + us
+            while clock[0] - end < 0:
+                pass
+        else:
+            left = us - int(ticks_diff(ticks_us(), t0))
+            if left > 0:
+                settle(left)
         if adc:                                  # read_regs() inlined
             i = 0
             while i < n_out:

@@ -156,6 +156,8 @@ class Run:
                        self.n_out)
         self.hot.idle = self.idle
         self.pending = None             # the last epoch's progress, not yet sent
+        self.silent = False             # the host's silence, as the last idle() saw it
+        self.total, self.right, self.scored = 0.0, 0, -1
 
     def next_random(self):
         x = self.rng
@@ -174,17 +176,27 @@ class Run:
         self.queries += self.rig.n_w + 1
 
     def evaluate(self):
-        hot, t, n_out = self.hot, self.targets, self.n_out
-        total, right, out = 0.0, 0, hot.out
+        """The whole set at the current codes: each pattern's error and prediction are
+        taken while the next pattern's pass settles (idle), the last one's after it."""
+        hot = self.hot
+        self.total, self.right, self.scored = 0.0, 0, -1
         for p in range(self.patterns):
             hot.step(hot, p, 0)
-            for o in range(n_out):
-                d = out[o] - t[p * n_out + o]
-                total += d * d
-            right += self.predict(out) == self.labels[p]
+            self.scored = p             # hot.out holds pattern p's readings until the next
+        self.score()
         self.queries += self.patterns
-        self.loss = total / (self.patterns * n_out)
-        self.accuracy = right / self.patterns
+        self.loss = self.total / (self.patterns * self.n_out)
+        self.accuracy = self.right / self.patterns
+
+    def score(self):
+        p, self.scored = self.scored, -1
+        if p < 0:
+            return
+        out, t, n_out = self.hot.out, self.targets, self.n_out
+        for o in range(n_out):
+            d = out[o] - t[p * n_out + o]
+            self.total += d * d
+        self.right += self.predict(out) == self.labels[p]
 
     def predict(self, out):
         if self.n_out == 1:
@@ -198,15 +210,18 @@ class Run:
     def idle(self):
         """Called by the step while the circuit settles for its first pass (kernels.step):
         the last epoch's progress frame goes out, and the line is polled (STOP, PING)."""
+        self.score()
         if self.pending is not None:
             self.send_progress(self.pending)
             self.pending = None
         while self.server.io.readable(0):
             self.server.step(0)
+        self.silent = self.server.host_silent()
 
     def host_gone(self):
-        """The safety rule holds during TRAIN too: a silent host stops the run, DACs safe."""
-        if not self.server.host_silent():
+        """The safety rule holds during TRAIN too: a silent host stops the run, DACs safe
+        (the silence is checked during the step, idle; the DACs go safe after it)."""
+        if not self.silent:
             return False
         self.server.silence_trip()
         return True
