@@ -57,8 +57,8 @@ class Hot:
         self.chans = bytes(rig.outputs)
         # the DAC writes: a buffer, its views and the bus's writeto per chip
         chips = dacs.chips
-        self.bufs = [bytearray(12) for _ in chips]
-        self.views = [[memoryview(b)[:n] for n in range(13)] for b in self.bufs]
+        self.bufs = [chip._buf for chip in chips]
+        self.views = [chip._views for chip in chips]
         self.vrefs = [chip._vref for chip in chips]
         self.addrs = [chip.address for chip in chips]
         self.writers = [chip.i2c.writeto for chip in chips]
