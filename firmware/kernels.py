@@ -1,12 +1,13 @@
 # The on-chip training's inner loop, compiled to machine code by MicroPython's emitters.
 #
-# `@micropython.viper` (machine ints, raw buffer pointers) packs the DAC writes, reads the
-# ADC and sums the squared error; `@micropython.native` runs the perturbation step that
-# strings them together. Loaded through emit.py: a port without the emitters (or a test
+# `@micropython.viper` (machine ints, raw buffer pointers): the perturbation step packs the
+# DAC writes, reads the ADC and sums the squared error with no call and no allocation of
+# its own; `@micropython.native` does the float weight update (one float per pass, made
+# while the circuit settles). Loaded through emit.py: a port without the emitters (or a test
 # that asks for it) gets the same source as bytecode, the decorators left out and the
 # pointer casts as identities, so the kernels only index arrays the way a pointer of
 # their element size does (bytearray: ptr8, array('H'): ptr16, array('i'): ptr32).
-# No allocation per pass: every buffer and memoryview is made when a run starts (hot.py).
+# Every buffer and memoryview is made when a run starts (hot.py).
 #
 # Where the bus allows less traffic (Microchip DS22187E), a pass writes only what changes:
 # - Fast Write (Fig. 5-7): the address, then 2 bytes per channel (0 0 PD1 PD0 D11..D8,
@@ -77,22 +78,6 @@ def read_codes(reads, over: int, shift: int, out, pos: int) -> int:
 
 
 @micropython.viper
-def sq_error(out, pos: int, t2, toff: int, n: int, sh: int) -> int:
-    """Sum over n outputs of ((2 y - t2) >> sh)^2: the squared error in quarter LSB^2,
-    targets in half LSB (t2 = round(2 t)). 12-bit codes (sh 0): at most 4 * 4095^2 per
-    output; wider codes are shifted down to 12 bits so the sum stays in 31 bits."""
-    o = ptr16(out)
-    t = ptr32(t2)
-    e = 0
-    i = 0
-    while i < n:
-        d = (2 * o[pos + i] - t[toff + i]) >> sh
-        e += d * d
-        i += 1
-    return e
-
-
-@micropython.viper
 def round_codes(wq, base, n: int):
     """base[k] = wq[k] rounded to the nearest code (weights in fixed point, FRAC bits)."""
     w = ptr32(wq)
@@ -103,48 +88,11 @@ def round_codes(wq, base, n: int):
         i += 1
 
 
-@micropython.viper
-def mark(codes, dirty, ch: int, code: int):
-    """DacBank.set: the shadow code of DAC channel ch, its chip's dirty bit if it changed."""
-    c = ptr16(codes)
-    if c[ch] != code:
-        c[ch] = code
-        d = ptr8(dirty)
-        d[ch >> 2] |= 1 << (ch & 3)
-
-
 @micropython.native
 def update(h, k, diff):
     """Weight k's step from its error difference (quarter LSB^2), clipped to the limits."""
     w = h.wq[k] - int(h.gain[k] * diff)
     h.wq[k] = h.wlo if w < h.wlo else (h.whi if w > h.whi else w)
-
-
-@micropython.viper
-def read_regs(base: int, chans, n: int, over: int, out, pos: int) -> int:
-    """read_codes() from the RP2040 ADC's registers (RP2040 datasheet 4.9.6, at `base`):
-    AINSEL (CS bits 14:12) per input, START_ONCE (CS bit 2, by the atomic set alias at
-    +0x2000), wait for READY (CS bit 8), take RESULT (+0x4): what machine.ADC.read_u16()
-    does (pico-sdk adc_select_input, adc_read), without a call per sample."""
-    cs = ptr32(base)
-    cs_set = ptr32(base + 0x2000)
-    c = ptr8(chans)
-    o = ptr16(out)
-    half = over >> 1
-    i = 0
-    while i < n:
-        cs[0] = (cs[0] & ~0x7000) | (c[i] << 12)
-        total = 0
-        j = 0
-        while j < over:
-            cs_set[0] = 4
-            while not (cs[0] & 0x100):
-                pass
-            total += cs[1] & 0xFFF
-            j += 1
-        o[pos + i] = (total + half) // over
-        i += 1
-    return pos + n
 
 
 @micropython.viper
@@ -284,7 +232,11 @@ def step(h, p: int, n_pert: int):
             left = us - int(ticks_diff(ticks_us(), t0))
             if left > 0:
                 settle(left)
-        if adc:                                  # read_regs() inlined
+        if adc:
+            # the RP2040 ADC at its registers (RP2040 datasheet 4.9.6): AINSEL (CS bits
+            # 14:12), START_ONCE (CS bit 2, by the atomic set alias at +0x2000), wait for
+            # READY (CS bit 8), take RESULT (+0x4): what machine.ADC.read_u16() does
+            # (pico-sdk adc_select_input, adc_read), without a call per sample
             i = 0
             while i < n_out:
                 cs[0] = (cs[0] & ~0x7000) | (ainsel[i] << 12)

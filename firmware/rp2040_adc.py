@@ -4,7 +4,7 @@
 # Known DNL spikes at codes 512/1536/2560/3584 (RP2040 erratum E11) are left to the
 # host's learning rule to live with.
 # registers=True (the Pico, board.py): the on-chip training's kernels read the ADC at its
-# registers instead of through read_u16 (kernels.read_regs, the same steps).
+# registers instead of through read_u16 (kernels.step, the same steps).
 
 
 class Rp2040Adc:
