@@ -1,6 +1,7 @@
 """Forward passes per second of the firmware on MicroPython's RP2040 build, in emulated time.
 
-    python bench/bench_rp2040.py [--quick]
+    python bench/bench_rp2040.py [--json bench/results/rp2040-speed.json]
+                                 [--md bench/results/rp2040-speed.md] [--quick]
 
 Boots an emulated Pico (rp2040://, a fresh board per bench), flashes the firmware, stops
 it, and from the raw REPL drives the firmware's own server with requests held in RAM,
@@ -16,7 +17,17 @@ The RP2040 ADC's 2 us per sample and the firmware's settle_us are in the emulate
 
 Beside each rate: the bench's physical limit (host/compare/limits.py: DAC writes of only the
 channels that change, settle time, ADC time; no CPU) and the ratio of the rate to it, at the
-bench's bus speed and at 1 MHz (the RP2040 I2C block's top speed).
+bench's bus speed and at 1 MHz (the RP2040 I2C block's top speed). Host-driven requests get
+a second table: each request's time against a USB round trip of 1 and 2 ms, and the ratio to
+the limit once that round trip is paid per request.
+
+How far the emulated clock can be trusted: rp2040js counts Cortex-M0+ instruction cycles, and
+charges one cycle for every memory access outside the peripherals (3-4 on the APB: the ADC
+and timer registers the kernels read). The interpreter runs from flash through the XIP
+cache, whose misses rp2040js does not model: on a real Pico bytecode is, if anything, slower
+than here. The compiled kernels (firmware/kernels.py) are loaded into RAM, where a real
+Cortex-M0+ runs them at the cycle counts the emulator charges. The ADC's 2 us conversion is
+emulated; I2C transfers are not (their time is added, as above).
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from results_stamp import stamp
 from script_args import add_quick
 
 from wphil.compare.limits import pass_limit
@@ -80,7 +92,9 @@ def counting(on):
 feed(P.encode(P.CONFIGURE, 1, %(config)r))
 serve(1)
 gc.collect()
-print(json.dumps({"mem_free": gc.mem_free(), "configured": srv.rig.configured}))
+import emit
+print(json.dumps({"mem_free": gc.mem_free(), "configured": srv.rig.configured,
+                  "emitter": emit.emitter(emit.kernels())}))
 """
 
 REQUESTS = r"""
@@ -90,7 +104,8 @@ def measure(name, cmd, payloads, n, passes):
     feed(frames(cmd, payloads, n)); us = serve(n)
     counting(True); feed(frames(cmd, payloads, 2)); serve(2)
     clocks = sum(c.i2c.clocks for c in srv.rig.dacs.chips) / 2; counting(False)
-    print(json.dumps({"mode": name, "passes": n * passes, "us": us, "bus_clocks": clocks / passes}))
+    print(json.dumps({"mode": name, "passes": n * passes, "us": us, "bus_clocks": clocks / passes,
+                      "requests": n}))
 """
 
 ONCHIP = r"""
@@ -175,37 +190,86 @@ def run_board(bench_name: str, task: str, epochs: int, quick: bool) -> tuple[dic
     return setup, rows
 
 
+USB_RTT_MS = (1.0, 2.0)     # a USB full-speed round trip: 1 ms frames, 1-2 ms per request
+
+
+def rows_for(bench_name: str, setup: dict, measured: list[dict]) -> list[dict]:
+    bench = load_bench(bench_name)
+    hz, limit = bench.dac.i2c_hz, pass_limit(bench)
+    rows = []
+    for m in measured:
+        cpu = m["us"] / m["passes"]
+        bus = m["bus_clocks"] * 1e6 / hz
+        rate, fast = 1e6 / (cpu + bus), 1e6 / (cpu + m["bus_clocks"])
+        row = {"bench": bench_name, "mode": m["mode"], "passes": m["passes"],
+               "emitter": setup["emitter"], "cpu_us": cpu, "i2c_us": bus,
+               "passes_per_s": rate, "limit": limit.passes_per_s(hz),
+               "ratio": rate / limit.passes_per_s(hz), "passes_per_s_1mhz": fast,
+               "limit_1mhz": limit.passes_per_s(1e6), "ratio_1mhz": fast / limit.passes_per_s(1e6)}
+        if "requests" in m:
+            per_request = m["passes"] / m["requests"]
+            request_ms = per_request * (cpu + bus) / 1e3
+            row["passes_per_request"] = per_request
+            row["request_ms"] = request_ms
+            for rtt in USB_RTT_MS:
+                with_rtt = per_request / ((request_ms + rtt) / 1e3)
+                row[f"ratio_rtt_{rtt:g}ms"] = with_rtt / limit.passes_per_s(hz)
+        rows.append(row)
+    return rows
+
+
+def markdown(rows: list[dict], notes: list[str]) -> str:
+    lines = ["| bench | mode | kernels | passes | emulated us/pass | I2C us/pass | passes/s | "
+             "limit passes/s | ratio | passes/s at 1 MHz | limit at 1 MHz | ratio at 1 MHz |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['bench']} | {r['mode']} | {r['emitter']} | {r['passes']} | "
+                     f"{r['cpu_us']:.0f} | {r['i2c_us']:.0f} | {r['passes_per_s']:,.0f} | "
+                     f"{r['limit']:,.0f} | {r['ratio']:.2f} | {r['passes_per_s_1mhz']:,.0f} | "
+                     f"{r['limit_1mhz']:,.0f} | {r['ratio_1mhz']:.2f} |")
+    host = [r for r in rows if "request_ms" in r]
+    if host:
+        lines += ["", "| bench | host-driven request | passes/request | ms/request (CPU + I2C) | "
+                  "request / 1 ms RTT | ratio to limit, 1 ms RTT | ratio to limit, 2 ms RTT |",
+                  "|---|---|---:|---:|---:|---:|---:|"]
+        for r in host:
+            lines.append(f"| {r['bench']} | {r['mode']} | {r['passes_per_request']:.0f} | "
+                         f"{r['request_ms']:.2f} | {r['request_ms'] / USB_RTT_MS[0]:.1f} | "
+                         f"{r['ratio_rtt_1ms']:.2f} | {r['ratio_rtt_2ms']:.2f} |")
+    return "\n".join(lines + [""] + notes) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="write the tables here")
+    parser.add_argument("--md", type=Path, help="write the Markdown tables here")
     add_quick(parser)
     args = parser.parse_args()
     reason = missing()
     if reason:
         sys.exit(f"bench_rp2040: {reason}")
-    print("| bench | mode | passes | emulated us/pass | I2C us/pass | passes/s (CPU) | "
-          "passes/s (CPU + I2C) | limit passes/s | ratio | passes/s at 1 MHz | limit at 1 MHz "
-          "| ratio at 1 MHz |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    memory = {}
+    rows, notes, memory = [], [], {}
     cases = (("xor-2-2-1", "xor", 20), ("iris", "iris", 1))
     for bench_name, task, epochs in (("xor-2-2-1", "xor", 1),) if args.quick else cases:
         bench = load_bench(bench_name)
         hz, limit = bench.dac.i2c_hz, pass_limit(bench)
-        setup, rows = run_board(bench_name, task, epochs, args.quick)
+        setup, measured = run_board(bench_name, task, epochs, args.quick)
         memory[bench_name] = setup["mem_free"]
-        for row in rows:
-            cpu = row["us"] / row["passes"]
-            bus = row["bus_clocks"] * 1e6 / hz
-            rate, fast = 1e6 / (cpu + bus), 1e6 / (cpu + row["bus_clocks"])
-            print(f"| {bench_name} | {row['mode']} | {row['passes']} | {cpu:.0f} | {bus:.0f} | "
-                  f"{1e6 / cpu:,.0f} | {rate:,.0f} | {limit.passes_per_s(hz):,.0f} | "
-                  f"{rate / limit.passes_per_s(hz):.2f} | {fast:,.0f} | "
-                  f"{limit.passes_per_s(1e6):,.0f} | {fast / limit.passes_per_s(1e6):.2f} |")
-        print(f"limit, {bench_name}: {limit.i2c_us(hz):.0f} us I2C at {hz / 1e3:g} kHz + "
-              f"{limit.settle_us:.0f} us settle + {limit.adc_us:.0f} us ADC = "
-              f"{limit.pass_us(hz):.0f} us per pass")
+        rows += rows_for(bench_name, setup, measured)
+        notes.append(f"    limit, {bench_name}: {limit.i2c_us(hz):.0f} us I2C at {hz / 1e3:g} kHz + "
+                     f"{limit.settle_us:.0f} us settle + {limit.adc_us:.0f} us ADC = "
+                     f"{limit.pass_us(hz):.0f} us per pass")
     for name, free in memory.items():
-        print(f"gc.mem_free() after CONFIGURE, {name}: {free:,} bytes")
+        notes.append(f"    gc.mem_free() after CONFIGURE, {name}: {free:,} bytes")
+    text = markdown(rows, notes)
+    print(text, end="")
+    made = stamp()
+    if args.json:
+        args.json.write_text(json.dumps({"stamp": made, "rows": rows, "memory": memory},
+                                        indent=1) + "\n")
+    if args.md:
+        args.md.write_text(f"<!-- {made['command']} ({made['commit']}, {made['date']}) -->\n"
+                           + text)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ def i2c(bus_id, sda, scl, freq):
 def rp2040_adc(channels, oversample):
     if channels > len(_ADC_PINS):
         raise ValueError("the RP2040 has %d external ADC inputs" % len(_ADC_PINS))
-    return Rp2040Adc([machine.ADC(_ADC_PINS[i]) for i in range(channels)], oversample)
+    return Rp2040Adc([machine.ADC(_ADC_PINS[i]) for i in range(channels)], oversample,
+                     registers=True)
 
 
 def settle(us):

@@ -1,14 +1,16 @@
 # MCP4728: quad 12-bit DAC on I2C (0x60..0x67). Datasheet DS22187E.
 #
 # Only commands that leave the EEPROM alone are used in the loop: the Fast Write
-# (4 channels, 8 bytes, one transaction) and the Multi-Write (one channel, 3 bytes).
+# (2 bytes per channel from A on, one transaction) and the Multi-Write (3 bytes per channel).
 # The EEPROM endures about 1e6 writes; a training run would burn through that in
 # minutes, so "Sequential/Single Write" (which also program EEPROM) are never sent.
 # LDAC is assumed tied low: outputs follow the input registers at the I2C ACK.
+# write_mask() sends the shorter of the two for the channels that changed (kernels.pack:
+# a Fast Write may stop after the last changed channel, Fig. 5-7; a Multi-Write carries
+# only the changed channels, Fig. 5-8), from buffers and memoryviews made once.
+import emit
 from micropython import const
 
-_FAST_WRITE = const(0x00)    # C2 C1 = 0 0; each channel: 0 0 PD1 PD0 D11..D8, D7..D0
-_MULTI_WRITE = const(0x40)   # 0 1 0 0 0 DAC1 DAC0 UDAC; then VREF PD1 PD0 GX D11..D8, D7..D0
 _WRITE_VREF = const(0x80)    # 1 0 0 X VREFA VREFB VREFC VREFD
 _WRITE_GAIN = const(0xC0)    # 1 1 0 X GA GB GC GD
 CHANNELS = const(4)
@@ -20,9 +22,11 @@ class MCP4728:
         self.i2c = i2c
         self.address = address
         self.internal_vref = internal_vref
-        self._fast = bytearray(8)
-        self._one = bytearray(3)
         self._read = bytearray(24)
+        self._buf = bytearray(12)                       # a Multi-Write of 4 channels
+        self._views = [memoryview(self._buf)[:n] for n in range(13)]
+        self._vref = 0x80 if internal_vref else 0x00
+        self._pack = emit.kernels().pack
         self.configure()
 
     def configure(self):
@@ -31,22 +35,11 @@ class MCP4728:
         self.i2c.writeto(self.address, bytes((_WRITE_VREF | vref,)))
         self.i2c.writeto(self.address, bytes((_WRITE_GAIN,)))
 
-    def write4(self, codes, offset=0):
-        """Fast Write of codes[offset:offset+4] to channels A..D in one transaction."""
-        buf = self._fast
-        for ch in range(4):
-            code = codes[offset + ch]
-            buf[2 * ch] = _FAST_WRITE | (code >> 8)
-            buf[2 * ch + 1] = code & 0xFF
-        self.i2c.writeto(self.address, buf)
-
-    def write1(self, channel, code):
-        """Multi-Write of one channel (input register only, output updated at once)."""
-        buf = self._one
-        buf[0] = _MULTI_WRITE | (channel << 1)
-        buf[1] = (0x80 if self.internal_vref else 0x00) | (code >> 8)
-        buf[2] = code & 0xFF
-        self.i2c.writeto(self.address, buf)
+    def write_mask(self, codes, first, mask):
+        """The channels in `mask` (bit c: channel c, code codes[first + c]) in the fewest
+        bytes; codes is an array('H')."""
+        n = self._pack(self._buf, codes, first, mask, self._vref)
+        self.i2c.writeto(self.address, self._views[n])
 
     def read_codes(self):
         """The four DAC register codes, read back from the chip (for STATUS and tests)."""

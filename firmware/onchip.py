@@ -3,13 +3,15 @@
 #
 # The host sends the data set as codes (inputs as DAC codes, labels, the ADC codes of the
 # low and high targets) and
-# the hyperparameters in code units; weights are kept as float codes. For each pattern:
-# measure E at the rounded weights, then each weight perturbed by pert_k (downwards at
-# the upper limit): g_k = (E_k - E) / d_k; then w -= lr_k * g_k, clipped to the limits.
+# the hyperparameters in code units; weights are kept as fixed-point codes. For each
+# pattern: measure E at the rounded weights, then each weight perturbed by pert_k
+# (downwards at the upper limit): g_k = (E_k - E) / d_k; then w -= lr_k * g_k, clipped to
+# the limits. The step itself is compiled (kernels.py, its buffers in hot.py).
 # After each epoch the whole set is evaluated and a progress EVENT frame is sent.
 # Between patterns the line is polled: STOP ends the run, PING/STATUS are answered.
 import json
 
+from hot import Hot
 from protocol import (
     ERR_BAD_PAYLOAD,
     ERR_RANGE,
@@ -132,13 +134,10 @@ class Run:
     def __init__(self, server, job, seq):
         rig = server.rig
         self.server, self.rig, self.seq = server, rig, seq
-        self.inputs = job["inputs"]
         self.labels = job["labels"]
         self.n_out = len(rig.outputs)
         self.patterns = len(self.labels)
         self.targets = targets(job["target_codes"], self.labels, self.n_out)
-        self.lr, self.pert = job["lr"], job["pert"]
-        self.w = [float(c) for c in job["codes"]]
         self.epochs = job["epochs"]
         self.max_queries = job["max_queries"]
         self.target_accuracy = job["target_accuracy"]
@@ -149,10 +148,16 @@ class Run:
         self.rng = (job["seed"] * 2654435761 + 1) & 0xFFFFFFFF or 1
         self.epoch = self.queries = 0
         self.loss, self.accuracy = 0.0, 0.0
-        self.buf = bytearray(2 * self.n_out)
         # the progress JSON: ~100 bytes of numbers, then the codes (at most "4095, " each)
         self.event = bytearray(OVERHEAD + 160 + 6 * rig.n_w)
         self.order = list(range(self.patterns))
+        # the inner loop's buffers, and its compiled kernels (kernels.py, hot.py)
+        self.hot = Hot(rig, job["inputs"], self.targets, job["codes"], job["lr"], job["pert"],
+                       self.n_out)
+        self.hot.idle = self.idle
+        self.pending = None             # the last epoch's progress, not yet sent
+        self.silent = False             # the host's silence, as the last idle() saw it
+        self.total, self.right, self.scored = 0.0, 0, -1
 
     def next_random(self):
         x = self.rng
@@ -163,66 +168,73 @@ class Run:
         return x
 
     def codes(self):
-        return [int(x + 0.5) for x in self.w]
-
-    def error(self, p):
-        """Squared error of pattern p at the DACs as they are (codes^2, summed over outputs)."""
-        self.rig.forward(self.inputs, p, self.buf, 0, self.rig.outputs)
-        buf, t, e = self.buf, self.targets, 0.0
-        for o in range(self.n_out):
-            d = (buf[2 * o] | buf[2 * o + 1] << 8) - t[p * self.n_out + o]
-            e += d * d
-        return e, buf
+        return self.hot.codes_now()
 
     def step(self, p):
-        rig, ch, dacs = self.rig, self.rig.weight_ch, self.rig.dacs
-        base = self.codes()
-        rig.load_weights(base)
-        e0 = self.error(p)[0]
-        grads = []
-        for k in range(rig.n_w):
-            d = self.pert[k] if base[k] + self.pert[k] <= rig.hi else -self.pert[k]
-            dacs.set(ch[k], base[k] + d)
-            grads.append((self.error(p)[0] - e0) / d)
-            dacs.set(ch[k], base[k])
-        for k in range(rig.n_w):
-            self.w[k] = min(max(self.w[k] - self.lr[k] * grads[k] / self.n_out, rig.lo), rig.hi)
-        self.queries += rig.n_w + 1
+        self.hot.step(self.hot, p, self.rig.n_w)
+        self.rig.safe_state = False
+        self.queries += self.rig.n_w + 1
 
     def evaluate(self):
-        self.rig.load_weights(self.codes())
-        total, right = 0.0, 0
+        """The whole set at the current codes: each pattern's error and prediction are
+        taken while the next pattern's pass settles (idle), the last one's after it."""
+        hot = self.hot
+        self.total, self.right, self.scored = 0.0, 0, -1
         for p in range(self.patterns):
-            e, buf = self.error(p)
-            total += e
-            right += self.predict(buf) == self.labels[p]
+            hot.step(hot, p, 0)
+            self.scored = p             # hot.out holds pattern p's readings until the next
+        self.score()
         self.queries += self.patterns
-        self.loss = total / (self.patterns * self.n_out)
-        self.accuracy = right / self.patterns
+        self.loss = self.total / (self.patterns * self.n_out)
+        self.accuracy = self.right / self.patterns
 
-    def predict(self, buf):
+    def score(self):
+        p, self.scored = self.scored, -1
+        if p < 0:
+            return
+        out, t, n_out = self.hot.out, self.targets, self.n_out
+        for o in range(n_out):
+            d = out[o] - t[p * n_out + o]
+            self.total += d * d
+        self.right += self.predict(out) == self.labels[p]
+
+    def predict(self, out):
         if self.n_out == 1:
-            return 1 if (buf[0] | buf[1] << 8) > self.threshold else 0
+            return 1 if out[0] > self.threshold else 0
         best, label = -1, 0
         for o in range(self.n_out):
-            y = buf[2 * o] | buf[2 * o + 1] << 8
-            if y > best:
-                best, label = y, o
+            if out[o] > best:
+                best, label = out[o], o
         return label
 
-    def poll_stop(self):
+    def idle(self):
+        """Called by the step while the circuit settles for its first pass (kernels.step):
+        the last epoch's progress frame goes out, and the line is polled (STOP, PING)."""
+        self.score()
+        if self.pending is not None:
+            self.send_progress(self.pending)
+            self.pending = None
         while self.server.io.readable(0):
             self.server.step(0)
-        return self.server.stop_requested
+        self.silent = self.server.host_silent()
 
     def host_gone(self):
-        """The safety rule holds during TRAIN too: a silent host stops the run, DACs safe."""
-        if not self.server.host_silent():
+        """The safety rule holds during TRAIN too: a silent host stops the run, DACs safe
+        (the silence is checked during the step, idle; the DACs go safe after it)."""
+        if not self.silent:
             return False
         self.server.silence_trip()
         return True
 
     def loop(self):
+        try:
+            return self.epochs_loop()
+        finally:
+            if self.pending is not None:
+                self.send_progress(self.pending)
+                self.pending = None
+
+    def epochs_loop(self):
         while True:
             if self.shuffle:
                 for i in range(self.patterns - 1, 0, -1):
@@ -230,14 +242,16 @@ class Run:
                     self.order[i], self.order[j] = self.order[j], self.order[i]
             for p in self.order:
                 self.step(p)
-                if self.poll_stop():
+                if self.server.stop_requested:
                     self.evaluate()
                     return "stopped"
                 if self.host_gone():
                     return "host_silent"
             self.evaluate()
             self.epoch += 1
-            self.send_progress()
+            # sent while the next step's first pass settles (idle), or when the run ends
+            self.pending = {"epoch": self.epoch, "loss": self.loss, "accuracy": self.accuracy,
+                            "queries": self.queries, "codes": self.codes()}
             if self.accuracy >= self.target_accuracy and (
                     self.target_loss <= 0 or self.loss <= self.target_loss):
                 return "converged"
@@ -246,9 +260,8 @@ class Run:
             if self.max_queries and self.queries >= self.max_queries:
                 return "max_queries"
 
-    def send_progress(self):
-        data = json.dumps({"epoch": self.epoch, "loss": self.loss, "accuracy": self.accuracy,
-                           "queries": self.queries, "codes": self.codes()}).encode()
+    def send_progress(self, progress):
+        data = json.dumps(progress).encode()
         self.event[HEADER_SIZE:HEADER_SIZE + len(data)] = data
         n = encode_into(self.event, TRAIN, self.seq, len(data), F_REPLY | F_EVENT)
         self.server.io.write(memoryview(self.event)[:n])

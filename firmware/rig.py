@@ -4,6 +4,8 @@
 # (a code outside min_code..max_code is refused before anything is written), keeps a
 # shadow of every DAC code so only chips whose codes changed are written (one Fast
 # Write per chip), and runs forward passes: write inputs, settle, read the readouts.
+from array import array
+
 from ads1115 import ADS1115
 from mcp4728 import MCP4728
 from protocol import ERR_BAD_PAYLOAD, ERR_HARDWARE, ERR_NOT_CONFIGURED, ERR_RANGE
@@ -23,14 +25,15 @@ class ProtoError(Exception):
 class DacBank:
     """Several MCP4728 on one bus; channel k is chip k // 4, output k % 4.
 
-    A shadow of every code is kept; flush() writes only chips with changes: one channel
-    by Multi-Write (3 bytes), more by Fast Write (8 bytes). At 400 kHz that is ~90 us
-    against ~200 us of bus time, and a perturbation changes one channel.
+    A shadow of every code is kept; flush() writes only chips with changes, and of them
+    only the channels that changed, in the fewest bytes (MCP4728.write_mask: a Fast Write
+    up to the last changed channel or a Multi-Write of the changed ones). A perturbation
+    changes one channel: 3 bytes or fewer, ~70 us at 400 kHz against ~200 us for all four.
     """
 
     def __init__(self, chips):
         self.chips = chips
-        self.codes = [0] * (4 * len(chips))
+        self.codes = array("H", [0] * (4 * len(chips)))
         self.dirty = bytearray(len(chips))      # bit c set: output c of that chip changed
 
     def set(self, channel, code):
@@ -43,11 +46,7 @@ class DacBank:
         for i in range(len(dirty)):
             mask = dirty[i]
             if mask:
-                if mask & (mask - 1):
-                    self.chips[i].write4(self.codes, 4 * i)
-                else:
-                    ch = (0, 0, 1, 1, 2, 2, 2, 2, 3)[mask]
-                    self.chips[i].write1(ch, self.codes[4 * i + ch])
+                self.chips[i].write_mask(self.codes, 4 * i, mask)
                 dirty[i] = 0
 
     def fill(self, code):

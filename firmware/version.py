@@ -4,12 +4,17 @@
 import binascii
 import hashlib
 
-# 0.2.0: SEQUENCE (recurrent benches); 0.2.1: atomic requests; 0.2.2: HELLO "mpy"
-FIRMWARE_VERSION = "0.2.2"
+# 0.2.0: SEQUENCE (recurrent benches); 0.2.1: atomic requests; 0.2.2: HELLO "mpy";
+# 0.2.3: the on-chip training loop compiled (kernels.py)
+FIRMWARE_VERSION = "0.2.3"
 
 # the modules copied to a board ("main" stays source: MicroPython boots main.py)
 MODULES = ("main", "version", "protocol", "stdio", "board", "server", "rig", "onchip",
-           "mcp4728", "rp2040_adc", "ads1115", "sequence", "dac_address", "config_fields")
+           "mcp4728", "rp2040_adc", "ads1115", "sequence", "dac_address", "config_fields",
+           "emit", "kernels", "hot")
+# modules of machine code (@micropython.native/viper): on a board without a native emitter
+# they stay source, and emit.py compiles them as bytecode
+NATIVE_MODULES = ("kernels",)
 
 
 def digest(entries):

@@ -198,6 +198,36 @@ def fit_circuit(data: dict, problems: Problems) -> str:
     return text
 
 
+def rp2040_speed(data: dict, problems: Problems) -> str:
+    """bench/bench_rp2040.py: passes against the physical limit; host requests against USB."""
+    rows = [[r["bench"], r["mode"], r["emitter"], r["passes"], num(r["cpu_us"]), num(r["i2c_us"]),
+             num(r["passes_per_s"]), num(r["limit"]), f"{r['ratio']:.2f}",
+             num(r["passes_per_s_1mhz"]), num(r["limit_1mhz"]), f"{r['ratio_1mhz']:.2f}"]
+            for r in data["rows"]]
+    text = md_table(["bench", "mode", "kernels", "passes", "emulated µs/pass", "I2C µs/pass",
+                     "passes/s", "limit passes/s", "ratio", "passes/s at 1 MHz",
+                     "limit at 1 MHz", "ratio at 1 MHz"], rows,
+                    "---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:")
+    host = [[r["bench"], r["mode"], num(r["passes_per_request"]), f"{r['request_ms']:.2f}",
+             f"{r['request_ms']:.1f}", f"{r['ratio_rtt_1ms']:.2f}", f"{r['ratio_rtt_2ms']:.2f}"]
+            for r in data["rows"] if "request_ms" in r]
+    if host:
+        text += "\n" + md_table(["bench", "host-driven request", "passes/request",
+                                 "ms/request (CPU + I2C)", "request ÷ 1 ms USB round trip",
+                                 "ratio to limit, 1 ms round trip",
+                                 "ratio to limit, 2 ms round trip"], host,
+                                "---|---|---:|---:|---:|---:|---:")
+    return text
+
+
+def rp2040_memory(data: dict, problems: Problems) -> str:
+    rows = [[r["bench"], "yes" if r["configured"] else "**no**", r["emitter"], num(r["mem_free"]),
+             num(r["mem_free_train"]) if "mem_free_train" in r else "(recurrent: no TRAIN)"]
+            for r in data["rows"]]
+    return md_table(["bench", "configured", "kernels", "gc.mem_free() after CONFIGURE (bytes)",
+                     "with an on-chip TRAIN run set up"], rows, "---|---|---|---:|---:")
+
+
 RENDERERS: dict[str, Callable[[Any, Problems], str]] = {
     "convergence": convergence, "learn-summary": learn_summary, "learn-report": learn_report,
     "recurrent-learn": recurrent_learn, "sequence-runs": sequence_runs,
@@ -205,7 +235,7 @@ RENDERERS: dict[str, Callable[[Any, Problems], str]] = {
     "calibration": calibration, "mock-speed": mock_speed, "upy-speed": upy_speed,
     "spice-speed": spice_speed, "spice-xor-boards": spice_xor_boards,
     "spice-oscillator-boards": spice_oscillator_boards, "spice-tran": spice_tran,
-    "fit-circuit": fit_circuit,
+    "fit-circuit": fit_circuit, "rp2040-speed": rp2040_speed, "rp2040-memory": rp2040_memory,
 }
 
 

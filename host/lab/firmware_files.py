@@ -8,7 +8,9 @@ lets firmware modules use `@micropython.native`/`@micropython.viper` (machine co
 makes the files, and so their digests, per architecture. A board loads only the .mpy version
 its MicroPython was built for (byte 1 of the file, `_mpy & 0xFF`), and refuses a file
 compiled for another architecture ("incompatible .mpy arch", byte 2 >> 2, `_mpy >> 10`).
-A port without a native emitter (arch 0) gets architecture-free bytecode, as before.
+A port without a native emitter (arch 0) gets architecture-free bytecode, as before, except
+for NATIVE_MODULES (firmware/kernels.py), which stay source: the board's emit.py compiles them
+as bytecode without their decorators.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from wphil.drivers.errors import ConfigError, DeviceError, WphilError
 from wphil.firmware import firmware_dir
-from wphil.firmware.version import MODULES, digest, module_file
+from wphil.firmware.version import MODULES, NATIVE_MODULES, digest, module_file
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,8 @@ def board_files(source: Path | None = None, compile: bool = True,
     if not compile:
         return [BoardFile(f"{m}.py", (source / f"{m}.py").read_bytes()) for m in modules]
     with tempfile.TemporaryDirectory(prefix="wphil-mpy-") as out:
-        return [BoardFile("main.py", (source / "main.py").read_bytes()) if m == "main"
+        return [BoardFile(f"{m}.py", (source / f"{m}.py").read_bytes())
+                if m == "main" or (arch is None and m in NATIVE_MODULES)
                 else BoardFile(f"{m}.mpy", _compile(source / f"{m}.py", Path(out), mpy_cross,
                                                     arch))
                 for m in modules]
