@@ -57,3 +57,10 @@ def test_the_firmware_refuses_a_sequence_over_its_bound_and_changes_nothing() ->
         assert err.value.code == P.ERR_BAD_PAYLOAD
         after = {k: v for k, v in dev.status().items() if k not in ("stats", "silence_ms")}
         assert after == before
+
+
+def test_protocol_md_shows_the_short_configure_the_host_sends_for_xor() -> None:
+    from wphil.firmware import firmware_dir
+    doc = (firmware_dir() / "PROTOCOL.md").read_text()
+    example = short_config(firmware_config(load_bench("xor-2-2-1"))).decode()
+    assert f"`{example}`" in doc
