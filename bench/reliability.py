@@ -5,6 +5,7 @@ flips and duplicates bytes, holds requests back, the board resets or is unplugge
                                 [--kinds drop,flip,dup,delay,reset,vanish,all]
                                 [--boards noisy,quiet] [--cap 120]
                                 [--out bench/results/reliability] [--quick]
+                                [--report "COMMANDS"]
 
 The base rates are those of the README's example URL (drop, flip, dup 0.002 per byte;
 delay 0.1, reset 0.03, vanish 0.03 per request written); each multiplier scales them
@@ -20,7 +21,8 @@ with other noise.
 
 Results go to OUT/runs.jsonl (one line per run, git-ignored, reused: a second call with more
 seeds only runs the new ones), and, over every run in it, OUT/reliability.json,
-OUT/reliability.md and OUT/reliability.png.
+OUT/reliability.md and OUT/reliability.png. `--report "COMMANDS"` runs nothing and only
+tabulates OUT/runs.jsonl (sweeps run apart, their runs.jsonl joined), saying COMMANDS made it.
 """
 
 from __future__ import annotations
@@ -204,6 +206,8 @@ def main() -> None:
     parser.add_argument("--boards", default=",".join(BOARDS))
     parser.add_argument("--cap", type=float, default=120.0, help="longest run, s")
     parser.add_argument("--out", default="bench/results/reliability")
+    parser.add_argument("--report", metavar="COMMANDS",
+                        help="run nothing: tabulate OUT/runs.jsonl, made by COMMANDS (the text)")
     add_quick(parser)
     args = parser.parse_args()
     args.multipliers = [float(m) for m in args.multipliers.split(",")]
@@ -217,9 +221,14 @@ def main() -> None:
         parser.error(f"--kinds from {','.join(KINDS)}; --boards from {','.join(BOARDS)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    records = sweep(args, out)
+    if args.report:
+        log_path = out / "runs.jsonl"
+        records = [json.loads(ln) for ln in log_path.read_text().splitlines()]
+        command = args.report
+    else:
+        records = sweep(args, out)
+        command = "python " + " ".join(sys.argv)
     rows = table(records)
-    command = "python " + " ".join(sys.argv)
     (out / "reliability.json").write_text(json.dumps({"command": command, "base_rates": BASE_RATES,
                                                       "cells": rows}, indent=1))
     (out / "reliability.md").write_text(markdown(rows, command))

@@ -372,7 +372,7 @@ class SerialDevice(Device):
         p_step = max(1, min(len(inputs), _VALUES // n_read))
         for p0 in range(0, len(inputs), p_step):
             pats = inputs[p0:p0 + p_step]
-            rows_per = max(1, _VALUES // (len(pats) * n_read))
+            rows_per = max(1, min(_VALUES, self.link.reply_budget() // 2) // (len(pats) * n_read))
             row = 0       # next output row: 0 is the base
             while row <= len(perturbations):
                 with_base = row == 0

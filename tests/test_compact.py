@@ -64,3 +64,15 @@ def test_protocol_md_shows_the_short_configure_the_host_sends_for_xor() -> None:
     doc = (firmware_dir() / "PROTOCOL.md").read_text()
     example = short_config(firmware_config(load_bench("xor-2-2-1"))).decode()
     assert f"`{example}`" in doc
+
+
+def test_a_damaged_line_asks_for_replies_of_about_half_a_byte_error_interval() -> None:
+    import serial
+
+    from wphil.drivers.link import MIN_REPLY_BUDGET, Link
+    link = Link(serial.serial_for_url("loop://"))
+    assert link.reply_budget() == P.MAX_PAYLOAD                     # clean so far: no limit
+    link.stats.update(retries=12, bytes_in=500, bytes_out=500)      # 1.2 % trouble per byte
+    assert link.reply_budget() == 41
+    link.stats.update(retries=900)
+    assert link.reply_budget() == MIN_REPLY_BUDGET
