@@ -1,7 +1,8 @@
 """The fault envelope: XOR trained through the real firmware (upy://) while the link drops,
 flips and duplicates bytes, holds requests back, the board resets or is unplugged.
 
-    python bench/reliability.py [--seeds 20] [--epochs 5] [--multipliers 0.5,1,2,5,10]
+    python bench/reliability.py [--seeds 20] [--first-seed 1000] [--epochs 5]
+                                [--multipliers 0.5,1,2,5,10]
                                 [--kinds drop,flip,dup,delay,reset,vanish,all]
                                 [--boards noisy,quiet] [--cap 120]
                                 [--out bench/results/reliability] [--quick]
@@ -111,7 +112,7 @@ def sweep(args: argparse.Namespace, out: Path) -> list[dict]:
     clean = clean_runs(tmp, args.epochs, args.cap)
     with open(log_path, "a") as log_file:
         for i in range(args.seeds):                       # seeds outermost: stop any time
-            seed = FIRST_FAULT_SEED + i
+            seed = args.first_seed + i
             for mult in args.multipliers:
                 for kind in args.kinds:
                     for board in args.boards:
@@ -200,6 +201,7 @@ def plot(rows: list[dict], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=FIRST_FAULT_SEED)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--multipliers", default=",".join(f"{m:g}" for m in MULTIPLIERS))
     parser.add_argument("--kinds", default=",".join(KINDS))
