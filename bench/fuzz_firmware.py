@@ -4,7 +4,8 @@
                                   [--url upy://?timeout=1&noise=0&drift=0]
                                   [--json bench/results/fuzz_firmware.json] [--quick]
 
-Frames are built from valid requests of every command (HELLO, CONFIGURE, SET_CODES,
+Frames are built from valid requests of every command (HELLO full and brief, CONFIGURE
+object and short form, SET_CODES,
 EVALUATE, PERTURB, SET_CHANNEL, SAFE, PING, TRAIN, STOP, EXIT with a payload, STATUS,
 SEQUENCE), then mutated: bits flipped, bytes inserted or deleted, truncated, extended, a
 header that lies about its length, a payload replaced or cut with the CRC made right again
@@ -32,6 +33,7 @@ from pathlib import Path
 from script_args import add_quick
 
 from wphil.drivers import load_bench, open_device
+from wphil.drivers.compact import short_config
 from wphil.drivers.serial_device import firmware_config
 from wphil.firmware import protocol as P
 
@@ -57,9 +59,10 @@ def valid_payloads(bench) -> dict[int, list[bytes]]:
                      struct.pack("<BHHI", P.E_HELD | P.E_CONTINUE | P.E_NO_BASE, 1, 2, 50)
                      + b"\x00" + inputs],
         P.SET_CHANNEL: [struct.pack("<BH", 3, 2000)],
-        P.CONFIGURE: [json.dumps(config).encode()],
+        P.CONFIGURE: [json.dumps(config).encode(), short_config(config)],
         P.TRAIN: [json.dumps(job).encode()],
-        P.STATUS: [b""], P.SAFE: [b""], P.PING: [b"ping"], P.HELLO: [b"x"], P.STOP: [b""],
+        P.STATUS: [b""], P.SAFE: [b""], P.PING: [b"ping"], P.HELLO: [b"x", P.HELLO_BRIEF],
+        P.STOP: [b""],
         P.EXIT: [b"x"],
     }
 
@@ -70,7 +73,9 @@ def script(bench) -> list[bytes]:
     order = [P.CONFIGURE, P.SET_CODES, P.EVALUATE, P.PERTURB, P.SEQUENCE, P.SET_CHANNEL,
              P.PING, P.STOP, P.EXIT, P.SAFE]
     frames = [P.encode(cmd, 0xF000 + i, valid[cmd][0]) for i, cmd in enumerate(order)]
-    return frames + [P.encode(P.EVALUATE, 0xF100, valid[P.EVALUATE][1])]
+    return frames + [P.encode(P.EVALUATE, 0xF100, valid[P.EVALUATE][1]),
+                     P.encode(P.CONFIGURE, 0xF101, valid[P.CONFIGURE][1]),
+                     P.encode(P.HELLO, 0xF102, P.HELLO_BRIEF)]
 
 
 def mutate(rng: random.Random, valid: dict[int, list[bytes]]) -> bytes:

@@ -44,6 +44,7 @@ from serial.tools import list_ports
 
 from wphil.drivers.base import Device, DeviceInfo, Perturbation
 from wphil.drivers.bench import Bench
+from wphil.drivers.compact import brief_hello, sequence_rows, sequence_timeout, short_config
 from wphil.drivers.deadlines import BAUD, Deadline, RequestBudget, reply_timeout
 from wphil.drivers.errors import ConfigError, DeviceError, DeviceTimeout, FirmwareError
 from wphil.drivers.faults import FaultSpec, FaultState, FaultyPort
@@ -170,14 +171,17 @@ class SerialDevice(Device):
                             else f"{self.boot_s:g} s to boot")
         return self._until_back("connecting", reopen=False, deadline=deadline, first=True)[0]
 
-    def handshake(self, drain: bool = True) -> dict[str, Any]:
-        """HELLO, after discarding what the port sent unasked (boot text, a REPL) if `drain`."""
+    def handshake(self, drain: bool = True, brief: bool = False) -> dict[str, Any]:
+        """HELLO, after discarding what the port sent unasked (boot text, a REPL) if `drain`;
+        `brief`: the 9-byte reply (drivers/compact.py), details kept from the first one."""
         junk = self.link.drain() if drain else b""
         if junk:
             log.debug("discarded %d bytes before the handshake: %r", len(junk), junk[:80])
         if WRONG_ARCH in junk:      # main.py's imports failed: no firmware will ever answer
             raise WrongFirmware(f"{self.port_name}: {WRONG_ARCH_HINT}")
-        hello = json.loads(self.link.request(P.HELLO, b"wphil"))
+        hello = (brief_hello(self.link.request(P.HELLO, P.HELLO_BRIEF), getattr(self, "hello", {}))
+                 if brief
+                 else json.loads(self.link.request(P.HELLO, b"wphil")))
         log.info("%s: firmware %s (files %s), protocol %s, board %s, boot id %08x", self.port_name,
                  hello.get("firmware"), hello.get("files"), hello.get("protocol"),
                  hello.get("board"), hello.get("boot_id", 0))
@@ -189,8 +193,7 @@ class SerialDevice(Device):
 
     def configure(self) -> None:
         try:
-            config = json.dumps(firmware_config(self.bench, self.dac_shift),
-                                separators=(",", ":")).encode()
+            config = short_config(firmware_config(self.bench, self.dac_shift))
             reply = self.link.request(P.CONFIGURE, config)
         except FirmwareError as exc:
             if exc.code == P.ERR_BAD_PAYLOAD:
@@ -248,8 +251,8 @@ class SerialDevice(Device):
         try:
             while True:
                 tries += 1
-                try:
-                    return self._restore(reopen, first)
+                try:        # the full HELLO on a first connect, unless it failed once
+                    return self._restore(reopen, first, brief=not first or tries > 1)
                 except DeviceError as exc:
                     if self.link.wrong_arch:        # waiting will not fix it
                         raise WrongFirmware(f"{self.port_name}: {WRONG_ARCH_HINT}") from None
@@ -268,11 +271,11 @@ class SerialDevice(Device):
         finally:
             self.link.deadline = None
 
-    def _restore(self, reopen: bool, first: bool) -> tuple[dict[str, Any], bool]:
+    def _restore(self, reopen: bool, first: bool, brief: bool) -> tuple[dict[str, Any], bool]:
         """One try: handshake, and configure and restore the held codes if it was reset."""
         if reopen:
             self._reopen()
-        hello = self.handshake(drain=first or reopen)
+        hello = self.handshake(drain=first or reopen, brief=brief)
         reset = first or hello["boot_id"] != self.hello["boot_id"] or not hello.get("configured")
         if reset:
             if not first:
@@ -369,7 +372,7 @@ class SerialDevice(Device):
         p_step = max(1, min(len(inputs), _VALUES // n_read))
         for p0 in range(0, len(inputs), p_step):
             pats = inputs[p0:p0 + p_step]
-            rows_per = max(1, _VALUES // (len(pats) * n_read))
+            rows_per = max(1, min(_VALUES, self.link.reply_budget() // 2) // (len(pats) * n_read))
             row = 0       # next output row: 0 is the base
             while row <= len(perturbations):
                 with_base = row == 0
@@ -412,7 +415,9 @@ class SerialDevice(Device):
                        step_us: int, resume: bool) -> np.ndarray:
         """SEQUENCE requests for the base then each perturbation, split to fit replies."""
         n_read, steps = self._n_read(hidden), len(inputs)
-        rows_per = (P.MAX_PAYLOAD - P.SEQUENCE_HEADER) // (2 * steps * n_read)
+        reset_us = 0 if resume else self.bench.recurrent.reset_us
+        rows_per = sequence_rows((P.MAX_PAYLOAD - P.SEQUENCE_HEADER) // (2 * steps * n_read),
+                                 steps, step_us, reset_us)
         if rows_per < 1:
             raise ConfigError(f"a sequence of {steps} steps x {n_read} readouts does not fit "
                               f"one reply ({P.MAX_PAYLOAD} bytes): shorten it")
@@ -428,12 +433,13 @@ class SerialDevice(Device):
             body = [struct.pack("<BHHI", flags, len(chunk), steps, step_us), _u16(base)]
             body += [bytes((len(p),)) + b"".join(struct.pack("<Bh", k, d) for k, d in p)
                      for p in chunk]
-            reply = self.request(P.SEQUENCE, b"".join(body) + _u16(inputs))
+            n_rows = len(chunk) + with_base
+            reply = self.request(P.SEQUENCE, b"".join(body) + _u16(inputs), timeout=sequence_timeout(
+                n_rows, steps, step_us, reset_us, self.link.timeout))
             overruns, late, paced = struct.unpack_from("<HII", reply, 0)
             timing["overruns"] += overruns
             timing["max_late_us"] = max(timing["max_late_us"], late)
             timing["paced_us"] += paced
-            n_rows = len(chunk) + with_base
             out[row:row + n_rows] = _readings(reply[P.SEQUENCE_HEADER:], n_rows, steps, n_read)
             row += n_rows
         timing["period_us"] = timing.pop("paced_us") / (len(out) * steps)

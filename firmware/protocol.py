@@ -13,7 +13,7 @@ except ImportError:  # CPython
     def const(x):
         return x
 
-PROTOCOL_VERSION = const(1)
+PROTOCOL_VERSION = const(2)
 SYNC0 = const(0xA5)
 SYNC1 = const(0x5A)
 SYNC = b"\xa5\x5a"
@@ -21,6 +21,19 @@ HEADER_SIZE = const(9)
 TRAILER_SIZE = const(4)
 OVERHEAD = const(13)
 MAX_PAYLOAD = const(8192)
+
+# HELLO with exactly this payload gets the brief binary reply (PROTOCOL.md):
+# u8 protocol, u8 u8 u8 firmware version, u32 boot id, u8 flags (bit 0 configured, 1 safe)
+HELLO_BRIEF = b"brief"
+HELLO_BRIEF_FORMAT = "<BBBBIB"
+
+# CONFIGURE's short form (PROTOCOL.md): a JSON list of the fields' values in this order,
+# `dac` and `adc` as lists in theirs; trailing optional fields may be left out
+CONFIG_ORDER = ("layers", "weights", "inputs", "outputs", "hidden", "dac", "adc", "min_code",
+                "max_code", "safe_code", "settle_us", "host_timeout_ms", "watchdog_ms",
+                "feedback", "reset_pin", "reset_us", "fixed")
+DAC_ORDER = ("kind", "chips", "bits", "vref", "i2c_id", "sda", "scl", "i2c_hz")
+ADC_ORDER = ("kind", "channels", "bits", "vref", "oversample")
 
 # FLAGS
 F_REPLY = const(0x01)
@@ -53,6 +66,9 @@ E_HIDDEN = const(0x01)     # also read the hidden units
 E_HELD = const(0x02)       # use the held codes as the (base) vector; no codes in the request
 E_NO_BASE = const(0x04)    # PERTURB: do not evaluate the base vector (rows are the perturbations)
 E_CONTINUE = const(0x08)   # SEQUENCE: go on from the circuit's state, no capacitor reset
+# the longest one SEQUENCE request may pace (rows x (reset_us + steps x step_us)): the board
+# answers nothing else meanwhile, so a longer one is refused up front (split the rows)
+MAX_SEQUENCE_US = const(10000000)
 SEQUENCE_HEADER = const(10)  # SEQUENCE reply: u16 overruns, u32 max lateness, u32 paced time (us)
 
 # error codes (error reply payload: CODE(1) + UTF-8 message)

@@ -18,6 +18,7 @@ from protocol import (
     ERR_BAD_PAYLOAD,
     HEADER_SIZE,
     MAX_PAYLOAD,
+    MAX_SEQUENCE_US,
     SEQUENCE_HEADER,
 )
 from rig import ProtoError
@@ -81,6 +82,11 @@ def replay(server, req):
     rows = ([[]] if not flags & E_NO_BASE else []) + perts
     if flags & E_CONTINUE and len(rows) != 1:
         raise ProtoError(ERR_BAD_PAYLOAD, "SEQUENCE: CONTINUE needs exactly one weight vector")
+    paced_us = len(rows) * ((0 if flags & E_CONTINUE else rig.reset_us) + steps * step_us)
+    if paced_us > MAX_SEQUENCE_US:
+        raise ProtoError(ERR_BAD_PAYLOAD, "SEQUENCE: %d rows would pace %d ms, over the %d ms "
+                         "a request may take: split the rows" % (len(rows), paced_us // 1000,
+                                                                 MAX_SEQUENCE_US // 1000))
     if 2 * len(rows) * steps * len(readouts) + SEQUENCE_HEADER > MAX_PAYLOAD:
         raise ProtoError(ERR_BAD_LENGTH, "SEQUENCE: reply of %d readings exceeds %d bytes: "
                          "split the batch" % (len(rows) * steps * len(readouts), MAX_PAYLOAD))

@@ -33,6 +33,7 @@ from protocol import (
     F_REPLY,
     HEADER_SIZE,
     HELLO,
+    HELLO_BRIEF,
     MAX_PAYLOAD,
     OVERHEAD,
     PERTURB,
@@ -273,6 +274,10 @@ class Server:
     # -- commands ------------------------------------------------------------------------
     # HELLO, PING and STATUS return their payload (bytes): they must not touch tx, the cache
     def hello(self, req, seq):
+        if bytes(req) == HELLO_BRIEF:     # 9 bytes: what a reconnect needs (PROTOCOL.md)
+            major, minor, patch = [int(x) for x in version.FIRMWARE_VERSION.split(".")]
+            return struct.pack("<BBBBIB", PROTOCOL_VERSION, major, minor, patch, self.boot_id,
+                               (1 if self.rig.configured else 0) | (2 if self.rig.safe_state else 0))
         if self.digest is None:
             self.digest = version.files_digest(self.board.FIRMWARE_ROOT)
         return json.dumps({
@@ -285,15 +290,18 @@ class Server:
         }).encode()
 
     def configure(self, req, seq):
-        cfg = json_object(req, "configure")
+        short = bytes(req[:1]) == b"["
+        cfg = json_value(req, "configure", list if short else dict)
         try:
-            cfg = config_fields.checked(cfg)
+            cfg = config_fields.checked(config_fields.from_short(cfg) if short else cfg)
         except config_fields.BadField as exc:
             raise ProtoError(ERR_BAD_PAYLOAD, "configure: %s" % exc)
         self.rig.configure(cfg)            # checks the rest, then takes it (or changes nothing)
         self.timeout_ms = cfg["host_timeout_ms"]
         if cfg["watchdog_ms"] and self.wdt is None:
             self.wdt = self.board.watchdog(cfg["watchdog_ms"])
+        if short:
+            return self.put_json([len(self.rig.dacs.codes), self.rig.adc.channels])
         return self.put_json({"dac_channels": len(self.rig.dacs.codes),
                               "adc_channels": self.rig.adc.channels})
 
@@ -450,12 +458,18 @@ def _length(req, n, name, at_least=False):
 
 def json_object(req, name):
     """A JSON object payload; BAD_PAYLOAD for anything else (empty, not JSON, not an object)."""
+    return json_value(req, name, dict)
+
+
+def json_value(req, name, kind):
+    """A JSON payload of `kind` (dict or list); BAD_PAYLOAD for anything else."""
     try:
         obj = json.loads(bytes(req))
     except (ValueError, UnicodeError) as exc:
         raise ProtoError(ERR_BAD_PAYLOAD, "%s: not JSON (%s)" % (name, exc))
-    if not isinstance(obj, dict):
-        raise ProtoError(ERR_BAD_PAYLOAD, "%s: the payload must be a JSON object" % name)
+    if not isinstance(obj, kind):
+        raise ProtoError(ERR_BAD_PAYLOAD, "%s: the payload must be a JSON %s"
+                         % (name, "object" if kind is dict else "list"))
     return obj
 
 

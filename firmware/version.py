@@ -6,7 +6,8 @@ import hashlib
 
 # 0.2.0: SEQUENCE (recurrent benches); 0.2.1: atomic requests; 0.2.2: HELLO "mpy";
 # 0.2.3: the on-chip training loop compiled (kernels.py)
-FIRMWARE_VERSION = "0.2.3"
+# 0.3.0 (protocol 2): brief HELLO, short-form CONFIGURE, SEQUENCE duration bound
+FIRMWARE_VERSION = "0.3.0"
 
 # the modules copied to a board ("main" stays source: MicroPython boots main.py)
 MODULES = ("main", "version", "protocol", "stdio", "board", "server", "rig", "onchip",

@@ -70,8 +70,9 @@ def test_every_malformed_configure_is_refused_and_changes_nothing(board, configu
     before = status(board)
     for field, value in BAD_CONFIGURES:
         cfg = dict(GOOD, **{field: value})
-        assert exchange(board, P.CONFIGURE, json.dumps(cfg).encode()) == P.ERR_BAD_PAYLOAD, field
-        assert status(board) == before, (field, value)
+        for form in (json.dumps(cfg).encode(), short_form(cfg)):    # object and short form
+            assert exchange(board, P.CONFIGURE, form) == P.ERR_BAD_PAYLOAD, (field, form)
+            assert status(board) == before, (field, value)
     for payload in (b"", b"[]", b"{", b"null", b"\xff"):
         assert exchange(board, P.CONFIGURE, payload) == P.ERR_BAD_PAYLOAD, payload
         assert status(board) == before, payload
@@ -125,10 +126,23 @@ def batch_request() -> st.SearchStrategy[bytes]:
                      st.integers(0, 80))
 
 
+def short_form(cfg: dict) -> bytes:
+    """CONFIGURE's short (list) form of `cfg`, bad values and all; unknown fields appended."""
+    values = [cfg.get(k) for k in P.CONFIG_ORDER]
+    for name, order in (("dac", P.DAC_ORDER), ("adc", P.ADC_ORDER)):
+        sub = values[P.CONFIG_ORDER.index(name)]
+        if isinstance(sub, dict):
+            values[P.CONFIG_ORDER.index(name)] = [sub.get(k) for k in order]
+    values += [v for k, v in cfg.items() if k not in P.CONFIG_ORDER]    # too many: refused
+    return json.dumps(values).encode()
+
+
 def configure_payload() -> st.SearchStrategy[bytes]:
     fields = st.sampled_from(BAD_CONFIGURES)
     bad = fields.map(lambda fv: json.dumps(dict(GOOD, **{fv[0]: fv[1]})).encode())
-    return st.one_of(st.just(json.dumps(GOOD).encode()), bad, st.binary(max_size=20))
+    bad_short = fields.map(lambda fv: short_form(dict(GOOD, **{fv[0]: fv[1]})))
+    return st.one_of(st.just(json.dumps(GOOD).encode()), st.just(short_form(GOOD)), bad,
+                     bad_short, st.binary(max_size=20))
 
 
 class BoardMachine(RuleBasedStateMachine):
@@ -165,7 +179,7 @@ class BoardMachine(RuleBasedStateMachine):
     def set_channel(self, channel: int, value: int, extra: bytes) -> None:
         self.send(P.SET_CHANNEL, struct.pack("<BH", channel, value) + extra)
 
-    @rule(cmd=st.sampled_from([P.SAFE, P.STOP, P.STATUS, P.EXIT, P.TRAIN, 0x0E, 0xFF]),
+    @rule(cmd=st.sampled_from([P.SAFE, P.STOP, P.STATUS, P.EXIT, P.TRAIN, P.HELLO, 0x0E, 0xFF]),
           payload=st.binary(min_size=1, max_size=8))
     def other(self, cmd: int, payload: bytes) -> None:
         self.send(cmd, payload)           # each with a payload it must refuse (or ignore)

@@ -37,6 +37,10 @@ CONFIG = {"layers": [2, 2, 1], "weights": list(range(9)), "inputs": [9, 10], "ou
           "adc": {"kind": "rp2040", "channels": 3, "bits": 12, "vref": 3.3, "oversample": 4},
           "min_code": LO, "max_code": HI, "safe_code": SAFE_CODE, "settle_us": 10,
           "host_timeout_ms": 2000}
+# the short forms (protocol 2): CONFIGURE as a list in the table's order, HELLO "brief"
+SHORT_CONFIG = [[2, 2, 1], list(range(9)), [9, 10], [0], [1, 2],
+                ["mcp4728", 3, 12, 2.048, 0, 4, 5, 400000], ["rp2040", 3, 12, 3.3, 4],
+                LO, HI, SAFE_CODE, 10, 10_000]
 XOR_INPUTS = [1000, 1000, 1000, 3000, 3000, 1000, 3000, 3000]
 
 
@@ -133,7 +137,7 @@ def test_the_documents_example_frame_is_what_the_firmware_speaks(board) -> None:
 
 def test_hello_fields_and_the_data_plane_before_configure(board) -> None:
     hello = json.loads(board.ok(HELLO, b"x"))
-    assert hello["protocol"] == 1 and hello["configured"] is False and hello["safe"] is True
+    assert hello["protocol"] == 2 and hello["configured"] is False and hello["safe"] is True
     assert isinstance(hello["boot_id"], int) and re.fullmatch(r"[0-9a-f]{16}", hello["files"])
     assert hello["max_payload"] == 8192 and hello["dac_addresses"] == [0x60, 0x61, 0x62]
     for cmd in (SET_CODES, EVALUATE, PERTURB, SET_CHANNEL, TRAIN):
@@ -301,3 +305,24 @@ def test_the_documented_answers_to_the_edge_requests(board) -> None:
     assert board.ok(EVALUATE, struct.pack("<BHH", 0, 0, 1) + u16(1000, 1000)) == b""   # B = 0
     assert board.ok(EVALUATE, struct.pack("<BHH", 0, 1, 0) + u16(*[3000] * N_W)) == b""  # P = 0
     assert without_counters(board.status()) == before
+
+
+def test_the_brief_hello_and_the_short_configure(board) -> None:
+    full = json.loads(board.ok(HELLO, b"x"))
+    brief = struct.unpack("<BBBBIB", board.ok(HELLO, b"brief"))
+    assert brief == (2, *map(int, full["firmware"].split(".")), full["boot_id"], 0b10)
+    assert json.loads(board.ok(CONFIGURE, json.dumps(SHORT_CONFIG).encode())) == [12, 3]
+    short_status = without_counters(board.status())
+    configured(board)                                  # the object form: the same board
+    assert without_counters(board.status()) == short_status
+    board.ok(SET_CODES, u16(*[3000] * N_W))
+    assert struct.unpack("<BBBBIB", board.ok(HELLO, b"brief"))[5] == 0b01   # configured, not safe
+    before = without_counters(board.status())
+    for bad in (SHORT_CONFIG[:6],                                     # a required field missing
+                SHORT_CONFIG + [None] * 5 + [[[11, 2048]], 0],        # more values than fields
+                [SHORT_CONFIG[0], {"x": 1}] + SHORT_CONFIG[2:],      # weights not a list of ints
+                SHORT_CONFIG[:7] + [LO + 0.5] + SHORT_CONFIG[8:]):   # min_code not an int
+        assert board.error(CONFIGURE, json.dumps(bad).encode()) == BAD_PAYLOAD
+        assert without_counters(board.status()) == before
+    assert json.loads(board.ok(CONFIGURE, json.dumps(SHORT_CONFIG[:10] + [None, None]).encode())) \
+        == [12, 3]                                     # null: the field's default
