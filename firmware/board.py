@@ -43,6 +43,12 @@ def watchdog(timeout_ms):
     return machine.WDT(timeout=min(timeout_ms, 8388))
 
 
+def unique_id():
+    """The RP2040's unique board ID as hex: the 64-bit unique ID of its QSPI flash chip,
+    read at boot (machine.unique_id(); RP2040 datasheet 2.8.1, pico-sdk pico_unique_id)."""
+    return "".join("%02x" % b for b in machine.unique_id())
+
+
 def boot_id():
     b = os.urandom(4)
     return b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24

@@ -278,6 +278,7 @@ class Server:
         return json.dumps({
             "protocol": PROTOCOL_VERSION, "firmware": version.FIRMWARE_VERSION,
             "files": self.digest, "boot_id": self.boot_id, "board": self.board.NAME,
+            "unique_id": self.board.unique_id(),
             "platform": sys.platform, "mpy": getattr(sys.implementation, "_mpy", None),
             "dac_addresses": self.rig.scan(),
             "configured": self.rig.configured, "safe": self.rig.safe_state,
