@@ -63,7 +63,7 @@ class LabgridDevice(SerialDevice):
         opts = self.parse_url(url)
         self.place = place_of(url)
         self.transport = opts.get("transport")
-        self.coord = Coordinator(opts.get("coordinator"))
+        self.coord = Coordinator.connect(opts.get("coordinator"))
         self.resource = None
         try:
             self.coord.acquire(self.place, opts.get("wait", 0.0))

@@ -19,6 +19,7 @@ import fnmatch
 import io
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -76,10 +77,26 @@ class PlaceState:
 
 
 class Coordinator:
-    """A session with a labgrid coordinator (labgrid's `ClientSession`), for one thread."""
+    """A session with a labgrid coordinator (labgrid's `ClientSession`), for one thread.
 
-    def __init__(self, address: str | None = None) -> None:
-        self.address = coordinator_address(address)
+    Get it with `Coordinator.connect(address)`: the devices and listings of one thread share
+    one session per coordinator (a second session started on the same event loop fails to
+    connect), counted, so each user `close()`s its own."""
+
+    _shared = threading.local()
+
+    @classmethod
+    def connect(cls, address: str | None = None) -> Coordinator:
+        table = cls._shared.__dict__.setdefault("table", {})
+        address = coordinator_address(address)
+        if address not in table:
+            table[address] = cls(address)
+        table[address].users += 1
+        return table[address]
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.users = 0
         client = _client()
         self._errors = (client.Error, OSError)
         args = argparse.Namespace(place=None, allow_unmatched=False, kick=False)
@@ -142,14 +159,23 @@ class Coordinator:
 
     def serial_of(self, name: str) -> SerialResource:
         """The place's NetworkSerialPort as acquired now (its exporter may have moved it)."""
-        self.sync()
-        serial = self._serial_of(self._place(name), acquired=True)
+        try:
+            self.sync()
+            serial = self._serial_of(self._place(name), acquired=True)
+        except self._errors as exc:
+            raise DeviceError(f"labgrid place {name}: the coordinator at {self.address} does "
+                              f"not answer: {_one_line(exc)}") from None
         if serial is None:
             raise DeviceError(f"labgrid place {name} has no NetworkSerialPort now (its exporter "
                               "is gone, or the place matches no serial port)")
         return serial
 
     def close(self) -> None:
+        """One user less; the session stops with the last one."""
+        self.users -= 1
+        if self.users > 0:
+            return
+        self._shared.table.pop(self.address, None)
         try:
             self.loop.run_until_complete(self.session.stop())
             self.loop.run_until_complete(self.session.close())
@@ -170,8 +196,9 @@ class Coordinator:
         for exporter, groups in sorted(self.session.resources.items()):
             for group_name, group in sorted(groups.items()):
                 for resource_name, entry in sorted(group.items()):
-                    path = (exporter, group_name, entry.cls, resource_name)
-                    if entry.cls != "NetworkSerialPort" or place.getmatch(path) is None:
+                    cls = entry.data.get("cls")        # none once its exporter has gone
+                    path = (exporter, group_name, cls, resource_name)
+                    if cls != "NetworkSerialPort" or place.getmatch(path) is None:
                         continue
                     if acquired and (not entry.avail or entry.acquired != place.name):
                         continue
@@ -188,7 +215,7 @@ class Coordinator:
 def expand_places(pattern: str, coordinator: str | None = None) -> list[str]:
     """`labgrid://NAME` URLs of the places whose names match a glob (`labgrid://bench*`)."""
     name = pattern.removeprefix("labgrid://").split("?", 1)[0]
-    coord = Coordinator(coordinator)
+    coord = Coordinator.connect(coordinator)
     try:
         return [f"labgrid://{n}" for n in coord.place_names() if fnmatch.fnmatchcase(n, name)]
     finally:
@@ -197,7 +224,7 @@ def expand_places(pattern: str, coordinator: str | None = None) -> list[str]:
 
 def list_places(coordinator: str | None = None) -> list[PlaceState]:
     """Every place on the coordinator with its holder and serial port."""
-    coord = Coordinator(coordinator)
+    coord = Coordinator.connect(coordinator)
     try:
         return [coord.state(name) for name in coord.place_names()]
     finally:

@@ -176,7 +176,7 @@ class Farm:
 
     def _create_places(self) -> None:
         """Wait for every board's NetworkSerialPort, then create its place (labgrid's API)."""
-        coord = Coordinator(self.coordinator)
+        coord = Coordinator.connect(self.coordinator)
         try:
             until = time.monotonic() + START_S
             while not self._all_exported(coord):
