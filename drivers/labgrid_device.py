@@ -1,8 +1,8 @@
 """`labgrid://PLACE`: a Pico on a labgrid place, reached through its exporter's ser2net.
 
 URL format: labgrid://PLACE[?option=value&...]
-    coordinator=HOST:PORT   the labgrid coordinator (default: LG_COORDINATOR, else
-                            127.0.0.1:20408, as for labgrid-client)
+    coordinator=HOST:PORT   the labgrid coordinator (default: LG_COORDINATOR, else the
+                            one `wphil farm up` runs, else 127.0.0.1:20408)
     wait=S                  a place held by someone else is waited for up to S seconds
                             (default 0: refused at once, naming the holder)
     transport=rfc2217|raw   how to speak to ser2net (default: what the exporter publishes,

@@ -6,7 +6,8 @@ groups resources into places and lets one user at a time acquire a place. This m
 the client side of that, on labgrid's own client API (`labgrid.remote.client`): nothing
 here speaks the coordinator's protocol itself.
 
-The coordinator is `LG_COORDINATOR` (HOST:PORT, as for labgrid-client) unless given.
+The coordinator is `LG_COORDINATOR` (HOST:PORT, as for labgrid-client) unless given, else
+the lab in a box that `wphil farm up` runs, else labgrid's default 127.0.0.1:20408.
 A holder is labgrid's `HOST/USER` (`LG_HOSTNAME`, `LG_USERNAME` override them).
 """
 
@@ -17,11 +18,13 @@ import asyncio
 import contextlib
 import fnmatch
 import io
+import json
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from wphil.drivers.errors import ConfigError, DeviceError
@@ -51,9 +54,21 @@ def _client() -> Any:
     return client
 
 
+def farm_state_file() -> Path:
+    """Where `wphil farm up` describes the lab in a box it runs (host/lab/farm.py)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser()
+    return cache / "wphil" / "farm.json"
+
+
 def coordinator_address(given: str | None = None) -> str:
-    """The coordinator to use: `given`, else LG_COORDINATOR, else labgrid's default."""
-    return given or os.environ.get("LG_COORDINATOR") or DEFAULT_COORDINATOR
+    """The coordinator to use: `given`, else LG_COORDINATOR, else the one of a running
+    `wphil farm up`, else labgrid's default."""
+    if given or os.environ.get("LG_COORDINATOR"):
+        return given or os.environ["LG_COORDINATOR"]
+    try:
+        return json.loads(farm_state_file().read_text())["coordinator"]
+    except (OSError, ValueError, KeyError):
+        return DEFAULT_COORDINATOR
 
 
 @dataclass(frozen=True)

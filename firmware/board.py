@@ -44,8 +44,9 @@ def watchdog(timeout_ms):
 
 
 def unique_id():
-    """The RP2040's unique board ID as hex: the 64-bit unique ID of its QSPI flash chip,
-    read at boot (machine.unique_id(); RP2040 datasheet 2.8.1, pico-sdk pico_unique_id)."""
+    """The board's unique ID as hex: the RP2040 has none of its own, so machine.unique_id()
+    is the 64-bit unique ID of the NOR flash it boots from, read once at boot (pico-sdk
+    pico_unique_id: one flash per RP2040, so one ID per board)."""
     return "".join("%02x" % b for b in machine.unique_id())
 
 

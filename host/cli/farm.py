@@ -2,7 +2,7 @@
 
 Registered on the `wphil` group in host/cli/__init__.py. The running farm is described in
 $XDG_CACHE_HOME/wphil/farm.json (coordinator, places, the pid that holds it), which
-`farm down` and `--detach` use.
+`farm down`, `--detach` and labgrid:// (its default coordinator) use.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ START_S = 120.0      # --detach: how long the farm may take to come up
 
 
 def state_file() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "wphil" / "farm.json"
+    from wphil.drivers.labgrid_place import farm_state_file
+
+    return farm_state_file()
 
 
 def _running() -> dict | None:
