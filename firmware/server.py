@@ -275,15 +275,18 @@ class Server:
     def hello(self, req, seq):
         if self.digest is None:
             self.digest = version.files_digest(self.board.FIRMWARE_ROOT)
-        return json.dumps({
+        hello = {
             "protocol": PROTOCOL_VERSION, "firmware": version.FIRMWARE_VERSION,
             "files": self.digest, "boot_id": self.boot_id, "board": self.board.NAME,
-            "unique_id": self.board.unique_id(),
             "platform": sys.platform, "mpy": getattr(sys.implementation, "_mpy", None),
             "dac_addresses": self.rig.scan(),
             "configured": self.rig.configured, "safe": self.rig.safe_state,
             "max_payload": MAX_PAYLOAD,
-        }).encode()
+        }
+        uid = self.board.unique_id()
+        if uid:                  # a simulated board has one only when the host gave it one
+            hello["unique_id"] = uid
+        return json.dumps(hello).encode()
 
     def configure(self, req, seq):
         cfg = json_object(req, "configure")
