@@ -176,3 +176,34 @@ def test_an_exporter_that_dies_mid_run_is_a_vanished_board(farm, tmp_path) -> No
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["stop_reason"].startswith("error:") and summary["epochs"] >= 2
     assert holder(farm, "bench2") is None
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live processes in a process group (a farm process and what it started: ser2net)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_farm_stopped_under_a_running_client_leaves_no_process_behind() -> None:
+    from wphil.drivers import open_device
+
+    started = farm_of(1)          # held: a dropped generator would stop the farm at once
+    lab = next(started)
+    dev = open_device(f"labgrid://bench1?coordinator={lab.coordinator}&reconnect=2")
+    try:
+        groups = [p.pid for p in (lab.coordinator_proc, *lab.exporters.values())]
+        groups += [b.proc.pid for b in lab.boards]
+        assert len(_group_members(lab.exporters["exporter1"].pid)) == 2    # with its ser2net
+        lab.stop()
+        assert [pid for g in groups for pid in _group_members(g)] == []
+    finally:
+        dev.close()              # the coordinator is gone: the release is given up quietly
+        started.close()
