@@ -46,6 +46,20 @@ class PlaceBusy(DeviceError):
         self.holder = holder
 
 
+class _LabgridRootLogs(logging.Filter):
+    """labgrid's client logs a lost coordinator on the root logger (`logging.error`), which
+    the CLI would print beside its own one-line error: keep it in our log, at info."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "labgrid" in record.pathname.replace("\\", "/").split("/"):
+            log.info("labgrid: %s", record.getMessage())
+            return False
+        return True
+
+
+_ROOT_FILTER = _LabgridRootLogs()
+
+
 def _client() -> Any:
     try:
         from labgrid.remote import client
@@ -113,6 +127,7 @@ class Coordinator:
         self.address = address
         self.users = 0
         client = _client()
+        logging.getLogger().addFilter(_ROOT_FILTER)       # once: filters are a set
         self._errors = (client.Error, OSError)
         args = argparse.Namespace(place=None, allow_unmatched=False, kick=False)
         try:

@@ -207,3 +207,17 @@ def test_a_farm_stopped_under_a_running_client_leaves_no_process_behind() -> Non
     finally:
         dev.close()              # the coordinator is gone: the release is given up quietly
         started.close()
+
+
+def test_an_unreachable_coordinator_is_one_device_error_line(tmp_path) -> None:
+    from tests.support.labfarm import missing
+
+    if missing():
+        pytest.skip(missing())
+    env = dict(os.environ, LG_COORDINATOR="127.0.0.1:1")
+    done = subprocess.run([sys.executable, "-m", "wphil", "train", "--device", "labgrid://bench1",
+                           "--out", str(tmp_path / "run")], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert "cannot reach the labgrid coordinator at 127.0.0.1:1" in done.stderr
+    assert not (tmp_path / "run").exists()
