@@ -70,6 +70,9 @@ class _Retry(Exception):
 class Link:
     """Request/response over one serial port, with retries by sequence number."""
 
+    #: a gap this long inside a reply means it lost bytes (STALL_S; longer over a network)
+    stall_s = STALL_S
+
     def __init__(self, port: serial.SerialBase, timeout: float = 2.0, retries: int = 3,
                  wire_log: WireLog | None = None) -> None:
         self.port = port
@@ -116,7 +119,7 @@ class Link:
         key = self.timer.key(cmd, len(frame) + reply_size)
         first_wait = timeout if timeout is not None else self.timer.wait(key)
         wait, start, heard = first_wait, time.monotonic(), time.monotonic()
-        attempts, probes, stall_s, send = 0, set(), STALL_S, True
+        attempts, probes, stall_s, send = 0, set(), self.stall_s, True
         resynced = False
         timed = timeout is None     # Karn: only a reply that can only be this attempt's is timed
         while True:

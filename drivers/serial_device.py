@@ -27,52 +27,53 @@ reset) configure it and send the weight codes it held (also if it went safe afte
 silence); then the request is repeated, until `reconnect` seconds after its first failure
 (deadlines and the reset-storm rule: drivers/deadlines.py). The caller never sees the
 fault, so the run continues exactly as it would have.
+
+Split as labgrid splits a driver from its strategy: this module is the wire client's port,
+link and reconnection; drivers/board_strategy.py decides when the board is configured (and
+configured again), drivers/wire_commands.py turns Device calls into requests that fit. A
+backend that only finds the port elsewhere (labgrid://, upy://) overrides `resolve_port`,
+`_open_port` or `_reopen` and nothing of the wire.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import struct
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import serial
 from serial.tools import list_ports
 
-from wphil.drivers.base import Device, DeviceInfo, Perturbation
+from wphil.drivers.base import Device, DeviceInfo
 from wphil.drivers.bench import Bench
-from wphil.drivers.compact import brief_hello, sequence_rows, sequence_timeout, short_config
+from wphil.drivers.board_strategy import (  # noqa: F401 - also imported from here
+    MCP4728_BITS,
+    BoardStrategy,
+    WrongFirmware,
+    dac_shift,
+    firmware_config,
+)
 from wphil.drivers.deadlines import BAUD, Deadline, RequestBudget, reply_timeout
-from wphil.drivers.errors import ConfigError, DeviceError, DeviceTimeout, FirmwareError
+from wphil.drivers.errors import DeviceError, DeviceTimeout, FirmwareError
 from wphil.drivers.faults import FaultSpec, FaultState, FaultyPort
-from wphil.drivers.hardware import hardware
-from wphil.drivers.link import WRONG_ARCH, WRONG_ARCH_HINT, Link, LinkLost
+from wphil.drivers.link import Link, LinkLost
 from wphil.drivers.ports import explain_open_error, find_pico, usb_serial_number
 from wphil.drivers.urls import natural, non_negative, parse_options
+from wphil.drivers.wire_commands import WireCommands
 from wphil.drivers.wirelog import WireLog
 from wphil.firmware import protocol as P
-from wphil.firmware.version import FIRMWARE_VERSION
 
 log = logging.getLogger(__name__)
 
 OPTIONS: dict[str, Callable[[str], Any]] = {
     "timeout": reply_timeout, "retries": natural, "reconnect": non_negative, "faults": str,
     "fault_seed": natural}
-_VALUES = P.MAX_PAYLOAD // 2          # u16 readings per reply
-MCP4728_BITS = 12                     # the only DAC the firmware drives
-TRAIN_SILENCE_S = 60.0                # longest wait for an on-chip progress frame
-REOPEN_PAUSE_S = 0.1               # between attempts to reopen a port that vanished
 
 
-class WrongFirmware(DeviceError):
-    """The board runs another firmware or protocol version: waiting will not fix it."""
-
-
-class SerialDevice(Device):
-    """A Device over the wphil wire protocol."""
+class SerialDevice(BoardStrategy, WireCommands, Device):
+    """A Device over the wphil wire protocol: this port and link, with the board strategy
+    (drivers/board_strategy.py) and the wire commands (drivers/wire_commands.py)."""
 
     onchip = True
     #: on the first connect, how long a board may still be booting, on top of `reconnect`
@@ -108,18 +109,6 @@ class SerialDevice(Device):
             FaultSpec.parse(opts.get("faults", ""))
             return opts
         return {}
-
-    @classmethod
-    def check_bench(cls, bench: Bench, onchip: bool = False) -> None:
-        bits = bench.dac.bits
-        if bits > MCP4728_BITS:
-            raise ConfigError(f"{bench.source} ({bench.profile} profile): {bits}-bit DACs; the "
-                              f"firmware drives {MCP4728_BITS}-bit MCP4728s (profiles default "
-                              "and harsh run on it, ideal only on mock://)")
-        if onchip and bits < MCP4728_BITS:
-            raise ConfigError(f"--onchip: the firmware's loop steps whole {MCP4728_BITS}-bit "
-                              f"codes, not the {bits}-bit DAC of {bench.source} ({bench.profile} "
-                              "profile); train it host-driven (without --onchip)")
 
     def fault_hooks(self) -> Any:
         """Device-side fault actions (MCU reset, unplug); plain serial ports have none."""
@@ -158,49 +147,6 @@ class SerialDevice(Device):
                     self.port_name = info.device
         self.port = self._open_port(self.port_name)
         self.link.attach(self.port)
-
-    # -- session ------------------------------------------------------------------------
-    def connect(self) -> dict[str, Any]:
-        """Handshake and configure, retried until the `reconnect` deadline like a recovery.
-
-        Fails at once on what waiting cannot fix: another firmware, a bench it refuses,
-        a MicroPython REPL, or a port that never sent a single byte back (unless it
-        failed, as an unplugged one does: it is reopened until the deadline)."""
-        seconds = max(self.reconnect_s, self.boot_s)
-        deadline = Deadline(seconds, f"reconnect={self.reconnect_s:g} s" if seconds == self.reconnect_s
-                            else f"{self.boot_s:g} s to boot")
-        return self._until_back("connecting", reopen=False, deadline=deadline, first=True)[0]
-
-    def handshake(self, drain: bool = True, brief: bool = False) -> dict[str, Any]:
-        """HELLO, after discarding what the port sent unasked (boot text, a REPL) if `drain`;
-        `brief`: the 9-byte reply (drivers/compact.py), details kept from the first one."""
-        junk = self.link.drain() if drain else b""
-        if junk:
-            log.debug("discarded %d bytes before the handshake: %r", len(junk), junk[:80])
-        if WRONG_ARCH in junk:      # main.py's imports failed: no firmware will ever answer
-            raise WrongFirmware(f"{self.port_name}: {WRONG_ARCH_HINT}")
-        hello = (brief_hello(self.link.request(P.HELLO, P.HELLO_BRIEF), getattr(self, "hello", {}))
-                 if brief
-                 else json.loads(self.link.request(P.HELLO, b"wphil")))
-        log.info("%s: firmware %s (files %s), protocol %s, board %s, boot id %08x", self.port_name,
-                 hello.get("firmware"), hello.get("files"), hello.get("protocol"),
-                 hello.get("board"), hello.get("boot_id", 0))
-        if hello.get("protocol") != P.PROTOCOL_VERSION or hello.get("firmware") != FIRMWARE_VERSION:
-            raise WrongFirmware(f"{self.port_name} runs firmware {hello.get('firmware')} (protocol "
-                              f"{hello.get('protocol')}); this wphil needs firmware "
-                              f"{FIRMWARE_VERSION} (protocol {P.PROTOCOL_VERSION}): run `wphil flash`")
-        return hello
-
-    def configure(self) -> None:
-        try:
-            config = short_config(firmware_config(self.bench, self.dac_shift))
-            reply = self.link.request(P.CONFIGURE, config)
-        except FirmwareError as exc:
-            if exc.code == P.ERR_BAD_PAYLOAD:
-                raise ConfigError(f"{self.bench.source}: the firmware refuses this bench: "
-                                  f"{exc.message}") from None
-            raise
-        log.debug("configured: %s", reply.decode())
 
     def request(self, cmd: int, payload: bytes = b"", **kwargs: Any) -> bytes:
         """A request that survives link faults, resets and a port that comes back.
@@ -241,60 +187,6 @@ class SerialDevice(Device):
         self.recoveries += 1
         return reset
 
-    def _until_back(self, reason: str, reopen: bool, deadline: Deadline,
-                    first: bool = False) -> tuple[dict[str, Any], bool]:
-        """Handshake (reopening the port if needed), and if the board is new to us or was
-        reset, configure it and give it back its weight codes; every step is retried
-        until `deadline`. Returns (HELLO reply, whether reset)."""
-        tries = 0
-        self.link.deadline = deadline
-        try:
-            while True:
-                tries += 1
-                try:        # the full HELLO on a first connect, unless it failed once
-                    return self._restore(reopen, first, brief=not first or tries > 1)
-                except DeviceError as exc:
-                    if self.link.wrong_arch:        # waiting will not fix it
-                        raise WrongFirmware(f"{self.port_name}: {WRONG_ARCH_HINT}") from None
-                    if isinstance(exc, WrongFirmware) or (first and not reopen
-                                                          and not self._may_come_back(exc)):
-                        raise
-                    if deadline.left() <= 0:
-                        what = "did not answer properly" if first else f"lost ({reason}) and not back"
-                        raise DeviceError(f"{self.port_name} {what} after "
-                                          f"{deadline.seconds - deadline.left():.1f} s and {tries} "
-                                          f"tries ({deadline.what}): {exc}") from None
-                    log.info("%s not back yet: %s", self.port_name, exc)
-                    reopen = reopen or isinstance(exc, LinkLost) or not self.port.is_open
-                    if reopen:
-                        time.sleep(deadline.cap(REOPEN_PAUSE_S))
-        finally:
-            self.link.deadline = None
-
-    def _restore(self, reopen: bool, first: bool, brief: bool) -> tuple[dict[str, Any], bool]:
-        """One try: handshake, and configure and restore the held codes if it was reset."""
-        if reopen:
-            self._reopen()
-        hello = self.handshake(drain=first or reopen, brief=brief)
-        reset = first or hello["boot_id"] != self.hello["boot_id"] or not hello.get("configured")
-        if reset:
-            if not first:
-                log.warning("%s was reset (boot id %08x -> %08x): configuring it again",
-                            self.port_name, self.hello["boot_id"], hello["boot_id"])
-            self.configure()
-        if (reset or hello.get("safe")) and not np.all(self._codes == self.bench.safe_code):
-            # reset, or went safe after host silence
-            self.link.request(P.SET_CODES, _u16(self._codes << self.dac_shift))
-        return hello, reset
-
-    def _may_come_back(self, exc: DeviceError) -> bool:
-        """On the first connect: is this a line that answers, only badly (worth retrying)?"""
-        if isinstance(exc, LinkLost) or self.boot_s > 0:
-            return True
-        if isinstance(exc, FirmwareError) or self.link.stats["bytes_in"] == 0:
-            return False
-        return "MicroPython REPL" not in str(exc)
-
     def stats(self) -> dict[str, Any]:
         out = {**super().stats(), **self.link.stats, "recoveries": self.recoveries}
         if self.faults.spec.any:
@@ -318,15 +210,6 @@ class SerialDevice(Device):
             capabilities=("evaluate", "perturb", "onchip") + (("hidden",) if b.wiring.hidden else ()),
             details={"port": self.port_name, "recoveries": self.recoveries, **h})
 
-    def _set_codes(self, codes: np.ndarray) -> None:
-        self.request(P.SET_CODES, _u16(codes << self.dac_shift))
-
-    def _set_channel(self, channel: int, code: int) -> None:
-        self.request(P.SET_CHANNEL, struct.pack("<BH", channel, code << self.dac_shift))
-
-    def _safe(self) -> None:
-        self.request(P.SAFE)
-
     def _close(self) -> None:
         if self.faults.spec.any or self.recoveries:
             log.info("%s: %s", self.port_name, self.stats())
@@ -339,187 +222,3 @@ class SerialDevice(Device):
             self.port.close()
             if self.wire_log:
                 self.wire_log.close()
-
-    def _n_read(self, hidden: bool) -> int:
-        return self.bench.n_outputs + (len(self.bench.wiring.hidden) if hidden else 0)
-
-    def _evaluate(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool) -> np.ndarray:
-        inputs, codes = inputs << self.dac_shift, codes << self.dac_shift
-        n_read, n_w, n_in = self._n_read(hidden), self.bench.n_weights, self.bench.n_inputs
-        out = np.empty((len(codes), len(inputs), n_read), dtype=np.int64)
-        p_step = max(1, min(len(inputs), _VALUES // n_read,
-                            (P.MAX_PAYLOAD - 5 - 2 * n_w) // (2 * n_in)))
-        for p0 in range(0, len(inputs), p_step):
-            pats = inputs[p0:p0 + p_step]
-            b_step = max(1, min(_VALUES // (len(pats) * n_read),
-                                (P.MAX_PAYLOAD - 5 - 2 * pats.size) // (2 * n_w)))
-            for b0 in range(0, len(codes), b_step):
-                batch = codes[b0:b0 + b_step]
-                head = struct.pack("<BHH", P.E_HIDDEN if hidden else 0, len(batch), len(pats))
-                reply = self.request(P.EVALUATE, head + _u16(batch) + _u16(pats),
-                                     reply_size=2 * len(batch) * len(pats) * n_read)
-                out[b0:b0 + len(batch), p0:p0 + len(pats)] = _readings(reply, len(batch),
-                                                                       len(pats), n_read)
-        return out
-
-    def _evaluate_perturbed(self, inputs: np.ndarray, base: np.ndarray,
-                            perturbations: Sequence[Perturbation], hidden: bool) -> np.ndarray:
-        shift = self.dac_shift
-        inputs, base = inputs << shift, base << shift
-        perturbations = [[(k, d << shift) for k, d in pert] for pert in perturbations]
-        n_read = self._n_read(hidden)
-        out = np.empty((len(perturbations) + 1, len(inputs), n_read), dtype=np.int64)
-        p_step = max(1, min(len(inputs), _VALUES // n_read))
-        for p0 in range(0, len(inputs), p_step):
-            pats = inputs[p0:p0 + p_step]
-            rows_per = max(1, min(_VALUES, self.link.reply_budget() // 2) // (len(pats) * n_read))
-            row = 0       # next output row: 0 is the base
-            while row <= len(perturbations):
-                with_base = row == 0
-                chunk = list(perturbations[max(row - 1, 0):max(row - 1, 0) + rows_per - with_base])
-                n_rows = len(chunk) + with_base
-                reply = self._perturb_request(base, chunk, pats, hidden, with_base,
-                                              2 * n_rows * len(pats) * n_read)
-                out[row:row + n_rows, p0:p0 + len(pats)] = _readings(reply, n_rows, len(pats), n_read)
-                row += n_rows
-        return out
-
-    def _perturb_request(self, base: np.ndarray, perts: list, pats: np.ndarray, hidden: bool,
-                         with_base: bool, reply_size: int) -> bytes:
-        flags = (P.E_HIDDEN if hidden else 0) | (0 if with_base else P.E_NO_BASE)
-        body = [struct.pack("<BHH", flags, len(perts), len(pats)), _u16(base)]
-        for pert in perts:
-            body.append(bytes((len(pert),)) + b"".join(struct.pack("<Bh", k, d) for k, d in pert))
-        body.append(_u16(pats))
-        payload = b"".join(body)
-        if len(payload) > P.MAX_PAYLOAD:
-            raise DeviceError(f"a perturbation request of {len(payload)} bytes exceeds the "
-                              f"protocol maximum {P.MAX_PAYLOAD}")
-        return self.request(P.PERTURB, payload, reply_size=reply_size)
-
-    # -- sequences (recurrent benches) ---------------------------------------------------
-    def _evaluate_sequence(self, inputs: np.ndarray, codes: np.ndarray, hidden: bool,
-                           step_us: int, resume: bool) -> np.ndarray:
-        """A batch of weight vectors goes as the first one plus sparse differences."""
-        base = codes[0]
-        perts = [[(int(k), int(row[k] - base[k])) for k in np.flatnonzero(row != base)]
-                 for row in codes[1:]]
-        return self._sequence_rows(inputs, base, perts, hidden, step_us, resume)
-
-    def _evaluate_sequence_perturbed(self, inputs: np.ndarray, base: np.ndarray,
-                                     perturbations: Sequence[Perturbation], hidden: bool,
-                                     step_us: int) -> np.ndarray:
-        return self._sequence_rows(inputs, base, list(perturbations), hidden, step_us, False)
-
-    def _sequence_rows(self, inputs: np.ndarray, base: np.ndarray, perts: list, hidden: bool,
-                       step_us: int, resume: bool) -> np.ndarray:
-        """SEQUENCE requests for the base then each perturbation, split to fit replies."""
-        n_read, steps = self._n_read(hidden), len(inputs)
-        reset_us = 0 if resume else self.bench.recurrent.reset_us
-        rows_per = sequence_rows((P.MAX_PAYLOAD - P.SEQUENCE_HEADER) // (2 * steps * n_read),
-                                 steps, step_us, reset_us)
-        if rows_per < 1:
-            raise ConfigError(f"a sequence of {steps} steps x {n_read} readouts does not fit "
-                              f"one reply ({P.MAX_PAYLOAD} bytes): shorten it")
-        out = np.empty((len(perts) + 1, steps, n_read), dtype=np.int64)
-        timing = {"step_us": step_us, "overruns": 0, "max_late_us": 0, "paced_us": 0}
-        row = 0
-        while row <= len(perts):
-            with_base = row == 0
-            chunk = _fitting(perts[max(row - 1, 0):max(row - 1, 0) + rows_per - with_base],
-                             P.MAX_PAYLOAD - 9 - 2 * (len(base) + inputs.size))
-            flags = ((P.E_HIDDEN if hidden else 0) | (0 if with_base else P.E_NO_BASE)
-                     | (P.E_CONTINUE if resume else 0))
-            body = [struct.pack("<BHHI", flags, len(chunk), steps, step_us), _u16(base)]
-            body += [bytes((len(p),)) + b"".join(struct.pack("<Bh", k, d) for k, d in p)
-                     for p in chunk]
-            n_rows = len(chunk) + with_base
-            reply = self.request(P.SEQUENCE, b"".join(body) + _u16(inputs), timeout=sequence_timeout(
-                n_rows, steps, step_us, reset_us, self.link.timeout))
-            overruns, late, paced = struct.unpack_from("<HII", reply, 0)
-            timing["overruns"] += overruns
-            timing["max_late_us"] = max(timing["max_late_us"], late)
-            timing["paced_us"] += paced
-            out[row:row + n_rows] = _readings(reply[P.SEQUENCE_HEADER:], n_rows, steps, n_read)
-            row += n_rows
-        timing["period_us"] = timing.pop("paced_us") / (len(out) * steps)
-        self.sequence_timing = timing
-        return out
-
-    # -- on-chip training ---------------------------------------------------------------
-    def train_onchip(self, job: dict[str, Any],  # type: ignore[override]
-                     on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-        """Run the firmware's own perturbation loop; progress dicts arrive once per epoch.
-
-        On KeyboardInterrupt the device is told to STOP and its final state is returned.
-        """
-        def event(payload: bytes) -> None:
-            if on_progress:
-                on_progress(json.loads(payload))
-
-        payload = json.dumps(job).encode()
-        if len(payload) > P.MAX_PAYLOAD:
-            raise ConfigError(f"the data set is too large for on-chip training ({len(payload)} "
-                              f"bytes > {P.MAX_PAYLOAD})")
-        try:
-            # the firmware stops an on-chip run after host_timeout_ms without a frame
-            keepalive = self.bench.timing.host_timeout_ms / 1000 / 4
-            result = json.loads(self.request(P.TRAIN, payload, timeout=TRAIN_SILENCE_S,
-                                             keepalive=keepalive,
-                                             on_event=event))
-        except KeyboardInterrupt:
-            log.info("interrupted: stopping on-chip training")
-            self.link.port.write(P.encode(P.STOP, 0))
-            raise
-        self.queries += int(result.get("queries", 0))
-        return result
-
-
-def dac_shift(bench: Bench) -> int:
-    """Bits a bench's DAC code is shifted left by to become an MCP4728 code."""
-    return max(MCP4728_BITS - bench.dac.bits, 0)
-
-
-def firmware_config(bench: Bench, shift: int = 0) -> dict[str, Any]:
-    """What CONFIGURE sends: the bench's wiring, converters, limits and timing, with the DAC
-    as the MCP4728 sees it (codes shifted left by `shift` bits)."""
-    b, pins = bench, hardware(bench).gpio_of()
-    return {
-        "layers": list(b.topology.layers), "weights": list(b.wiring.weights),
-        "inputs": list(b.wiring.inputs), "outputs": list(b.wiring.outputs),
-        "hidden": list(b.wiring.hidden),
-        "dac": {"kind": b.dac.kind, "chips": b.dac.chips, "bits": b.dac.bits + shift,
-                "vref": b.dac.vref, "i2c_id": b.dac.i2c_id, "sda": pins["SDA"], "scl": pins["SCL"],
-                "i2c_hz": b.dac.i2c_hz},
-        "adc": {"kind": b.adc.kind, "channels": b.adc.channels, "bits": b.adc.bits,
-                "vref": b.adc.vref, "oversample": b.adc.oversample},
-        "min_code": b.limits.min_code << shift, "max_code": b.max_code << shift,
-        "safe_code": b.safe_code << shift,
-        "settle_us": b.timing.settle_us, "host_timeout_ms": b.timing.host_timeout_ms,
-        "feedback": len(b.recurrent.sources), "reset_pin": pins.get("RESET", -1),
-        "reset_us": b.recurrent.reset_us,
-        "fixed": [[ch, code] for ch, code in b.fixed_channels.items()],
-    }
-
-
-def _fitting(perts: list, room: int) -> list:
-    """The leading perturbations whose encoding (1 + 3 bytes per weight) fits in `room`."""
-    used = 0
-    for i, pert in enumerate(perts):
-        used += 1 + 3 * len(pert)
-        if used > room:
-            if i == 0:
-                raise DeviceError(f"a perturbation of {len(pert)} weights does not fit a request")
-            return perts[:i]
-    return perts
-
-
-def _u16(codes: np.ndarray) -> bytes:
-    return np.ascontiguousarray(codes, dtype="<u2").tobytes()
-
-
-def _readings(reply: bytes, rows: int, patterns: int, n_read: int) -> np.ndarray:
-    want = 2 * rows * patterns * n_read
-    if len(reply) != want:
-        raise DeviceError(f"reply has {len(reply)} bytes of readings, expected {want}")
-    return np.frombuffer(reply, dtype="<u2").reshape(rows, patterns, n_read)

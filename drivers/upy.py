@@ -70,6 +70,11 @@ def sim_board_file(bench: Bench, folder: Path, options: dict[str, Any]) -> Path:
            "noise_seed": options.get("seed", bench.sim.noise_seed),
            "read_noise_volts": options.get("noise", bench.sim.read_noise_volts),
            "normal_quantiles": [round(float(q), 5) for q in quantiles]}
+    if options.get("unique_id"):
+        # what machine.unique_id() says on this board (a Pico: its flash chip's 64-bit ID);
+        # only boards that stand for a bench have one (wphil farm), so upy://'s HELLO, and
+        # with it the byte counts its seeded fault tests draw on, stay as they were
+        cfg["unique_id"] = options["unique_id"]
     path = folder / "sim_board.json"
     path.write_text(json.dumps(cfg))
     return path

@@ -1,7 +1,8 @@
 """Device URLs: pick a backend by scheme, parse and check its query options.
 
 Like pyserial's `serial_for_url`: `mock://`, `upy://`, a port path (`/dev/ttyACM0`,
-`COM3`), `serial://PATH`, `auto`, or pyserial's own `rfc2217://`, `socket://`, `loop://`.
+`COM3`), `serial://PATH`, `auto`, or pyserial's own `rfc2217://`, `socket://`, `loop://`,
+and `labgrid://PLACE` (a place on a labgrid coordinator).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ BACKENDS: dict[str, str] = {
     "rfc2217": "wphil.drivers.serial_device:SerialDevice",
     "socket": "wphil.drivers.serial_device:SerialDevice",
     "loop": "wphil.drivers.serial_device:SerialDevice",
+    "labgrid": "wphil.drivers.labgrid_device:LabgridDevice",
 }
 
 
@@ -63,7 +65,7 @@ def _zero_or_one(text: str) -> int:
 flag = _named("0 or 1", _zero_or_one)
 
 #: schemes whose URL has a path: `serial:///dev/ttyACM0`; every other one is `scheme://?options`
-_WITH_PATH = ("serial",)
+_WITH_PATH = ("serial", "labgrid")
 
 
 def parse_options(url: str, allowed: dict[str, Callable[[str], Any]], scheme: str) -> dict[str, Any]:

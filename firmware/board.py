@@ -44,6 +44,16 @@ def watchdog(timeout_ms):
     return machine.WDT(timeout=min(timeout_ms, 8388))
 
 
+def unique_id():
+    """The board's unique ID as hex: the RP2040 has none of its own, so machine.unique_id()
+    is the 64-bit unique ID of the NOR flash it boots from, read once at boot (pico-sdk
+    pico_unique_id: one flash per RP2040, so one ID per board)."""
+    try:
+        return "".join("%02x" % b for b in machine.unique_id())
+    except Exception:        # a port without it: HELLO then says nothing rather than fail
+        return ""
+
+
 def boot_id():
     b = os.urandom(4)
     return b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24

@@ -280,14 +280,18 @@ class Server:
                                (1 if self.rig.configured else 0) | (2 if self.rig.safe_state else 0))
         if self.digest is None:
             self.digest = version.files_digest(self.board.FIRMWARE_ROOT)
-        return json.dumps({
+        hello = {
             "protocol": PROTOCOL_VERSION, "firmware": version.FIRMWARE_VERSION,
             "files": self.digest, "boot_id": self.boot_id, "board": self.board.NAME,
             "platform": sys.platform, "mpy": getattr(sys.implementation, "_mpy", None),
             "dac_addresses": self.rig.scan(),
             "configured": self.rig.configured, "safe": self.rig.safe_state,
             "max_payload": MAX_PAYLOAD,
-        }).encode()
+        }
+        uid = self.board.unique_id()
+        if uid:                  # a simulated board has one only when the host gave it one
+            hello["unique_id"] = uid
+        return json.dumps(hello).encode()
 
     def configure(self, req, seq):
         short = bytes(req[:1]) == b"["

@@ -32,10 +32,10 @@ def _load():
         bus.attach(0x60 + i, FakeMCP4728(net, 4 * i))
     if cfg["bench"]["adc"]["kind"] == "ads1115":
         bus.attach(0x48, FakeADS1115(net))
-    return net, bus
+    return net, bus, cfg.get("unique_id", "")
 
 
-NETWORK, BUS = _load()
+NETWORK, BUS, _UNIQUE_ID = _load()
 
 
 class FakeRp2040Adc:
@@ -123,6 +123,11 @@ def reset_circuit(pin, us):
 
 def watchdog(timeout_ms):
     return _NoWatchdog()
+
+
+def unique_id():
+    """What machine.unique_id() says, as hex: set per simulated board by the host."""
+    return _UNIQUE_ID
 
 
 def boot_id():

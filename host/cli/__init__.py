@@ -99,10 +99,11 @@ from wphil.cli.board import dac_address_cmd, devices_cmd, flash_cmd  # noqa: E40
 from wphil.cli.check import check_cmd  # noqa: E402
 from wphil.cli.compare import bench, plot  # noqa: E402
 from wphil.cli.emulator import emulator  # noqa: E402
+from wphil.cli.farm import farm  # noqa: E402
 from wphil.cli.lab import calibrate_cmd, power  # noqa: E402
 from wphil.cli.schematic import schematic_cmd  # noqa: E402
 from wphil.cli.train import eval_cmd, info, train  # noqa: E402
 
 for command in (train, info, eval_cmd, flash_cmd, dac_address_cmd, devices_cmd, calibrate_cmd,
-                power, bench, plot, schematic_cmd, check_cmd, emulator):
+                power, bench, plot, schematic_cmd, check_cmd, emulator, farm):
     cli.add_command(command)

@@ -172,16 +172,41 @@ def _verify(port: str, bench: str) -> None:
         raise SystemExit(1)
 
 
+def _labgrid_places(coordinator: str | None, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from wphil.drivers.labgrid_place import coordinator_address, list_places
+
+    places = list_places(coordinator)
+    if as_json:
+        click.echo(json.dumps([asdict(p) for p in places], indent=2))
+        return
+    address = coordinator_address(coordinator)
+    click.echo(f"labgrid places on {address}:" if places else f"labgrid places on {address}: none")
+    for p in places:
+        where = ("no serial port exported" if p.serial is None else
+                 f"{p.serial.exporter} {p.serial.host}:{p.serial.port or '(ser2net when held)'}")
+        state = f"held by {p.holder}" if p.holder else "free"
+        click.echo(f"  labgrid://{p.name:10} {state:24} {where}  {p.comment}".rstrip())
+
+
 @click.command(name="devices")
 @click.option("--port", "ports", multiple=True, help="Also probe this port (not listed by the "
               "OS: a pty, socket://HOST:PORT); repeatable.")
 @click.option("--no-probe", is_flag=True, help="List only; do not open any port.")
 @click.option("--no-visa", is_flag=True, help="Skip the VISA instruments.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def devices_cmd(ports: tuple[str, ...], no_probe: bool, no_visa: bool, as_json: bool) -> None:
+@click.option("--labgrid", "labgrid", is_flag=True, help="List the places on the labgrid "
+              "coordinator (LG_COORDINATOR, or --coordinator) instead, with who holds them.")
+@click.option("--coordinator", metavar="HOST:PORT", help="The labgrid coordinator (--labgrid).")
+def devices_cmd(ports: tuple[str, ...], no_probe: bool, no_visa: bool, as_json: bool,
+                labgrid: bool, coordinator: str | None) -> None:
     """List serial ports (Raspberry Pi Picos first, with what they run) and VISA instruments."""
     from wphil.lab import list_devices, visa_resources
 
+    if labgrid or coordinator:
+        _labgrid_places(coordinator, as_json)
+        return
     if as_json:
         click.echo(json.dumps(list_devices(ports, probe=not no_probe, visa=not no_visa), indent=2))
         return

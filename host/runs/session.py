@@ -130,9 +130,12 @@ def _attach_log(rundir: RunDir) -> logging.Handler:
 
 
 def _summary(spec: RunSpec, state: TrainState, stop_reason: str, firmware: str,
-             device_stats: dict[str, Any] | None = None) -> dict[str, Any]:
+             device_stats: dict[str, Any] | None = None,
+             identity: dict[str, Any] | None = None) -> dict[str, Any]:
     budget = spec.config.max_queries
     return {
+        # which physical bench ran it: the board's machine.unique_id(), its labgrid place
+        "bench_identity": identity or {},
         "task": spec.task, "algo": spec.config.algo, "device": spec.device,
         "firmware": firmware, "bench": spec.bench.name, "profile": spec.bench.profile,
         "seed": spec.config.seed, "epochs": state.epoch, "queries": state.queries,
@@ -145,6 +148,13 @@ def _summary(spec: RunSpec, state: TrainState, stop_reason: str, firmware: str,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "device_stats": device_stats or {},
     }
+
+
+def bench_identity(details: dict[str, Any]) -> dict[str, Any]:
+    """What names the bench a run ran on: the board's unique id (a Pico's flash unique ID,
+    from HELLO), and for labgrid:// the place, its exporter and who held it."""
+    keys = ("unique_id", "place", "exporter", "holder", "coordinator", "port")
+    return {k: details[k] for k in keys if details.get(k) is not None}
 
 
 class _HeldLog(logging.Handler):
@@ -216,6 +226,7 @@ def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
     task = load_task(spec.task)
     last: TrainState | None = copy.deepcopy(state)
     firmware = "?"
+    identity: dict[str, Any] = {}
     written = 0
     discard = False
     log.info("session on %s: task %s, bench %s, algo %s, device %s, from epoch %d", rundir.path,
@@ -228,6 +239,7 @@ def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
                          "dropped and will be recomputed", rundir.dropped_rows)
         with device or open_device(spec.device, spec.bench, wire_log) as device:
             firmware = device.info().firmware
+            identity.update(bench_identity(device.info().details))
             _restore_device_rng(device, spec, state)
             trainer = make_trainer(device, spec.bench, task, spec.config, state)
             last = copy.deepcopy(trainer.state)
@@ -257,7 +269,8 @@ def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
             rundir.save_checkpoint(trainer.state)
             rundir.write_weights(trainer.state.weights, trainer.codes(), spec.bench.topology.layers)
             _write_trajectory(rundir, trainer)
-            summary = _summary(spec, trainer.state, stop_reason, firmware, device.stats())
+            summary = _summary(spec, trainer.state, stop_reason, firmware, device.stats(),
+                               identity)
             rundir.write_summary(summary)
             for name, data in trainer.extra_files().items():     # e.g. the twin's fit
                 (rundir.path / name).write_text(json.dumps(data, indent=1), encoding="utf-8")
@@ -269,7 +282,7 @@ def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
             reason = ("interrupted" if isinstance(exc, KeyboardInterrupt)
                       else "stopped by the caller" if isinstance(exc, GeneratorExit)
                       else f"error: {exc}")
-            rundir.write_summary(_summary(spec, last, reason, firmware))
+            rundir.write_summary(_summary(spec, last, reason, firmware, identity=identity))
         log.info("session stopped by %s: %s", type(exc).__name__, exc)
         log.debug("traceback of the stop", exc_info=True)
         raise

@@ -1,9 +1,10 @@
 """Test tiers that need something outside Python: reported when skipped, fatal in CI.
 
 A tier is skipped with one line when its part is missing (rp2040://: node, rp2040js or the
-MicroPython image; spice://: libngspice). A quiet skip hides that a fresh clone never ran
-them, so the run ends with a line naming each skipped tier and what it needs, and under
-`CI=true` (set by GitHub Actions, GitLab CI and most others) a skipped tier fails the run.
+MicroPython image; spice://: libngspice; labgrid://: labgrid and ser2net). A quiet skip
+hides that a fresh clone never ran them, so the run ends with a line naming each skipped
+tier and what it needs, and under `CI=true` (set by GitHub Actions, GitLab CI and most
+others) a skipped tier fails the run.
 Hooked into pytest by tests/conftest.py.
 """
 
@@ -14,7 +15,7 @@ import os
 import pytest
 
 #: tier -> the start of the skip reason its tests give
-TIERS = {"rp2040://": "rp2040://", "spice://": "spice://"}
+TIERS = {"rp2040://": "rp2040://", "spice://": "spice://", "labgrid://": "labgrid://"}
 _SKIPPED: dict[str, list[str]] = {}
 
 
