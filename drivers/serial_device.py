@@ -428,7 +428,9 @@ class SerialDevice(Device):
             body = [struct.pack("<BHHI", flags, len(chunk), steps, step_us), _u16(base)]
             body += [bytes((len(p),)) + b"".join(struct.pack("<Bh", k, d) for k, d in p)
                      for p in chunk]
-            reply = self.request(P.SEQUENCE, b"".join(body) + _u16(inputs))
+            reply = self.request(P.SEQUENCE, b"".join(body) + _u16(inputs),
+                                 timeout=self._sequence_timeout(len(chunk) + with_base, steps,
+                                                                step_us, resume))
             overruns, late, paced = struct.unpack_from("<HII", reply, 0)
             timing["overruns"] += overruns
             timing["max_late_us"] = max(timing["max_late_us"], late)
@@ -439,6 +441,16 @@ class SerialDevice(Device):
         timing["period_us"] = timing.pop("paced_us") / (len(out) * steps)
         self.sequence_timing = timing
         return out
+
+    #: wall seconds allowed per second of paced sequence time
+    sequence_time_factor = 2.0     # a Pico paces in real time; twice that for margin
+
+    def _sequence_timeout(self, rows: int, steps: int, step_us: int, resume: bool) -> float:
+        """The longest silence a SEQUENCE request may take: the board is busy (and cannot
+        answer a PING) for its rows' reset holds and paced steps, on top of a reply's wait."""
+        reset_us = 0 if resume else self.bench.recurrent.reset_us
+        busy_s = rows * (reset_us + steps * step_us) / 1e6
+        return self.link.timeout + self.sequence_time_factor * busy_s
 
     # -- on-chip training ---------------------------------------------------------------
     def train_onchip(self, job: dict[str, Any],  # type: ignore[override]
