@@ -34,30 +34,32 @@ from wphil.learning import CodeMap, SequenceObjective, load_task
 from wphil.runs.rundir import RunDir
 
 
-def url(seed: int) -> str:
-    return f"rp2040://?seed={100 + seed}&board=rnn-{seed}"
+def url(seed: int, board: str) -> str:
+    """One emulated Pico per seed, `board` with {seed} replaced (--quick: "rnn-quick")."""
+    return f"rp2040://?seed={100 + seed}&board={board.format(seed=seed)}"
 
 
-def train(bench: str, seed: int, epochs: int, out: Path) -> dict:
-    command = [sys.executable, "-m", "wphil", "train", "--device", url(seed), "--bench", bench,
+def train(bench: str, seed: int, epochs: int, out: Path, board: str) -> dict:
+    command = [sys.executable, "-m", "wphil", "train", "--device", url(seed, board), "--bench",
+               bench,
                "--seed", str(seed), "--out", str(out), "--no-progress"]
     command += ["--epochs", str(epochs)] if epochs else []
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - start
-    if done.returncode:
-        raise SystemExit(f"seed {seed}: wphil train failed: {done.stderr.strip()[-500:]}")
-    summary = json.loads((out / "summary.json").read_text())
-    return {"seed": seed, "command": " ".join(command[1:]), "wall_s": wall, "summary": summary}
+    row = {"seed": seed, "command": " ".join(command[1:]), "wall_s": wall}
+    if done.returncode:             # a failed run is a row of the table, not the end of it
+        return dict(row, error=(done.stderr.strip().splitlines() or ["no output"])[-1])
+    return dict(row, summary=json.loads((out / "summary.json").read_text()))
 
 
-def replay(bench_name: str, seed: int, out: Path) -> dict:
+def replay(bench_name: str, seed: int, out: Path, board: str) -> dict:
     """The final codes, replayed once per sequence of the task: scores and pacing."""
     bench = load_bench(bench_name)
     _, codes = RunDir.reopen(out).load_weights()
     lsb = bench.adc.vref / (1 << bench.adc.bits)
     paced, overruns, late = [], 0, 0
-    with open_device(url(seed), bench) as dev:
+    with open_device(url(seed, board), bench) as dev:
         objective = SequenceObjective(dev, bench, load_task(bench.bench.task), CodeMap(bench))
         result = objective.evaluate(codes)
         for s in range(objective.n_patterns):       # one replay each, for its pacing
@@ -74,10 +76,11 @@ def replay(bench_name: str, seed: int, out: Path) -> dict:
             "max_late_us": late}
 
 
-def one_seed(bench: str, seed: int, epochs: int, folder: Path) -> dict:
+def one_seed(bench: str, seed: int, epochs: int, folder: Path, board: str) -> dict:
     out = folder / f"seed-{seed}"
-    row = train(bench, seed, epochs, out)
-    row["replay"] = replay(bench, seed, out)
+    row = train(bench, seed, epochs, out, board)
+    if "error" not in row:
+        row["replay"] = replay(bench, seed, out, board)
     return row
 
 
@@ -88,12 +91,15 @@ def table(bench: str, rows: list[dict]) -> str:
              "seed  stop        epochs   queries  accuracy  RMS LSB   wall s   emulated ms/seq"
              "  period us  overruns  worst late us"]
     for r in rows:
+        if "error" in r:
+            lines.append(f"{r['seed']:>4}  failed: {r['error']}")
+            continue
         s, p = r["summary"], r["replay"]
         lines.append(f"{r['seed']:>4}  {s['stop_reason']:<10} {s['epochs']:>7} {s['queries']:>9,}"
                      f"  {p['accuracy']:>8.3f}  {p['rms_lsb']:>7.1f}  {r['wall_s']:>7.0f}"
                      f"  {p['emulated_us_per_sequence'] / 1000:>16.2f}  {p['period_us']:>9.1f}"
                      f"  {p['overruns']:>8}  {p['max_late_us']:>13}")
-    hit = sum(r["summary"]["stop_reason"] == "converged" for r in rows)
+    hit = sum(r.get("summary", {}).get("stop_reason") == "converged" for r in rows)
     lines.append(f"reached the target: {hit} of {len(rows)} seeds")
     return "\n".join(lines)
 
@@ -116,11 +122,13 @@ def main() -> None:
         seeds = [int(s) for s in args.seeds.split(",")]
     if args.quick:                      # one seed, one epoch: the whole path, not a result
         seeds, args.epochs, args.out, args.json = seeds[:1], 1, None, None
+    board = "rnn-quick" if args.quick else "rnn-{seed}"
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.out or tmp)
         folder.mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(args.jobs) as pool:
-            rows = list(pool.map(lambda s: one_seed(bench.name, s, args.epochs, folder), seeds))
+            rows = list(pool.map(lambda s: one_seed(bench.name, s, args.epochs, folder, board),
+                                 seeds))
     print(table(bench.name, rows))
     if args.json:
         Path(args.json).write_text(json.dumps({"command": " ".join(sys.argv), "rows": rows,
