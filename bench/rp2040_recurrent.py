@@ -5,6 +5,8 @@ come from the emulated clock (the firmware's own ticks_us).
     python bench/rp2040_recurrent.py [--bench delayed-xor] [--seeds 1,3,9] [--epochs N]
         [--jobs 3] [--out DIR] [--json FILE] [--quick]
 
+--json FILE also writes FILE's table as Markdown beside it (FILE with .md).
+
 Each seed runs `wphil train --device "rp2040://?seed=<100+seed>&board=rnn-<seed>" --bench B
 --seed <seed>` (the read-noise seed as bench/sequence_learning.py and `wphil bench learn`
 use; one emulated Pico per seed, so seeds run in parallel), into DIR/seed-<seed>. The table:
@@ -18,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from results_stamp import stamp
 from script_args import add_quick, at_least, usage_errors
 
 from wphil.drivers import load_bench, open_device
@@ -129,10 +131,14 @@ def main() -> None:
         with ThreadPoolExecutor(args.jobs) as pool:
             rows = list(pool.map(lambda s: one_seed(bench.name, s, args.epochs, folder, board),
                                  seeds))
-    print(table(bench.name, rows))
+    text = table(bench.name, rows)
+    print(text)
     if args.json:
-        Path(args.json).write_text(json.dumps({"command": " ".join(sys.argv), "rows": rows,
-                                               "cpu": os.cpu_count()}, indent=1) + "\n")
+        made = stamp()
+        Path(args.json).write_text(json.dumps({"stamp": made, "rows": rows}, indent=1) + "\n")
+        Path(args.json).with_suffix(".md").write_text(
+            f"# {made['command']}   ({made['date']}, {made['commit']}, {made['machine']})\n\n"
+            f"```\n{text}\n```\n")
 
 
 if __name__ == "__main__":
