@@ -91,18 +91,25 @@ def rp2040_sequence_runs(data: dict, problems: Problems) -> str:
     rows, hit = [], 0
     for r in data["rows"]:
         if "error" in r:
-            rows.append([r["seed"], "failed", "—", "—", "—", "—", "—", "—", "—", "—"])
+            rows.append([r["seed"], "failed"] + ["—"] * 9)
             continue
         s, p = r["summary"], r["replay"]
         hit += s["stop_reason"] == "converged"
         rows.append([r["seed"], s["stop_reason"], num(s["epochs"]), num(s["queries"]),
                      f"{100 * p['accuracy']:.0f}%", f"{p['rms_lsb']:.0f}",
                      f"{p['emulated_us_per_sequence'] / 1000:.2f}", f"{p['period_us']:.1f}",
-                     f"{p['overruns']} / {p['max_late_us']}", f"{r['wall_s'] / 60:.0f}"])
+                     f"{p['overruns']} / {p['max_late_us']}", f"{r['wall_s'] / 60:.0f}",
+                     _best(r.get("best"))])
     head = f"**{hit} / {len(rows)}** seeds reached the bench's target.\n\n"
     return head + md_table(["seed", "stop", "epochs", "queries", "accuracy (replay)",
                             "RMS LSB (replay)", "emulated ms per sequence", "step period µs",
-                            "overruns / worst late µs", "wall min"], rows)
+                            "overruns / worst late µs", "wall min",
+                            "lowest loss V² (epoch, accuracy)"], rows)
+
+
+def _best(best: dict | None) -> str:
+    return "—" if not best else (f"{best['loss']:.3f} ({best['epoch']}, "
+                                 f"{100 * best['accuracy']:.0f}%)")
 
 
 def sequence_speed(data: list, problems: Problems) -> str:
