@@ -310,12 +310,9 @@ class AnalogNetwork:
         """A recurrent bench replaying an input sequence (T, n_in) for each weight vector
         (B, n_w): ADC codes (B, T, readouts) sampled at the end of each step, and the
         final neuron state (B, N) (wphil.drivers.dynamics)."""
-        if self._wiring is None:
-            self._wiring = dynamics.Wiring(self.bench)
-        tau = np.array(self.bench.recurrent.tau_us) * np.array(self.board.tau_gain)
+        wiring, vsat, tau, offset = self.dynamics_terms()
         volts = dynamics.trajectories(self.weights(np.atleast_2d(codes)), self.inputs(input_codes),
-                                      self._wiring, np.concatenate(self.vsat), tau, step_us, state,
-                                      offset=np.array(self.board.neuron_offset))
+                                      wiring, vsat, tau, step_us, state, offset=offset)
         n_read = self.bench.n_outputs + (len(self.bench.wiring.hidden) if hidden else 0)
         x = volts[:, :, self._wiring.readout_order[:n_read]] * self.adc_scale
         self._advance_drift(x.shape[0] * x.shape[1])
@@ -325,6 +322,15 @@ class AnalogNetwork:
         np.clip(x, 0, self.adc_full + 0.5, out=x)
         out = x.astype(np.int64)
         return (out if self.dnl_lut is None else self.dnl_lut[out]), volts[:, -1]
+
+    def dynamics_terms(self) -> tuple[dynamics.Wiring, np.ndarray, np.ndarray, np.ndarray]:
+        """A recurrent bench's circuit for wphil.drivers.dynamics: its wiring, and per neuron
+        vsat, the time constant (us) and the input offset (volts), with this board's mismatch."""
+        if self._wiring is None:
+            self._wiring = dynamics.Wiring(self.bench)
+        tau = np.array(self.bench.recurrent.tau_us) * np.array(self.board.tau_gain)
+        return (self._wiring, np.concatenate(self.vsat), tau,
+                np.array(self.board.neuron_offset))
 
     def random_state(self) -> dict[str, Any]:
         """The read-noise generator and the drift walk, JSON-able (for checkpoints)."""

@@ -56,8 +56,10 @@ def sequence_rows(reply_rows: int, steps: int, step_us: int, reset_us: int) -> i
 
 
 def sequence_timeout(rows: int, steps: int, step_us: int, reset_us: int,
-                     reply_timeout: float) -> float | None:
-    """An explicit wait for a SEQUENCE reply that paces longer than half the reply timeout
-    (the board answers no PING meanwhile); None: the link's own timing."""
-    paced_s = rows * (reset_us + steps * step_us) / 1e6
-    return reply_timeout + paced_s if paced_s > reply_timeout / 2 else None
+                     reply_timeout: float, factor: float = 2.0) -> float | None:
+    """An explicit wait for a SEQUENCE reply whose pacing, `factor` wall seconds per paced
+    second (2 for a Pico, which paces in real time; more for an emulated one), is longer
+    than half the reply timeout (the board answers no PING meanwhile); None: the link's
+    own timing."""
+    busy_s = factor * rows * (reset_us + steps * step_us) / 1e6
+    return reply_timeout + busy_s if busy_s > reply_timeout / 2 else None

@@ -16,7 +16,8 @@ URL format: rp2040://[?option=value&...]
 The emulated board (drivers/rp2040_board.py, node + rp2040js) runs MicroPython's rp2 port
 instruction by instruction; its USB CDC port is a pty this backend opens with pyserial as
 it would /dev/ttyACM0. The MCP4728s and the ADC are driven by the same numpy model as
-mock://, one board instance per board_seed.
+mock://, one board instance per board_seed; a recurrent bench's dynamics run on the
+emulated clock (drivers/rp2040_physics.py), so SEQUENCE's pacing is the Pico's own.
 """
 
 from __future__ import annotations
@@ -125,15 +126,12 @@ class Rp2040Device(PtyBoardDevice):
     """The firmware on the emulated Pico, driven through the serial driver."""
 
     scheme = "rp2040"
+    # emulated time runs 6-12x slower than a Pico's on an idle machine (a paced step spins
+    # instruction by instruction), several times more on a loaded one
+    sequence_time_factor = 60.0
 
     def __init__(self, url: str, bench: Bench, **kwargs: Any) -> None:
         opts = self.parse_url(url)
-        if bench.is_recurrent:
-            # its circuit is AnalogNetwork's settled feed-forward levels, computed when a
-            # conversion follows a DAC change: no state, no time between samples
-            raise ConfigError(f"rp2040://: the emulated board's circuit has no dynamics, so "
-                              f"it cannot run the recurrent bench {bench.name!r}: use "
-                              f"mock://, upy:// or spice://")
         self.board, self.release = open_board(opts, bench)
         try:
             if opts.get("flash", 1):

@@ -9,19 +9,20 @@ This process prints `port /dev/pts/N` when the pty exists and `ready` once the e
 Pico's USB CDC port has enumerated, then relays bytes between the pty and node until it
 is terminated or node exits.
 
-Physics: when an ADC conversion follows a DAC change, node sends the DAC codes (fd 3) and
-blocks until the noise-free ADC levels come back (fd 4). They are computed here with the
-numpy model mock:// uses (`AnalogNetwork`, one board instance per board_seed), so the
-emulated CPU is paused while the circuit "settles": one physics, and emulated time is
-unaffected. Read noise, drift and DNL are added per conversion in node, as firmware/sim
-does under the unix port.
+Physics (drivers/rp2040_physics.py): when an ADC conversion needs the network's levels,
+node sends the DAC codes (fd 3) and blocks until the noise-free ADC levels come back (fd 4).
+They are computed here with the numpy model mock:// uses (`AnalogNetwork`, one board
+instance per board_seed), so the emulated CPU is paused meanwhile: one physics, and
+emulated time is unaffected. A recurrent bench's network is integrated on the emulated
+clock instead: node dates DAC updates, reset edges and conversions, and each conversion
+sees the state at its own instant. Read noise, drift and DNL are added per conversion in
+node, as firmware/sim does under the unix port.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import selectors
 import signal
@@ -31,11 +32,11 @@ import tty
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from wphil.drivers.analog import AnalogNetwork, normal_quantiles
 from wphil.drivers.bench import Bench, bench_from_dict
 from wphil.drivers.hardware import ADS1115_ADDRESS, hardware
+from wphil.drivers.rp2040_physics import Physics, make_physics
+
+__all__ = ["Physics", "node_config", "main"]
 
 log = logging.getLogger(__name__)
 
@@ -59,38 +60,6 @@ def dac_addresses(bench: Bench, state: Path, factory: bool) -> list[int]:
     return [DAC_BASE_ADDRESS + i for i in range(bench.dac.chips)]
 
 
-class Physics:
-    """Noise-free ADC levels per ADC channel for the DAC codes of every channel."""
-
-    def __init__(self, bench: Bench, spec: dict[str, Any]) -> None:
-        self.bench = bench
-        self.net = AnalogNetwork(bench, board_seed=spec["board_seed"], read_noise_volts=0.0)
-        self.mid = float(1 << (bench.adc.bits - 1))
-
-    def levels(self, codes: list[int]) -> list[float]:
-        wiring = self.bench.wiring
-        dac = np.asarray(codes, dtype=np.int64)
-        levels = self.net.readout_levels(dac[list(wiring.weights)], dac[list(wiring.inputs)])
-        out = [self.mid] * self.bench.adc.channels
-        for ch, level in zip(list(wiring.outputs) + list(wiring.hidden), levels):
-            out[ch] = float(level)
-        return out
-
-    def node_config(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """What node needs to add noise, drift and DNL per conversion, as firmware/sim does."""
-        b, net = self.bench, self.net
-        scale = (1 << b.adc.bits) / b.adc.vref
-        oversample = b.adc.oversample if b.adc.kind == "rp2040" else 1
-        lut = net.dnl_lut if net.dnl_lut is not None else np.arange(net.adc_full + 1)
-        return {
-            "bits": b.adc.bits, "seed": spec["noise_seed"],
-            "noise_lsb": spec["read_noise_volts"] * scale,
-            "drift_step": spec["drift"] * scale / math.sqrt(1000 * oversample),
-            "quantiles": [round(float(q), 5) for q in normal_quantiles()[8::16]],
-            "dnl_lut": lut.tolist(),
-        }
-
-
 def node_config(spec: dict[str, Any], bench: Bench, physics: Physics) -> dict[str, Any]:
     state = Path(spec["state"])
     addresses = dac_addresses(bench, state, spec.get("factory_dacs", False))
@@ -102,6 +71,9 @@ def node_config(spec: dict[str, Any], bench: Bench, physics: Physics) -> dict[st
                 "scl": hw.signal("SCL").gpio},
         "ads1115": ADS1115_ADDRESS if bench.adc.kind == "ads1115" else None,
         "adc": physics.node_config(spec),
+        # recurrent benches: node dates DAC updates, reset edges and conversions
+        "recurrent": {"reset_gpio": bench.recurrent.reset_pin, "i2c_hz": bench.dac.i2c_hz}
+        if bench.is_recurrent else None,
     }
 
 
@@ -170,15 +142,26 @@ class Relay:
         *lines, self.lines = self.lines.split(b"\n")
         for raw in lines:
             kind, _, rest = raw.decode().partition(" ")
+            log.debug("node: %s", raw)
             if kind == "L":
-                levels = self.physics.levels([int(c) for c in rest.split()])
-                os.write(self.replies, (" ".join(f"{v:.6f}" for v in levels) + "\n").encode())
+                self._reply(self.physics.levels([int(c) for c in rest.split()]))
+            elif kind == "S":
+                self._reply(self.physics.sample(float(rest)))
+            elif kind == "D":
+                t_ns, *codes = rest.split()
+                self.physics.dac(float(t_ns), [int(c) for c in codes])
+            elif kind == "R":
+                t_ns, level = rest.split()
+                self.physics.reset(float(t_ns), level == "1")
             elif kind == "usb":
                 print("ready", flush=True)
             elif kind == "addr":
                 self._save_address(*map(int, rest.split()))
             else:
                 log.info("node: %s", raw.decode(errors="replace"))
+
+    def _reply(self, levels: list[float]) -> None:
+        os.write(self.replies, (" ".join(f"{v:.6f}" for v in levels) + "\n").encode())
 
     def _save_address(self, chip: int, address: int) -> None:
         path = self.state / f"dacs-{self.bench.name}.json"
@@ -193,7 +176,7 @@ def main(spec_path: str) -> None:
     bench = bench_from_dict(spec["bench"], source=spec.get("bench_source", "<bench>"))
     state = Path(spec["state"])
     state.mkdir(parents=True, exist_ok=True)
-    physics = Physics(bench, spec)
+    physics = make_physics(bench, spec)
     config_path = state / "node-config.json"
     config_path.write_text(json.dumps(node_config(spec, bench, physics)))
     master, slave = os.openpty()

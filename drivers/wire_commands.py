@@ -33,6 +33,10 @@ TRAIN_SILENCE_S = 60.0                # longest wait for an on-chip progress fra
 class WireCommands:
     """The Device hooks that become wire requests (codes, evaluations, on-chip training)."""
 
+    #: wall seconds allowed per second of paced sequence time (a Pico paces in real time:
+    #: twice that for margin; rp2040:// sets its emulator's own)
+    sequence_time_factor = 2.0
+
     def _set_codes(self, codes: np.ndarray) -> None:
         self.request(P.SET_CODES, _u16(codes << self.dac_shift))
 
@@ -137,7 +141,7 @@ class WireCommands:
                      for p in chunk]
             n_rows = len(chunk) + with_base
             reply = self.request(P.SEQUENCE, b"".join(body) + _u16(inputs), timeout=sequence_timeout(
-                n_rows, steps, step_us, reset_us, self.link.timeout))
+                n_rows, steps, step_us, reset_us, self.link.timeout, self.sequence_time_factor))
             overruns, late, paced = struct.unpack_from("<HII", reply, 0)
             timing["overruns"] += overruns
             timing["max_late_us"] = max(timing["max_late_us"], late)

@@ -65,7 +65,8 @@ def elapse(us):
 
 
 def reset_circuit(pin, us):
-    """Close the capacitor reset switches (GPIO `pin`, -1: none wired) for `us`.
+    """Close the capacitor reset switches (GPIO `pin`, -1: none wired) for `us`; return
+    the ticks_us() of their release.
 
     The DG412 closes within tON (250 ns max, Maxim DG411/412/413 "Electrical
     Characteristics - Single Supply", Turn-On Time), then Cint empties through RON; the
@@ -76,3 +77,4 @@ def reset_circuit(pin, us):
         switch.value(1)
         time.sleep_us(us)
         switch.value(0)
+    return time.ticks_us()       # the release: where the sequence's first step starts

@@ -1,9 +1,10 @@
 # SEQUENCE: replay an input sequence on a recurrent network, for a base weight vector and
 # a batch of perturbations, pacing the steps with the board's own microsecond timer.
 #
-# Per weight vector: close the capacitor reset switches (unless CONTINUE), then for each
-# step write its input codes, let the circuit run and sample every readout at the step's
-# deadline t0 + (s + 1) * step_us. A step whose work ends after its deadline is an
+# Per weight vector: close the capacitor reset switches (unless CONTINUE; step 0's inputs
+# are written while they are closed), then for each step write its input codes, let the
+# circuit run and sample every readout at the step's deadline t0 + (s + 1) * step_us, t0
+# being the instant the switches opened. A step whose work ends after its deadline is an
 # overrun: it is sampled at once and counted, with the worst lateness; the reply reports
 # both and the paced time, so the host knows the period it really got.
 import struct
@@ -98,24 +99,39 @@ def replay(server, req):
         for k, code in pairs:
             dacs.set(ch[k], code)
         dacs.flush()
+        t0 = None
         if not flags & E_CONTINUE:
-            board.reset_circuit(rig.reset_pin, rig.reset_us)
-        out = _paced(rig, board, inputs, steps, step_us, server.tx, out, readouts, timing)
+            # step 0's inputs go out while the switches still hold the capacitors empty, and
+            # step 0 starts at the release: written after it, they would land a few hundred
+            # us into the step on a Pico (CPU + bus time), with the last row's inputs before
+            rig.apply_inputs(inputs, 0)
+            t0 = board.reset_circuit(rig.reset_pin, rig.reset_us)
+        out = _paced(rig, board, inputs, steps, step_us, server.tx, out, readouts, timing, t0)
         for k, _ in pairs:
             dacs.set(ch[k], base[k])
     struct.pack_into("<HII", server.tx, HEADER_SIZE, min(timing[0], 65535), timing[1], timing[2])
     return out - HEADER_SIZE
 
 
-def _paced(rig, board, inputs, steps, step_us, tx, out, readouts, timing):
+def _paced(rig, board, inputs, steps, step_us, tx, out, readouts, timing, t0):
     ticks_us, ticks_diff, elapse = time.ticks_us, time.ticks_diff, board.elapse
     margin = getattr(board, "SLEEP_MARGIN_US", SLEEP_MARGIN_US)
-    t0 = ticks_us()
+    if t0 is None:               # a board that does not time its reset, or CONTINUE
+        t0 = ticks_us()
     deadline = t0
+    stage, flush, input_ch, n_in = rig.dacs.set, rig.dacs.flush, rig.input_ch, rig.n_in
+    rig.apply_inputs(inputs, 0)              # (written already, unless CONTINUE)
     for s in range(steps):
         deadline = time.ticks_add(deadline, step_us)
-        rig.apply_inputs(inputs, s)
+        if s:
+            flush()      # this step's inputs, staged before the last sample: the bus write
+            # is all that stands between a sample and the next inputs (on a Pico ~100 us
+            # of it at 400 kHz), as the circuit model has them change at the sample instant
         elapse(step_us)
+        if s + 1 < steps:
+            base = (s + 1) * n_in
+            for j in range(n_in):
+                stage(input_ch[j], inputs[base + j])
         late = ticks_diff(ticks_us(), deadline)
         if late > 0:
             timing[0] += 1

@@ -41,7 +41,9 @@ def test_sequences_are_split_to_pace_at_most_ten_seconds_and_a_longer_row_is_ref
     with pytest.raises(ConfigError, match="over the 10 s one SEQUENCE request"):
         sequence_rows(10, 3, 4_000_000, 0)
     assert sequence_timeout(10, 10, 2000, 5000, 2.0) is None            # 0.25 s: the link's own
-    assert sequence_timeout(400, 10, 2000, 5000, 2.0) == pytest.approx(12.0)
+    assert sequence_timeout(400, 10, 2000, 5000, 2.0, factor=1.0) == pytest.approx(12.0)
+    assert sequence_timeout(400, 10, 2000, 5000, 2.0) == pytest.approx(22.0)    # a Pico: 2x
+    assert sequence_timeout(10, 10, 2000, 5000, 2.0, factor=60.0) == pytest.approx(17.0)
 
 
 def test_the_firmware_refuses_a_sequence_over_its_bound_and_changes_nothing() -> None:

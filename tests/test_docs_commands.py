@@ -59,6 +59,8 @@ QUICK: list[tuple[str, list[tuple[str, str]], str]] = [
                               (r"--tasks xor,\S+", "--tasks xor")], r"^wrote \S*learn\.md"),
     (r"bench/sequence_learning\.py ", [(r"--seeds \d+", "--seeds 1 --max-queries 2000")],
      r"converged; median queries"),
+    (r"bench/rp2040_recurrent\.py ", [(r" --.*$", " --quick")],
+     r"reached the target|rp2040:// is not available"),
     (r"bench/bench_sequence\.py ", [(r"(\s+#.*)?$", " --rounds 1 --seconds 0.05")],
      r"sequences/s"),
     (r"^npm ci ", [(r"^npm ci ", "npm ci --dry-run --no-audit --no-fund ")],

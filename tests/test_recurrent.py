@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_cli import wphil
 from wphil.drivers import ConfigError, load_bench, open_device
 from wphil.drivers.analog import AnalogNetwork
 from wphil.drivers.bench import bench_from_dict
@@ -157,19 +156,6 @@ def test_rules_that_need_layers_refuse_a_recurrent_bench_in_one_line(rule: str) 
         with pytest.raises(ConfigError, match=f"rule {rule} needs a feed-forward network") as err:
             make_rule(rule, objective, 0.04, np.random.default_rng(0))
     assert "\n" not in str(err.value)
-
-
-@pytest.mark.slow
-def test_the_emulated_pico_refuses_a_recurrent_bench_before_it_boots(tmp_path: Path) -> None:
-    # rp2040://'s circuit is the settled feed-forward model: it would read a recurrent
-    # network as if it had no feedback and no time constants
-    out = tmp_path / "run"
-    proc = wphil("train", "--bench", "delayed-xor", "--device",
-                 f"rp2040://?state={tmp_path / 'pico'}", "--out", str(out))
-    assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.count("\n") == 1 and "has no dynamics" in proc.stderr
-    assert "use mock://, upy:// or spice://" in proc.stderr
-    assert not out.exists() and not (tmp_path / "pico").exists()
 
 
 def test_a_sequence_task_on_a_feed_forward_bench_is_refused() -> None:

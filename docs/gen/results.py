@@ -86,6 +86,32 @@ def sequence_runs(data: list, problems: Problems) -> str:
                          rows)
 
 
+def rp2040_sequence_runs(data: dict, problems: Problems) -> str:
+    """bench/rp2040_recurrent.py: wphil train per seed on the emulated Pico, then a replay."""
+    rows, hit = [], 0
+    for r in data["rows"]:
+        if "error" in r:
+            rows.append([r["seed"], "failed"] + ["—"] * 9)
+            continue
+        s, p = r["summary"], r["replay"]
+        hit += s["stop_reason"] == "converged"
+        rows.append([r["seed"], s["stop_reason"], num(s["epochs"]), num(s["queries"]),
+                     f"{100 * p['accuracy']:.0f}%", f"{p['rms_lsb']:.0f}",
+                     f"{p['emulated_us_per_sequence'] / 1000:.2f}", f"{p['period_us']:.1f}",
+                     f"{p['overruns']} / {p['max_late_us']}", f"{r['wall_s'] / 60:.0f}",
+                     _best(r.get("best"))])
+    head = f"**{hit} / {len(rows)}** seeds reached the bench's target.\n\n"
+    return head + md_table(["seed", "stop", "epochs", "queries", "accuracy (replay)",
+                            "RMS LSB (replay)", "emulated ms per sequence", "step period µs",
+                            "overruns / worst late µs", "wall min",
+                            "lowest loss V² (epoch, accuracy)"], rows)
+
+
+def _best(best: dict | None) -> str:
+    return "—" if not best else (f"{best['loss']:.3f} ({best['epoch']}, "
+                                 f"{100 * best['accuracy']:.0f}%)")
+
+
 def sequence_speed(data: list, problems: Problems) -> str:
     base = next((r["sequences_per_s"] for r in data if "one per step" in r["mode"]), None)
     rows = [[r["mode"], r["steps"], num(r["sequences_per_s"]), num(r["queries_per_s"]),
@@ -231,6 +257,7 @@ def rp2040_memory(data: dict, problems: Problems) -> str:
 RENDERERS: dict[str, Callable[[Any, Problems], str]] = {
     "convergence": convergence, "learn-summary": learn_summary, "learn-report": learn_report,
     "recurrent-learn": recurrent_learn, "sequence-runs": sequence_runs,
+    "rp2040-sequence-runs": rp2040_sequence_runs,
     "sequence-speed": sequence_speed, "reliability": reliability, "fuzz": fuzz,
     "calibration": calibration, "mock-speed": mock_speed, "upy-speed": upy_speed,
     "spice-speed": spice_speed, "spice-xor-boards": spice_xor_boards,

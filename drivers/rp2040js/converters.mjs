@@ -6,7 +6,12 @@
 // follows a DAC change, the DAC codes go to the Python side (the numpy model mock:// uses,
 // one board instance per board_seed) and its noise-free ADC levels come back; read noise,
 // drift and DNL are added here per conversion, as firmware/sim does.
-import { I2CMode } from './rp.mjs';
+//
+// A recurrent bench's circuit has state that evolves in time, so the Python side is told
+// *when* things happen, in emulated nanoseconds: every DAC update (`D t codes`), every edge
+// of the capacitor reset line (`R t level`), and every conversion asks for the levels at
+// its own instant (`S t`): the bridge integrates the network's dynamics between them.
+import { GPIOPinState, I2CMode } from './rp.mjs';
 import { GpioI2cResponder } from './gpio_i2c.mjs';
 import { Mcp4728 } from './mcp4728.mjs';
 
@@ -97,6 +102,9 @@ export class Bench {
     this.chips = config.chips.map((c, i) => new Mcp4728(i, c.address, c.ldac_gpio, this));
     this.ads = config.ads1115 ? new Ads1115(this) : null;
     this.conversions = 0;
+    this.recurrent = config.recurrent || null;
+    this.busNs = 0;          // bus time of the I2C transfer being decoded (recurrent benches)
+    this.dacPending = -1;    // emulated time a DAC update lands, not yet sent (recurrent)
   }
 
   /** The devices answering at a 7-bit address. */
@@ -111,6 +119,18 @@ export class Bench {
     for (const chip of this.chips) chip.mcu = mcu;
     this.attachI2c(mcu.i2c[this.config.i2c.bus]);
     this.gpio = new GpioI2cResponder(mcu, this.config.i2c.sda, this.config.i2c.scl, this);
+    if (this.recurrent && this.recurrent.reset_gpio >= 0) {
+      const pin = mcu.gpio[this.recurrent.reset_gpio];
+      let closed = false;
+      pin.addListener(() => {
+        // the DG412s close while the line is driven high (a pull-down holds it low)
+        const high = pin.value === GPIOPinState.High;
+        if (high === closed) return;
+        closed = high;
+        this.syncDac();
+        this.link.send(`R ${mcu.clock.nanos} ${high ? 1 : 0}`);
+      });
+    }
     const adc = mcu.adc;
     const stock = adc.onADCRead;
     adc.onADCRead = (channel) => {
@@ -130,7 +150,16 @@ export class Bench {
     let targets = [];
     let written = [];
     const flush = () => {
-      if (written.length) for (const t of targets) t.write(written);
+      if (written.length) {
+        // rp2040js moves I2C bytes in no emulated time; on the wire the transfer lasts
+        // (address + data bytes) x 9 clocks + Start/Stop at the bus clock, and a DAC update
+        // lands at its end: recurrent benches date it there (a sample before that instant
+        // cannot happen on a Pico, whose CPU waits for the transfer)
+        if (this.recurrent) this.busNs = ((written.length + 1) * 9 + 2) * 1e9 / this.recurrent.i2c_hz;
+        for (const t of targets) t.write(written);
+        this.busNs = 0;
+        this.syncDac();
+      }
       written = [];
     };
     i2c.onStart = () => {
@@ -161,11 +190,29 @@ export class Bench {
 
   dacChanged() {
     this.dirty = true;
+    if (this.recurrent) {
+      this.dacPending = this.mcu.clock.nanos + this.busNs;
+      if (!this.busNs) this.syncDac();      // an LDAC edge, not an I2C transfer
+    }
+  }
+
+  /** Recurrent benches: tell the bridge the DAC codes and the instant they took effect. */
+  syncDac() {
+    if (this.dacPending < 0) return;
+    const codes = this.chips.flatMap((c) => c.codes);
+    this.link.send(`D ${this.dacPending} ${codes.join(' ')}`);
+    this.dacPending = -1;
   }
 
   /** One ADC conversion of `channel`: the network's level plus drift, noise, DNL. */
   convert(channel) {
-    if (this.dirty) {
+    if (this.recurrent) {
+      // the state at this instant: the bridge integrates the dynamics up to it
+      this.syncDac();
+      this.link.send(`S ${this.mcu.clock.nanos}`);
+      this.levels = this.link.receive().split(' ').map(Number);
+      this.dirty = false;
+    } else if (this.dirty) {
       const codes = this.chips.flatMap((c) => c.codes);
       this.link.send(`L ${codes.join(' ')}`);
       this.levels = this.link.receive().split(' ').map(Number);
