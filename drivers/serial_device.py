@@ -50,6 +50,14 @@ from wphil.drivers.faults import FaultSpec, FaultState, FaultyPort
 from wphil.drivers.hardware import hardware
 from wphil.drivers.link import WRONG_ARCH, WRONG_ARCH_HINT, Link, LinkLost
 from wphil.drivers.ports import explain_open_error, find_pico, usb_serial_number
+from wphil.drivers.sim_seeds import (
+    SIM_OPTIONS,
+    parse_sim_options,
+    sim_board_payload,
+    sim_seeds,
+    split_sim_options,
+)
+from wphil.drivers.sim_seeds import applies as sim_seeds_apply
 from wphil.drivers.urls import natural, non_negative, parse_options
 from wphil.drivers.wirelog import WireLog
 from wphil.firmware import protocol as P
@@ -89,6 +97,7 @@ class SerialDevice(Device):
                                  self.fault_hooks())
         self.wire_log = WireLog(wire_log) if wire_log else None
         self.recoveries = 0
+        self.sim_seeds = self.sim_seeds_of(url, bench)
         self.port_name = self.resolve_port(url)
         self.usb_serial = usb_serial_number(self.port_name)
         self.port = self._open_port(self.port_name)
@@ -103,10 +112,15 @@ class SerialDevice(Device):
     @classmethod
     def parse_url(cls, url: str) -> dict[str, Any]:
         if url.startswith("serial://"):
-            opts = parse_options(url, OPTIONS, scheme="serial")
+            opts = parse_options(url, {**OPTIONS, **SIM_OPTIONS}, scheme="serial")
             FaultSpec.parse(opts.get("faults", ""))
             return opts
-        return {}
+        return parse_sim_options(url)
+
+    def sim_seeds_of(self, url: str, bench: Bench) -> dict[str, int] | None:
+        """The board instance a simulated board on this line is to be (drivers/sim_seeds.py);
+        a board process we start ourselves (upy://, rp2040://) has its own."""
+        return sim_seeds(self.parse_url(url), bench)
 
     @classmethod
     def check_bench(cls, bench: Bench, onchip: bool = False) -> None:
@@ -130,7 +144,7 @@ class SerialDevice(Device):
             return find_pico()
         if url.startswith("serial://"):
             return url[len("serial://"):].split("?", 1)[0]
-        return url
+        return split_sim_options(url)[0]       # pyserial's handlers refuse options not theirs
 
     def _open_port(self, name: str) -> serial.SerialBase:
         if self.faults.vanished():
@@ -186,6 +200,18 @@ class SerialDevice(Device):
                               f"{hello.get('protocol')}); this wphil needs firmware "
                               f"{FIRMWARE_VERSION} (protocol {P.PROTOCOL_VERSION}): run `wphil flash`")
         return hello
+
+    def simulate(self, hello: dict[str, Any], keep: bool) -> None:
+        """Tell a simulated board which board instance to be, before CONFIGURE: afresh on
+        the first connect (a new job: as a board process started for it), kept if it already
+        is that one on a reconnect (after an MCU reset the circuit and its noise carry on)."""
+        if self.sim_seeds is None or not sim_seeds_apply(hello, self.port_name, self.sim_seeds):
+            return
+        reply = json.loads(self.link.request(P.SIM_BOARD, sim_board_payload(self.bench,
+                                                                            self.sim_seeds, keep)))
+        log.info("%s simulates board_seed %d, noise seed %d%s", self.port_name,
+                 self.sim_seeds["board_seed"], self.sim_seeds["noise_seed"],
+                 "" if reply.get("changed") else " (already)")
 
     def configure(self) -> None:
         try:
@@ -278,6 +304,7 @@ class SerialDevice(Device):
             if not first:
                 log.warning("%s was reset (boot id %08x -> %08x): configuring it again",
                             self.port_name, self.hello["boot_id"], hello["boot_id"])
+            self.simulate(hello, keep=not first)
             self.configure()
         if (reset or hello.get("safe")) and not np.all(self._codes == self.bench.safe_code):
             # reset, or went safe after host silence

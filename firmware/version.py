@@ -4,8 +4,9 @@
 import binascii
 import hashlib
 
-# 0.2.0: SEQUENCE (recurrent benches); 0.2.1: atomic requests; 0.2.2: HELLO "mpy"
-FIRMWARE_VERSION = "0.2.2"
+# 0.2.0: SEQUENCE (recurrent benches); 0.2.1: atomic requests; 0.2.2: HELLO "mpy";
+# 0.2.3: SIM_BOARD (a simulated board takes its board instance from the host)
+FIRMWARE_VERSION = "0.2.3"
 
 # the modules copied to a board ("main" stays source: MicroPython boots main.py)
 MODULES = ("main", "version", "protocol", "stdio", "board", "server", "rig", "onchip",
