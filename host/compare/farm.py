@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import logging
 import multiprocessing
+import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 #: a job that took down this many benches is recorded as an error run, not queued again
 MAX_BENCH_FAILURES = 2
 _GLOB = "*?["
+_URL_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|/|COM\d+$|auto$")
 
 
 class FarmDown(DeviceError):
@@ -73,7 +75,7 @@ def bench_urls(device: str) -> list[str] | None:
             return None
         urls = [device.strip()]
     else:
-        urls = [u.strip() for u in device.split(",")]
+        urls = _split(device)
     if not all(urls):
         raise ConfigError(f"--device {device!r}: an empty bench in the list")
     twice = sorted({u for u in urls if urls.count(u) > 1})
@@ -83,6 +85,20 @@ def bench_urls(device: str) -> list[str] | None:
     if "auto" in urls:
         raise ConfigError("--device: `auto` is whichever Pico is found first; name each "
                           "bench's port in a farm")
+    return urls
+
+
+def _split(device: str) -> list[str]:
+    """The comma-separated benches; a comma inside a URL's options (faults=drop:0.01,flip:0.01)
+    stays in it: a piece that does not start a URL (SCHEME://, /PATH, COMn) continues the
+    previous URL's query."""
+    urls: list[str] = []
+    for piece in device.split(","):
+        piece = piece.strip()
+        if urls and "?" in urls[-1] and piece and not _URL_START.match(piece):
+            urls[-1] += "," + piece
+        else:
+            urls.append(piece)
     return urls
 
 
@@ -148,8 +164,10 @@ def run_farm(jobs: list[Job], benches: list[str],
             if on_result:
                 on_result(result)
 
-    # spawn: the workers are started from the bench threads (fork there could copy a held lock)
-    context = multiprocessing.get_context("spawn")
+    # forkserver: the workers are started from the bench threads, where a fork could copy a
+    # lock another thread holds; the server imports the grid's modules once for all of them
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["wphil.compare.benchmark"])
     with ProcessPoolExecutor(max_workers=len(benches), mp_context=context) as pool:
         workers = [threading.Thread(target=_work, name=f"bench-{i}",
                                     args=(state, jobs, queue, pool, record, failures))
