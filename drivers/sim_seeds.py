@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from wphil.drivers.bench import Bench
 from wphil.drivers.urls import natural
@@ -30,14 +29,19 @@ SIM_BOARD_NAME = "sim"          # what HELLO's `board` says on firmware/sim
 
 
 def split_sim_options(url: str) -> tuple[str, dict[str, str]]:
-    """(the URL without seed/board_seed, those options as given)."""
-    if "?" not in url:
+    """(the URL without seed/board_seed, those options as given); the other options are
+    kept byte for byte (faults=drop:0.1,flip:0.1 stays unescaped)."""
+    base, _, query = url.partition("?")
+    if not query:
         return url, {}
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    sim = {k: v for k, v in pairs if k in SIM_OPTIONS}
-    rest = urlencode([(k, v) for k, v in pairs if k not in SIM_OPTIONS])
-    return urlunsplit(parts._replace(query=rest)), sim
+    kept, sim = [], {}
+    for item in query.split("&"):
+        name, _, value = item.partition("=")
+        if name in SIM_OPTIONS:
+            sim[name] = value
+        else:
+            kept.append(item)
+    return base + ("?" + "&".join(kept) if kept else ""), sim
 
 
 def parse_sim_options(url: str) -> dict[str, int]:
