@@ -68,8 +68,7 @@ def main() -> None:
         farm = json.loads((outs["farm"] / "learn.json").read_text())["benches"]
     same = grids["farm"] == grids["serial"] == grids["one-bench"]
     result = {**stamp(), "grid": " ".join(grid), "benches": args.benches,
-              "devices": {k: v.replace(urls[0], "serial:///dev/pts/A") if k == "one-bench"
-                          else v for k, v in devices.items()},
+              "devices": devices,
               "runs": len(grids["farm"]), "identical": same,
               "wall_s": {k: round(v, 1) for k, v in wall.items()},
               "speedup_vs_serial": round(wall["serial"] / wall["farm"], 2),

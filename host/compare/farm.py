@@ -104,11 +104,10 @@ def _split(device: str) -> list[str]:
 
 def _places(pattern: str) -> list[str]:
     """labgrid://PATTERN on the coordinator: the matching places, with the pattern's options."""
-    try:
-        from wphil.drivers.labgrid_place import expand_places
-    except ImportError:
+    expand_places = _labgrid_expander()
+    if expand_places is None:
         raise ConfigError(f"--device {pattern}: a labgrid place pattern needs labgrid:// "
-                          "support (pip install 'wphil[labgrid]')") from None
+                          "support (pip install 'wphil[labgrid]')")
     query = pattern.partition("?")[2]
     coordinator = parse_qs(query).get("coordinator", [None])[0]
     places = expand_places(pattern, coordinator)
@@ -116,6 +115,18 @@ def _places(pattern: str) -> list[str]:
         raise ConfigError(f"--device {pattern}: no labgrid place matches "
                           "(wphil devices --labgrid lists them)")
     return [f"{p}?{query}" if query else p for p in places]
+
+
+def _labgrid_expander() -> Callable[..., list[str]] | None:
+    """labgrid's `expand_places(pattern, coordinator)`, imported only for a pattern."""
+    import importlib
+
+    for module in ("wphil.drivers.labgrid_place", "wphil.drivers.labgrid"):
+        try:
+            return importlib.import_module(module).expand_places
+        except (ImportError, AttributeError):
+            continue
+    return None
 
 
 class _Queue:
