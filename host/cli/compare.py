@@ -36,7 +36,7 @@ from wphil.compare import (
     run_grid,
     summarize,
 )
-from wphil.compare.benchmark import FARM, bench_job_url
+from wphil.compare.benchmark import FARM
 from wphil.compare.farm import bench_urls, run_farm
 from wphil.drivers.errors import ConfigError
 
@@ -190,9 +190,14 @@ def _check_same_grid(earlier: list[dict[str, Any]], device: str, first_seed: int
     for run in earlier:
         given = (run.get("device", DEFAULT_DEVICE), run.get("first_seed", 0))
         if given != (device, first_seed):
-            raise ConfigError(f"--resume: {out / RUNS_FILE} ran on --device {given[0]} "
-                              f"--first-seed {given[1]}, not {device} {first_seed}; resume "
+            was, now = (_as_device(d) for d in (given[0], device))
+            raise ConfigError(f"--resume: {out / RUNS_FILE} ran on --device {was} "
+                              f"--first-seed {given[1]}, not {now} {first_seed}; resume "
                               "with those, or use another --out")
+
+
+def _as_device(device: str) -> str:
+    return "(a farm of benches)" if device == FARM else device
 
 
 class _StatusLine:
@@ -244,7 +249,7 @@ def _meta(started: datetime, budgets: dict[str, int], seeds: int, jobs: int, dev
             "rule_settings": {f"{t}/{r}": v for (t, r), v in RULE_SETTINGS.items()},
             "device": device, "first_seed": first_seed,
             "seed_range": [first_seed, first_seed + seeds - 1],
-            "device_urls": (bench_job_url("BENCH", 0) if benches else job_url(device, 0))
+            "device_urls": ("BENCH?seed=100&board_seed=1" if benches else job_url(device, 0))
             .replace("seed=100&", "seed=100+SEED&") + "+SEED"}
 
 

@@ -148,6 +148,11 @@ class _Queue:
             self.in_flight += 1
             return self.pending.popleft()
 
+    def stop(self) -> None:
+        with self.cond:
+            self.pending.clear()
+            self.cond.notify_all()
+
     def finish(self, index: int | None = None) -> None:
         """A job ended; `index` if it goes back to the front of the queue."""
         with self.cond:
@@ -180,13 +185,17 @@ def run_farm(jobs: list[Job], benches: list[str],
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["wphil.compare.benchmark"])
     with ProcessPoolExecutor(max_workers=len(benches), mp_context=context) as pool:
-        workers = [threading.Thread(target=_work, name=f"bench-{i}",
+        workers = [threading.Thread(target=_work, name=f"bench-{i}", daemon=True,
                                     args=(state, jobs, queue, pool, record, failures))
                    for i, state in enumerate(states)]
         for worker in workers:
             worker.start()
-        for worker in workers:
-            worker.join()
+        try:
+            for worker in workers:
+                worker.join()
+        except KeyboardInterrupt:       # no bench takes another job; the runs written stay
+            queue.stop()
+            raise
     if queue.pending:
         why = "; ".join(f"{s.url}: {s.failure}" for s in states)
         raise FarmDown(f"every bench failed, {len(queue.pending)} of {len(jobs)} runs left "
