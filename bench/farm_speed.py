@@ -31,7 +31,7 @@ from script_args import add_quick, at_least
 from wphil.drivers.standing_board import standing_boards
 
 OUT = REPO / "bench" / "results" / "farm"
-GRID = ["--tasks", "xor", "--rules", "wp,pat,nelder-mead", "--seeds", "6"]
+GRID = ["--tasks", "xor", "--rules", "wp,wp-central,powell", "--seeds", "6"]
 QUICK_GRID = ["--tasks", "xor", "--rules", "wp", "--seeds", "2", "--max-queries", "300"]
 #: what a run measured; the rest (wall_s, bench, url, bench_identity, device) is where and how long
 MEASURED = ("status", "stop_reason", "queries", "channel_reads", "loss", "accuracy", "epochs",

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 #: a job that took down this many benches is recorded as an error run, not queued again
 MAX_BENCH_FAILURES = 2
 _GLOB = "*?["
+#: imported once by the workers' fork server (a missing optional one is skipped)
+PRELOAD = ("wphil.compare.benchmark", "scipy.optimize", "cma")
 _URL_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|/|COM\d+$|auto$")
 
 
@@ -182,8 +184,10 @@ def run_farm(jobs: list[Job], benches: list[str],
 
     # forkserver: the workers are started from the bench threads, where a fork could copy a
     # lock another thread holds; the server imports the grid's modules once for all of them
+    # (a peer's first run imports its optimizer: scipy.optimize alone took 4 s of a 5 s
+    # Nelder-Mead run on a busy machine, which every bench's worker would pay again)
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["wphil.compare.benchmark"])
+    context.set_forkserver_preload(list(PRELOAD))
     with ProcessPoolExecutor(max_workers=len(benches), mp_context=context) as pool:
         workers = [threading.Thread(target=_work, name=f"bench-{i}", daemon=True,
                                     args=(state, jobs, queue, pool, record, failures))
