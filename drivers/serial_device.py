@@ -10,7 +10,9 @@ URL format: PORT | serial://PORT[?option=value&...] | auto | rfc2217://HOST:PORT
     retries=N (a request is given up after N retries and at least S seconds),
     reconnect=S (how long connecting may take, and a request from its first failure to
     its reply, reconnects and re-configures included), faults=..., fault_seed=N (fault
-    injection, see drivers/faults.py).
+    injection, see drivers/faults.py), seed=N, board_seed=N (the board instance a
+    simulated board behind the line is to be, drivers/sim_seeds.py; these two on every
+    serial URL, socket:// and rfc2217:// included).
 
 On open: the handshake (protocol and firmware versions must match this wphil), then the
 bench's wiring, limits and timing are sent (CONFIGURE). The firmware drives 12-bit MCP4728s;
@@ -67,7 +69,7 @@ log = logging.getLogger(__name__)
 
 OPTIONS: dict[str, Callable[[str], Any]] = {
     "timeout": reply_timeout, "retries": natural, "reconnect": non_negative, "faults": str,
-    "fault_seed": natural}
+    "fault_seed": natural, **SIM_OPTIONS}       # seed, board_seed: drivers/sim_seeds.py
 _VALUES = P.MAX_PAYLOAD // 2          # u16 readings per reply
 MCP4728_BITS = 12                     # the only DAC the firmware drives
 TRAIN_SILENCE_S = 60.0                # longest wait for an on-chip progress frame
@@ -112,7 +114,7 @@ class SerialDevice(Device):
     @classmethod
     def parse_url(cls, url: str) -> dict[str, Any]:
         if url.startswith("serial://"):
-            opts = parse_options(url, {**OPTIONS, **SIM_OPTIONS}, scheme="serial")
+            opts = parse_options(url, OPTIONS, scheme="serial")
             FaultSpec.parse(opts.get("faults", ""))
             return opts
         return parse_sim_options(url)
