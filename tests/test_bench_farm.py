@@ -86,7 +86,7 @@ def test_a_bench_that_dies_mid_job_hands_the_job_to_another_which_runs_it_once(t
 def test_resume_runs_only_the_missing_jobs_on_whatever_benches_are_given(tmp_path,
                                                                          boards) -> None:
     out = tmp_path / "grid"
-    args = ["bench", "learn", *GRID, "--seeds", "3", "--out", str(out)]
+    args = ["bench", "learn", *GRID, "--seeds", "2", "--out", str(out)]
     wphil(*args, "--device", f"{boards[0].url},{boards[1].url}", check=True)
     lines = (out / "runs.jsonl").read_text().splitlines()
     kept = lines[0]
@@ -94,8 +94,8 @@ def test_resume_runs_only_the_missing_jobs_on_whatever_benches_are_given(tmp_pat
     wphil(*args, "--device", boards[2].url, "--resume", check=True)
     runs = _runs(out)
     assert json.dumps(runs[0]) == kept
-    assert sorted(r["seed"] for r in runs) == [0, 1, 2]
-    assert all(r["bench"] == boards[2].url for r in runs[1:])
+    assert sorted(r["seed"] for r in runs) == [0, 1]
+    assert runs[1]["bench"] == boards[2].url
     assert _measured(runs) == _measured([json.loads(line) for line in lines])
 
 

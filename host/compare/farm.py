@@ -18,6 +18,7 @@ are already written, for `--resume`.
 from __future__ import annotations
 
 import collections
+import importlib
 import logging
 import multiprocessing
 import re
@@ -30,6 +31,7 @@ from urllib.parse import parse_qs
 
 from wphil.compare.benchmark import (
     BENCH_FAILED,
+    PEERS,
     SIMULATED,
     Job,
     job_key,
@@ -43,8 +45,10 @@ log = logging.getLogger(__name__)
 #: a job that took down this many benches is recorded as an error run, not queued again
 MAX_BENCH_FAILURES = 2
 _GLOB = "*?["
-#: imported once by the workers' fork server (a missing optional one is skipped)
-PRELOAD = ("wphil.compare.benchmark", "scipy.optimize", "cma")
+#: imported before the workers are forked, when the grid has peers: a peer's first run
+#: imports its optimizer (scipy.optimize alone took 4 s of a 5 s Nelder-Mead run on a busy
+#: machine), which every bench's worker would pay again
+PRELOAD = ("scipy.optimize", "cma")
 _URL_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|/|COM\d+$|auto$")
 
 
@@ -121,8 +125,6 @@ def _places(pattern: str) -> list[str]:
 
 def _labgrid_expander() -> Callable[..., list[str]] | None:
     """labgrid's `expand_places(pattern, coordinator)`, imported only for a pattern."""
-    import importlib
-
     for module in ("wphil.drivers.labgrid_place", "wphil.drivers.labgrid"):
         try:
             return importlib.import_module(module).expand_places
@@ -182,13 +184,14 @@ def run_farm(jobs: list[Job], benches: list[str],
             if on_result:
                 on_result(result)
 
-    # forkserver: the workers are started from the bench threads, where a fork could copy a
-    # lock another thread holds; the server imports the grid's modules once for all of them
-    # (a peer's first run imports its optimizer: scipy.optimize alone took 4 s of a 5 s
-    # Nelder-Mead run on a busy machine, which every bench's worker would pay again)
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(PRELOAD))
-    with ProcessPoolExecutor(max_workers=len(benches), mp_context=context) as pool:
+    _preload(jobs)
+    # fork, every worker at once, from this thread before the bench threads exist (a fork
+    # from a thread could copy a lock another one holds): the workers start at once, with
+    # what this process has imported
+    with ProcessPoolExecutor(max_workers=len(benches),
+                             mp_context=multiprocessing.get_context("fork")) as pool:
+        for future in [pool.submit(int) for _ in benches]:
+            future.result()
         workers = [threading.Thread(target=_work, name=f"bench-{i}", daemon=True,
                                     args=(state, jobs, queue, pool, record, failures))
                    for i, state in enumerate(states)]
@@ -206,6 +209,15 @@ def run_farm(jobs: list[Job], benches: list[str],
                        f"({why}); the finished runs are saved: fix the benches and run again "
                        "with --resume")
     return [r for r in results if r is not None], states
+
+
+def _preload(jobs: list[Job]) -> None:
+    peers = any(job.rule in PEERS for job in jobs)
+    for module in ("wphil.drivers.serial_device", "wphil.drivers.upy") + (PRELOAD if peers else ()):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            log.debug("not preloaded: %s", module)
 
 
 def _work(state: BenchState, jobs: list[Job], queue: _Queue, pool: ProcessPoolExecutor,
