@@ -91,13 +91,18 @@ def main() -> None:
         print(f"wrote {OUT / 'farm_speed.json'}, {OUT / 'farm_speed.md'}")
 
 
+def rounds_text(r: dict) -> str:
+    return "; ".join(f"{name} {', '.join(map(str, walls))}"
+                     for name, walls in r["wall_s_every_round"].items())
+
+
 def markdown(r: dict) -> str:
     w = r["wall_s"]
     return "\n".join([
         f"`{r['command']}` — {r['date']}, commit {r['commit']}, {r['machine']}", "",
         f"Grid: `wphil bench learn {r['grid']}` ({r['runs']} runs), on {r['benches']} standing "
         "simulated boards (firmware under the MicroPython unix port, one pty each).", "",
-        f"Best of {r['rounds']} interleaved rounds (every round: {r['wall_s_every_round']}).", "",
+        f"Best of {r['rounds']} interleaved rounds (every round, s: {rounds_text(r)}).", "",
         "| device | wall s | farm speedup |", "|---|---:|---:|",
         f"| `upy://` (serial, a board process per job) | {w['serial']} | "
         f"{r['speedup_vs_serial']}x |",

@@ -201,13 +201,15 @@ def fit_circuit(data: dict, problems: Problems) -> str:
 def farm_speed(data: dict, problems: Problems) -> str:
     """bench/farm_speed.py: the same grid serially, on one standing board, on the farm."""
     wall = data["wall_s"]
+    rounds = "; ".join(f"{name} {', '.join(map(str, walls))}"
+                       for name, walls in data["wall_s_every_round"].items())
     rows = [["`upy://`, serial (a board process per job)", num(wall["serial"]),
              f"{data['speedup_vs_serial']:.2f}x"],
             ["one standing board", num(wall["one-bench"]), f"{data['speedup_vs_one_bench']:.2f}x"],
             [f"farm of {data['benches']} standing boards", num(wall["farm"]), "—"]]
     head = (f"`wphil bench learn {data['grid']}`: {data['runs']} runs; identical grid on all "
             f"three: **{'yes' if data['identical'] else 'NO'}**. Best of {data['rounds']} "
-            f"interleaved rounds (every round, s: {data['wall_s_every_round']}); load average "
+            f"interleaved rounds (every round, s: {rounds}); load average "
             f"before and after: {data['load_average_before_after']}.\n\n")
     return head + md_table(["device", "wall s", "farm speedup"], rows)
 
