@@ -28,7 +28,7 @@ def _load():
         cfg = json.load(f)
     bus = FakeI2C()
     net, bus.devices = _build(cfg)
-    return cfg, net, bus
+    return net, bus
 
 
 def _build(cfg):
@@ -42,7 +42,8 @@ def _build(cfg):
     return net, devices
 
 
-_FILE_CFG, NETWORK, BUS = _load()
+NETWORK, BUS = _load()
+_QUANTILES = NETWORK.quantiles      # the file's normal quantiles (SIM_BOARD does not send them)
 SIM_CFG = None          # the SIM_BOARD description the board was last built from (None: the file)
 SIM_KEYS = ("bench", "board", "noise_seed", "read_noise_volts", "keep")
 
@@ -66,7 +67,7 @@ def simulate(cfg):
         return False
     if not isinstance(cfg["noise_seed"], int) or isinstance(cfg["noise_seed"], bool):
         raise TypeError("noise_seed must be an int")
-    full = {"normal_quantiles": _FILE_CFG.get("normal_quantiles")}
+    full = {"normal_quantiles": _QUANTILES}
     full.update(cfg)
     net, devices = _build(full)
     NETWORK, BUS.devices, SIM_CFG = net, devices, cfg
