@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_cli import wphil
+from tests.test_first_hour import cli
 from wphil.compare.benchmark import FARM, bench_job_url, make_jobs, run_job
 from wphil.compare.farm import bench_urls
 from wphil.drivers.errors import ConfigError
@@ -121,19 +122,19 @@ def test_when_every_bench_fails_the_grid_stops_with_exit_1_and_keeps_its_runs(tm
     ("upy://?timeout=5,serial:///dev/pts/0?speed=2", "unknown option 'speed'"),
 ])
 def test_a_bad_bench_in_the_list_is_refused_in_one_line_before_anything_is_written(
-        tmp_path, device, message) -> None:
-    proc = wphil("bench", "learn", *GRID, "--seeds", "1", "--device", device,
-                 "--out", str(tmp_path / "grid"))
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], proc.stderr
+        tmp_path, capsys, device, message) -> None:
+    code, _, err = cli(capsys, "bench", "learn", *GRID, "--seeds", "1", "--device", device,
+                       "--out", str(tmp_path / "grid"))
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], err
     assert not (tmp_path / "grid").exists()
 
 
-def test_jobs_is_refused_with_a_farm(tmp_path) -> None:
-    proc = wphil("bench", "learn", *GRID, "--device", "upy://,upy://?timeout=5", "--jobs", "2",
-                 "--out", str(tmp_path / "grid"))
-    assert proc.returncode == 2 and "one job per bench" in proc.stderr
+def test_jobs_is_refused_with_a_farm(tmp_path, capsys) -> None:
+    code, _, err = cli(capsys, "bench", "learn", *GRID, "--device", "upy://,upy://?timeout=5",
+                       "--jobs", "2", "--out", str(tmp_path / "grid"))
+    assert code == 2 and "one job per bench" in err
     assert not (tmp_path / "grid").exists()
 
 
