@@ -28,6 +28,8 @@ from wphil.drivers.deadlines import Deadline
 from wphil.drivers.errors import ConfigError, DeviceError, FirmwareError
 from wphil.drivers.hardware import hardware
 from wphil.drivers.link import WRONG_ARCH, WRONG_ARCH_HINT, LinkLost
+from wphil.drivers.sim_seeds import applies as sim_seeds_apply
+from wphil.drivers.sim_seeds import sim_board_payload
 from wphil.drivers.wire_commands import _u16
 from wphil.firmware import protocol as P
 from wphil.firmware.version import FIRMWARE_VERSION
@@ -88,6 +90,18 @@ class BoardStrategy:
                               f"{FIRMWARE_VERSION} (protocol {P.PROTOCOL_VERSION}): run `wphil flash`")
         return hello
 
+    def simulate(self, hello: dict[str, Any], keep: bool) -> None:
+        """Tell a simulated board which board instance to be, before CONFIGURE: afresh on
+        the first connect (a new job: as a board process started for it), kept if it already
+        is that one on a reconnect (after an MCU reset the circuit and its noise carry on)."""
+        if self.sim_seeds is None or not sim_seeds_apply(hello, self.port_name, self.sim_seeds):
+            return
+        reply = json.loads(self.link.request(P.SIM_BOARD, sim_board_payload(self.bench,
+                                                                            self.sim_seeds, keep)))
+        log.info("%s simulates board_seed %d, noise seed %d%s", self.port_name,
+                 self.sim_seeds["board_seed"], self.sim_seeds["noise_seed"],
+                 "" if reply.get("changed") else " (already)")
+
     def configure(self) -> None:
         try:
             config = short_config(firmware_config(self.bench, self.dac_shift))
@@ -139,6 +153,7 @@ class BoardStrategy:
             if not first:
                 log.warning("%s was reset (boot id %08x -> %08x): configuring it again",
                             self.port_name, self.hello["boot_id"], hello["boot_id"])
+            self.simulate(hello, keep=not first)
             self.configure()
         if (reset or hello.get("safe")) and not np.all(self._codes == self.bench.safe_code):
             # reset, or went safe after host silence

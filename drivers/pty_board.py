@@ -16,6 +16,10 @@ class PtyBoardDevice(SerialDevice):
     scheme = "?"          # for messages: the URL scheme of the backend
     board = None
 
+    def sim_seeds_of(self, url: str, bench) -> None:  # noqa: ANN001
+        """The board process was started with its board instance: nothing to send."""
+        return None
+
     def resolve_port(self, url: str) -> str:  # type: ignore[override]
         return self.board.port if self.board else url
 

@@ -10,7 +10,9 @@ URL format: PORT | serial://PORT[?option=value&...] | auto | rfc2217://HOST:PORT
     retries=N (a request is given up after N retries and at least S seconds),
     reconnect=S (how long connecting may take, and a request from its first failure to
     its reply, reconnects and re-configures included), faults=..., fault_seed=N (fault
-    injection, see drivers/faults.py).
+    injection, see drivers/faults.py), seed=N, board_seed=N (the board instance a
+    simulated board behind the line is to be, drivers/sim_seeds.py; these two on every
+    serial URL, socket:// and rfc2217:// included).
 
 On open: the handshake (protocol and firmware versions must match this wphil), then the
 bench's wiring, limits and timing are sent (CONFIGURE). The firmware drives 12-bit MCP4728s;
@@ -59,6 +61,7 @@ from wphil.drivers.errors import DeviceError, DeviceTimeout, FirmwareError
 from wphil.drivers.faults import FaultSpec, FaultState, FaultyPort
 from wphil.drivers.link import Link, LinkLost
 from wphil.drivers.ports import explain_open_error, find_pico, usb_serial_number
+from wphil.drivers.sim_seeds import SIM_OPTIONS, parse_sim_options, sim_seeds, split_sim_options
 from wphil.drivers.urls import natural, non_negative, parse_options
 from wphil.drivers.wire_commands import WireCommands
 from wphil.drivers.wirelog import WireLog
@@ -68,7 +71,7 @@ log = logging.getLogger(__name__)
 
 OPTIONS: dict[str, Callable[[str], Any]] = {
     "timeout": reply_timeout, "retries": natural, "reconnect": non_negative, "faults": str,
-    "fault_seed": natural}
+    "fault_seed": natural, **SIM_OPTIONS}       # seed, board_seed: drivers/sim_seeds.py
 
 
 class SerialDevice(BoardStrategy, WireCommands, Device):
@@ -91,6 +94,7 @@ class SerialDevice(BoardStrategy, WireCommands, Device):
                                  self.fault_hooks())
         self.wire_log = WireLog(wire_log) if wire_log else None
         self.recoveries = 0
+        self.sim_seeds = self.sim_seeds_of(url, bench)
         self.port_name = self.resolve_port(url)
         self.usb_serial = usb_serial_number(self.port_name)
         self.port = self._open_port(self.port_name)
@@ -108,7 +112,12 @@ class SerialDevice(BoardStrategy, WireCommands, Device):
             opts = parse_options(url, OPTIONS, scheme="serial")
             FaultSpec.parse(opts.get("faults", ""))
             return opts
-        return {}
+        return parse_sim_options(url)
+
+    def sim_seeds_of(self, url: str, bench: Bench) -> dict[str, int] | None:
+        """The board instance a simulated board on this line is to be (drivers/sim_seeds.py);
+        a board process we start ourselves (upy://, rp2040://) has its own."""
+        return sim_seeds(self.parse_url(url), bench)
 
     def fault_hooks(self) -> Any:
         """Device-side fault actions (MCU reset, unplug); plain serial ports have none."""
@@ -120,7 +129,7 @@ class SerialDevice(BoardStrategy, WireCommands, Device):
             return find_pico()
         if url.startswith("serial://"):
             return url[len("serial://"):].split("?", 1)[0]
-        return url
+        return split_sim_options(url)[0]       # pyserial's handlers refuse options not theirs
 
     def _open_port(self, name: str) -> serial.SerialBase:
         if self.faults.vanished():

@@ -54,11 +54,13 @@ STOP = const(0x0A)
 EXIT = const(0x0B)
 STATUS = const(0x0C)
 SEQUENCE = const(0x0D)
+SIM_BOARD = const(0x0E)  # simulated boards only (firmware/sim): which board instance to be
 
 COMMAND_NAMES = {
     HELLO: "HELLO", CONFIGURE: "CONFIGURE", SET_CODES: "SET_CODES", EVALUATE: "EVALUATE",
     PERTURB: "PERTURB", SET_CHANNEL: "SET_CHANNEL", SAFE: "SAFE", PING: "PING",
     TRAIN: "TRAIN", STOP: "STOP", EXIT: "EXIT", STATUS: "STATUS", SEQUENCE: "SEQUENCE",
+    SIM_BOARD: "SIM_BOARD",
 }
 
 # EVALUATE / PERTURB request flags (first payload byte)

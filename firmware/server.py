@@ -43,6 +43,7 @@ from protocol import (
     SEQUENCE,
     SET_CHANNEL,
     SET_CODES,
+    SIM_BOARD,
     STATUS,
     STOP,
     SYNC0,
@@ -88,6 +89,7 @@ class Server:
             EVALUATE: self.evaluate, PERTURB: self.perturb, SET_CHANNEL: self.set_channel,
             SAFE: self.safe, PING: self.ping, STATUS: self.status, TRAIN: self.train,
             STOP: self.stop, EXIT: self.exit, SEQUENCE: self.sequence,
+            SIM_BOARD: self.sim_board,
         }
 
     # -- loop ----------------------------------------------------------------------------
@@ -447,6 +449,23 @@ class Server:
         _length(req, 0, "STOP")
         self.stop_requested = self.training
         return self.put_json({"training": self.training})
+
+    def sim_board(self, req, seq):
+        # A simulated board (firmware/sim) becomes the board instance the host describes; a
+        # real board has no `simulate` and refuses. A new instance is a new board: the rig
+        # starts unconfigured, as after power-on (the host then sends CONFIGURE).
+        simulate = getattr(self.board, "simulate", None)
+        if simulate is None:
+            raise ProtoError(ERR_UNKNOWN_COMMAND, "SIM_BOARD: board %s is not simulated"
+                             % self.board.NAME)
+        cfg = json_object(req, "SIM_BOARD")
+        try:
+            changed = simulate(cfg)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ProtoError(ERR_BAD_PAYLOAD, "SIM_BOARD: %s %s" % (type(exc).__name__, exc))
+        if changed:
+            self.rig = Rig(self.board)
+        return self.put_json({"changed": changed})
 
     def exit(self, req, seq):
         _length(req, 0, "EXIT")

@@ -6,7 +6,8 @@ import hashlib
 
 # 0.2.0: SEQUENCE (recurrent benches); 0.2.1: atomic requests; 0.2.2: HELLO "mpy";
 # 0.2.3: the on-chip training loop compiled (kernels.py)
-# 0.3.0 (protocol 2): brief HELLO, short-form CONFIGURE, SEQUENCE duration bound
+# 0.3.0 (protocol 2): brief HELLO, short-form CONFIGURE, SEQUENCE duration bound, SIM_BOARD
+# (a simulated board takes its board instance from the host)
 FIRMWARE_VERSION = "0.3.0"
 
 # the modules copied to a board ("main" stays source: MicroPython boots main.py)

@@ -33,7 +33,7 @@ def test_a_scheme_keeps_its_own_options_and_the_job_adds_its_seeds() -> None:
     ("spice://?board_seed=3", "--device spice://?board_seed=3: bench learn sets board_seed per job"),
     ("mock://?seed=7", "--device mock://?seed=7: bench learn sets seed per job"),
     ("upy://?speed=9", "--device upy://?speed=9: "),
-    ("/dev/ttyACM0", "--device /dev/ttyACM0: "),
+    ("serial:///dev/ttyACM0?speed=9", "--device serial:///dev/ttyACM0?speed=9: "),  # a farm
 ])
 def test_a_device_that_cannot_take_the_jobs_seeds_is_refused_in_one_line(tmp_path, device,
                                                                           message) -> None:

@@ -254,7 +254,24 @@ def rp2040_memory(data: dict, problems: Problems) -> str:
                      "with an on-chip TRAIN run set up"], rows, "---|---|---|---:|---:")
 
 
+def farm_speed(data: dict, problems: Problems) -> str:
+    """bench/farm_speed.py: the same grid serially, on one standing board, on the farm."""
+    wall = data["wall_s"]
+    rounds = "; ".join(f"{name} {', '.join(map(str, walls))}"
+                       for name, walls in data["wall_s_every_round"].items())
+    rows = [["`upy://`, serial (a board process per job)", num(wall["serial"]),
+             f"{data['speedup_vs_serial']:.2f}x"],
+            ["one standing board", num(wall["one-bench"]), f"{data['speedup_vs_one_bench']:.2f}x"],
+            [f"farm of {data['benches']} standing boards", num(wall["farm"]), "—"]]
+    head = (f"`wphil bench learn {data['grid']}`: {data['runs']} runs; identical grid on all "
+            f"three: **{'yes' if data['identical'] else 'NO'}**. Best of {data['rounds']} "
+            f"interleaved rounds (every round, s: {rounds}); load average "
+            f"before and after: {data['load_average_before_after']}.\n\n")
+    return head + md_table(["device", "wall s", "farm speedup"], rows)
+
+
 RENDERERS: dict[str, Callable[[Any, Problems], str]] = {
+    "farm-speed": farm_speed,
     "convergence": convergence, "learn-summary": learn_summary, "learn-report": learn_report,
     "recurrent-learn": recurrent_learn, "sequence-runs": sequence_runs,
     "rp2040-sequence-runs": rp2040_sequence_runs,

@@ -26,16 +26,52 @@ def _load():
         raise SystemExit("WPHIL_SIM_BOARD must name the simulated board's JSON file")
     with open(path) as f:
         cfg = json.load(f)
-    net = native.load("network").SimNetwork(cfg)
     bus = FakeI2C()
-    for i in range(cfg["bench"]["dac"]["chips"]):
-        bus.attach(0x60 + i, FakeMCP4728(net, 4 * i))
-    if cfg["bench"]["adc"]["kind"] == "ads1115":
-        bus.attach(0x48, FakeADS1115(net))
+    net, bus.devices = _build(cfg)
     return net, bus, cfg.get("unique_id", "")
 
 
+def _build(cfg):
+    """The analog network of a board description and the chips on its I2C bus."""
+    net = native.load("network").SimNetwork(cfg)
+    devices = {}
+    for i in range(cfg["bench"]["dac"]["chips"]):
+        devices[0x60 + i] = FakeMCP4728(net, 4 * i)
+    if cfg["bench"]["adc"]["kind"] == "ads1115":
+        devices[0x48] = FakeADS1115(net)
+    return net, devices
+
+
 NETWORK, BUS, _UNIQUE_ID = _load()
+_QUANTILES = NETWORK.quantiles      # the file's normal quantiles (SIM_BOARD does not send them)
+SIM_CFG = None          # the SIM_BOARD description the board was last built from (None: the file)
+SIM_KEYS = ("bench", "board", "noise_seed", "read_noise_volts", "keep")
+
+
+def simulate(cfg):
+    """SIM_BOARD: become the board instance `cfg` describes (bench tables, mismatch instance
+    "board", "noise_seed", optional "read_noise_volts": the file's keys, drawn by the host
+    for the job's board_seed), exactly as a board process started with that file would be:
+    new circuit, new chips, the noise generator reseeded. With "keep": true and the same
+    description as the last one, nothing changes (a host configuring again after an MCU
+    reset: the circuit and its noise carry on, as on a bench). Returns whether the board
+    changed; raises (KeyError, TypeError, ValueError) before any change."""
+    global NETWORK, SIM_CFG
+    for key in cfg:
+        if key not in SIM_KEYS:
+            raise ValueError("unknown key %s" % key)
+    keep = cfg.pop("keep", False)
+    if not isinstance(keep, bool):
+        raise TypeError("keep must be true or false")
+    if keep and cfg == SIM_CFG:
+        return False
+    if not isinstance(cfg["noise_seed"], int) or isinstance(cfg["noise_seed"], bool):
+        raise TypeError("noise_seed must be an int")
+    full = {"normal_quantiles": _QUANTILES}
+    full.update(cfg)
+    net, devices = _build(full)
+    NETWORK, BUS.devices, SIM_CFG = net, devices, cfg
+    return True
 
 
 class FakeRp2040Adc:

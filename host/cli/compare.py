@@ -36,6 +36,8 @@ from wphil.compare import (
     run_grid,
     summarize,
 )
+from wphil.compare.benchmark import FARM
+from wphil.compare.farm import bench_urls, run_farm
 from wphil.drivers.errors import ConfigError
 
 QUICK = {"tasks": "xor", "seeds": 3, "max_queries": 20_000}
@@ -78,7 +80,10 @@ def bench() -> None:
 @click.option("--device", default=DEFAULT_DEVICE, show_default=True,
               help="Simulated backend every run uses: mock://, upy://, spice://, rp2040://, "
               "with options of its own if any (upy://?timeout=5); each run gets its own "
-              "board: seed=100+SEED&board_seed=1+SEED are added per run.")
+              "board: seed=100+SEED&board_seed=1+SEED are added per run. Or a farm: a "
+              "comma-separated list of bench URLs (serial ports, socket://, labgrid://PLACE, "
+              "simulated schemes) or a labgrid place pattern (labgrid://bench*): one job per "
+              "bench at a time, a failing bench's job goes to another.")
 @click.option("--first-seed", type=click.IntRange(0, 2**31), default=0, show_default=True,
               help="First seed: the runs use seeds N .. N+SEEDS-1 (boards nobody tuned on).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
@@ -106,7 +111,11 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
     rule_names, profile_names = _names(rules, "--rules"), _names(profiles, "--profile")
     seeds = seeds or (QUICK["seeds"] if quick else 10)
     max_queries = max_queries or (QUICK["max_queries"] if quick else None)
-    check_grid(task_names, rule_names, profile_names, device)
+    benches = bench_urls(device)
+    if benches and jobs > 1:
+        raise click.UsageError(f"--jobs {jobs}: a farm of benches runs one job per bench at a "
+                               "time; leave --jobs out")
+    check_grid(task_names, rule_names, profile_names, device, benches or ())
     budgets = {t: max_queries or BUDGETS[t] for t in task_names}
     if resume and out is None:
         raise click.UsageError("--resume needs the --out directory of the stopped grid")
@@ -118,10 +127,11 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"--out {out}: cannot create it: {exc.strerror}") from None
-    job_list = make_jobs(task_names, rule_names, seeds, profile_names, budgets, device,
+    grid_device = FARM if benches else device
+    job_list = make_jobs(task_names, rule_names, seeds, profile_names, budgets, grid_device,
                          first_seed)
     earlier = _load_runs(out / RUNS_FILE) if resume else []
-    _check_same_grid(earlier, device, first_seed, out)
+    _check_same_grid(earlier, grid_device, first_seed, out)
     # start the file afresh, or keep just its whole lines (a stopped grid may have left half
     # of one at the end)
     (out / RUNS_FILE).write_text("".join(json.dumps(r) + "\n" for r in earlier))
@@ -140,14 +150,19 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
             bar.update()
             status.update(result)
 
+        states = []
         if report_only:
             results = [r for r in earlier if job_key(r) in wanted]
+        elif benches:
+            results, states = run_farm(job_list, benches, done, earlier)
         else:
             results = run_grid(job_list, jobs, done, earlier)
-    meta = _meta(started, budgets, seeds, jobs, device, first_seed)
+    meta = _meta(started, budgets, seeds, jobs, device, first_seed, benches)
+    if states:
+        meta["benches"] = [s.as_dict() for s in states]
     summary = summarize(results)
     goal_rows = goals(summary)
-    table = markdown(summary, goal_rows, meta)
+    table = markdown(summary, goal_rows, meta) + _bench_lines(meta.get("benches", []))
     click.echo(table, nl=False)
     written = _write(out, table, {**meta, "summary": summary, "goals": goal_rows,
                                   "curves": curves(results), "runs": _runs(results)})
@@ -175,9 +190,14 @@ def _check_same_grid(earlier: list[dict[str, Any]], device: str, first_seed: int
     for run in earlier:
         given = (run.get("device", DEFAULT_DEVICE), run.get("first_seed", 0))
         if given != (device, first_seed):
-            raise ConfigError(f"--resume: {out / RUNS_FILE} ran on --device {given[0]} "
-                              f"--first-seed {given[1]}, not {device} {first_seed}; resume "
+            was, now = (_as_device(d) for d in (given[0], device))
+            raise ConfigError(f"--resume: {out / RUNS_FILE} ran on --device {was} "
+                              f"--first-seed {given[1]}, not {now} {first_seed}; resume "
                               "with those, or use another --out")
+
+
+def _as_device(device: str) -> str:
+    return "(a farm of benches)" if device == FARM else device
 
 
 class _StatusLine:
@@ -201,8 +221,21 @@ class _StatusLine:
                    f"{eta / 60:.0f} min to go", err=True)
 
 
+def _bench_lines(benches: list[dict[str, Any]]) -> str:
+    """A farm's benches under the table: what each ran, and which failed and why."""
+    if not benches:
+        return ""
+    lines = ["", "Benches (one job at a time each):", ""]
+    for b in benches:
+        uid = b.get("identity", {}).get("unique_id")
+        state = "healthy" if b["healthy"] else f"UNHEALTHY: {b['failure']}"
+        lines.append(f"- `{b['url']}`{f' (unique_id {uid})' if uid else ''}: {b['jobs']} runs, "
+                     f"{state}")
+    return "\n".join(lines) + "\n"
+
+
 def _meta(started: datetime, budgets: dict[str, int], seeds: int, jobs: int, device: str,
-          first_seed: int) -> dict[str, Any]:
+          first_seed: int, benches: list[str] | None = None) -> dict[str, Any]:
     argv = ["wphil", *sys.argv[1:]] if Path(sys.argv[0]).name in ("wphil", "__main__.py") \
         else ["wphil", "bench", "learn"]
     return {"command": shlex.join(argv), "date": started.strftime("%Y-%m-%d %H:%M"),
@@ -216,8 +249,8 @@ def _meta(started: datetime, budgets: dict[str, int], seeds: int, jobs: int, dev
             "rule_settings": {f"{t}/{r}": v for (t, r), v in RULE_SETTINGS.items()},
             "device": device, "first_seed": first_seed,
             "seed_range": [first_seed, first_seed + seeds - 1],
-            "device_urls": job_url(device, 0).replace("seed=100&", "seed=100+SEED&")
-            + "+SEED"}
+            "device_urls": ("BENCH?seed=100&board_seed=1" if benches else job_url(device, 0))
+            .replace("seed=100&", "seed=100+SEED&") + "+SEED"}
 
 
 def _version(package: str) -> str:

@@ -32,7 +32,7 @@ import numpy as np
 from wphil.compare.peers import DeviceLoss, initial_weights
 from wphil.compare.registry import PEERS, make_peer
 from wphil.drivers import check_url, load_bench, open_device
-from wphil.drivers.errors import ConfigError
+from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.urls import scheme_of
 from wphil.learning import RULES, CodeMap, Objective, TrainConfig, load_task, make_trainer
 
@@ -87,12 +87,14 @@ class Job:
     rule: str
     seed: int
     max_queries: int
-    device: str = DEFAULT_DEVICE        # the backend, as given to --device
+    device: str = DEFAULT_DEVICE        # the backend, as given to --device (a farm: FARM)
     first_seed: int = 0                 # the grid's first seed (recorded; checked on resume)
+    bench: str = ""                     # a farm: the URL of the bench the job runs on
 
     @property
     def url(self) -> str:
-        return job_url(self.device, self.seed)
+        return bench_job_url(self.bench, self.seed) if self.bench else job_url(self.device,
+                                                                               self.seed)
 
     @property
     def board_seed(self) -> int:
@@ -103,16 +105,35 @@ class Job:
 JOB_OPTIONS = ("seed", "board_seed")
 #: backends that simulate a board instance per board_seed (a real board has one instance)
 SIMULATED = ("mock", "upy", "spice", "rp2040")
+#: Job.device of a bench farm's jobs (host/compare/farm.py): a job's result does not depend on
+#: which bench ran it, so a farm's grid is resumed on any list of benches
+FARM = "farm"
+#: a farm job's status when its bench failed under it (it goes back to the queue)
+BENCH_FAILED = "bench-failed"
 
 
 def job_url(device: str, seed: int) -> str:
     """The URL of the board the job with this seed runs on: `device` (a scheme, with any
     options of its own) plus the job's read-noise seed (100 + seed) and board instance
-    (1 + seed). The one place a job is mapped to a device (a bench farm would pick from
-    a list of URLs here)."""
+    (1 + seed). A bench farm's jobs go through `bench_job_url` instead."""
     if scheme_of(device) not in SIMULATED or "://" not in device:
         raise ConfigError(f"--device {device}: bench learn gives every run its own simulated "
-                          "board; valid: " + ", ".join(f"{s}://" for s in SIMULATED))
+                          "board; valid: " + ", ".join(f"{s}://" for s in SIMULATED) + ", or a "
+                          "comma-separated list of benches (a farm)")
+    return _with_seeds(device, seed)
+
+
+def bench_job_url(bench: str, seed: int) -> str:
+    """A farm bench's URL for the job with this seed: a simulated scheme as `job_url`; any
+    other URL (a serial port, socket://, labgrid://) gets the same seed options, which a
+    simulated board behind it takes as its board instance (SIM_BOARD, drivers/sim_seeds.py)
+    and a real board ignores."""
+    if scheme_of(bench) == "serial" and "://" not in bench:
+        bench = f"serial://{bench}"          # a port name has no room for options
+    return _with_seeds(bench, seed)
+
+
+def _with_seeds(device: str, seed: int) -> str:
     base, _, query = device.partition("?")
     for name, _ in parse_qsl(query, keep_blank_values=True):
         if name in JOB_OPTIONS:
@@ -131,9 +152,9 @@ def kind_of(rule: str) -> str:
 
 
 def check_grid(tasks: Iterable[str], rules: Iterable[str], profiles: Iterable[str],
-               device: str = DEFAULT_DEVICE) -> None:
-    """Reject unknown names, naming the valid ones, and a device URL that cannot take a
-    job's seeds or drive a task's bench (before any run starts)."""
+               device: str = DEFAULT_DEVICE, benches: Iterable[str] = ()) -> None:
+    """Reject unknown names, naming the valid ones, and a device URL (or a farm's bench
+    URL) that cannot take a job's seeds or drive a task's bench (before any run starts)."""
     from wphil.drivers.profiles import PROFILES
 
     for what, given, valid in (("task", tasks, TASK_BENCH), ("rule", rules, ALL_RULES),
@@ -145,13 +166,14 @@ def check_grid(tasks: Iterable[str], rules: Iterable[str], profiles: Iterable[st
     for rule in rules:
         if rule in PEERS:
             make_peer(rule)          # a missing optional package is reported now
-    url = job_url(device, 0)
-    for task in tasks:
-        for profile in profiles:
-            try:
-                check_url(url, bench=load_bench(TASK_BENCH[task], profile))
-            except ConfigError as exc:
-                raise ConfigError(f"--device {device}: {exc}") from None
+    urls = [bench_job_url(b, 0) for b in benches] or [job_url(device, 0)]
+    for url, given in zip(urls, list(benches) or [device]):
+        for task in tasks:
+            for profile in profiles:
+                try:
+                    check_url(url, bench=load_bench(TASK_BENCH[task], profile))
+                except ConfigError as exc:
+                    raise ConfigError(f"--device {given}: {exc}") from None
 
 
 def make_jobs(tasks: Iterable[str], rules: Iterable[str], seeds: int, profiles: Iterable[str],
@@ -184,7 +206,7 @@ def _run_rule(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, fl
         st = trainer.state
         return {"stop_reason": trainer.stop_reason, "queries": st.queries, "loss": st.loss,
                 "accuracy": st.accuracy, "epochs": st.epoch,
-                **_channel_reads(device, st.queries)}, points
+                **_channel_reads(device, st.queries), **_identity(device)}, points
 
 
 def _run_peer(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, float]]]:
@@ -197,7 +219,7 @@ def _run_peer(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, fl
         lo, hi = objective.codemap.weight_bounds()
         result = make_peer(job.rule).run(loss, initial_weights(objective, d.init_scale, job.seed),
                                          lo, hi, job.seed, d.init_scale)
-        reads = _channel_reads(device, result.queries)
+        reads = {**_channel_reads(device, result.queries), **_identity(device)}
     best, points = np.inf, []
     for point in result.history:                     # incumbent (best-so-far) loss
         best = min(best, point.loss)
@@ -218,6 +240,14 @@ def _channel_reads(device, queries: int) -> dict[str, int]:  # noqa: ANN001
     return {"channel_reads": device.channel_reads}
 
 
+def _identity(device) -> dict[str, Any]:  # noqa: ANN001
+    """Which board the run was on, as its handshake said (serial devices): firmware `board`
+    (pico, sim), `unique_id` where the firmware reports it, `boot_id`, the port."""
+    details = device.info().details
+    found = {k: details[k] for k in ("board", "unique_id", "boot_id", "port") if k in details}
+    return {"bench_identity": found} if found else {}
+
+
 def run_job(job: Job) -> dict[str, Any]:
     """One run of the grid, as a JSON-ready dict (status "n/a" if the rule cannot run there,
     "error" with the exception if it raised: counted as a failed run, never dropped)."""
@@ -236,13 +266,22 @@ def run_job(job: Job) -> dict[str, Any]:
     runner = _run_peer if job.rule in PEERS else _run_rule
     try:
         result, points = runner(job, bench, task)
+    except DeviceError as exc:
+        if not job.bench:               # one device for the grid: an error like any other
+            return _failed(job, out, exc, start)
+        log.warning("%s: bench %s failed: %s", job, job.bench, exc)   # it goes back to the queue
+        return {**out, "status": BENCH_FAILED, "why": f"{type(exc).__name__}: {exc}"}
     except Exception as exc:            # one broken run must not cost the rest of the grid
-        log.exception("%s: the run failed", job)
-        return {**out, "status": "error", "why": f"{type(exc).__name__}: {exc}",
-                "wall_s": round(time.perf_counter() - start, 4)}
+        return _failed(job, out, exc, start)
     wall = time.perf_counter() - start
     return {**out, "status": "ok", **result, "converged": result["stop_reason"] == "converged",
             "wall_s": round(wall, 4), "curve": _curve(points, query_grid(job.max_queries))}
+
+
+def _failed(job: Job, out: dict[str, Any], exc: Exception, start: float) -> dict[str, Any]:
+    log.exception("%s: the run failed", job)
+    return {**out, "status": "error", "why": f"{type(exc).__name__}: {exc}",
+            "wall_s": round(time.perf_counter() - start, 4)}
 
 
 def job_key(run: dict[str, Any] | Job) -> tuple:

@@ -1,0 +1,117 @@
+"""`bench learn` spread over a farm of simulated benches against the same grid run serially.
+
+    python bench/farm_speed.py [--quick] [--benches 3] [--rounds 3]
+
+Starts standing simulated boards (the firmware under the MicroPython unix port, each on a
+pty: drivers/standing_board.py) and runs the same grid three ways, one after the other:
+`--device upy://` (serial: a board process per job), `--device URL` (one standing board:
+the farm's per-job cost without its parallelism) and `--device URL,URL,URL` (the farm).
+Checks that the runs measured the same (queries, losses, curves: every field but wall
+times and where it ran) and writes the wall times and speedups to
+bench/results/farm/farm_speed.json and .md, with each grid's learn.md next to them (the
+last round's). Wall times on a shared machine move with its load: the three are run in
+interleaved rounds, the best of each is compared, and the load average is recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from results_stamp import REPO, stamp
+from script_args import add_quick, at_least
+
+from wphil.drivers.standing_board import standing_boards
+
+OUT = REPO / "bench" / "results" / "farm"
+GRID = ["--tasks", "xor", "--rules", "wp,wp-central,powell", "--seeds", "6"]
+QUICK_GRID = ["--tasks", "xor", "--rules", "wp", "--seeds", "2", "--max-queries", "300"]
+#: what a run measured; the rest (wall_s, bench, url, bench_identity, device) is where and how long
+MEASURED = ("status", "stop_reason", "queries", "channel_reads", "loss", "accuracy", "epochs",
+            "evaluations", "restarts", "converged", "curve")
+
+
+def run_grid(grid: list[str], device: str, out: Path) -> float:
+    """Wall seconds of `wphil bench learn` on `device`, writing into `out`."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "wphil", "bench", "learn", *grid, "--device", device,
+                    "--out", str(out), "--no-progress"], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def measured(out: Path) -> dict[str, dict]:
+    runs = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
+    return {f"{r['rule']}/{r['seed']}": {k: r.get(k) for k in MEASURED} for r in runs}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_quick(parser)
+    parser.add_argument("--benches", type=at_least(2), default=3, help="standing boards")
+    parser.add_argument("--rounds", type=at_least(1), default=3, help="interleaved rounds")
+    args = parser.parse_args()
+    rounds = 1 if args.quick else args.rounds
+    grid = QUICK_GRID if args.quick else GRID
+    with tempfile.TemporaryDirectory() as tmp, standing_boards(args.benches) as boards:
+        outs = {name: (Path(tmp) if args.quick else OUT) / name
+                for name in ("serial", "one-bench", "farm")}
+        urls = [b.url for b in boards]
+        devices = {"serial": "upy://", "one-bench": urls[0], "farm": ",".join(urls)}
+        load = [round(x, 2) for x in os.getloadavg()]
+        walls: dict[str, list[float]] = {name: [] for name in outs}
+        same = True
+        for _ in range(rounds):
+            for name, out in outs.items():
+                shutil.rmtree(out, ignore_errors=True)
+                walls[name].append(round(run_grid(grid, devices[name], out), 1))
+            grids = {name: measured(out) for name, out in outs.items()}
+            same = same and grids["farm"] == grids["serial"] == grids["one-bench"]
+        load_after = [round(x, 2) for x in os.getloadavg()]
+        farm = json.loads((outs["farm"] / "learn.json").read_text())["benches"]
+    wall = {name: min(w) for name, w in walls.items()}
+    result = {**stamp(), "grid": " ".join(grid), "benches": args.benches,
+              "devices": devices,
+              "runs": len(grids["farm"]), "identical": same,
+              "rounds": rounds, "wall_s": wall, "wall_s_every_round": walls,
+              "speedup_vs_serial": round(wall["serial"] / wall["farm"], 2),
+              "speedup_vs_one_bench": round(wall["one-bench"] / wall["farm"], 2),
+              "load_average_before_after": [load, load_after],
+              "farm_benches": [{k: b[k] for k in ("jobs", "healthy")} for b in farm]}
+    print(json.dumps(result, indent=1))
+    if not args.quick:
+        (OUT / "farm_speed.json").write_text(json.dumps(result, indent=1) + "\n")
+        (OUT / "farm_speed.md").write_text(markdown(result))
+        print(f"wrote {OUT / 'farm_speed.json'}, {OUT / 'farm_speed.md'}")
+
+
+def rounds_text(r: dict) -> str:
+    return "; ".join(f"{name} {', '.join(map(str, walls))}"
+                     for name, walls in r["wall_s_every_round"].items())
+
+
+def markdown(r: dict) -> str:
+    w = r["wall_s"]
+    return "\n".join([
+        f"`{r['command']}` — {r['date']}, commit {r['commit']}, {r['machine']}", "",
+        f"Grid: `wphil bench learn {r['grid']}` ({r['runs']} runs), on {r['benches']} standing "
+        "simulated boards (firmware under the MicroPython unix port, one pty each).", "",
+        f"Best of {r['rounds']} interleaved rounds (every round, s: {rounds_text(r)}).", "",
+        "| device | wall s | farm speedup |", "|---|---:|---:|",
+        f"| `upy://` (serial, a board process per job) | {w['serial']} | "
+        f"{r['speedup_vs_serial']}x |",
+        f"| one standing board | {w['one-bench']} | {r['speedup_vs_one_bench']}x |",
+        f"| farm of {r['benches']} standing boards | {w['farm']} | — |", "",
+        f"Identical grid (every run's queries, losses, curves): **{r['identical']}**. "
+        f"Jobs per bench: {', '.join(str(b['jobs']) for b in r['farm_benches'])}. "
+        f"Load average (1, 5, 15 min) before and after: {r['load_average_before_after']}.", ""])
+
+
+if __name__ == "__main__":
+    main()
