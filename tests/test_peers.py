@@ -60,7 +60,7 @@ def test_peers_start_from_the_trainers_initial_weights(xor_bench) -> None:
 def test_unknown_peer_and_option_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="unknown peer optimizer 'bfgs'; valid: nelder-mead"):
         make_peer("bfgs")
-    with pytest.raises(ConfigError, match="cma-es has no option 'sigma'; valid: sigma0, popsize"):
+    with pytest.raises(ConfigError, match="cma-es has no option 'sigma'; valid: stall_scale, sigma0, popsize"):
         make_peer("cma-es", {"sigma": 1})
 
 

@@ -23,7 +23,6 @@ from wphil.compare import (
     ALL_RULES,
     BUDGETS,
     DEFAULT_DEVICE,
-    RULE_SETTINGS,
     TASK_BENCH,
     TASK_SETTINGS,
     check_grid,
@@ -36,6 +35,7 @@ from wphil.compare import (
     run_grid,
     summarize,
 )
+from wphil.compare.tuning import check_reported_seeds, load_tuned, merge_tuned, settings_for
 from wphil.drivers.errors import ConfigError
 
 QUICK = {"tasks": "xor", "seeds": 3, "max_queries": 20_000}
@@ -51,6 +51,19 @@ def _names(text: str, option: str) -> list[str]:
         raise click.UsageError(f"{option} {text!r}: {', '.join(twice)} given twice; "
                                "for more runs use --seeds")
     return names
+
+
+def task_budget_map(tasks: list[str], max_queries: int | None,
+                    given: tuple[str, ...]) -> dict[str, int]:
+    """task -> query budget: --budget TASK=N, else --max-queries, else the task's default."""
+    budgets = {t: max_queries or BUDGETS[t] for t in tasks}
+    for text in given:
+        task, _, number = text.partition("=")
+        if task not in budgets or not number.isdigit() or int(number) < 1:
+            raise click.UsageError(f"--budget {text}: give TASK=N with N >= 1 and TASK one "
+                                   f"of --tasks ({', '.join(tasks)})")
+        budgets[task] = int(number)
+    return budgets
 
 
 def _check_learn_out(out: Path) -> None:
@@ -75,6 +88,8 @@ def bench() -> None:
               help="Comma-separated profiles: ideal, default, harsh, heldout.")
 @click.option("--max-queries", type=click.IntRange(1), help="Query budget of every run  "
               "[default: per task: " + ", ".join(f"{t} {b:,}" for t, b in BUDGETS.items()) + "]")
+@click.option("--budget", "task_budgets", multiple=True, metavar="TASK=N",
+              help="Query budget of one task's runs (repeatable), over --max-queries.")
 @click.option("--device", default=DEFAULT_DEVICE, show_default=True,
               help="Simulated backend every run uses: mock://, upy://, spice://, rp2040://, "
               "with options of its own if any (upy://?timeout=5); each run gets its own "
@@ -92,10 +107,18 @@ def bench() -> None:
               "stopped grid with the same settings) and run only the rest.")
 @click.option("--report-only", is_flag=True, help="With --resume: write the table from the runs "
               "already in OUT/runs.jsonl, without running the missing ones (a stopped grid).")
+@click.option("--settings", "settings_files", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Tuned-settings file from `wphil bench tune` (repeatable: one per task, "
+              "say): every method runs its chosen configuration; seeds overlapping the "
+              "tuning seeds are refused. Without it every method runs its defaults.")
+@click.option("--redo", help="With --resume: comma-separated rules whose earlier runs are "
+              "dropped and run again (e.g. --redo twin after twin changed); the rest are kept.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
           max_queries: int | None, device: str, first_seed: int, jobs: int, quick: bool,
-          out: Path | None, resume: bool, report_only: bool, no_progress: bool) -> None:
+          out: Path | None, resume: bool, report_only: bool, settings_files: tuple[Path, ...],
+          redo: str | None, task_budgets: tuple[str, ...], no_progress: bool) -> None:
     """Every task x rule x seed on a simulated device: queries to target (per forward pass
     and per readout channel), success, accuracy, time.
 
@@ -107,11 +130,21 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
     seeds = seeds or (QUICK["seeds"] if quick else 10)
     max_queries = max_queries or (QUICK["max_queries"] if quick else None)
     check_grid(task_names, rule_names, profile_names, device)
-    budgets = {t: max_queries or BUDGETS[t] for t in task_names}
+    budgets = task_budget_map(task_names, max_queries, task_budgets)
     if resume and out is None:
         raise click.UsageError("--resume needs the --out directory of the stopped grid")
     if report_only and not resume:
         raise click.UsageError("--report-only needs --resume (and --out)")
+    redo_rules = _names(redo, "--redo") if redo else []
+    if redo_rules and not resume:
+        raise click.UsageError("--redo needs --resume (and --out)")
+    if set(redo_rules) - set(rule_names):
+        raise click.UsageError(f"--redo {redo}: name rules of --rules ({rules})")
+    tuned, settings, where = None, None, ", ".join(map(str, settings_files))
+    if settings_files:
+        tuned = merge_tuned([load_tuned(str(p)) for p in settings_files], where)
+        check_reported_seeds(tuned, first_seed, seeds, where)
+        settings = settings_for(tuned, task_names, rule_names, where)
     out = out or Path("runs") / datetime.now().strftime("bench-learn-%Y%m%d-%H%M%S")
     _check_learn_out(out)
     try:
@@ -119,8 +152,9 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
     except OSError as exc:
         raise ConfigError(f"--out {out}: cannot create it: {exc.strerror}") from None
     job_list = make_jobs(task_names, rule_names, seeds, profile_names, budgets, device,
-                         first_seed)
+                         first_seed, settings)
     earlier = _load_runs(out / RUNS_FILE) if resume else []
+    earlier = [r for r in earlier if r["rule"] not in redo_rules]
     _check_same_grid(earlier, device, first_seed, out)
     # start the file afresh, or keep just its whole lines (a stopped grid may have left half
     # of one at the end)
@@ -145,6 +179,8 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
         else:
             results = run_grid(job_list, jobs, done, earlier)
     meta = _meta(started, budgets, seeds, jobs, device, first_seed)
+    meta.update({"settings_file": where or None,
+                 "tuned": tuned})
     summary = summarize(results)
     goal_rows = goals(summary)
     table = markdown(summary, goal_rows, meta)
@@ -213,7 +249,6 @@ def _meta(started: datetime, budgets: dict[str, int], seeds: int, jobs: int, dev
             "nevergrad": _version("nevergrad"), "Py-BOBYQA": _version("Py-BOBYQA"), "seeds": seeds,
             "jobs": jobs, "budgets": budgets, "task_benches": TASK_BENCH,
             "task_settings": TASK_SETTINGS,
-            "rule_settings": {f"{t}/{r}": v for (t, r), v in RULE_SETTINGS.items()},
             "device": device, "first_seed": first_seed,
             "seed_range": [first_seed, first_seed + seeds - 1],
             "device_urls": job_url(device, 0).replace("seed=100&", "seed=100+SEED&")
