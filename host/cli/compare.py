@@ -112,8 +112,9 @@ def bench() -> None:
               help="Tuned-settings file from `wphil bench tune` (repeatable: one per task, "
               "say): every method runs its chosen configuration; seeds overlapping the "
               "tuning seeds are refused. Without it every method runs its defaults.")
-@click.option("--redo", help="With --resume: comma-separated rules whose earlier runs are "
-              "dropped and run again (e.g. --redo twin after twin changed); the rest are kept.")
+@click.option("--redo", help="With --resume: comma-separated rules whose earlier runs (on "
+              "this invocation's tasks and profiles) are dropped and run again (e.g. --redo "
+              "twin after twin changed); the rest are kept.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
           max_queries: int | None, device: str, first_seed: int, jobs: int, quick: bool,
@@ -144,7 +145,7 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
     if settings_files:
         tuned = merge_tuned([load_tuned(str(p)) for p in settings_files], where)
         check_reported_seeds(tuned, first_seed, seeds, where)
-        settings = settings_for(tuned, task_names, rule_names, where)
+        settings = settings_for(tuned, task_names, rule_names, where, partial=report_only)
     out = out or Path("runs") / datetime.now().strftime("bench-learn-%Y%m%d-%H%M%S")
     _check_learn_out(out)
     try:
@@ -154,7 +155,8 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
     job_list = make_jobs(task_names, rule_names, seeds, profile_names, budgets, device,
                          first_seed, settings)
     earlier = _load_runs(out / RUNS_FILE) if resume else []
-    earlier = [r for r in earlier if r["rule"] not in redo_rules]
+    earlier = [r for r in earlier if not (r["rule"] in redo_rules and r["task"] in task_names
+                                          and r["profile"] in profile_names)]
     _check_same_grid(earlier, device, first_seed, out)
     # start the file afresh, or keep just its whole lines (a stopped grid may have left half
     # of one at the end)

@@ -162,27 +162,28 @@ def load_tuned(path: str) -> dict[str, Any]:
 
 
 def merge_tuned(files: list[dict[str, Any]], where: str) -> dict[str, Any]:
-    """Several tuned-settings files (one per task, say) as one: they must share the protocol
-    (space size, seeds, profile, device) and tune no task twice."""
-    merged = dict(files[0])
-    merged["chosen"] = {t: dict(m) for t, m in files[0]["chosen"].items()}
-    merged["candidates"] = {t: dict(m) for t, m in files[0]["candidates"].items()}
-    merged["protocol"] = dict(files[0]["protocol"])
+    """Several tuned-settings files (one per task or group of methods, say) as one: they
+    must share the protocol (space size, seeds, profile, device) and tune no method of a
+    task twice."""
+    merged = {**files[0], "protocol": dict(files[0]["protocol"]), "chosen": {},
+              "candidates": {}}
     same = ("space_size", "tuning_seeds", "profile", "device", "criterion")
-    for other in files[1:]:
+    for i, other in enumerate(files):
         p = other["protocol"]
         if any(p[k] != merged["protocol"][k] for k in same):
             raise ConfigError(f"--settings {where}: the files were tuned under different "
                               "protocols (space size, seeds, profile or device)")
-        twice = set(other["chosen"]) & set(merged["chosen"])
-        if twice:
-            raise ConfigError(f"--settings {where}: {', '.join(sorted(twice))} tuned twice")
-        merged["chosen"].update(other["chosen"])
-        merged["candidates"].update(other["candidates"])
-        merged["protocol"]["budgets"] = {**merged["protocol"]["budgets"], **p["budgets"]}
-        merged["protocol"]["budget_per_method"] = {**merged["protocol"]["budget_per_method"],
-                                                   **p["budget_per_method"]}
-        merged["command"] = f"{merged.get('command', '?')}; {other.get('command', '?')}"
+        for task, methods in other["candidates"].items():
+            twice = set(methods) & set(merged["candidates"].get(task, {}))
+            if twice:
+                raise ConfigError(f"--settings {where}: {task}/{', '.join(sorted(twice))} "
+                                  "tuned twice")
+            merged["candidates"].setdefault(task, {}).update(methods)
+            merged["chosen"].setdefault(task, {}).update(other["chosen"].get(task, {}))
+        if i:
+            for key in ("budgets", "budget_per_method"):
+                merged["protocol"][key] = {**merged["protocol"][key], **p[key]}
+            merged["command"] = f"{merged.get('command', '?')}; {other.get('command', '?')}"
     return merged
 
 
@@ -198,12 +199,13 @@ def check_reported_seeds(tuned: dict[str, Any], first_seed: int, seeds: int,
 
 
 def settings_for(tuned: dict[str, Any], tasks: list[str], rules: list[str],
-                 path: str) -> dict[str, dict[str, dict[str, Any]]]:
-    """task -> rule -> tuned settings for the grid; every method in it must have been tuned."""
+                 path: str, partial: bool = False) -> dict[str, dict[str, dict[str, Any]]]:
+    """task -> rule -> tuned settings for the grid; every method in it must have been tuned
+    (unless `partial`: a report of the runs so far, whose untuned methods have none)."""
     chosen, detail = tuned.get("chosen", {}), tuned.get("candidates", {})
     missing = [f"{t}/{r}" for t in tasks for r in rules
                if r not in chosen.get(t, {}) and detail.get(t, {}).get(r, {}).get("status") != "n/a"]
-    if missing:
+    if missing and not partial:
         raise ConfigError(f"--settings {path}: no tuned settings for {', '.join(missing)}; tune "
                           "them (wphil bench tune) or leave out --settings")
     return {t: {r: chosen[t][r] for r in rules if r in chosen.get(t, {})} for t in tasks}
