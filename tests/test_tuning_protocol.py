@@ -132,3 +132,52 @@ def test_the_criterion_is_success_then_queries_then_loss_then_order() -> None:
     tie = rows(space[0], [True], [5]) + rows(space[1], [True], [5]) + rows(space[2], [True], [5])
     assert select("xor", "nelder-mead", space, tie)["chosen"] == space[0]   # defaults win a tie
 
+
+
+def _file(task: str, rules: dict, seeds=(700, 701, 702)) -> dict:
+    protocol = {"space_size": SPACE_SIZE, "tuning_seeds": list(seeds), "profile": "heldout",
+                "device": "mock://", "criterion": "c", "budgets": {task: 10},
+                "budget_per_method": {task: "8 x 3 x 10"}}
+    return {"format": "wphil-tuned-settings/1", "protocol": protocol,
+            "chosen": {task: rules}, "candidates": {task: {r: {"status": "ok"} for r in rules}}}
+
+
+def test_tuned_files_merge_per_task_and_method_under_one_protocol() -> None:
+    from wphil.compare.tuning import merge_tuned
+    from wphil.drivers.errors import ConfigError
+
+    merged = merge_tuned([_file("xor", {"wp": {"lr": 1.0}}), _file("xor", {"bobyqa": {}}),
+                          _file("iris", {"wp": {"lr": 2.0}})], "f")
+    assert merged["chosen"] == {"xor": {"wp": {"lr": 1.0}, "bobyqa": {}},
+                                "iris": {"wp": {"lr": 2.0}}}
+    with pytest.raises(ConfigError, match="xor/wp tuned twice"):
+        merge_tuned([_file("xor", {"wp": {}}), _file("xor", {"wp": {}})], "f")
+    with pytest.raises(ConfigError, match="different protocols"):
+        merge_tuned([_file("xor", {"wp": {}}), _file("iris", {"wp": {}}, (1, 2, 3))], "f")
+
+
+def test_a_per_task_budget_overrides_the_common_one() -> None:
+    import click
+
+    from wphil.cli.compare import task_budget_map
+
+    assert task_budget_map(["xor", "iris"], 500, ("iris=3000",)) == {"xor": 500, "iris": 3000}
+    with pytest.raises(click.UsageError, match="--budget parity4=9"):
+        task_budget_map(["xor"], None, ("parity4=9",))
+
+
+@pytest.mark.slow
+def test_redo_reruns_one_rule_and_keeps_the_others(tmp_path) -> None:
+    out = tmp_path / "grid"
+    args = ["bench", "learn", "--tasks", "xor", "--rules", "wp,nelder-mead", "--seeds", "1",
+            "--max-queries", "300", "--no-progress", "--out", str(out)]
+    wphil(*args, check=True)
+    before = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
+    wphil(*args, "--resume", "--redo", "wp", check=True)
+    after = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
+    assert [r["rule"] for r in after] == ["nelder-mead", "wp"]    # kept, then rerun
+    assert after[0] == before[1]
+    report = json.loads((out / "learn.json").read_text())
+    assert sorted(r["rule"] for r in report["runs"]) == ["nelder-mead", "wp"]
+    proc = wphil(*args, "--redo", "wp")
+    assert proc.returncode == 2 and "--redo needs --resume" in proc.stderr
