@@ -4,9 +4,10 @@
 # tuning on spice:// is unaffordable on this machine. Then `bench learn` with those settings
 # on spice:// (profile default) and on mock:// profile heldout, seeds 800-809 (boards
 # 801-810, nobody tuned on). Budgets are capped (xor 10k, parity4 10k, iris 30k queries per
-# run) so the grids finish on 2 shared cores. The work goes in steps, cheapest first: per
-# task, every method but NGOpt and Py-BOBYQA ("main"), then those two ("slow"; Py-BOBYQA
-# spends ~0.1 s of its own per evaluation on parity4); xor tunes everything in one step.
+# run) so the grids finish on 2 shared cores. The work goes in steps TASK:GROUP:GRIDS,
+# cheapest first: per task, every method but NGOpt and Py-BOBYQA ("main"), then those two
+# ("slow"; Py-BOBYQA spends ~0.1 s of its own per evaluation on parity4); xor tunes every
+# method in one step ("all"); the spice grids before the heldout ones.
 # After each step the combined tables are rewritten from every run so far (--report-only).
 # Every step resumes: rerun the script after a stop. To redo one rule (twin after a new
 # twin): REDO=twin sh bench/tuned_grids.sh   (its tuning and grid runs are dropped and rerun).
@@ -18,12 +19,16 @@ SEEDS="--first-seed 800 --seeds 10"
 ALL=wp,wp-central,node,swnp,spsa,mgd,pat,twin,bp,offline,nelder-mead,powell,cma-es,cma-es-mb,ngopt,bobyqa
 MAIN=wp,wp-central,node,swnp,spsa,mgd,pat,twin,bp,offline,nelder-mead,powell,cma-es,cma-es-mb
 SLOW=ngopt,bobyqa
-STEPS=${STEPS:-"xor:all iris:main parity4:main iris:slow parity4:slow"}
+STEPS=${STEPS:-"xor:all:spice iris:main:spice parity4:main:spice xor:all:heldout
+  iris:main:heldout parity4:main:heldout iris:slow:spice,heldout parity4:slow:spice,heldout"}
 budget() { case $1 in xor) echo 10000;; parity4) echo 10000;; iris) echo 30000;; esac; }
 tuning_dir() { [ "$2" = all ] && echo $R/tuning-heldout-$1 || echo $R/tuning-heldout-$1-$2; }
 resume_if() { [ -f $1/runs.jsonl ] && echo --resume || true; }
-drop_rule() {   # drop a rule's runs from a runs.jsonl (REDO)
+DROPPED=""
+drop_rule() {   # drop a rule's runs from a runs.jsonl (REDO), once per file
   [ -n "$REDO" ] && [ -f $1/runs.jsonl ] || return 0
+  case " $DROPPED " in *" $1 "*) return 0;; esac
+  DROPPED="$DROPPED $1"
   grep -v "\"rule\": \"$REDO\"" $1/runs.jsonl > $1/runs.tmp || true
   mv $1/runs.tmp $1/runs.jsonl
 }
@@ -46,7 +51,7 @@ report() {      # the combined tables from every run so far
   done
 }
 for step in $STEPS; do
-  task=${step%%:*}; group=${step#*:}
+  task=${step%%:*}; rest=${step#*:}; group=${rest%%:*}; grids=${rest#*:}
   case $group in all) rules=$ALL;; main) rules=$MAIN;; slow) rules=$SLOW;; esac
   out=$(tuning_dir $task $group)
   drop_rule $out
@@ -55,6 +60,7 @@ for step in $STEPS; do
     $(resume_if $out) > /dev/null
   for grid in "spice spice:// default" "heldout mock:// heldout"; do
     set -- $grid
+    case ",$grids," in *",$1,"*) ;; *) continue;; esac
     gout=$R/learn-$1-tuned
     resume=$(resume_if $gout)
     redo=""; [ -n "$REDO" ] && [ -n "$resume" ] && redo="--redo $REDO"
