@@ -11,9 +11,10 @@ failed runs charged the budget, then the lowest median final loss, then declarat
 to a tuned-settings file that `wphil bench learn --settings FILE` reads; that refuses to
 report on seeds (hence boards: a job's board_seed is 1 + its seed) that the tuning used.
 
-The trainer rules' space is built on the rule's own default learning rate for the task's
-bench (TrainConfig.for_bench, with the task's mini-batches): lr x {1, 0.5, 2, 0.2}, SGD
-momentum 0 or 0.8, restarts from fresh weights after 300 stalled epochs. The per-task values
+The trainer rules' space is built on the rule's own defaults for the task's bench
+(TrainConfig.for_bench, with the task's mini-batches): lr x {1, 0.5, 2, 0.2}, the bench's
+momentum or the other (0.8 where the bench has none, else 0), the bench's restart_after or
+the other (300 stalled epochs, or never where the bench says 300). The per-task values
 `bench learn` used to apply to our rules only (mgd lr 0.2x on iris, momentum 0.8 for pat and
 twin on xor, restart_after 300 on parity4) are among the candidates. Each peer tunes its
 main step size (four values around its default) and the stagnation window (1x or 3x).
@@ -51,9 +52,13 @@ CRITERION = ("success rate (highest), then median queries to the target with fai
              "order (defaults first)")
 FORMAT = "wphil-tuned-settings/1"
 
-#: trainer rules: (lr factor on the rule's default, momentum, restart_after)
-TRAINER_GRID = ((1.0, 0.0, 0), (1.0, 0.8, 0), (0.5, 0.0, 0), (0.5, 0.8, 0),
-                (2.0, 0.0, 0), (0.2, 0.0, 0), (1.0, 0.0, 300), (1.0, 0.8, 300))
+#: trainer rules: (lr factor on the rule's default, momentum: the bench's (0) or the other
+#: (1), restart_after: the bench's (0) or the other (1)); see `_alternative`
+TRAINER_GRID = ((1.0, 0, 0), (1.0, 1, 0), (0.5, 0, 0), (0.5, 1, 0),
+                (2.0, 0, 0), (0.2, 0, 0), (1.0, 0, 1), (1.0, 1, 1))
+#: the other momentum: 0.8 where the bench has none, else plain SGD; the other restart
+#: rule: after 300 stalled epochs, or never where the bench already says 300
+OTHER_MOMENTUM, OTHER_RESTART = 0.8, 300
 #: peers: (option, its four values, the first the default); each x stall_scale 1 or 3
 PEER_AXES: dict[str, tuple[str, tuple[float, ...]]] = {
     "nelder-mead": ("step", (0.5, 0.25, 1.0, 0.125)),
@@ -73,9 +78,12 @@ def search_space(task: str, rule: str, profile: str = "default") -> list[dict[st
         space = [{option: v, "stall_scale": s} for s in STALL_SCALES for v in values]
     else:
         bench = load_bench(TASK_BENCH[task], profile)
-        lr = TrainConfig.for_bench(bench, algo=rule, **TASK_SETTINGS.get(task, {})).lr
-        space = [{"lr": float(f"{lr * f:.6g}"), "momentum": m, "restart_after": r}
-                 for f, m, r in TRAINER_GRID]
+        config = TrainConfig.for_bench(bench, algo=rule, **TASK_SETTINGS.get(task, {}))
+        momenta = (config.momentum, OTHER_MOMENTUM if config.momentum == 0 else 0.0)
+        restarts = (config.restart_after,
+                    OTHER_RESTART if config.restart_after != OTHER_RESTART else 0)
+        space = [{"lr": float(f"{config.lr * f:.6g}"), "momentum": momenta[m],
+                  "restart_after": restarts[r]} for f, m, r in TRAINER_GRID]
     assert len(space) == SPACE_SIZE, (rule, len(space))
     return space
 
