@@ -4,13 +4,15 @@
 # tuning on spice:// is unaffordable on this machine. Then `bench learn` with those settings
 # on spice:// (profile default) and on mock:// profile heldout, seeds 800-809 (boards
 # 801-810, nobody tuned on). Budgets are capped at 10k queries per run on every task (the
-# untuned grid's: 100k, 200k, 2M) so the grids can finish on 2 shared cores under load. The work goes in steps TASK:GROUP:GRIDS,
-# cheapest first: per task, every method but NGOpt and Py-BOBYQA ("main"), then those two
-# ("slow"; Py-BOBYQA spends ~0.1 s of its own per evaluation on parity4); xor tunes every
-# method in one step ("all"); the spice grids before the heldout ones.
-# After each step the combined tables are rewritten from every run so far (--report-only).
+# untuned grid's: 100k, 200k, 2M) so the grids can finish on 2 shared cores under load.
+# Two lanes run side by side: `mock` tunes (per task, every method but NGOpt and Py-BOBYQA
+# first, "main"; then those two, "slow": Py-BOBYQA spends ~0.1 s of its own per evaluation
+# on parity4; xor tunes every method at once, "all") and runs the heldout grid; `spice`
+# runs the spice grid of each task once its tuning is written. Each lane rewrites its
+# grid's combined table from every run so far (--report-only) after each step.
 # Every step resumes: rerun the script after a stop. To redo one rule (twin after a new
 # twin): REDO=twin sh bench/tuned_grids.sh   (its tuning and grid runs are dropped and rerun).
+# Usage: sh bench/tuned_grids.sh [mock|spice]   (no argument: both lanes, in the background)
 set -e
 WPHIL=${WPHIL:-.venv/bin/wphil}
 R=bench/results
@@ -19,55 +21,61 @@ SEEDS="--first-seed 800 --seeds 10"
 ALL=wp,wp-central,node,swnp,spsa,mgd,pat,twin,bp,offline,nelder-mead,powell,cma-es,cma-es-mb,ngopt,bobyqa
 MAIN=wp,wp-central,node,swnp,spsa,mgd,pat,twin,bp,offline,nelder-mead,powell,cma-es,cma-es-mb
 SLOW=ngopt,bobyqa
-STEPS=${STEPS:-"xor:all:spice iris:main:spice parity4:main:spice xor:all:heldout
-  iris:main:heldout parity4:main:heldout iris:slow:spice,heldout parity4:slow:spice,heldout"}
-budget() { case $1 in xor) echo 10000;; parity4) echo 10000;; iris) echo 10000;; esac; }
+STEPS="xor:all iris:main parity4:main iris:slow parity4:slow"
+BUDGET=10000
 tuning_dir() { [ "$2" = all ] && echo $R/tuning-heldout-$1 || echo $R/tuning-heldout-$1-$2; }
 resume_if() { [ -f $1/runs.jsonl ] && echo --resume || true; }
-DROPPED=""
-drop_rule() {   # drop a rule's runs from a runs.jsonl (REDO), once per file
+rules_of() { case $1 in all) echo $ALL;; main) echo $MAIN;; slow) echo $SLOW;; esac; }
+drop_rule() {   # drop a rule's runs from a runs.jsonl (REDO)
   [ -n "$REDO" ] && [ -f $1/runs.jsonl ] || return 0
-  case " $DROPPED " in *" $1 "*) return 0;; esac
-  DROPPED="$DROPPED $1"
   grep -v "\"rule\": \"$REDO\"" $1/runs.jsonl > $1/runs.tmp || true
   mv $1/runs.tmp $1/runs.jsonl
 }
-report() {      # the combined tables from every run so far
-  tasks="" settings="" budgets=""
-  for task in xor iris parity4; do
-    for group in all main slow; do
-      f=$(tuning_dir $task $group)/tuned.json
-      [ -f $f ] || continue
-      settings="$settings --settings $f"
-      case ",$tasks," in *",$task,"*) ;; *)
-        tasks="${tasks:+$tasks,}$task"; budgets="$budgets --budget $task=$(budget $task)";; esac
-    done
+grid() {        # grid NAME DEVICE PROFILE TASK GROUP: one step of a grid, then its table
+  out=$R/learn-$1-tuned tuned=$(tuning_dir $4 $5)/tuned.json
+  resume=$(resume_if $out) redo=""
+  case ",$(rules_of $5)," in *",$REDO,"*) [ -n "$resume" ] && redo="--redo $REDO";; esac
+  nice -n 10 $WPHIL bench learn --tasks $4 --rules $(rules_of $5) --device $2 --profile $3 \
+    $SEEDS --max-queries $BUDGET --settings $tuned --jobs $JOBS --out $out $resume $redo \
+    --no-progress > /dev/null
+  tasks="" settings=""
+  for step in $STEPS; do
+    f=$(tuning_dir ${step%%:*} ${step#*:})/tuned.json
+    [ -f $f ] || continue
+    settings="$settings --settings $f"
+    case ",$tasks," in *",${step%%:*},"*) ;; *) tasks="${tasks:+$tasks,}${step%%:*}";; esac
   done
-  for grid in "spice spice:// default" "heldout mock:// heldout"; do
-    set -- $grid
-    [ -f $R/learn-$1-tuned/runs.jsonl ] || continue
-    $WPHIL bench learn --tasks $tasks --rules $ALL --device $2 --profile $3 $SEEDS $budgets \
-      $settings --out $R/learn-$1-tuned --resume --report-only --no-progress > /dev/null
+  $WPHIL bench learn --tasks $tasks --rules $ALL --device $2 --profile $3 $SEEDS \
+    --max-queries $BUDGET $settings --out $out --resume --report-only --no-progress > /dev/null
+}
+tune() {        # tune TASK GROUP, then tell the spice lane
+  out=$(tuning_dir $1 $2)
+  drop_rule $out
+  nice -n 10 $WPHIL bench tune --tasks $1 --rules $(rules_of $2) --profile heldout \
+    --device mock:// --max-queries $BUDGET --jobs $JOBS --out $out $(resume_if $out) > /dev/null
+  touch $out/.tuned-$MOCK_PID
+}
+mock_lane() {   # the main tunings first (the spice lane waits for them), then the rest
+  for step in $STEPS; do [ ${step#*:} = slow ] || tune ${step%%:*} ${step#*:}; done
+  for step in $STEPS; do [ ${step#*:} = slow ] || grid heldout mock:// heldout ${step%%:*} ${step#*:}; done
+  for step in $STEPS; do
+    [ ${step#*:} = slow ] || continue
+    tune ${step%%:*} slow
+    grid heldout mock:// heldout ${step%%:*} slow
   done
 }
-for step in $STEPS; do
-  task=${step%%:*}; rest=${step#*:}; group=${rest%%:*}; grids=${rest#*:}
-  case $group in all) rules=$ALL;; main) rules=$MAIN;; slow) rules=$SLOW;; esac
-  out=$(tuning_dir $task $group)
-  drop_rule $out
-  nice -n 10 $WPHIL bench tune --tasks $task --rules $rules --profile heldout \
-    --device mock:// --max-queries $(budget $task) --jobs $JOBS --out $out \
-    $(resume_if $out) > /dev/null
-  for grid in "spice spice:// default" "heldout mock:// heldout"; do
-    set -- $grid
-    case ",$grids," in *",$1,"*) ;; *) continue;; esac
-    gout=$R/learn-$1-tuned
-    resume=$(resume_if $gout)
-    redo=""; [ -n "$REDO" ] && [ -n "$resume" ] && redo="--redo $REDO"
-    case ",$rules," in *",$REDO,"*) ;; *) redo="";; esac
-    nice -n 10 $WPHIL bench learn --tasks $task --rules $rules --device $2 --profile $3 \
-      $SEEDS --budget $task=$(budget $task) --settings $out/tuned.json --jobs $JOBS \
-      --out $gout $resume $redo --no-progress > /dev/null
+spice_lane() {
+  for step in $STEPS; do
+    task=${step%%:*} group=${step#*:}
+    out=$(tuning_dir $task $group)
+    while [ ! -f $out/.tuned-$MOCK_PID ]; do sleep 10; done   # MOCK_PID: see below
+    grid spice spice:// default $task $group
   done
-  report
-done
+}
+MOCK_PID=${MOCK_PID:-$$}   # one lane alone: set MOCK_PID to the other's, or run both
+case $1 in
+  mock) mock_lane;;
+  spice) spice_lane;;
+  *) (mock_lane) & (spice_lane) & wait;;
+esac
+rm -f $R/tuning-heldout-*/.tuned-$MOCK_PID
