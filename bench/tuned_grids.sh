@@ -5,10 +5,11 @@
 # on spice:// (profile default) and on mock:// profile heldout, seeds 800-809 (boards
 # 801-810, nobody tuned on). Budgets are capped at 10k queries per run on every task (the
 # untuned grid's: 100k, 200k, 2M) so the grids can finish on 2 shared cores under load.
-# Two lanes run side by side: `mock` tunes (per task, every method but NGOpt and Py-BOBYQA
-# first, "main"; then those two, "slow": Py-BOBYQA spends ~0.1 s of its own per evaluation
-# on parity4; xor tunes every method at once, "all") and runs the heldout grid; `spice`
-# runs the spice grid of each task once its tuning is written. Each lane rewrites its
+# Two lanes run side by side: `mock` tunes and runs the heldout grid; `spice` runs the spice
+# grid of each task once its tuning is written. The methods go in groups, the most telling
+# first: "core" (wp, pat, twin and the classic peers), then "slow" (NGOpt and Py-BOBYQA,
+# which spends ~0.1 s of its own per evaluation on parity4), then "rest" (the other rules
+# and baselines); xor, the cheapest, tunes every method at once ("all"). Each lane rewrites its
 # grid's combined table from every run so far (--report-only) after each step.
 # Every step resumes: rerun the script after a stop. To redo one rule (twin after a new
 # twin): REDO=twin sh bench/tuned_grids.sh   (its tuning and grid runs are dropped and rerun).
@@ -19,13 +20,15 @@ R=bench/results
 JOBS=${JOBS:-2}
 SEEDS="--first-seed 800 --seeds 10"
 ALL=wp,wp-central,node,swnp,spsa,mgd,pat,twin,bp,offline,nelder-mead,powell,cma-es,cma-es-mb,ngopt,bobyqa
-MAIN=wp,wp-central,node,swnp,spsa,mgd,pat,twin,bp,offline,nelder-mead,powell,cma-es,cma-es-mb
+CORE=wp,pat,twin,nelder-mead,powell,cma-es,cma-es-mb
+REST=wp-central,node,swnp,spsa,mgd,bp,offline
 SLOW=ngopt,bobyqa
-STEPS="xor:all iris:main parity4:main iris:slow parity4:slow"
+STEPS="xor:all iris:core parity4:core iris:slow parity4:slow iris:rest parity4:rest"
 BUDGET=10000
 tuning_dir() { [ "$2" = all ] && echo $R/tuning-heldout-$1 || echo $R/tuning-heldout-$1-$2; }
 resume_if() { [ -f $1/runs.jsonl ] && echo --resume || true; }
-rules_of() { case $1 in all) echo $ALL;; main) echo $MAIN;; slow) echo $SLOW;; esac; }
+rules_of() { case $1 in all) echo $ALL;; core) echo $CORE;; rest) echo $REST;;
+  slow) echo $SLOW;; esac; }
 drop_rule() {   # drop a rule's runs from a runs.jsonl (REDO)
   [ -n "$REDO" ] && [ -f $1/runs.jsonl ] || return 0
   grep -v "\"rule\": \"$REDO\"" $1/runs.jsonl > $1/runs.tmp || true
@@ -55,13 +58,11 @@ tune() {        # tune TASK GROUP, then tell the spice lane
     --device mock:// --max-queries $BUDGET --jobs $JOBS --out $out $(resume_if $out) > /dev/null
   touch $out/.tuned-$MOCK_PID
 }
-mock_lane() {   # the main tunings first (the spice lane waits for them), then the rest
-  for step in $STEPS; do [ ${step#*:} = slow ] || tune ${step%%:*} ${step#*:}; done
-  for step in $STEPS; do [ ${step#*:} = slow ] || grid heldout mock:// heldout ${step%%:*} ${step#*:}; done
+mock_lane() {   # the core tunings first (the spice lane waits for them), then each
+  for step in xor:all iris:core parity4:core; do tune ${step%%:*} ${step#*:}; done
   for step in $STEPS; do
-    [ ${step#*:} = slow ] || continue
-    tune ${step%%:*} slow
-    grid heldout mock:// heldout ${step%%:*} slow
+    tune ${step%%:*} ${step#*:}
+    grid heldout mock:// heldout ${step%%:*} ${step#*:}
   done
 }
 spice_lane() {
