@@ -204,7 +204,8 @@ def _load_runs(path: Path) -> list[dict[str, Any]]:
             runs.append(json.loads(line))
         except json.JSONDecodeError:
             break                              # a line cut off when the grid was stopped
-    return runs
+    # a job run twice (two resumes at once) counts once: its last run
+    return list({job_key(r): r for r in runs}.values())
 
 
 def _check_same_grid(earlier: list[dict[str, Any]], device: str, first_seed: int,
