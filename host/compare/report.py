@@ -262,12 +262,17 @@ def _goal_table(goal_rows: list[dict[str, Any]]) -> list[str]:
              "| profile | task | best wphil rule | its median queries (success) | best peer "
              "| its median queries (success) | ratio | met |", "|---|---|---|---:|---|---:|---:|---|"]
     for g in speed:
-        peer = (f"| {g['peer']} | {_num(g['peer_queries'])} ({100 * g['peer_success']:.0f}%) "
+        none = bool(g["peer"]) and not g["peer_success"]
+        peer = ("| none reached the target | — (0%) " if none else
+                f"| {g['peer']} | {_num(g['peer_queries'])} ({100 * g['peer_success']:.0f}%) "
                 if g["peer"] else "| — | — ")
         ratio = f"{g['ratio']:.3f}" if g.get("ratio") is not None else "—"
-        lines.append(f"| {g['profile']} | {g['task']} | {g['in_loop']} | "
-                     f"{_num(g['in_loop_queries'])} ({100 * g['in_loop_success']:.0f}%) {peer}"
-                     f"| {ratio} | {'yes' if g['met'] else 'NO'} |")
+        met = ("yes (no peer succeeded within the budget)" if none and g["met"]
+               else "yes" if g["met"] else "NO")
+        ours = (f"{_num(g['in_loop_queries'])} ({100 * g['in_loop_success']:.0f}%)"
+                if g["in_loop_success"] else "— (0%)")
+        lines.append(f"| {g['profile']} | {g['task']} | {g['in_loop']} | {ours} {peer}"
+                     f"| {ratio} | {met} |")
     return lines + [""]
 
 
