@@ -60,7 +60,8 @@ def test_peers_start_from_the_trainers_initial_weights(xor_bench) -> None:
 def test_unknown_peer_and_option_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="unknown peer optimizer 'bfgs'; valid: nelder-mead"):
         make_peer("bfgs")
-    with pytest.raises(ConfigError, match="cma-es has no option 'sigma'; valid: sigma0, popsize"):
+    with pytest.raises(ConfigError,
+                       match="cma-es has no option 'sigma'; valid: stall_scale, sigma0, popsize"):
         make_peer("cma-es", {"sigma": 1})
 
 
@@ -87,3 +88,30 @@ def test_a_hit_is_confirmed_by_a_fresh_counted_measurement(ideal_xor_bench) -> N
         with pytest.raises(StopSearch):
             loss.many(np.zeros((1, 9)))
         assert dev.queries == 8                  # the point, and its confirmation
+
+
+@pytest.mark.parametrize("name", ["nelder-mead", "powell", "cma-es", "ngopt", "bobyqa"])
+@pytest.mark.slow
+def test_every_whole_set_peer_measures_each_weight_vector_on_the_whole_set_in_one_request(
+        xor_bench, name) -> None:
+    """Issue 21: peers evaluated full-batch per weight vector (every pattern of a vector in
+    one device request; CMA-ES a whole population per request), so they run at the
+    batched rate."""
+    with open_device("mock://?seed=5", xor_bench) as dev:
+        requests: list[tuple[int, int]] = []
+        evaluate = dev.evaluate
+
+        def spy(inputs, codes=None, *args, **kwargs):
+            requests.append((len(inputs), 1 if np.ndim(codes) == 1 else len(codes)))
+            return evaluate(inputs, codes, *args, **kwargs)
+
+        dev.evaluate = spy
+        objective = objective_for(dev)
+        loss = DeviceLoss(objective, target_accuracy=1.0, target_loss=1e-9, max_queries=800)
+        lo, hi = objective.codemap.weight_bounds()
+        result = make_peer(name).run(loss, initial_weights(objective, 0.8, 0), lo, hi, 0)
+    assert {patterns for patterns, _ in requests} == {4}           # xor's 4 patterns
+    assert sum(vectors for _, vectors in requests) == result.evaluations
+    if name == "cma-es":
+        # a population of 4 + 3 ln 9 = 10 per request (the last one cut by the budget)
+        assert len(requests) == -(-result.evaluations // 10)

@@ -61,6 +61,12 @@ def learn_report(data: dict, problems: Problems) -> str:
     return text.split("\n", 2)[2].replace("### Profile", "#### Profile")
 
 
+def tuning(data: dict, problems: Problems) -> str:
+    """A `wphil bench tune` file: the protocol and every method's choice (no candidates)."""
+    from wphil.compare.tuning_report import protocol_lines
+    return "\n".join(protocol_lines(data)[2:]) + "\n"
+
+
 def recurrent_learn(data: dict, problems: Problems) -> str:
     rows = []
     for r in data["summary"]:
@@ -280,6 +286,7 @@ RENDERERS: dict[str, Callable[[Any, Problems], str]] = {
     "spice-speed": spice_speed, "spice-xor-boards": spice_xor_boards,
     "spice-oscillator-boards": spice_oscillator_boards, "spice-tran": spice_tran,
     "fit-circuit": fit_circuit, "rp2040-speed": rp2040_speed, "rp2040-memory": rp2040_memory,
+    "tuning": tuning,
 }
 
 

@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # -- the commands, one module per group
+from wphil.cli import tune as _tune  # noqa: E402,F401  (registers `bench tune`)
 from wphil.cli.board import dac_address_cmd, devices_cmd, flash_cmd  # noqa: E402
 from wphil.cli.check import check_cmd  # noqa: E402
 from wphil.cli.compare import bench, plot  # noqa: E402

@@ -23,7 +23,6 @@ from wphil.compare import (
     ALL_RULES,
     BUDGETS,
     DEFAULT_DEVICE,
-    RULE_SETTINGS,
     TASK_BENCH,
     TASK_SETTINGS,
     check_grid,
@@ -38,6 +37,7 @@ from wphil.compare import (
 )
 from wphil.compare.benchmark import FARM
 from wphil.compare.farm import bench_urls, run_farm
+from wphil.compare.tuning import check_reported_seeds, load_tuned, merge_tuned, settings_for
 from wphil.drivers.errors import ConfigError
 
 QUICK = {"tasks": "xor", "seeds": 3, "max_queries": 20_000}
@@ -53,6 +53,19 @@ def _names(text: str, option: str) -> list[str]:
         raise click.UsageError(f"{option} {text!r}: {', '.join(twice)} given twice; "
                                "for more runs use --seeds")
     return names
+
+
+def task_budget_map(tasks: list[str], max_queries: int | None,
+                    given: tuple[str, ...]) -> dict[str, int]:
+    """task -> query budget: --budget TASK=N, else --max-queries, else the task's default."""
+    budgets = {t: max_queries or BUDGETS[t] for t in tasks}
+    for text in given:
+        task, _, number = text.partition("=")
+        if task not in budgets or not number.isdigit() or int(number) < 1:
+            raise click.UsageError(f"--budget {text}: give TASK=N with N >= 1 and TASK one "
+                                   f"of --tasks ({', '.join(tasks)})")
+        budgets[task] = int(number)
+    return budgets
 
 
 def _check_learn_out(out: Path) -> None:
@@ -77,6 +90,8 @@ def bench() -> None:
               help="Comma-separated profiles: ideal, default, harsh, heldout.")
 @click.option("--max-queries", type=click.IntRange(1), help="Query budget of every run  "
               "[default: per task: " + ", ".join(f"{t} {b:,}" for t, b in BUDGETS.items()) + "]")
+@click.option("--budget", "task_budgets", multiple=True, metavar="TASK=N",
+              help="Query budget of one task's runs (repeatable), over --max-queries.")
 @click.option("--device", default=DEFAULT_DEVICE, show_default=True,
               help="Simulated backend every run uses: mock://, upy://, spice://, rp2040://, "
               "with options of its own if any (upy://?timeout=5); each run gets its own "
@@ -97,10 +112,19 @@ def bench() -> None:
               "stopped grid with the same settings) and run only the rest.")
 @click.option("--report-only", is_flag=True, help="With --resume: write the table from the runs "
               "already in OUT/runs.jsonl, without running the missing ones (a stopped grid).")
+@click.option("--settings", "settings_files", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Tuned-settings file from `wphil bench tune` (repeatable: one per task, "
+              "say): every method runs its chosen configuration; seeds overlapping the "
+              "tuning seeds are refused. Without it every method runs its defaults.")
+@click.option("--redo", help="With --resume: comma-separated rules whose earlier runs (on "
+              "this invocation's tasks and profiles) are dropped and run again (e.g. --redo "
+              "twin after twin changed); the rest are kept.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
           max_queries: int | None, device: str, first_seed: int, jobs: int, quick: bool,
-          out: Path | None, resume: bool, report_only: bool, no_progress: bool) -> None:
+          out: Path | None, resume: bool, report_only: bool, settings_files: tuple[Path, ...],
+          redo: str | None, task_budgets: tuple[str, ...], no_progress: bool) -> None:
     """Every task x rule x seed on a simulated device: queries to target (per forward pass
     and per readout channel), success, accuracy, time.
 
@@ -116,11 +140,21 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
         raise click.UsageError(f"--jobs {jobs}: a farm of benches runs one job per bench at a "
                                "time; leave --jobs out")
     check_grid(task_names, rule_names, profile_names, device, benches or ())
-    budgets = {t: max_queries or BUDGETS[t] for t in task_names}
+    budgets = task_budget_map(task_names, max_queries, task_budgets)
     if resume and out is None:
         raise click.UsageError("--resume needs the --out directory of the stopped grid")
     if report_only and not resume:
         raise click.UsageError("--report-only needs --resume (and --out)")
+    redo_rules = _names(redo, "--redo") if redo else []
+    if redo_rules and not resume:
+        raise click.UsageError("--redo needs --resume (and --out)")
+    if set(redo_rules) - set(rule_names):
+        raise click.UsageError(f"--redo {redo}: name rules of --rules ({rules})")
+    tuned, settings, where = None, None, ", ".join(map(str, settings_files))
+    if settings_files:
+        tuned = merge_tuned([load_tuned(str(p)) for p in settings_files], where)
+        check_reported_seeds(tuned, first_seed, seeds, where)
+        settings = settings_for(tuned, task_names, rule_names, where, partial=report_only)
     out = out or Path("runs") / datetime.now().strftime("bench-learn-%Y%m%d-%H%M%S")
     _check_learn_out(out)
     try:
@@ -129,8 +163,10 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
         raise ConfigError(f"--out {out}: cannot create it: {exc.strerror}") from None
     grid_device = FARM if benches else device
     job_list = make_jobs(task_names, rule_names, seeds, profile_names, budgets, grid_device,
-                         first_seed)
+                         first_seed, settings)
     earlier = _load_runs(out / RUNS_FILE) if resume else []
+    earlier = [r for r in earlier if not (r["rule"] in redo_rules and r["task"] in task_names
+                                          and r["profile"] in profile_names)]
     _check_same_grid(earlier, grid_device, first_seed, out)
     # start the file afresh, or keep just its whole lines (a stopped grid may have left half
     # of one at the end)
@@ -160,6 +196,8 @@ def learn(tasks: str | None, rules: str, seeds: int | None, profiles: str,
     meta = _meta(started, budgets, seeds, jobs, device, first_seed, benches)
     if states:
         meta["benches"] = [s.as_dict() for s in states]
+    meta.update({"settings_file": where or None,
+                 "tuned": tuned})
     summary = summarize(results)
     goal_rows = goals(summary)
     table = markdown(summary, goal_rows, meta) + _bench_lines(meta.get("benches", []))
@@ -181,7 +219,8 @@ def _load_runs(path: Path) -> list[dict[str, Any]]:
             runs.append(json.loads(line))
         except json.JSONDecodeError:
             break                              # a line cut off when the grid was stopped
-    return runs
+    # a job run twice (two resumes at once) counts once: its last run
+    return list({job_key(r): r for r in runs}.values())
 
 
 def _check_same_grid(earlier: list[dict[str, Any]], device: str, first_seed: int,
@@ -246,7 +285,6 @@ def _meta(started: datetime, budgets: dict[str, int], seeds: int, jobs: int, dev
             "nevergrad": _version("nevergrad"), "Py-BOBYQA": _version("Py-BOBYQA"), "seeds": seeds,
             "jobs": jobs, "budgets": budgets, "task_benches": TASK_BENCH,
             "task_settings": TASK_SETTINGS,
-            "rule_settings": {f"{t}/{r}": v for (t, r), v in RULE_SETTINGS.items()},
             "device": device, "first_seed": first_seed,
             "seed_range": [first_seed, first_seed + seeds - 1],
             "device_urls": ("BENCH?seed=100&board_seed=1" if benches else job_url(device, 0))

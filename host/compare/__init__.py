@@ -8,7 +8,6 @@ from wphil.compare.benchmark import (
     ALL_RULES,
     BUDGETS,
     DEFAULT_DEVICE,
-    RULE_SETTINGS,
     TASK_BENCH,
     TASK_SETTINGS,
     check_grid,
@@ -23,7 +22,7 @@ from wphil.compare.registry import PEERS, make_peer
 from wphil.compare.report import curves, goals, markdown, summarize
 
 __all__ = [
-    "ALL_RULES", "BUDGETS", "DEFAULT_DEVICE", "PEERS", "RULE_SETTINGS", "TASK_BENCH",
+    "ALL_RULES", "BUDGETS", "DEFAULT_DEVICE", "PEERS", "TASK_BENCH",
     "TASK_SETTINGS", "DeviceLoss",
     "StopSearch", "check_grid", "curves", "goals", "initial_weights", "job_key", "job_url", "make_jobs",
     "make_peer", "markdown", "plot_comparison", "plot_run", "plot_trajectory", "run_grid",

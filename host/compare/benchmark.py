@@ -19,6 +19,7 @@ report: host/compare/report.py.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -57,19 +58,11 @@ TASK_SETTINGS: dict[str, dict[str, Any]] = {"iris": {"batch_size": 10}}
 #: peers given the same lever (on the tasks above only): cma-es ranking each generation on a
 #: mini-batch of 10 patterns
 MINI_BATCH_PEERS = ("cma-es-mb",)
-#: (task, rule) -> settings on top of those. mgd on iris mini-batches diverges at its default
-#: lr (0.15: 1 of 6 seeds converged); 0.03 converged on 6 of 6 (a 6-seed sweep of 0.15,
-#: 0.075, 0.03). The only per-task tuning of a rule: the other rules use their defaults.
-#: pat (and twin's in-loop phase, which is pat): momentum 0.8 on xor (8 seeds: median 114
-#: queries against 284 at the bench's plain SGD), restarts after 300 stalled epochs on
-#: parity4 (6 of 6 seeds against 5 of 6).
-RULE_SETTINGS: dict[tuple[str, str], dict[str, Any]] = {
-    ("iris", "mgd"): {"lr": 0.03},
-    ("xor", "pat"): {"momentum": 0.8},
-    ("parity4", "pat"): {"restart_after": 300},
-    ("xor", "twin"): {"momentum": 0.8},
-    ("parity4", "twin"): {"restart_after": 300},
-}
+#: No rule or peer is tuned per task here: `wphil bench tune` (host/compare/tuning.py) tunes
+#: every method under one protocol, and `bench learn --settings FILE` runs its choices (a
+#: job's `settings`). Without a file every method runs its defaults. The per-task values
+#: that used to live here (mgd lr 0.03 on iris, pat/twin momentum 0.8 on xor and
+#: restart_after 300 on parity4) are candidates of the declared search spaces.
 #: `offline` trains the ideal model with no device queries, so the query budget cannot stop
 #: it: a model stuck in a local minimum (parity4) would train forever. It gets this many
 #: model epochs, then transfers what it has.
@@ -89,7 +82,14 @@ class Job:
     max_queries: int
     device: str = DEFAULT_DEVICE        # the backend, as given to --device (a farm: FARM)
     first_seed: int = 0                 # the grid's first seed (recorded; checked on resume)
+    #: the method's settings as sorted JSON ("" = its defaults): trainer settings for a rule,
+    #: options for a peer (from a tuned-settings file, or a candidate while tuning)
+    settings: str = ""
     bench: str = ""                     # a farm: the URL of the bench the job runs on
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        return json.loads(self.settings) if self.settings else {}
 
     @property
     def url(self) -> str:
@@ -176,12 +176,22 @@ def check_grid(tasks: Iterable[str], rules: Iterable[str], profiles: Iterable[st
                     raise ConfigError(f"--device {given}: {exc}") from None
 
 
+def settings_json(settings: dict[str, Any] | None) -> str:
+    """A method's settings as the job's key: sorted JSON, "" for none."""
+    return json.dumps(settings, sort_keys=True) if settings else ""
+
+
 def make_jobs(tasks: Iterable[str], rules: Iterable[str], seeds: int, profiles: Iterable[str],
               budgets: dict[str, int], device: str = DEFAULT_DEVICE,
-              first_seed: int = 0) -> list[Job]:
-    """Every profile x task x rule x seed, seeds first_seed .. first_seed + seeds - 1."""
-    return [Job(p, t, r, s, budgets[t], device, first_seed) for p in profiles for t in tasks
-            for r in rules for s in range(first_seed, first_seed + seeds)]
+              first_seed: int = 0,
+              settings: dict[str, dict[str, dict[str, Any]]] | None = None) -> list[Job]:
+    """Every profile x task x rule x seed, seeds first_seed .. first_seed + seeds - 1;
+    `settings[task][rule]`, where given, is the method's (tuned) settings."""
+    settings = settings or {}
+    return [Job(p, t, r, s, budgets[t], device, first_seed,
+                settings_json(settings.get(t, {}).get(r)))
+            for p in profiles for t in tasks for r in rules
+            for s in range(first_seed, first_seed + seeds)]
 
 
 def _curve(points: list[tuple[int, float]], grid: np.ndarray) -> list[float | None]:
@@ -199,8 +209,7 @@ def _run_rule(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, fl
             epochs = bench.defaults.epochs if bench.is_recurrent else OFFLINE_EPOCHS
         config = TrainConfig.for_bench(bench, algo=job.rule, seed=job.seed,
                                        max_queries=job.max_queries, epochs=epochs,
-                                       **TASK_SETTINGS.get(job.task, {}),
-                                       **RULE_SETTINGS.get((job.task, job.rule), {}))
+                                       **{**TASK_SETTINGS.get(job.task, {}), **job.overrides})
         trainer = make_trainer(device, bench, task, config)
         points = [(r.queries, r.loss) for r in trainer.run() if r.queries > 0]
         st = trainer.state
@@ -217,7 +226,8 @@ def _run_peer(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, fl
         loss = DeviceLoss(objective, d.target_accuracy, d.target_loss, job.max_queries,
                           defaults.margin, defaults.confirm)
         lo, hi = objective.codemap.weight_bounds()
-        result = make_peer(job.rule).run(loss, initial_weights(objective, d.init_scale, job.seed),
+        peer = make_peer(job.rule, job.overrides)
+        result = peer.run(loss, initial_weights(objective, d.init_scale, job.seed),
                                          lo, hi, job.seed, d.init_scale)
         reads = {**_channel_reads(device, result.queries), **_identity(device)}
     best, points = np.inf, []
@@ -228,7 +238,8 @@ def _run_peer(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, fl
             "accuracy": result.accuracy, "evaluations": result.evaluations,
             "restarts": result.restarts, "stagnations": result.stagnations, **result.notes,
             **reads,
-            "settings": make_peer(job.rule).settings(objective)}, points
+            "peer_settings": peer.settings(objective)
+            + (f"; tuned: {job.settings}" if job.settings else "")}, points
 
 
 def _channel_reads(device, queries: int) -> dict[str, int]:  # noqa: ANN001
@@ -288,7 +299,7 @@ def job_key(run: dict[str, Any] | Job) -> tuple:
     """What identifies a run of the grid (to skip it when a stopped grid is resumed)."""
     d = asdict(run) if isinstance(run, Job) else run
     return (d["profile"], d["task"], d["rule"], d["seed"], d["max_queries"],
-            d.get("device", DEFAULT_DEVICE))
+            d.get("device", DEFAULT_DEVICE), d.get("settings", ""))
 
 
 def run_grid(jobs: list[Job], workers: int = 1,

@@ -31,7 +31,7 @@ import numpy as np
 
 from wphil.compare.peers import DeviceLoss, PeerOptimizer
 from wphil.compare.resolution import Resolution
-from wphil.learning import Objective
+from wphil.learning import Objective, Option
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +82,16 @@ class NGOpt(PeerOptimizer):
     #: evaluations: at the common window (270 evaluations on xor) it stagnated 15-22 times
     #: per run on seeds 200-202 (50-58k queries to the target); each member needs its own
     STALL_MIN, STALL_PER_WEIGHT = 1000, 100
+    options = {**PeerOptimizer.options,
+               "sigma": Option(1.0, "initial mutation scale of the weights (nevergrad's "
+                               "default 1)", 1e-6, 100.0)}
 
     def search(self, loss, x0, lo, hi, seed) -> None:
         import nevergrad as ng
 
         _patch_metamodel()
         weights = ng.p.Array(init=np.clip(x0, lo, hi), lower=lo, upper=hi)
+        weights.set_mutation(sigma=self.opts["sigma"])
         weights.random_state = np.random.RandomState(seed)
         budget = evaluations_left(loss)
         optimizer = ng.optimizers.NGOpt(parametrization=weights, budget=budget, num_workers=1)
@@ -110,6 +114,9 @@ class NGOpt(PeerOptimizer):
 class BOBYQA(PeerOptimizer):
     name = "bobyqa"
     package = "pybobyqa"
+    options = {**PeerOptimizer.options,
+               "rhobeg": Option(0.0, "initial trust-region radius (weight units; 0: "
+                                "Py-BOBYQA's default, 0.1 x the widest bound)", 0.0, 100.0)}
 
     def search(self, loss, x0, lo, hi, seed) -> None:
         import pybobyqa
@@ -117,7 +124,9 @@ class BOBYQA(PeerOptimizer):
         res = Resolution.of(loss.objective)
         # Py-BOBYQA draws its restarts' directions from numpy's global generator
         np.random.seed(seed % 2**32)
+        rhobeg = self.opts["rhobeg"] or None
         soln = pybobyqa.solve(loss, np.clip(x0, lo, hi), bounds=(lo, hi), rhoend=res.weight,
+                              rhobeg=rhobeg,
                               maxfun=evaluations_left(loss), objfun_has_noise=True,
                               seek_global_minimum=True, do_logging=False,
                               user_params={"noise.additive_noise_level":

@@ -184,7 +184,10 @@ class PeerOptimizer:
     """One black-box optimizer. Subclasses set `name`, `options` and implement `search`."""
 
     name: ClassVar[str]
-    options: ClassVar[dict[str, Option]] = {}
+    #: every peer's options include the stagnation window's scale (tuned like the rest)
+    options: ClassVar[dict[str, Option]] = {
+        "stall_scale": Option(1.0, "scale of the stagnation window (evaluations without "
+                              "an improvement beyond the noise before a restart)", 0.01, 1000.0)}
     package: ClassVar[str] = "scipy"
     extra: ClassVar[str] = "bench"     # the pyproject extra that installs `package`
     #: a start stagnates after max(STALL_MIN, STALL_PER_WEIGHT x n_weights) whole-set
@@ -226,7 +229,8 @@ class PeerOptimizer:
         scale = init_scale if init_scale is not None else float(np.max(np.abs(x0))) or 1.0
         fresh = np.random.Generator(np.random.PCG64(seed))
         fresh.uniform(-scale, scale, len(x0))          # x0 itself: the first draw
-        loss.stall_after = self.stall_evaluations(len(x0))
+        loss.stall_after = max(1, round(self.opts["stall_scale"]
+                                        * self.stall_evaluations(len(x0))))
         start, restarts, stagnations, x = time.perf_counter(), 0, 0, x0
         try:
             while True:
@@ -262,7 +266,8 @@ class NelderMead(PeerOptimizer):
     whose losses differ only by noise stops, and the run restarts."""
 
     name = "nelder-mead"
-    options = {"step": Option(0.5, "initial simplex edge (weight units)", 1e-6, 100.0)}
+    options = {**PeerOptimizer.options,
+               "step": Option(0.5, "initial simplex edge (weight units)", 1e-6, 100.0)}
     #: the range of n + 1 noisy readings of one loss is ~3.1 sd for 10 vertices (xor)
     #: and ~4.0 for 26: at 4 sd a collapsed simplex stops within a few iterations
     FATOL_SD = 4.0
@@ -289,6 +294,9 @@ class NelderMead(PeerOptimizer):
 
 class Powell(PeerOptimizer):
     name = "powell"
+    options = {**PeerOptimizer.options,
+               "step": Option(1.0, "length of the initial unit directions (weight units; "
+                              "scipy's default 1)", 1e-6, 100.0)}
 
     def search(self, loss, x0, lo, hi, seed) -> None:
         from scipy.optimize import minimize
@@ -296,7 +304,8 @@ class Powell(PeerOptimizer):
         res = Resolution.of(loss.objective)
         minimize(loss, x0, method="Powell", bounds=list(zip(lo, hi)),
                  options={"maxfev": 10**9, "maxiter": 10**9, "xtol": res.weight,
-                          "ftol": res.relative_loss})
+                          "ftol": res.relative_loss,
+                          "direc": self.opts["step"] * np.eye(len(x0))})
 
     @classmethod
     def settings(cls, objective: Objective) -> str:
@@ -308,7 +317,8 @@ class Powell(PeerOptimizer):
 class CMAES(PeerOptimizer):
     name = "cma-es"
     package = "cma"
-    options = {"sigma0": Option(0.5, "initial step size (weight units)", 1e-6, 100.0),
+    options = {**PeerOptimizer.options,
+               "sigma0": Option(0.5, "initial step size (weight units)", 1e-6, 100.0),
                "popsize": Option(0, "population (0: 4 + 3 ln n)", 0, 10_000)}
 
     def search(self, loss, x0, lo, hi, seed) -> None:
