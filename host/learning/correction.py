@@ -14,7 +14,8 @@ from the same probe queries as the rest of the fit:
 - `read_offset`: volts added to each hidden readout (its ADC channel's offset);
 - per neuron, a transfer curve a = vsat * (tanh(u) + sum_k alpha_k psi_k(u)), u = net / vsat,
   psi_k(u) = tanh(u / s_k)^p_k: odd (p = 1) and even (p = 2, asymmetric rails) terms at
-  several scales, zero at u = 0 (the bias weight's offset holds the neuron's input offset);
+  several scales, and asinh terms (a diode limiter keeps growing logarithmically past its
+  knee); all zero at u = 0 (the bias weight's offset holds the neuron's input offset);
 - per source signal (inputs and hidden units), a cubic compression s (1 - c (s / vsat)^2)
   of what the next layer's multipliers see (not of what the readout reads).
 
@@ -31,9 +32,12 @@ import numpy as np
 from wphil.drivers.bench import Bench
 from wphil.learning.model import MIN_SLOPE, IdealModel, Mismatch
 
-#: the transfer curve's basis, (scale s, power p) of tanh(u / s)^p, in order of capacity
-BASIS = ((1.0, 2), (2.0, 1), (2.0, 2), (0.5, 1), (0.5, 2), (3.0, 1), (3.0, 2),
-         (0.7, 1), (0.7, 2), (1.4, 1), (1.4, 2))
+#: the transfer curve's basis, in order of capacity: (kind, scale s, power p), tanh(u / s)^p,
+#: and the diode limiter's logarithmic growth beyond its knee, asinh(u) (odd) and
+#: asinh(u) tanh(u) (even: the two diode strings differ)
+BASIS = (("tanh", 1.0, 2), ("asinh", 1.0, 1), ("tanh", 2.0, 1), ("tanh", 2.0, 2),
+         ("tanh", 0.5, 1), ("tanh", 0.5, 2), ("asinh", 1.0, 2), ("tanh", 3.0, 1),
+         ("tanh", 3.0, 2), ("tanh", 0.7, 1), ("tanh", 0.7, 2))
 
 
 @dataclass(frozen=True)
@@ -83,23 +87,39 @@ class Correction:
         return cls(parts[0], parts[1], parts[2].reshape(like.alpha.shape), parts[3])
 
 
+def _basis(u: np.ndarray, terms: int, slopes: bool) -> list[np.ndarray]:
+    """The first `terms` basis functions at u (or their derivatives), tanh(u) first."""
+    tanh = {scale: np.tanh(u / scale) for scale in {b[1] for b in BASIS[:terms]} | {1.0}}
+    out = [1 - tanh[1.0] ** 2 if slopes else tanh[1.0]]
+    if any(kind == "asinh" for kind, _, _ in BASIS[:terms]):
+        asinh, d_asinh = np.arcsinh(u), 1 / np.sqrt(1 + u * u)
+    for kind, scale, power in BASIS[:terms]:
+        t = tanh[scale]
+        if kind == "asinh" and power == 1:
+            out.append(d_asinh if slopes else asinh)
+        elif kind == "asinh":
+            out.append(d_asinh * t + asinh * (1 - t * t) if slopes else asinh * t)
+        elif power == 1:
+            out.append((1 - t * t) / scale if slopes else t)
+        else:
+            out.append(2 * t * (1 - t * t) / scale if slopes else t * t)
+    return out
+
+
 def transfer(u: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """tanh(u) + sum_k alpha[..., k] psi_k(u); alpha broadcasts against u with a last axis."""
-    out = np.tanh(u)
-    for k in range(alpha.shape[-1]):
-        scale, power = BASIS[k]
-        out = out + alpha[..., k] * np.tanh(u / scale) ** power
-    return out
+    return _combine(_basis(u, alpha.shape[-1], False), alpha)
 
 
 def transfer_slope(u: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """d transfer / du."""
-    t = np.tanh(u)
-    out = 1 - t * t
-    for k in range(alpha.shape[-1]):
-        scale, power = BASIS[k]
-        tk = np.tanh(u / scale)
-        out = out + alpha[..., k] * power * tk ** (power - 1) * (1 - tk * tk) / scale
+    return _combine(_basis(u, alpha.shape[-1], True), alpha)
+
+
+def _combine(basis: list[np.ndarray], alpha: np.ndarray) -> np.ndarray:
+    out = basis[0].copy()
+    for k, psi in enumerate(basis[1:]):
+        out += alpha[..., k] * psi
     return out
 
 

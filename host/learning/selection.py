@@ -35,6 +35,9 @@ BIAS_OFFSET_PRIOR = 0.5
 FOLDS = 5
 #: a richer model is chosen only if its held-out rms is below the simpler one's by this factor
 TOLERANCE = 0.95
+#: least squares stops when an iteration improves the cost (or moves the parameters) by less
+#: than this fraction: far below the noise
+FTOL = 1e-5
 #: readouts measured twice for the noise floor
 NOISE_READOUTS = 48
 #: the ladder stops once a model's held-out rms is within this factor of the noise floor:
@@ -151,7 +154,7 @@ class Problem:
         lo[2 * n_w:2 * n_w + n_n], hi[2 * n_w:2 * n_w + n_n] = 0.05 * nm.vsat, 3.0 * nm.vsat
         return lo[self.free], hi[self.free]
 
-    def fit(self, mask: np.ndarray, start: np.ndarray | None = None, max_nfev: int = 400
+    def fit(self, mask: np.ndarray, start: np.ndarray | None = None, max_nfev: int = 150
             ) -> tuple[np.ndarray, np.ndarray]:
         """(theta, the least-squares result's Jacobian) fitted to the queries where `mask`
         (K, P) is True."""
@@ -180,7 +183,7 @@ class Problem:
 
         x0 = np.clip(theta[free], lower + 1e-9, upper - 1e-9)
         result = least_squares(residuals, x0, jac=jacobian, method="lm", x_scale=spread,
-                               max_nfev=max_nfev)
+                               max_nfev=max_nfev, ftol=FTOL, xtol=FTOL)
         return full(result.x).copy(), result.jac
 
 
@@ -209,7 +212,7 @@ def cross_validated(problem: Problem, folds: np.ndarray, start: np.ndarray) -> f
     errors = np.empty_like(problem.measured)
     for k in range(FOLDS):
         held = folds == k
-        theta, _ = problem.fit(~held, start)
+        theta, _ = problem.fit(~held, start, max_nfev=25)
         errors[held] = problem.predict(theta[None])[0][held] - problem.measured[held]
     return _rms(errors)
 
@@ -236,8 +239,9 @@ def measure_with_repeats(objective: Objective, probes: int, rng: np.random.Gener
 
 
 def fit_twin(objective: Objective, probes: int, rng: np.random.Generator,
-             levels: tuple[Level, ...] = LEVELS) -> FitReport:
-    """Probe the board, fit every candidate level, choose one by held-out error."""
+             levels: tuple[Level, ...] = LEVELS, stop_at_noise: bool = True) -> FitReport:
+    """Probe the board, fit the candidate levels in order, choose one by held-out error
+    (`stop_at_noise`: no richer candidates once one is within `AT_NOISE` of the noise)."""
     before = objective.queries
     weights, measured, noise = measure_with_repeats(objective, probes, rng)
     folds = _folds(measured.shape[:2], np.random.default_rng(rng.integers(1 << 31)))
@@ -253,7 +257,7 @@ def fit_twin(objective: Objective, probes: int, rng: np.random.Generator,
         previous = problem.params(theta)
         log.info("twin: model %s, %d parameters: held-out probe rms %.5f V (noise %.5f V)",
                  level.name, problem.n_free, scores[level.name], noise)
-        if scores[level.name] <= AT_NOISE * noise:
+        if stop_at_noise and scores[level.name] <= AT_NOISE * noise:
             break
     chosen = levels[0].name
     for level in levels[1:len(scores)]:
