@@ -205,3 +205,18 @@ class TwinModel(IdealModel):
                                         axis=1).ravel())
             delta = (delta @ layers[i][:, :-1]) * compress_slope(acts[i], self.comps[i], self.vnom)
         return float(np.mean(diff ** 2)), np.concatenate(grads[::-1]) * self.mismatch.gain
+
+
+def model_from_record(bench: Bench, record: dict) -> IdealModel:
+    """The fitted model a twin.json records (`FitReport.to_dict`; older files: plain)."""
+    fitted = record["fitted"]
+    mismatch = Mismatch(*(np.array(fitted[k], dtype=float)
+                          for k in ("gain", "offset", "vsat", "out_offset")))
+    level = record.get("model", "plain")
+    if level == "plain":
+        return IdealModel(bench, mismatch)
+    terms = level_named(level).terms
+    alpha = np.array(fitted["alpha"], dtype=float).reshape(-1, terms)
+    return TwinModel(bench, mismatch, Correction(
+        *(np.array(fitted[k], dtype=float) for k in ("signal_offset", "read_offset")), alpha,
+        np.array(fitted["compression"], dtype=float)))

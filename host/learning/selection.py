@@ -72,7 +72,7 @@ class FitReport:
         def rounded(p: Params) -> dict[str, list]:
             arrays = {**p.mismatch.__dict__, **p.correction.__dict__}
             return {k: np.round(np.asarray(v, dtype=float), 5).tolist() for k, v in arrays.items()}
-        return {**self.summary(), "rms_volts": round(self.rms_volts, 6),
+        return {**self.summary(), "queries": self.queries, "rms_volts": round(self.rms_volts, 6),
                 "fitted": rounded(self.params), "sigma": rounded(self.sigma)}
 
     def summary(self) -> dict[str, object]:
