@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from wphil.learning.correction import LEVELS, level_named
 from wphil.learning.objective import QueryMeter, meets_target
 from wphil.learning.optim import Adam
 from wphil.learning.selection import FitReport, default_probes, fit_twin
@@ -57,8 +58,10 @@ class TwinTrainer(Trainer):
     def _identify_and_transfer(self) -> Iterator[EpochRecord]:
         st = self.state
         start, meter = time.perf_counter() - st.elapsed_s, QueryMeter(self.objective, st.queries)
-        probes = self.rule.opts["probes"] or default_probes(self.objective)
-        self.fit = fit_twin(self.objective, probes, self.rng)
+        model = self.rule.opts["model"]
+        levels = LEVELS if model == "auto" else (level_named(model),)
+        probes = self.rule.opts["probes"] or default_probes(self.objective, levels)
+        self.fit = fit_twin(self.objective, probes, self.rng, levels)
         self.rule.use_fit(self.fit.params.mismatch, self.fit.sigma.mismatch,
                           self.fit.params.correction, self.fit.params.level.name)
         self._train_model()

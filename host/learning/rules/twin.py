@@ -28,6 +28,9 @@ class Twin(PhysicsAware):
     options = {
         "probes": Option(0, "probe weight vectors measured on every pattern (0: four readouts "
                          "per parameter of the richest candidate model, at least 4)", 0, 1000),
+        "model": Option("auto", "the fitted model: auto (the candidate with the lowest held-out "
+                        "probe error, simplest first) or one candidate",
+                        choices=("auto", *LEVEL_NAMES)),
         "fallback": Option("pat", "in-loop rule when the transferred twin misses the target",
                            choices=("pat", "wp")),
         "model_epochs": Option(4000, "most epochs of training the fitted model per start",
