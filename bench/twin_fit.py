@@ -10,7 +10,10 @@ the bench's target, with the queries it took.
 
     python bench/twin_fit.py [--boards 3] [--first-board 900] [--benches xor,parity4,iris]
         [--backends default,heldout,spice] [--max-queries 20000]
-        [--out bench/results/twin-fit] [--quick]
+        [--out bench/results/twin-fit] [--append] [--quick]
+
+`--append` adds the rows to the results already in --out (the stamp then records both
+commands), so benches can run in separate processes.
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ def main() -> None:
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--max-queries", type=at_least(1), default=20_000)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "twin-fit")
+    parser.add_argument("--append", action="store_true",
+                        help="add to the rows already in --out instead of replacing them")
     add_quick(parser)
     args = parser.parse_args()
     if args.quick:
@@ -97,6 +102,10 @@ def main() -> None:
         return
     stamped = stamp()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.append and (args.out / "twin-fit.json").exists():
+        before = json.loads((args.out / "twin-fit.json").read_text(encoding="utf-8"))
+        rows = before["rows"] + rows
+        stamped["command"] = f"{before['command']} && {stamped['command']}"
     (args.out / "twin-fit.json").write_text(json.dumps({**stamped, "rows": rows}, indent=1) + "\n",
                                             encoding="utf-8")
     (args.out / "twin-fit.md").write_text(markdown(rows, stamped["command"]), encoding="utf-8")

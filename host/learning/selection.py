@@ -6,8 +6,8 @@ are measured twice, which gives the noise floor (the read noise of one readout, 
 differences of repeated reads: std(d) / sqrt 2) and averages those points. Each candidate
 model of `wphil.learning.correction.LEVELS` is fitted by regularized least squares (the
 data in units of the read resolution, a prior that holds each parameter near its nominal
-value) and scored by k-fold cross-validation over the probe queries (all readouts of one
-query in the same fold): the held-out rms, in volts. The simplest candidate within
+value) and scored by k-fold cross-validation over the probe vectors (each held-out probe
+vector with all its patterns and readouts): the held-out rms, in volts. The simplest candidate within
 `TOLERANCE` of the best held-out rms is chosen, then refitted on every probe.
 """
 
@@ -45,7 +45,8 @@ NOISE_READOUTS = 48
 AT_NOISE = 1.2
 #: data (readouts) per parameter of the richest candidate, for the default probe count
 DATA_PER_PARAMETER = 4
-MIN_PROBES = 4
+#: at least two probe vectors per cross-validation fold: every weight is seen at 8 values
+MIN_PROBES = 10
 
 
 @dataclass(frozen=True)
@@ -198,9 +199,11 @@ def default_probes(objective: Objective, levels: tuple[Level, ...] = LEVELS) -> 
 
 
 def _folds(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """A fold index (K, P) for every probe query."""
-    n = shape[0] * shape[1]
-    return (rng.permutation(n) % FOLDS).reshape(shape)
+    """A fold index (K, P) for every probe query: whole probe vectors are held out (a
+    query-level split would share each held-out query's weight vector with the fit, which
+    with few probes on many patterns says nothing about new weights)."""
+    per_probe = rng.permutation(shape[0]) % FOLDS
+    return np.repeat(per_probe[:, None], shape[1], axis=1)
 
 
 def _rms(x: np.ndarray) -> float:

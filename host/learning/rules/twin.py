@@ -27,7 +27,7 @@ class Twin(PhysicsAware):
     requires = ("scipy",)          # the fit: scipy.optimize.least_squares
     options = {
         "probes": Option(0, "probe weight vectors measured on every pattern (0: four readouts "
-                         "per parameter of the richest candidate model, at least 4)", 0, 1000),
+                         "per parameter of the richest candidate model, at least 10)", 0, 1000),
         "model": Option("auto", "the fitted model: auto (the candidate with the lowest held-out "
                         "probe error, simplest first) or one candidate",
                         choices=("auto", *LEVEL_NAMES)),
