@@ -14,7 +14,7 @@ from wphil.drivers.spice_engine import find_libngspice
 from wphil.learning import CodeMap, Objective, load_task
 from wphil.learning.correction import Correction, TwinModel, level_named, readouts
 from wphil.learning.model import Mismatch
-from wphil.learning.selection import fit_twin
+from wphil.learning.selection import default_probes, fit_twin
 
 
 def _random_twin(bench, rng: np.random.Generator, terms: int = 11) -> TwinModel:
@@ -60,7 +60,8 @@ def test_batched_readouts_match_the_twin_models_forward_pass() -> None:
 def _fit(bench, url: str, **kwargs):
     with open_device(url, bench) as dev:
         objective = Objective(dev, bench, load_task("xor"), CodeMap(bench))
-        return fit_twin(objective, 24, np.random.default_rng(0), **kwargs), objective
+        probes = default_probes(objective)
+        return fit_twin(objective, probes, np.random.default_rng(0), **kwargs), objective
 
 
 @pytest.mark.slow
@@ -76,7 +77,7 @@ def test_held_out_physics_needs_the_correction_and_the_corrected_twin_is_within_
     # the noise floor is the mock's read noise: 1.5 mV / sqrt(4 samples), plus quantization
     lsb = 3.3 / 4096
     assert report.noise_volts == pytest.approx(np.hypot(0.0015 / 2, lsb / np.sqrt(12)), rel=0.25)
-    assert report.queries == objective.queries == 24 * 4 + 16      # probes, then 48 repeats
+    assert report.queries == objective.queries == report.probes * 4 + 16   # then 48 repeats
 
 
 def test_selection_keeps_the_plain_model_when_the_physics_is_its_equation() -> None:

@@ -44,7 +44,7 @@ NOISE_READOUTS = 48
 #: no richer model can do better than the noise
 AT_NOISE = 1.2
 #: data (readouts) per parameter of the richest candidate, for the default probe count
-DATA_PER_PARAMETER = 4
+DATA_PER_PARAMETER = 6
 #: at least two probe vectors per cross-validation fold: every weight is seen at 8 values
 MIN_PROBES = 10
 

@@ -26,7 +26,7 @@ class Twin(PhysicsAware):
     trainer = "twin"
     requires = ("scipy",)          # the fit: scipy.optimize.least_squares
     options = {
-        "probes": Option(0, "probe weight vectors measured on every pattern (0: four readouts "
+        "probes": Option(0, "probe weight vectors measured on every pattern (0: six readouts "
                          "per parameter of the richest candidate model, at least 10)", 0, 1000),
         "model": Option("auto", "the fitted model: auto (the candidate with the lowest held-out "
                         "probe error, simplest first) or one candidate",
