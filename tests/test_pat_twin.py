@@ -60,26 +60,30 @@ def test_pat_and_twin_reach_the_target_on_harsh_and_held_out_physics(profile, al
 def test_twin_counts_its_probes_and_records_its_fit(xor_bench) -> None:
     trainer, records = train(xor_bench, algo="twin", seed=0)
     probes = trainer.fit.probes
-    # probes on every pattern, the transfer, and the measurement that confirms it
-    assert records[0].queries == 4 * probes + 4 + 4
+    # probes on every pattern, 48 readouts again (16 queries of 3 readouts) for the noise
+    # floor, the transfer, and the measurement that confirms it
+    assert trainer.fit.queries == 4 * probes + 16
+    assert records[0].queries == trainer.fit.queries + 4 + 4
     fit = trainer.extra_files()["twin.json"]
-    assert set(fit["fitted"]) == {"gain", "offset", "vsat", "out_offset"}
+    assert {"gain", "offset", "vsat", "out_offset"} <= set(fit["fitted"])
     assert all(s > 0 for s in fit["sigma"]["gain"])
     assert fit["rms_volts"] < 0.01                         # the board is in the model's family
 
 
 @pytest.mark.slow
-def test_twin_on_physics_outside_its_model_converges_through_its_in_loop_fallback() -> None:
-    """On the held-out board the transferred twin misses; the in-loop phase (pat through the
-    fitted model) reaches the target anyway."""
+def test_twin_on_physics_outside_its_equation_transfers_through_its_correction() -> None:
+    """On the held-out board the fitted correction (transfer curves, compression) makes the
+    twin good enough that the transfer alone reaches the target on most boards (the plain
+    model's transfer missed and needed the in-loop fallback); every run converges."""
     bench = load_bench("xor-2-2-1", "heldout")
-    fell_back = 0
+    transferred = 0
     for seed in range(4):
         trainer, records = train(bench, f"mock://?seed={100 + seed}&board_seed={1 + seed}",
                                  algo="twin", seed=seed, momentum=0.8, max_queries=20_000)
         assert trainer.stop_reason == "converged"
-        fell_back += len(records) > 1                       # the transfer alone was not enough
-    assert fell_back >= 1
+        assert trainer.fit.params.level.name.startswith("curves")
+        transferred += len(records) == 1
+    assert transferred >= 3
 
 
 def test_twin_fit_recovers_the_mock_boards_mismatch() -> None:
@@ -105,11 +109,15 @@ def test_batched_model_readouts_match_the_model() -> None:
 
 def test_twin_resumes_without_probing_again(xor_bench) -> None:
     bench = load_bench("xor-2-2-1", "heldout")
-    first, records = train(bench, algo="twin", seed=1, epochs=1, momentum=0.8)
+    # the fitted model barely trained (one epoch): the transfer misses, the loop goes on
+    settings = {"algo": "twin", "seed": 1, "momentum": 0.8, "rule_options": {"model_epochs": 1}}
+    first, records = train(bench, epochs=1, **settings)
     assert first.stop_reason == "max_epochs" and first.state.rule
+    assert first.rule.level.startswith("curves")
     saved = copy.deepcopy(first.state)
-    second, more = train(bench, state=saved, algo="twin", seed=1, epochs=400, momentum=0.8)
-    assert more[0].epoch == 2 and second.stop_reason == "converged"
+    second, more = train(bench, state=saved, epochs=3, **settings)
+    assert more[0].epoch == 2 and second.rule.level == first.rule.level
+    np.testing.assert_array_equal(second.rule.correction.alpha, first.rule.correction.alpha)
     assert more[0].queries - saved.queries <= 4 * 2      # one pat step (+ a confirmation)
 
 

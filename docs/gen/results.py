@@ -276,6 +276,20 @@ def farm_speed(data: dict, problems: Problems) -> str:
     return head + md_table(["device", "wall s", "farm speedup"], rows)
 
 
+def twin_fit(data: dict, problems: Problems) -> str:
+    """bench/twin_fit.py: the twin's held-out probe error against the noise floor."""
+    rows = [[r["bench"], r["backend"], r["board_seed"], r["probe_queries"], r["fitted_parameters"],
+             f"{r['queries_per_parameter']:.2f}", f"{1000 * r['heldout_rms_volts']:.2f}",
+             f"{1000 * r['noise_volts']:.2f}",
+             f"{r['heldout_over_noise']:.2f}" + ("" if r["heldout_over_noise"] <= 3 else " ✗"),
+             r["model"], f"{'yes' if r['converged'] else 'no'} ({num(r['queries'])})"]
+            for r in data["rows"]]
+    return md_table(["bench", "backend", "board", "probe queries", "fitted parameters",
+                     "queries / parameter", "held-out rms (mV)", "noise floor (mV)", "ratio",
+                     "model", "twin reached the target (queries)"], rows,
+                    "---|---|---:|---:|---:|---:|---:|---:|---:|---|---")
+
+
 RENDERERS: dict[str, Callable[[Any, Problems], str]] = {
     "farm-speed": farm_speed,
     "convergence": convergence, "learn-summary": learn_summary, "learn-report": learn_report,
@@ -286,7 +300,7 @@ RENDERERS: dict[str, Callable[[Any, Problems], str]] = {
     "spice-speed": spice_speed, "spice-xor-boards": spice_xor_boards,
     "spice-oscillator-boards": spice_oscillator_boards, "spice-tran": spice_tran,
     "fit-circuit": fit_circuit, "rp2040-speed": rp2040_speed, "rp2040-memory": rp2040_memory,
-    "tuning": tuning,
+    "tuning": tuning, "twin-fit": twin_fit,
 }
 
 

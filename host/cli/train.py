@@ -159,6 +159,14 @@ def _print_summary(summary: dict[str, Any], path: Path, spec: RunSpec) -> None:
     click.echo(f"{verdict} at epoch {summary['epochs']}: {result}, {summary['queries']} "
                f"queries{budget} in "
                f"{summary['wall_s']:.2f} s -> {path}")
+    twin = summary.get("twin")
+    if twin:
+        click.echo(f"twin model {twin['model']}: held-out probe rms "
+                   f"{1000 * twin['heldout_rms_volts']:.2f} mV, "
+                   f"{twin['heldout_over_noise']:.2f}x the noise floor "
+                   f"{1000 * twin['noise_volts']:.2f} mV; {twin['probe_queries']} probe queries for "
+                   f"{twin['fitted_parameters']} fitted parameters "
+                   f"({twin['queries_per_parameter']:.2f} per parameter)")
 
 
 @click.command()

@@ -76,6 +76,10 @@ class IdealModel:
         acts[-1] = acts[-1] + self.mismatch.out_offset
         return acts
 
+    def hidden_from_readouts(self, volts: np.ndarray) -> np.ndarray:
+        """Hidden activations (P, units) from their readouts (the same here)."""
+        return volts
+
     def loss(self, weights: np.ndarray, signals: np.ndarray, targets: np.ndarray) -> float:
         out = self.forward(weights, signals)[-1]
         return float(np.mean((out - targets) ** 2))

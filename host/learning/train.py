@@ -162,6 +162,10 @@ class Trainer:
         """JSON files this trainer adds to the run directory (name -> data)."""
         return {}
 
+    def summary_fields(self) -> dict[str, Any]:
+        """Fields this trainer adds to summary.json (e.g. the twin's fit)."""
+        return {}
+
     def meets_target(self, evaluation: Evaluation) -> bool:
         cfg = self.config
         return meets_target(evaluation, cfg.target_accuracy, cfg.target_loss, cfg.margin)

@@ -1,8 +1,12 @@
 """The twin trainer: probe the board, fit its model, train the twin, transfer, fine-tune.
 
-1. Identify: `wphil.learning.identify.fit_mismatch` measures a few probe weight vectors on
-   every pattern and fits the board's per-weight gain and offset, per-neuron saturation and
-   per-output offset into the model (every probe query counted).
+1. Identify: `wphil.learning.selection.fit_twin` measures probe weight vectors on every
+   pattern (some twice, for the noise floor) and fits the board's per-weight gain and
+   offset, per-neuron saturation and per-output offset, and candidate corrections beyond
+   that equation (`wphil.learning.correction`: converter offsets, per-neuron transfer
+   curves, the multipliers' compression); the model is chosen by held-out probe error
+   (every probe query counted). Its held-out rms, the noise floor and the queries per
+   fitted parameter go into summary.json (`summary_fields`).
 2. Train the fitted model with backpropagation in float (no queries), restarting from
    fresh weights if it misses, until it meets the target with margin.
 3. Transfer: quantize, load, measure the whole set on the device (and confirm a hit).
@@ -22,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from wphil.learning.identify import Fit, default_probes, fit_mismatch
+from wphil.learning.correction import LEVELS, level_named
 from wphil.learning.objective import QueryMeter, meets_target
 from wphil.learning.optim import Adam
+from wphil.learning.selection import FitReport, default_probes, fit_twin
 from wphil.learning.train import EpochRecord, Trainer
 
 log = logging.getLogger(__name__)
@@ -37,7 +42,7 @@ MODEL_LR = 0.02
 class TwinTrainer(Trainer):
     """Identify, train the twin, transfer; then in-loop training with the fallback rule."""
 
-    fit: Fit | None = None
+    fit: FitReport | None = None
 
     def run(self) -> Iterator[EpochRecord]:
         if self.rule.fitted is None:
@@ -53,9 +58,12 @@ class TwinTrainer(Trainer):
     def _identify_and_transfer(self) -> Iterator[EpochRecord]:
         st = self.state
         start, meter = time.perf_counter() - st.elapsed_s, QueryMeter(self.objective, st.queries)
-        probes = self.rule.opts["probes"] or default_probes(self.objective)
-        self.fit = fit_mismatch(self.objective, probes, self.rng)
-        self.rule.use_fit(self.fit.mismatch, self.fit.sigma)
+        model = self.rule.opts["model"]
+        levels = LEVELS if model == "auto" else (level_named(model),)
+        probes = self.rule.opts["probes"] or default_probes(self.objective, levels)
+        self.fit = fit_twin(self.objective, probes, self.rng, levels)
+        self.rule.use_fit(self.fit.params.mismatch, self.fit.sigma.mismatch,
+                          self.fit.params.correction, self.fit.params.level.name)
         self._train_model()
         evaluation = self.objective.evaluate(self.codes())
         reached = self.confirmed(evaluation)
@@ -99,9 +107,14 @@ class TwinTrainer(Trainer):
     def extra_files(self) -> dict[str, Any]:
         if self.rule.fitted is None:
             return {}
-        data = self.fit.to_dict() if self.fit else {}
-        return {"twin.json": {**data, "fitted": _rounded(self.rule.fitted),
+        if self.fit is not None:
+            return {"twin.json": self.fit.to_dict()}
+        return {"twin.json": {"model": self.rule.level, "fitted": _rounded(self.rule.fitted),
                               "sigma": _rounded(self.rule.sigma)}}
+
+    def summary_fields(self) -> dict[str, Any]:
+        """The fit against the noise floor (a resumed run did not fit: nothing)."""
+        return {"twin": self.fit.summary()} if self.fit is not None else {}
 
 
 def _rounded(mismatch) -> dict[str, list[float]]:

@@ -15,13 +15,12 @@ import numpy as np
 from wphil.drivers import ConfigError, open_device
 from wphil.learning import (
     CodeMap,
-    IdealModel,
-    Mismatch,
     Objective,
     SequenceObjective,
     SequenceTask,
     load_task,
 )
+from wphil.learning.correction import model_from_record
 from wphil.runs.rundir import RunDir
 from wphil.runs.session import RunSpec
 
@@ -59,11 +58,9 @@ def evaluate_run(path: Path, device: str | None = None) -> dict[str, Any]:
 def _twin_gap(file: Path, bench, codes: np.ndarray, device_outputs: np.ndarray,
               codemap: CodeMap, task) -> dict[str, Any]:
     """The fitted model's outputs at the run's codes against the device's, in volts."""
-    fitted = json.loads(file.read_text(encoding="utf-8"))["fitted"]
-    mismatch = Mismatch(*(np.array(fitted[k], dtype=float)
-                          for k in ("gain", "offset", "vsat", "out_offset")))
+    model = model_from_record(bench, json.loads(file.read_text(encoding="utf-8")))
     signals = codemap.input_volts(codemap.inputs_to_codes(task.features))
-    twin = IdealModel(bench, mismatch).forward(codemap.codes_to_weights(codes), signals)[-1]
+    twin = model.forward(codemap.codes_to_weights(codes), signals)[-1]
     gap = twin - device_outputs
     return {"rms_volts": float(np.sqrt(np.mean(gap ** 2))), "max_volts": float(np.max(np.abs(gap))),
             "outputs": np.round(twin, 4).tolist()}

@@ -269,8 +269,9 @@ def records(spec: RunSpec, rundir: RunDir, state: TrainState | None = None,
             rundir.save_checkpoint(trainer.state)
             rundir.write_weights(trainer.state.weights, trainer.codes(), spec.bench.topology.layers)
             _write_trajectory(rundir, trainer)
-            summary = _summary(spec, trainer.state, stop_reason, firmware, device.stats(),
-                               identity)
+            summary = {**_summary(spec, trainer.state, stop_reason, firmware, device.stats(),
+                                  identity),
+                       **trainer.summary_fields()}
             rundir.write_summary(summary)
             for name, data in trainer.extra_files().items():     # e.g. the twin's fit
                 (rundir.path / name).write_text(json.dumps(data, indent=1), encoding="utf-8")

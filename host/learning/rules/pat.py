@@ -47,7 +47,8 @@ class PhysicsAware(LearningRule):
         acts = self.model.forward(self.codemap.codes_to_weights(codes), self.signals[patterns])
         if self.hidden:
             splits = np.cumsum(bench.topology.layers[1:-1])[:-1]
-            acts[1:-1] = np.split(volts[:, bench.n_outputs:], splits, axis=1)
+            acts[1:-1] = np.split(self.model.hidden_from_readouts(volts[:, bench.n_outputs:]),
+                                 splits, axis=1)
         acts[-1] = out
         return acts
 
