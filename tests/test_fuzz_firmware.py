@@ -105,12 +105,12 @@ class Recording(P.FrameDecoder):
 
 
 def test_the_firmware_answers_the_marker_before_a_running_trains_reply() -> None:
-    # the real board (upy://): a TRAIN long enough to be running when the marker arrives;
-    # the marker's reply comes first (BUSY for nothing here), the TRAIN's after it, and the
-    # fuzzer reads that reply whole in the settle instead of losing its start
+    # the real board (upy://): a TRAIN of a million epochs is still running when the marker
+    # arrives, so the marker is answered first; STOP then ends it, its reply follows, and the
+    # fuzzer's settle reads all of it (STOP reply, TRAIN reply, STATUS) with nothing left over
     bench = load_bench("xor-2-2-1")
     payloads = F.valid_payloads(bench)
-    job = dict(json.loads(payloads[P.TRAIN][0]), epochs=40)
+    job = dict(json.loads(payloads[P.TRAIN][0]), epochs=10**6)
     blob = (P.encode(P.CONFIGURE, 1, payloads[P.CONFIGURE][0])
             + P.encode(P.TRAIN, 2, json.dumps(job).encode()))
     decoder, got = Recording(), found()
@@ -118,15 +118,16 @@ def test_the_firmware_answers_the_marker_before_a_running_trains_reply() -> None
         dev.link.drain()
         F.check_batch(dev, blob, decoder, got)
         at_marker = len(decoder.frames)
+        dev.port.write(P.encode(P.STOP, 3, b""))
         F.settle(dev, decoder, got)
     assert (got["malformed"], got["crashes"], got["internal"]) == (0, 0, 0)
     replies = [(f[0], f[1]) for f in decoder.frames]
     train = replies.index((P.TRAIN, P.F_REPLY))
-    assert train >= at_marker > replies.index((P.PING, P.F_REPLY))
-    assert json.loads(decoder.frames[train][3])["epochs"] == 40
+    assert train >= at_marker and replies[at_marker - 1] == (P.PING, P.F_REPLY)
+    assert json.loads(decoder.frames[train][3])["stop"] == "stopped"
+    assert replies[-1] == (P.STATUS, P.F_REPLY) and not decoder.buf
 
 
-@pytest.mark.slow
 def test_the_fuzzer_exits_1_when_the_board_sends_junk(tmp_path) -> None:
     # a planted defect: the firmware writes stray bytes before every PING reply
     firmware = tmp_path / "firmware"
