@@ -13,6 +13,10 @@ header that lies about its length, a payload replaced or cut with the CRC made r
 out and resets (a well-formed EXIT, Ctrl-C twice, the simulated board's reset bytes).
 After each batch a PING marks the end; every byte that came back must be a well-formed
 reply frame (valid CRC, REPLY flag, an error code from the table with a UTF-8 message).
+One decoder reads the board's output for the whole run: a fuzzed TRAIN may still be training
+when the marker is answered (PROTOCOL.md answers PING during TRAIN), so its EVENTs and reply
+can follow the marker and a read can end mid-frame; after the last batch, STATUS is polled
+until no training runs, so every byte the board sent is read and checked.
 Before and after the fuzzing, a fixed script (CONFIGURE, then one request of each kind) is
 sent; its replies must be byte-identical, so the fuzzing left nothing behind.
 
@@ -30,6 +34,7 @@ import sys
 import time
 from pathlib import Path
 
+from results_stamp import stamp
 from script_args import add_quick
 
 from wphil.drivers import load_bench, open_device
@@ -38,6 +43,7 @@ from wphil.drivers.serial_device import firmware_config
 from wphil.firmware import protocol as P
 
 BATCH = 400
+MARKER_SEQ = 0xBEEF
 LEAVE_OUT = (b"\x03\x03", P.SIM_RESET)
 COMMANDS = list(range(256))
 
@@ -120,22 +126,57 @@ def clean(blob: bytes) -> bytes:
     return blob
 
 
-def check_batch(dev, blob: bytes, marker_seq: int, found: dict) -> None:
-    marker = P.encode(P.PING, marker_seq, b"end of batch")
-    dev.port.write(blob + bytes(P.MAX_PAYLOAD + P.OVERHEAD) + marker)   # zeros end any frame
-    decoder, replies = P.FrameDecoder(), []
-    deadline = time.monotonic() + 60
-    while not any(f[0] == P.PING and f[2] == marker_seq for f in replies):
+MARKER = b"end of batch"
+
+
+def check_batch(dev, blob: bytes, decoder: P.FrameDecoder, found: dict) -> None:
+    """Send a batch and a PING marker; check every frame that came back until its reply.
+
+    One decoder reads the board's output for the whole run: a fuzzed TRAIN that starts
+    on-chip training answers the marker PING while it runs (PROTOCOL.md), so its EVENTs and
+    reply may follow the marker, and the last read may end mid-frame. Only the board's
+    output goes into the decoder, so every byte it skips is junk the board sent."""
+    dev.port.write(blob + bytes(P.MAX_PAYLOAD + P.OVERHEAD)   # zeros end any frame
+                   + P.encode(P.PING, MARKER_SEQ, MARKER))
+    read_until(dev, decoder, found, lambda f: f[:3] == (P.PING, P.F_REPLY, MARKER_SEQ)
+               and f[3] == MARKER)
+
+
+def read_until(dev, decoder: P.FrameDecoder, found: dict, last) -> tuple | None:
+    """Read and check frames until last(frame) holds (that frame is returned); a board
+    that goes silent for 60 s or dies is a crash (None)."""
+    skipped, deadline = decoder.skipped, time.monotonic() + 60
+    end = None
+    while end is None:
         if time.monotonic() > deadline or dev.board.proc.poll() is not None:
             found["crashes"] += 1
-            return
-        replies += decoder.feed(dev.port.read(dev.port.in_waiting or 1))
-    found["replies"] += len(replies)
-    found["malformed"] += decoder.skipped + sum(1 for f in replies if not well_formed(f))
-    for f in replies:
-        if f[0] != "crc" and f[1] & P.F_ERROR and f[3][:1] == bytes((P.ERR_INTERNAL,)):
-            found["internal"] += 1
-            found["internal_examples"] = (found["internal_examples"] + [f[3][1:].decode()])[:5]
+            break
+        for f in decoder.feed(dev.port.read(dev.port.in_waiting or 1)):
+            found["replies"] += 1
+            if not well_formed(f):
+                found["malformed"] += 1
+            elif f[1] & P.F_ERROR and f[3][:1] == bytes((P.ERR_INTERNAL,)):
+                found["internal"] += 1
+                found["internal_examples"] = (found["internal_examples"]
+                                              + [f[3][1:].decode()])[:5]
+            if end is None and f[0] != "crc" and last(f):
+                end = f
+    found["malformed"] += decoder.skipped - skipped
+    return end
+
+
+def settle(dev, decoder: P.FrameDecoder, found: dict) -> None:
+    """Wait out on-chip training a fuzzed TRAIN started: STATUS until it says not training.
+    The TRAIN reply goes out before that STATUS reply, so all of the run's output is read
+    (and checked); then no partial frame may be left over."""
+    while not found["crashes"]:
+        dev.port.write(P.encode(P.STATUS, MARKER_SEQ, b""))
+        f = read_until(dev, decoder, found, lambda f: f[:3] == (P.STATUS, P.F_REPLY, MARKER_SEQ))
+        if f is not None and not json.loads(f[3])["training"]:
+            break
+        time.sleep(0.05)
+    found["malformed"] += len(decoder.buf)              # a frame the board never finished
+    decoder.buf = bytearray()
 
 
 def well_formed(f: tuple) -> bool:
@@ -174,11 +215,13 @@ def fuzz(args: argparse.Namespace) -> dict:
     with open_device(args.url, bench) as dev:
         boot = dev.hello["boot_id"]
         before = run_script(dev, fixed)
+        decoder = P.FrameDecoder()
         while found["frames"] < args.frames and not found["crashes"]:
             blob = clean(b"".join(mutate(rng, valid) for _ in range(BATCH)))
             found["frames"] += BATCH
             found["bytes"] += len(blob)
-            check_batch(dev, blob, 0xBEEF, found)
+            check_batch(dev, blob, decoder, found)
+        settle(dev, decoder, found)
         if not found["crashes"]:
             after = run_script(dev, fixed)
             found["script_changed"] = sum(a != b for a, b in zip(before, after))
@@ -212,7 +255,7 @@ def main() -> int:
     for example in found["internal_examples"]:
         print("  INTERNAL:", example)
     if args.json:
-        Path(args.json).write_text(json.dumps(found, indent=2))
+        Path(args.json).write_text(json.dumps({**stamp(), "seed": args.seed, **found}, indent=2))
     return 1 if found["crashes"] or found["malformed"] or found["internal"] \
         or found["script_changed"] else 0
 

@@ -135,9 +135,11 @@ def reliability(data: list, problems: Problems) -> str:
 
 
 def fuzz(data: dict, problems: Problems) -> str:
-    return (f"{num(data['frames'])} frames ({data['bytes'] / 1e6:.1f} MB) in {data['seconds']:.0f} s, "
-            f"{num(data['replies'])} replies, **{data['crashes']} crashes**, {data['malformed']} "
-            f"replies that are not well-formed, {data['internal']} `INTERNAL` errors.\n")
+    return (f"Seed {data['seed']}: {num(data['frames'])} frames ({data['bytes'] / 1e6:.1f} MB) "
+            f"in {data['seconds']:.0f} s, {num(data['replies'])} frames back, "
+            f"**{data['crashes']} crashes**, {data['malformed']} malformed (a bad frame or a byte "
+            f"outside any frame), {data['internal']} `INTERNAL` errors, "
+            f"{data['script_changed']} replies to the fixed script changed.\n")
 
 
 def calibration(data: dict, problems: Problems) -> str:
