@@ -139,7 +139,9 @@ class SerialDevice(BoardStrategy, WireCommands, Device):
                 port = serial.serial_for_url(name, baudrate=BAUD, timeout=0.1)
             else:
                 port = serial.Serial(name, baudrate=BAUD, timeout=0.1, exclusive=True)
-        except serial.SerialException as exc:
+        except (serial.SerialException, OSError) as exc:
+            # OSError: a network port (rfc2217://, socket://) whose server went away while
+            # pyserial opened it (ser2net stopped with its exporter: a broken pipe)
             raise DeviceError(explain_open_error(name, exc)) from None
         return FaultyPort(port, self.faults) if self.faults.spec.any else port
 
