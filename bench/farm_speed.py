@@ -16,7 +16,9 @@ interleaved rounds, the best of each is compared, and the load average is record
 exporters and ser2net in front of the simulated boards, host/lab/farm.py): one bench is
 `labgrid://bench1`, the farm is the place pattern `labgrid://bench*`, each job acquires its
 place, opens its port over RFC 2217 and releases it again. Written to
-bench/results/farm/farm_speed_labgrid.json and .md (grids under labgrid/).
+bench/results/farm/farm_speed_labgrid.json and .md (grids under labgrid/). With
+`--no-chardelay` the exporters' ser2net runs with `chardelay: false` (host/lab/farm.py:
+ser2net's batching wait costs 3-7 ms per request): farm_speed_labgrid_nochardelay.*.
 """
 
 from __future__ import annotations
@@ -62,10 +64,10 @@ def measured(out: Path) -> dict[str, dict]:
 
 
 @contextmanager
-def bench_devices(n: int, labgrid: bool) -> Iterator[dict[str, str]]:
+def bench_devices(n: int, labgrid: bool, chardelay: bool) -> Iterator[dict[str, str]]:
     """--device of each way to run the grid, with the benches up meanwhile."""
     if labgrid:
-        lab = Farm(n, load_bench("xor-2-2-1")).start()
+        lab = Farm(n, load_bench("xor-2-2-1"), chardelay=chardelay).start()
         try:
             at = f"?coordinator={lab.coordinator}"
             yield {"serial": "upy://", "one-bench": f"labgrid://bench1{at}",
@@ -85,12 +87,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=at_least(1), default=3, help="interleaved rounds")
     parser.add_argument("--labgrid", action="store_true",
                         help="the boards behind a lab in a box (labgrid, ser2net)")
+    parser.add_argument("--no-chardelay", action="store_true",
+                        help="--labgrid with ser2net's chardelay off")
     args = parser.parse_args()
+    if args.no_chardelay and not args.labgrid:
+        parser.error("--no-chardelay is for --labgrid")
     rounds = 1 if args.quick else args.rounds
     grid = QUICK_GRID if args.quick else GRID
-    out_dir = OUT / "labgrid" if args.labgrid else OUT
-    name = "farm_speed_labgrid" if args.labgrid else "farm_speed"
-    with tempfile.TemporaryDirectory() as tmp, bench_devices(args.benches, args.labgrid) as devices:
+    setup = ("labgrid-nochardelay" if args.no_chardelay else "labgrid") if args.labgrid \
+        else "standing"
+    out_dir = OUT / setup if args.labgrid else OUT
+    name = {"standing": "farm_speed", "labgrid": "farm_speed_labgrid",
+            "labgrid-nochardelay": "farm_speed_labgrid_nochardelay"}[setup]
+    with tempfile.TemporaryDirectory() as tmp, \
+            bench_devices(args.benches, args.labgrid, not args.no_chardelay) as devices:
         outs = {way: (Path(tmp) if args.quick else out_dir) / way
                 for way in ("serial", "one-bench", "farm")}
         load = [round(x, 2) for x in os.getloadavg()]
@@ -106,7 +116,7 @@ def main() -> None:
         farm = json.loads((outs["farm"] / "learn.json").read_text())["benches"]
     wall = {way: min(w) for way, w in walls.items()}
     result = {**stamp(), "grid": " ".join(grid), "benches": args.benches,
-              "setup": "labgrid" if args.labgrid else "standing", "devices": devices,
+              "setup": setup, "devices": devices,
               "runs": len(grids["farm"]), "identical": same,
               "rounds": rounds, "wall_s": wall, "wall_s_every_round": walls,
               "speedup_vs_serial": round(wall["serial"] / wall["farm"], 2),
@@ -134,6 +144,8 @@ SETUPS = {
                 "each); every job acquires its place and releases it",
                 "one place, `labgrid://bench1`", "farm of {n} places, `labgrid://bench*`"),
 }
+SETUPS["labgrid-nochardelay"] = (SETUPS["labgrid"][0].replace(
+    "ser2net (RFC 2217)", "ser2net (RFC 2217, `chardelay: false`)"), *SETUPS["labgrid"][1:])
 
 
 def markdown(r: dict) -> str:
