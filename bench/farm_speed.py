@@ -1,6 +1,6 @@
 """`bench learn` spread over a farm of simulated benches against the same grid run serially.
 
-    python bench/farm_speed.py [--quick] [--benches 3] [--rounds 3]
+    python bench/farm_speed.py [--quick] [--benches 3] [--rounds 3] [--labgrid]
 
 Starts standing simulated boards (the firmware under the MicroPython unix port, each on a
 pty: drivers/standing_board.py) and runs the same grid three ways, one after the other:
@@ -11,6 +11,14 @@ times and where it ran) and writes the wall times and speedups to
 bench/results/farm/farm_speed.json and .md, with each grid's learn.md next to them (the
 last round's). Wall times on a shared machine move with its load: the three are run in
 interleaved rounds, the best of each is compared, and the load average is recorded.
+
+`--labgrid`: the same on a lab in a box (`wphil farm up N`: a labgrid coordinator, two
+exporters and ser2net in front of the simulated boards, host/lab/farm.py): one bench is
+`labgrid://bench1`, the farm is the place pattern `labgrid://bench*`, each job acquires its
+place, opens its port over RFC 2217 and releases it again. Written to
+bench/results/farm/farm_speed_labgrid.json and .md (grids under labgrid/). With
+`--no-chardelay` the exporters' ser2net runs with `chardelay: false` (host/lab/farm.py:
+ser2net's batching wait costs 3-7 ms per request): farm_speed_labgrid_nochardelay.*.
 """
 
 from __future__ import annotations
@@ -23,12 +31,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from results_stamp import REPO, stamp
 from script_args import add_quick, at_least
 
+from wphil.drivers import load_bench
 from wphil.drivers.standing_board import standing_boards
+from wphil.lab.farm import Farm
 
 OUT = REPO / "bench" / "results" / "farm"
 GRID = ["--tasks", "xor", "--rules", "wp,wp-central,powell", "--seeds", "6"]
@@ -51,33 +63,60 @@ def measured(out: Path) -> dict[str, dict]:
     return {f"{r['rule']}/{r['seed']}": {k: r.get(k) for k in MEASURED} for r in runs}
 
 
+@contextmanager
+def bench_devices(n: int, labgrid: bool, chardelay: bool) -> Iterator[dict[str, str]]:
+    """--device of each way to run the grid, with the benches up meanwhile."""
+    if labgrid:
+        lab = Farm(n, load_bench("xor-2-2-1"), chardelay=chardelay).start()
+        try:
+            at = f"?coordinator={lab.coordinator}"
+            yield {"serial": "upy://", "one-bench": f"labgrid://bench1{at}",
+                   "farm": f"labgrid://bench*{at}"}
+        finally:
+            lab.stop()
+        return
+    with standing_boards(n) as boards:
+        urls = [b.url for b in boards]
+        yield {"serial": "upy://", "one-bench": urls[0], "farm": ",".join(urls)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_quick(parser)
-    parser.add_argument("--benches", type=at_least(2), default=3, help="standing boards")
+    parser.add_argument("--benches", type=at_least(2), default=3, help="simulated boards")
     parser.add_argument("--rounds", type=at_least(1), default=3, help="interleaved rounds")
+    parser.add_argument("--labgrid", action="store_true",
+                        help="the boards behind a lab in a box (labgrid, ser2net)")
+    parser.add_argument("--no-chardelay", action="store_true",
+                        help="--labgrid with ser2net's chardelay off")
     args = parser.parse_args()
+    if args.no_chardelay and not args.labgrid:
+        parser.error("--no-chardelay is for --labgrid")
     rounds = 1 if args.quick else args.rounds
     grid = QUICK_GRID if args.quick else GRID
-    with tempfile.TemporaryDirectory() as tmp, standing_boards(args.benches) as boards:
-        outs = {name: (Path(tmp) if args.quick else OUT) / name
-                for name in ("serial", "one-bench", "farm")}
-        urls = [b.url for b in boards]
-        devices = {"serial": "upy://", "one-bench": urls[0], "farm": ",".join(urls)}
+    setup = ("labgrid-nochardelay" if args.no_chardelay else "labgrid") if args.labgrid \
+        else "standing"
+    out_dir = OUT / setup if args.labgrid else OUT
+    name = {"standing": "farm_speed", "labgrid": "farm_speed_labgrid",
+            "labgrid-nochardelay": "farm_speed_labgrid_nochardelay"}[setup]
+    with tempfile.TemporaryDirectory() as tmp, \
+            bench_devices(args.benches, args.labgrid, not args.no_chardelay) as devices:
+        outs = {way: (Path(tmp) if args.quick else out_dir) / way
+                for way in ("serial", "one-bench", "farm")}
         load = [round(x, 2) for x in os.getloadavg()]
         walls: dict[str, list[float]] = {name: [] for name in outs}
         same = True
         for _ in range(rounds):
-            for name, out in outs.items():
+            for way, out in outs.items():
                 shutil.rmtree(out, ignore_errors=True)
-                walls[name].append(round(run_grid(grid, devices[name], out), 1))
-            grids = {name: measured(out) for name, out in outs.items()}
+                walls[way].append(round(run_grid(grid, devices[way], out), 1))
+            grids = {way: measured(out) for way, out in outs.items()}
             same = same and grids["farm"] == grids["serial"] == grids["one-bench"]
         load_after = [round(x, 2) for x in os.getloadavg()]
         farm = json.loads((outs["farm"] / "learn.json").read_text())["benches"]
-    wall = {name: min(w) for name, w in walls.items()}
+    wall = {way: min(w) for way, w in walls.items()}
     result = {**stamp(), "grid": " ".join(grid), "benches": args.benches,
-              "devices": devices,
+              "setup": setup, "devices": devices,
               "runs": len(grids["farm"]), "identical": same,
               "rounds": rounds, "wall_s": wall, "wall_s_every_round": walls,
               "speedup_vs_serial": round(wall["serial"] / wall["farm"], 2),
@@ -86,9 +125,9 @@ def main() -> None:
               "farm_benches": [{k: b[k] for k in ("jobs", "healthy")} for b in farm]}
     print(json.dumps(result, indent=1))
     if not args.quick:
-        (OUT / "farm_speed.json").write_text(json.dumps(result, indent=1) + "\n")
-        (OUT / "farm_speed.md").write_text(markdown(result))
-        print(f"wrote {OUT / 'farm_speed.json'}, {OUT / 'farm_speed.md'}")
+        (OUT / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+        (OUT / f"{name}.md").write_text(markdown(result))
+        print(f"wrote {OUT / name}.json, {OUT / name}.md")
 
 
 def rounds_text(r: dict) -> str:
@@ -96,18 +135,32 @@ def rounds_text(r: dict) -> str:
                      for name, walls in r["wall_s_every_round"].items())
 
 
+#: how each setup's benches are described: (the boards, one bench, the farm)
+SETUPS = {
+    "standing": ("{n} standing simulated boards (firmware under the MicroPython unix port, one "
+                 "pty each)", "one standing board", "farm of {n} standing boards"),
+    "labgrid": ("a lab in a box: labgrid coordinator, 2 exporters, ser2net (RFC 2217) in front "
+                "of {n} simulated boards (firmware under the MicroPython unix port, one pty "
+                "each); every job acquires its place and releases it",
+                "one place, `labgrid://bench1`", "farm of {n} places, `labgrid://bench*`"),
+}
+SETUPS["labgrid-nochardelay"] = (SETUPS["labgrid"][0].replace(
+    "ser2net (RFC 2217)", "ser2net (RFC 2217, `chardelay: false`)"), *SETUPS["labgrid"][1:])
+
+
 def markdown(r: dict) -> str:
     w = r["wall_s"]
+    boards, one, farm = (text.format(n=r["benches"])
+                         for text in SETUPS[r.get("setup", "standing")])
     return "\n".join([
         f"`{r['command']}` — {r['date']}, commit {r['commit']}, {r['machine']}", "",
-        f"Grid: `wphil bench learn {r['grid']}` ({r['runs']} runs), on {r['benches']} standing "
-        "simulated boards (firmware under the MicroPython unix port, one pty each).", "",
+        f"Grid: `wphil bench learn {r['grid']}` ({r['runs']} runs), on {boards}.", "",
         f"Best of {r['rounds']} interleaved rounds (every round, s: {rounds_text(r)}).", "",
         "| device | wall s | farm speedup |", "|---|---:|---:|",
         f"| `upy://` (serial, a board process per job) | {w['serial']} | "
         f"{r['speedup_vs_serial']}x |",
-        f"| one standing board | {w['one-bench']} | {r['speedup_vs_one_bench']}x |",
-        f"| farm of {r['benches']} standing boards | {w['farm']} | — |", "",
+        f"| {one} | {w['one-bench']} | {r['speedup_vs_one_bench']}x |",
+        f"| {farm} | {w['farm']} | — |", "",
         f"Identical grid (every run's queries, losses, curves): **{r['identical']}**. "
         f"Jobs per bench: {', '.join(str(b['jobs']) for b in r['farm_benches'])}. "
         f"Load average (1, 5, 15 min) before and after: {r['load_average_before_after']}.", ""])

@@ -163,7 +163,9 @@ class Coordinator:
                         self.loop.run_until_complete(self.session._acquire_place(name))
                     log.info("acquired labgrid place %s as %s", name, self.user)
                     return
-                except self._errors as exc:
+                # KeyError: labgrid's client reads a resource whose exporter is going away
+                # (its entry has lost its `cls`: client.check_matches, seen with labgrid 26.0.1)
+                except (*self._errors, KeyError) as exc:
                     self.sync()
                     if not self._place(name).acquired:       # not a race lost: a real error
                         raise DeviceError(f"cannot acquire labgrid place {name}: "

@@ -61,6 +61,7 @@ from wphil.drivers.errors import DeviceError, DeviceTimeout, FirmwareError
 from wphil.drivers.faults import FaultSpec, FaultState, FaultyPort
 from wphil.drivers.link import Link, LinkLost
 from wphil.drivers.ports import explain_open_error, find_pico, usb_serial_number
+from wphil.drivers.rfc2217_port import open_rfc2217
 from wphil.drivers.sim_seeds import SIM_OPTIONS, parse_sim_options, sim_seeds, split_sim_options
 from wphil.drivers.urls import natural, non_negative, parse_options
 from wphil.drivers.wire_commands import WireCommands
@@ -135,11 +136,15 @@ class SerialDevice(BoardStrategy, WireCommands, Device):
         if self.faults.vanished():
             raise DeviceError(f"cannot open {name}: no such port (unplugged by fault injection)")
         try:
-            if "://" in name:
+            if name.startswith("rfc2217://"):     # a network port (labgrid's ser2net)
+                port = open_rfc2217(name, baudrate=BAUD, timeout=0.1)
+            elif "://" in name:
                 port = serial.serial_for_url(name, baudrate=BAUD, timeout=0.1)
             else:
                 port = serial.Serial(name, baudrate=BAUD, timeout=0.1, exclusive=True)
-        except serial.SerialException as exc:
+        except (serial.SerialException, OSError) as exc:
+            # OSError: a network port (rfc2217://, socket://) whose server went away while
+            # pyserial opened it (ser2net stopped with its exporter: a broken pipe)
             raise DeviceError(explain_open_error(name, exc)) from None
         return FaultyPort(port, self.faults) if self.faults.spec.any else port
 

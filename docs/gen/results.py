@@ -262,15 +262,26 @@ def rp2040_memory(data: dict, problems: Problems) -> str:
                      "with an on-chip TRAIN run set up"], rows, "---|---|---|---:|---:")
 
 
+#: bench/farm_speed.py's setups: (one bench, the farm) as the table names them
+FARM_SETUPS = {
+    "standing": ("one standing board", "farm of {n} standing boards"),
+    "labgrid": ("one place, `labgrid://bench1`", "farm of {n} places, `labgrid://bench*`"),
+    "labgrid-nochardelay": ("one place, `labgrid://bench1` (ser2net `chardelay: false`)",
+                            "farm of {n} places, `labgrid://bench*` (`chardelay: false`)"),
+}
+
+
 def farm_speed(data: dict, problems: Problems) -> str:
-    """bench/farm_speed.py: the same grid serially, on one standing board, on the farm."""
+    """bench/farm_speed.py: the same grid serially, on one bench, on the farm (standing
+    boards on ptys, or the lab in a box's labgrid places)."""
     wall = data["wall_s"]
+    one, farm = (t.format(n=data["benches"]) for t in FARM_SETUPS[data.get("setup", "standing")])
     rounds = "; ".join(f"{name} {', '.join(map(str, walls))}"
                        for name, walls in data["wall_s_every_round"].items())
     rows = [["`upy://`, serial (a board process per job)", num(wall["serial"]),
              f"{data['speedup_vs_serial']:.2f}x"],
-            ["one standing board", num(wall["one-bench"]), f"{data['speedup_vs_one_bench']:.2f}x"],
-            [f"farm of {data['benches']} standing boards", num(wall["farm"]), "—"]]
+            [one, num(wall["one-bench"]), f"{data['speedup_vs_one_bench']:.2f}x"],
+            [farm, num(wall["farm"]), "—"]]
     head = (f"`wphil bench learn {data['grid']}`: {data['runs']} runs; identical grid on all "
             f"three: **{'yes' if data['identical'] else 'NO'}**. Best of {data['rounds']} "
             f"interleaved rounds (every round, s: {rounds}); load average "

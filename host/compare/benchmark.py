@@ -202,8 +202,22 @@ def _curve(points: list[tuple[int, float]], grid: np.ndarray) -> list[float | No
     return [None if i < 0 else round(float(losses[i]), 6) for i in index]
 
 
+class BenchUnreachable(DeviceError):
+    """A farm bench could not be opened for a job: the job never ran there."""
+
+
+def _open(job: Job, bench):  # noqa: ANN202 - the device's context manager
+    """The job's device; on a farm, failing to open it is the bench's failure alone."""
+    try:
+        return open_device(job.url, bench)
+    except DeviceError as exc:
+        if not job.bench:
+            raise
+        raise BenchUnreachable(str(exc)) from exc
+
+
 def _run_rule(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, float]]]:
-    with open_device(job.url, bench) as device:
+    with _open(job, bench) as device:
         epochs = 10**9                      # the query budget stops every in-loop rule
         if job.rule == "offline":
             epochs = bench.defaults.epochs if bench.is_recurrent else OFFLINE_EPOCHS
@@ -220,7 +234,7 @@ def _run_rule(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, fl
 
 def _run_peer(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, float]]]:
     d = bench.defaults
-    with open_device(job.url, bench) as device:
+    with _open(job, bench) as device:
         objective = Objective(device, bench, task, CodeMap(bench))
         defaults = TrainConfig()
         loss = DeviceLoss(objective, d.target_accuracy, d.target_loss, job.max_queries,
@@ -281,7 +295,9 @@ def run_job(job: Job) -> dict[str, Any]:
         if not job.bench:               # one device for the grid: an error like any other
             return _failed(job, out, exc, start)
         log.warning("%s: bench %s failed: %s", job, job.bench, exc)   # it goes back to the queue
-        return {**out, "status": BENCH_FAILED, "why": f"{type(exc).__name__}: {exc}"}
+        unreachable = isinstance(exc, BenchUnreachable)
+        name = type(exc.__cause__ if unreachable else exc).__name__
+        return {**out, "status": BENCH_FAILED, "why": f"{name}: {exc}", "at_open": unreachable}
     except Exception as exc:            # one broken run must not cost the rest of the grid
         return _failed(job, out, exc, start)
     wall = time.perf_counter() - start

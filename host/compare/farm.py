@@ -10,9 +10,11 @@ benches the grid is the one a single device would give.
 A bench that fails under a job (a device error: the board vanished, stopped answering, a
 reset storm; the driver's own recovery has given up) is marked unhealthy and gets no more
 jobs; its job goes back to the queue for another bench. A job that has failed on
-`MAX_BENCH_FAILURES` benches is recorded as an error run instead (it is the job, not the
-benches). When every bench is unhealthy the grid stops (`FarmDown`): the finished runs
-are already written, for `--resume`.
+`MAX_BENCH_FAILURES` benches under way is recorded as an error run instead (it is the job,
+not the benches); a bench that could not even be opened for it (an exporter gone with
+two places of the farm: the job failed mid-way on one, then could not start on the other)
+does not count against the job. When every bench is unhealthy the grid stops (`FarmDown`):
+the finished runs are already written, for `--resume`.
 """
 
 from __future__ import annotations
@@ -236,9 +238,10 @@ def _work(state: BenchState, jobs: list[Job], queue: _Queue, pool: ProcessPoolEx
             queue.finish()
             continue
         state.healthy, state.failure = False, result["why"]
-        failures[index].append(state.url)
         log.warning("bench %s is unhealthy (%s); its job goes back to the queue", state.url,
                     state.failure)
+        if not result.get("at_open"):   # a job that never started there is not to blame
+            failures[index].append(state.url)
         if len(failures[index]) < MAX_BENCH_FAILURES:
             queue.finish(index)
         else:
