@@ -17,8 +17,8 @@ exporters and ser2net in front of the simulated boards, host/lab/farm.py): one b
 `labgrid://bench1`, the farm is the place pattern `labgrid://bench*`, each job acquires its
 place, opens its port over RFC 2217 and releases it again. Written to
 bench/results/farm/farm_speed_labgrid.json and .md (grids under labgrid/). With
-`--no-chardelay` the exporters' ser2net runs with `chardelay: false` (host/lab/farm.py:
-ser2net's batching wait costs 3-7 ms per request): farm_speed_labgrid_nochardelay.*.
+`--no-chardelay` the exporters' ser2net runs with `chardelay: false` and TCP_NODELAY (host/lab/farm.py:
+ser2net's batching wait costs 3-7 ms per request, Nagle ~24 ms per long reply): farm_speed_labgrid_nochardelay.*.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--labgrid", action="store_true",
                         help="the boards behind a lab in a box (labgrid, ser2net)")
     parser.add_argument("--no-chardelay", action="store_true",
-                        help="--labgrid with ser2net's chardelay off")
+                        help="--labgrid with ser2net's chardelay off and TCP_NODELAY on")
     args = parser.parse_args()
     if args.no_chardelay and not args.labgrid:
         parser.error("--no-chardelay is for --labgrid")
@@ -145,7 +145,8 @@ SETUPS = {
                 "one place, `labgrid://bench1`", "farm of {n} places, `labgrid://bench*`"),
 }
 SETUPS["labgrid-nochardelay"] = (SETUPS["labgrid"][0].replace(
-    "ser2net (RFC 2217)", "ser2net (RFC 2217, `chardelay: false`)"), *SETUPS["labgrid"][1:])
+    "ser2net (RFC 2217)", "ser2net (RFC 2217, `chardelay: false`, TCP_NODELAY)"),
+    *SETUPS["labgrid"][1:])
 
 
 def markdown(r: dict) -> str:

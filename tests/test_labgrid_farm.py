@@ -108,13 +108,15 @@ def test_an_exporter_killed_mid_grid_loses_no_job_and_repeats_none(farm, tmp_pat
 
 def test_the_no_chardelay_ser2net_adds_the_option_only_to_labgrids_config(tmp_path) -> None:
     """Farm(chardelay=False): the ser2net first on the exporters' PATH passes `-v` (labgrid's
-    version check) through and appends `chardelay: false` after labgrid's options block."""
+    version check) through; labgrid's config gets `chardelay: false` after its options block
+    and TCP_NODELAY on its accepter."""
     from wphil.drivers import load_bench
     from wphil.lab.farm import Farm
 
     lab = Farm(1, load_bench("xor-2-2-1"), workdir=tmp_path, chardelay=False)
     script = (lab._no_chardelay() / "ser2net").read_text()
-    assert '*"options:"*) exec' in script and '-Y "    chardelay: false"' in script
+    assert '"options:" in a' in script and '"    chardelay: false"' in script
+    assert '",tcp(nodelay),"' in script
     version = subprocess.run([str(tmp_path / "bin" / "ser2net"), "-v"], capture_output=True,
                              text=True, timeout=10)
     _, word, number = version.stdout.split(" ")      # as labgrid's exporter parses it

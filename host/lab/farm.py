@@ -15,9 +15,14 @@ ser2net batches what it reads from a serial port for a few character times befor
 it on (its `chardelay`, on by default; ser2net.yaml(5): chardelay-scale, chardelay-min
 1000 us), and labgrid's exporter starts ser2net with a fixed command line that leaves it
 on. Measured on this lab in a box: 3.7-6.9 ms per EVALUATE round trip with it, 0.44 ms
-without (a standing pty: 0.4 ms): the wait dominates a job's time. `chardelay=False` puts a
-`ser2net` first on the exporters' PATH that adds `chardelay: false` to the options block
-labgrid writes; a real lab's exporter can do the same (bench/farm_speed.py measures both).
+without (a standing pty: 0.4 ms): the wait dominates a job's time. And its TCP accepter
+leaves Nagle's algorithm on, so a reply longer than one segment waits for the client's
+delayed ACK: a perturbed EVALUATE took ~24 ms through ser2net against 0.5 ms on the pty;
+with TCP_NODELAY an XOR run's training time fell from 1.77 s to 0.19 s. `chardelay=False`
+(the default) puts a `ser2net` first on the exporters' PATH that adds `chardelay: false` to
+the options block labgrid writes and turns the accepter's `tcp` into `tcp(nodelay)`
+(gensio's TCP_NODELAY option); a real lab's exporter can do the same (docs/guide/lab-farm.md;
+bench/farm_speed.py measures both).
 
 Every process starts in its own session (process group),
 so stopping an exporter also stops the ser2net processes it started, and nothing is left.
@@ -99,7 +104,7 @@ class Farm:
     unique_ids: list[str] = field(default_factory=list)
     exporters: dict[str, subprocess.Popen] = field(default_factory=dict)
     coordinator_proc: subprocess.Popen | None = None
-    chardelay: bool = True
+    chardelay: bool = False      # True: ser2net as labgrid starts it (chardelay, Nagle on)
 
     @property
     def places(self) -> list[str]:
@@ -163,16 +168,22 @@ class Farm:
     # -- internals ----------------------------------------------------------------------
     def _no_chardelay(self) -> Path:
         """A folder with a `ser2net` that runs the real one with `chardelay: false` added
-        to the options block labgrid's exporter ends its -Y lines with (labgrid 26)."""
+        to the options block labgrid's exporter ends its -Y lines with, and its accepter's
+        `,tcp,` made `,tcp(nodelay),` (labgrid 26: `telnet(rfc2217,mode=server),tcp,PORT`);
+        any other command line (labgrid's `-v` version check) is passed through as is."""
         real = shutil.which("ser2net") or "/usr/sbin/ser2net"
         folder = self.workdir / "bin"
         folder.mkdir(exist_ok=True)
         wrapper = folder / "ser2net"
         wrapper.write_text(
-            "#!/bin/sh\n"
+            f"#!{sys.executable}\n"
+            "import os, sys\n"
+            "args = sys.argv[1:]\n"
             '# labgrid ends its config with "  options:" "    max-connections: 10"\n'
-            'case " $* " in *"options:"*) exec ' + real + ' "$@" -Y "    chardelay: false";; esac\n'
-            'exec ' + real + ' "$@"\n')
+            'if any("options:" in a for a in args):\n'
+            '    args = [a.replace(",tcp,", ",tcp(nodelay),") for a in args]\n'
+            '    args += ["-Y", "    chardelay: false"]\n'
+            f"os.execv({real!r}, [{real!r}] + args)\n")
         wrapper.chmod(0o755)
         return folder
 
