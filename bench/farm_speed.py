@@ -17,8 +17,9 @@ exporters and ser2net in front of the simulated boards, host/lab/farm.py): one b
 `labgrid://bench1`, the farm is the place pattern `labgrid://bench*`, each job acquires its
 place, opens its port over RFC 2217 and releases it again. Written to
 bench/results/farm/farm_speed_labgrid.json and .md (grids under labgrid/). With
-`--no-chardelay` the exporters' ser2net runs with `chardelay: false` and TCP_NODELAY (host/lab/farm.py:
-ser2net's batching wait costs 3-7 ms per request, Nagle ~24 ms per long reply): farm_speed_labgrid_nochardelay.*.
+`--no-chardelay` the exporters' ser2net runs with `chardelay: false` and TCP_NODELAY
+(host/lab/farm.py: ser2net's batching wait costs 3-7 ms per request, Nagle ~24 ms per long
+reply): farm_speed_labgrid_nochardelay.*.
 """
 
 from __future__ import annotations
