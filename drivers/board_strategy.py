@@ -30,13 +30,13 @@ from wphil.drivers.hardware import hardware
 from wphil.drivers.link import WRONG_ARCH, WRONG_ARCH_HINT, LinkLost
 from wphil.drivers.sim_seeds import applies as sim_seeds_apply
 from wphil.drivers.sim_seeds import sim_board_payload
+from wphil.drivers.sim_tables import MCP4728_BITS
 from wphil.drivers.wire_commands import _u16
 from wphil.firmware import protocol as P
 from wphil.firmware.version import FIRMWARE_VERSION
 
 log = logging.getLogger(__name__)
 
-MCP4728_BITS = 12                     # the only DAC the firmware drives
 REOPEN_PAUSE_S = 0.1               # between attempts to reopen a port that vanished
 
 
@@ -167,11 +167,6 @@ class BoardStrategy:
         if isinstance(exc, FirmwareError) or self.link.stats["bytes_in"] == 0:
             return False
         return "MicroPython REPL" not in str(exc)
-
-
-def dac_shift(bench: Bench) -> int:
-    """Bits a bench's DAC code is shifted left by to become an MCP4728 code."""
-    return max(MCP4728_BITS - bench.dac.bits, 0)
 
 
 def firmware_config(bench: Bench, shift: int = 0) -> dict[str, Any]:

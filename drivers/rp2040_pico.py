@@ -27,8 +27,8 @@ import serial
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.handshake import await_hello
+from wphil.drivers.sim_tables import as_mcp4728
 from wphil.drivers.status import status
-from wphil.drivers.upy import _as_mcp4728 as as_mcp4728
 from wphil.firmware import firmware_dir
 
 log = logging.getLogger(__name__)

@@ -50,10 +50,8 @@ from serial.tools import list_ports
 from wphil.drivers.base import Device, DeviceInfo
 from wphil.drivers.bench import Bench
 from wphil.drivers.board_strategy import (  # noqa: F401 - also imported from here
-    MCP4728_BITS,
     BoardStrategy,
     WrongFirmware,
-    dac_shift,
     firmware_config,
 )
 from wphil.drivers.deadlines import BAUD, Deadline, RequestBudget, reply_timeout
@@ -63,6 +61,7 @@ from wphil.drivers.link import Link, LinkLost
 from wphil.drivers.ports import explain_open_error, find_pico, usb_serial_number
 from wphil.drivers.rfc2217_port import open_rfc2217
 from wphil.drivers.sim_seeds import SIM_OPTIONS, parse_sim_options, sim_seeds, split_sim_options
+from wphil.drivers.sim_tables import MCP4728_BITS, dac_shift  # noqa: F401 - also imported from here
 from wphil.drivers.urls import natural, non_negative, parse_options
 from wphil.drivers.wire_commands import WireCommands
 from wphil.drivers.wirelog import WireLog

@@ -72,7 +72,7 @@ def sim_board_payload(bench: Bench, seeds: dict[str, int], keep: bool = False) -
     (the same for every board: the simulated board keeps its own). `keep`: a board that
     already is this instance carries on (its noise stream is not restarted)."""
     from wphil.drivers.analog import BoardInstance
-    from wphil.drivers.upy import _as_mcp4728
+    from wphil.drivers.sim_tables import as_mcp4728 as _as_mcp4728
 
     cfg = {"bench": _as_mcp4728(bench),
            "board": BoardInstance.draw(bench, seeds["board_seed"]).to_dict(),

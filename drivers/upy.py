@@ -44,7 +44,8 @@ from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.faults import FaultSpec
 from wphil.drivers.mock import with_drift
 from wphil.drivers.pty_board import PtyBoardDevice
-from wphil.drivers.serial_device import OPTIONS, dac_shift
+from wphil.drivers.serial_device import OPTIONS
+from wphil.drivers.sim_tables import as_mcp4728 as _as_mcp4728
 from wphil.drivers.urls import natural, non_negative, parse_options
 from wphil.firmware import firmware_dir
 from wphil.firmware import protocol as P
@@ -78,18 +79,6 @@ def sim_board_file(bench: Bench, folder: Path, options: dict[str, Any]) -> Path:
     path = folder / "sim_board.json"
     path.write_text(json.dumps(cfg))
     return path
-
-
-def _as_mcp4728(bench: Bench) -> dict[str, Any]:
-    """The bench's tables as the simulated board's 12-bit MCP4728s see them: a coarser DAC
-    is driven by code scaling (drivers/serial_device.py), so its INL amplitude (in its own
-    LSBs) and stuck code are rescaled to the same volts."""
-    tables = bench.to_dict()
-    shift = dac_shift(bench)
-    tables["dac"]["bits"] = bench.dac.bits + shift
-    tables["sim"]["dac_inl_lsb"] = bench.sim.dac_inl_lsb * (1 << shift)
-    tables["sim"]["stuck_code"] = bench.sim.stuck_code << shift
-    return tables
 
 
 class SimBoardProcess:

@@ -102,7 +102,12 @@ def configure_as_sent(name: str, tmp_path: Path) -> dict:
         pass
     line = next(ln for ln in log.read_text().splitlines() if " TX CONFIGURE " in ln)
     frames = P.FrameDecoder().feed(bytes.fromhex(line.split()[-1]))
-    return json.loads(bytes(frames[0][3]))
+    sent = json.loads(bytes(frames[0][3]))
+    if isinstance(sent, list):      # the short form (PROTOCOL.md): values in CONFIG_ORDER
+        sent = dict(zip(P.CONFIG_ORDER, sent))
+        for name, order in (("dac", P.DAC_ORDER), ("adc", P.ADC_ORDER)):
+            sent[name] = dict(zip(order, sent[name]))
+    return sent
 
 
 @pytest.mark.parametrize("name", ["xor-2-2-1", "delayed-xor", "xor-2-2-1-ads1115"])

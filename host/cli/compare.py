@@ -23,21 +23,25 @@ from wphil.compare import (
     ALL_RULES,
     BUDGETS,
     DEFAULT_DEVICE,
+    FARM,
     TASK_BENCH,
     TASK_SETTINGS,
+    bench_urls,
     check_grid,
+    check_reported_seeds,
     curves,
     goals,
     job_key,
     job_url,
+    load_tuned,
     make_jobs,
     markdown,
+    merge_tuned,
+    run_farm,
     run_grid,
+    settings_for,
     summarize,
 )
-from wphil.compare.benchmark import FARM
-from wphil.compare.farm import bench_urls, run_farm
-from wphil.compare.tuning import check_reported_seeds, load_tuned, merge_tuned, settings_for
 from wphil.drivers.errors import ConfigError
 
 QUICK = {"tasks": "xor", "seeds": 3, "max_queries": 20_000}

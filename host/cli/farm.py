@@ -69,7 +69,7 @@ def up_cmd(n: int, bench_name: str, detach: bool) -> None:
         _show(_detach(n, bench_name))
         return
     from wphil.drivers import load_bench
-    from wphil.lab.farm import Farm
+    from wphil.lab import Farm
 
     lab = Farm(n, load_bench(bench_name))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))       # `farm down`: clean up too

@@ -22,15 +22,19 @@ from wphil.cli.compare import (
     bench,
     task_budget_map,
 )
-from wphil.compare import ALL_RULES, DEFAULT_DEVICE, TASK_BENCH, check_grid, run_grid
-from wphil.compare.benchmark import job_key
-from wphil.compare.tuning import (
+from wphil.compare import (
+    ALL_RULES,
+    DEFAULT_DEVICE,
     DEFAULT_TUNING_SEEDS,
     MIN_TUNING_SEEDS,
+    TASK_BENCH,
+    check_grid,
+    job_key,
+    run_grid,
     tuned_file,
     tuning_jobs,
+    tuning_markdown,
 )
-from wphil.compare.tuning_report import tuning_markdown
 from wphil.drivers.errors import ConfigError
 
 TUNED_FILE = "tuned.json"

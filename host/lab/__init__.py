@@ -23,12 +23,13 @@ from wphil.lab.dac_address import (
 )
 from wphil.lab.devices import list_devices, visa_resources
 from wphil.lab.emulator import install_rp2040js
+from wphil.lab.farm import Farm
 from wphil.lab.flash import Change, FlashResult, flash
 from wphil.lab.kicad import export_kicad
 from wphil.lab.power import OpenDacs, power_down, power_up
 from wphil.lab.schematic import draw_schematic
 
-__all__ = ["DEFAULT_POINTS", "AddressResult", "Change", "ChipAddress", "Check", "FlashResult",
+__all__ = ["DEFAULT_POINTS", "AddressResult", "Change", "ChipAddress", "Check", "Farm", "FlashResult",
            "OpenDacs", "address_bits_check", "calibrate", "check_dac_addresses", "check_rails",
            "check_reset_switch", "check_zero_weight_readouts", "draw_schematic", "export_kicad",
            "flash", "install_rp2040js", "list_devices", "parts_list", "power_down", "power_up",

@@ -5,6 +5,7 @@ What other parts of wphil use is imported here; the modules themselves are inter
 """
 
 from wphil.learning.codes import CodeMap
+from wphil.learning.correction import model_from_record
 from wphil.learning.model import IdealModel, Mismatch
 from wphil.learning.objective import Evaluation, Objective, meets_target
 from wphil.learning.onchip import onchip_job, train_onchip
@@ -18,6 +19,7 @@ from wphil.learning.train import EpochRecord, TrainConfig, Trainer, TrainState
 from wphil.learning.trainers import make_trainer
 
 __all__ = [
+    "model_from_record",
     "OPTIMIZERS", "RULES", "SGD", "Adam", "make_optimizer", "meets_target", "CodeMap",
     "EpochRecord", "Estimate", "Evaluation", "IdealModel",
     "LearningRule", "Mismatch", "Objective", "Option", "SequenceObjective", "SequenceTask", "Task",

@@ -19,8 +19,8 @@ from wphil.learning import (
     SequenceObjective,
     SequenceTask,
     load_task,
+    model_from_record,
 )
-from wphil.learning.correction import model_from_record
 from wphil.runs.rundir import RunDir
 from wphil.runs.session import RunSpec
 
