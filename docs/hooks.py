@@ -38,6 +38,8 @@ REPO_FILES = (
     "bench/schematic/xor-2-2-1/parts.md",
     "bench/results/learn/learn.md",
     "bench/results/learn/learn.png",
+    "bench/results/learn-spice-tuned/learn.png",
+    "bench/results/learn-heldout-tuned/learn.png",
 )
 
 # README.md's links, rewritten for the site (the home page is the README)

@@ -8,6 +8,8 @@ URL format: labgrid://PLACE[?option=value&...]
     transport=rfc2217|raw   how to speak to ser2net (default: what the exporter publishes,
                             rfc2217 for labgrid's own ser2net)
     timeout=S, retries=N, reconnect=S, faults=..., fault_seed=N   as for serial://
+    seed=N, board_seed=N    the board instance a simulated board on the place is to be
+                            (sent with SIM_BOARD; a real Pico ignores them), as for serial://
 
 The place is acquired on open (labgrid's client API, drivers/labgrid_place.py) and released
 on close, on every error and on Ctrl-C; a process killed with SIGKILL leaves it acquired
