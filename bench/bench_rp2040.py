@@ -39,6 +39,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from board_ram import MEMIO
 from results_stamp import stamp
 from script_args import add_quick
 
@@ -55,19 +56,7 @@ from wphil.learning import CodeMap, TrainConfig, TrainState, load_task, onchip_j
 # On the board: the server fed from RAM (MemIO), each measurement one JSON line.
 SETUP = r"""
 import gc, json, struct, time, board, server, onchip, protocol as P
-class MemIO:
-    def __init__(self): self.data, self.pos = b'', 0
-    def readable(self, t): return self.pos < len(self.data)
-    def readinto(self, mv, t):
-        n = min(len(mv), len(self.data) - self.pos)
-        if n <= 0: return 0
-        mv[:n] = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return n
-    def write(self, b): pass
-    def close(self): pass
-class Board: pass
-io = MemIO()
+""" + MEMIO + r"""io = MemIO()
 b = Board()
 for k in ('NAME', 'FIRMWARE_ROOT', 'i2c', 'rp2040_adc', 'settle', 'watchdog', 'boot_id'):
     setattr(b, k, getattr(board, k))

@@ -18,6 +18,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from board_ram import MEMIO
 from results_stamp import stamp
 from script_args import add_quick
 
@@ -37,19 +38,7 @@ TASKS = {"xor-2-2-1": "xor", "xor-2-2-1-ads1115": "xor", "iris": "iris", "parity
 
 SETUP = r"""
 import gc, json, board, server, onchip, emit, protocol as P
-class MemIO:
-    def __init__(self): self.data, self.pos = b'', 0
-    def readable(self, t): return self.pos < len(self.data)
-    def readinto(self, mv, t):
-        n = min(len(mv), len(self.data) - self.pos)
-        if n <= 0: return 0
-        mv[:n] = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return n
-    def write(self, b): pass
-    def close(self): pass
-class Board: pass
-def memory(config, job):
+""" + MEMIO + r"""def memory(config, job):
     io = MemIO()
     b = Board()
     for k in ('NAME', 'FIRMWARE_ROOT', 'i2c', 'rp2040_adc', 'settle', 'watchdog', 'boot_id'):
