@@ -75,7 +75,7 @@ def tune(tasks: str | None, rules: str, profile: str, device: str, first_seed: i
     """
     task_names = _names(tasks or ",".join(TASK_BENCH), "--tasks")
     rule_names = _names(rules, "--rules")
-    check_grid(task_names, rule_names, [profile], device)
+    check_grid(task_names, rule_names, [profile], device, command="bench tune")
     budgets = task_budget_map(task_names, max_queries, task_budgets)
     seed_list = list(range(first_seed, first_seed + seeds))
     _check_learn_out(out)

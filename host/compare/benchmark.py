@@ -152,16 +152,18 @@ def kind_of(rule: str) -> str:
 
 
 def check_grid(tasks: Iterable[str], rules: Iterable[str], profiles: Iterable[str],
-               device: str = DEFAULT_DEVICE, benches: Iterable[str] = ()) -> None:
+               device: str = DEFAULT_DEVICE, benches: Iterable[str] = (),
+               command: str = "bench learn") -> None:
     """Reject unknown names, naming the valid ones, and a device URL (or a farm's bench
-    URL) that cannot take a job's seeds or drive a task's bench (before any run starts)."""
+    URL) that cannot take a job's seeds or drive a task's bench (before any run starts).
+    `command` names the CLI command in the messages."""
     from wphil.drivers.profiles import PROFILES
 
     for what, given, valid in (("task", tasks, TASK_BENCH), ("rule", rules, ALL_RULES),
                                ("profile", profiles, PROFILES)):
         for name in given:
             if name not in valid:
-                raise ConfigError(f"unknown {what} {name!r} for bench learn; valid: "
+                raise ConfigError(f"unknown {what} {name!r} for {command}; valid: "
                                   + ", ".join(valid))
     for rule in rules:
         if rule in PEERS:
