@@ -42,7 +42,7 @@ def test_bench_learn_marks_node_not_applicable_where_hidden_units_are_not_read(t
     (["bench", "learn", "--rules", "wp,adam"], "unknown rule 'adam' for bench learn; valid: wp,"),
     (["bench", "learn", "--tasks", "mnist"], "unknown task 'mnist' for bench learn; valid: xor,"),
     (["bench", "learn", "--profile", "rough"], "unknown profile 'rough'"),
-    (["bench", "tune", "--tasks", "mnist"], "unknown task 'mnist' for bench tune; valid: xor,"),
+    (["bench", "tune", "--tasks", "mnist", "--out", "{tmp}/tune"], "unknown task 'mnist' for bench tune; valid: xor,"),
     (["train", "--algo", "mgd", "--rule-option", "tau_p=0"],
      "rule mgd: option tau_p='0' is out of range: must be in 1..1e+06"),
     (["train", "--algo", "spsa", "--rule-option", "alpha"], "NAME=VALUE"),
