@@ -115,3 +115,22 @@ def test_every_whole_set_peer_measures_each_weight_vector_on_the_whole_set_in_on
     if name == "cma-es":
         # a population of 4 + 3 ln 9 = 10 per request (the last one cut by the budget)
         assert len(requests) == -(-result.evaluations // 10)
+
+
+def test_a_scipy_searchs_runtime_warnings_go_to_the_log_not_stderr(caplog, capsys) -> None:
+    import logging
+    import warnings
+
+    from wphil.compare.peers import warnings_to_log
+
+    with caplog.at_level(logging.DEBUG, logger="wphil.compare.peers"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")          # a warning that escaped would raise here
+            with warnings_to_log("powell"):
+                for _ in range(3):
+                    warnings.warn("overflow encountered in scalar multiply", RuntimeWarning,
+                                  stacklevel=1)
+    assert capsys.readouterr().err == ""
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["powell: 3 RuntimeWarning(s) from scipy, first: "
+                     "overflow encountered in scalar multiply"]

@@ -29,7 +29,7 @@ from collections import Counter
 
 import numpy as np
 
-from wphil.compare.peers import DeviceLoss, PeerOptimizer
+from wphil.compare.peers import DeviceLoss, PeerOptimizer, warnings_to_log
 from wphil.compare.resolution import Resolution
 from wphil.learning import Objective, Option
 
@@ -100,9 +100,10 @@ class NGOpt(PeerOptimizer):
         if chosen not in seen.split(" / "):
             self.notes["algorithm"] = f"{seen} / {chosen}" if seen else chosen
         log.debug("ngopt: budget %d evaluations, dimension %d: %s", budget, len(x0), chosen)
-        for _ in range(budget):
-            candidate = optimizer.ask()
-            optimizer.tell(candidate, loss(candidate.value))
+        with warnings_to_log("ngopt"):        # its members include scipy's Powell
+            for _ in range(budget):
+                candidate = optimizer.ask()
+                optimizer.tell(candidate, loss(candidate.value))
 
     @classmethod
     def settings(cls, objective: Objective) -> str:

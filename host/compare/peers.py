@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -292,6 +294,22 @@ class NelderMead(PeerOptimizer):
                 "V^2); restarts from fresh points")
 
 
+@contextmanager
+def warnings_to_log(who: str) -> Iterator[None]:
+    """Route the RuntimeWarnings a scipy search raises (Powell's bounded line search
+    overflows on flat, noisy losses) to this module's log, one line per search, instead of
+    flooding stderr: library code logs, only the CLI prints."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        try:
+            yield
+        finally:
+            runtime = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+            if runtime:
+                log.debug("%s: %d RuntimeWarning(s) from scipy, first: %s", who, len(runtime),
+                          runtime[0].message)
+
+
 class Powell(PeerOptimizer):
     name = "powell"
     options = {**PeerOptimizer.options,
@@ -302,10 +320,11 @@ class Powell(PeerOptimizer):
         from scipy.optimize import minimize
 
         res = Resolution.of(loss.objective)
-        minimize(loss, x0, method="Powell", bounds=list(zip(lo, hi)),
-                 options={"maxfev": 10**9, "maxiter": 10**9, "xtol": res.weight,
-                          "ftol": res.relative_loss,
-                          "direc": self.opts["step"] * np.eye(len(x0))})
+        with warnings_to_log("powell"):
+            minimize(loss, x0, method="Powell", bounds=list(zip(lo, hi)),
+                     options={"maxfev": 10**9, "maxiter": 10**9, "xtol": res.weight,
+                              "ftol": res.relative_loss,
+                              "direc": self.opts["step"] * np.eye(len(x0))})
 
     @classmethod
     def settings(cls, objective: Objective) -> str:
