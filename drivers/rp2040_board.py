@@ -87,6 +87,7 @@ class Relay:
         self.to_node = bytearray()
         self.to_host = bytearray()
         self.lines = b""
+        self.parent = os.getppid()
         self.sel = selectors.DefaultSelector()
         for fd in (master, node.stdout.fileno(), events):
             os.set_blocking(fd, False)
@@ -95,6 +96,9 @@ class Relay:
 
     def run(self) -> None:
         while self.node.poll() is None:
+            if os.getppid() != self.parent:   # whoever started the board is gone (even SIGKILL)
+                log.warning("rp2040 board: its parent (pid %d) is gone; stopping", self.parent)
+                return
             self._watch_writes()
             for key, mask in self.sel.select(0.5):
                 fd = key.fd

@@ -253,3 +253,34 @@ def test_on_chip_training_runs_the_firmwares_loop_on_the_rp2040_build(board: Emu
     assert summary["epochs"] == 4 and summary["stop_reason"] == "max_epochs"
     # each epoch: 4 patterns x (9 perturbed + 1 base) passes, then the set evaluated once
     assert summary["queries"] == 4 * (4 * 10 + 4)
+
+
+def test_a_board_whose_starter_dies_even_by_sigkill_stops_itself_and_its_emulator(
+        tmp_path: Path) -> None:
+    """No emulated Pico outlives the process that started it: a `wphil train` killed with
+    SIGKILL (no cleanup runs) must not leave node running the emulator at full speed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    spec = board_spec(load_bench("xor-2-2-1"), {}, tmp_path, find_uf2())
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    starter = subprocess.Popen(
+        ["sh", "-c", f'"{sys.executable}" -m wphil.drivers.rp2040_board "{tmp_path}/spec.json"'
+                     ' & echo "board $!"; wait'],
+        stdout=subprocess.PIPE, text=True, start_new_session=True)
+    board_pid = int(starter.stdout.readline().split()[1])
+    assert starter.stdout.readline().startswith("port")       # the relay loop is running
+    nodes = [int(p) for p in subprocess.run(["pgrep", "-P", str(board_pid)], text=True,
+                                            capture_output=True).stdout.split()]
+    assert nodes, "the board started no emulator"
+    os.kill(starter.pid, signal.SIGKILL)
+    starter.wait(5)
+    deadline = time.monotonic() + 15
+    alive = [board_pid, *nodes]
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if Path(f"/proc/{p}").exists()
+                 and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"]
+        time.sleep(0.1)
+    assert not alive, f"still running after their starter was killed: {alive}"

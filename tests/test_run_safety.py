@@ -251,3 +251,25 @@ def test_the_harsh_profile_on_the_firmware_matches_the_mock_code_for_code(tmp_pa
     assert np.allclose(upy.metrics["loss"], mock.metrics["loss"], rtol=0.01)
     assert np.array_equal(upy.metrics["accuracy"], mock.metrics["accuracy"])
     assert np.abs(upy.codes - mock.codes).max() <= 1 and upy.codes.max() <= 255
+
+
+@pytest.mark.slow
+def test_sigterm_saves_the_run_exits_143_and_stops_the_board_it_started(tmp_path: Path) -> None:
+    """SIGTERM (a scheduler's or `kill`'s) is handled like Ctrl-C: Python's default would end
+    the process at once, leaving the firmware's process (upy://) running and the run's last
+    epoch unsaved."""
+    run = tmp_path / "run"
+    proc = endless(run, "--device", "upy://", "--out", str(run))
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                              text=True).stdout.split()
+    assert children, "upy:// started no board process"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1] == (
+        "wphil: terminated (a run directory continues with --resume DIR)")
+    assert not [c for c in children if Path(f"/proc/{c}").exists()]
+    epochs = [int(r["epoch"]) for r in rows(run)]
+    assert epochs == list(range(1, len(epochs) + 1)) and len(epochs) >= 3
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["epochs"] == len(epochs)

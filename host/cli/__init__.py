@@ -3,12 +3,15 @@ group (train, board, lab, compare). Only the CLI prints.
 
 Every expected failure ends in one line on stderr and an exit code: 2 for a bad option,
 bench file, task or URL; 1 for a device that cannot be reached or misbehaves; 130 when
-interrupted. Run directories are left complete and resumable in every case.
+interrupted (Ctrl-C), 143 when terminated (SIGTERM, as a job scheduler or `kill` sends it:
+handled like Ctrl-C, so the run is saved and boards the command started are stopped). Run
+directories are left complete and resumable in every case.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import click
@@ -62,8 +65,19 @@ def _show_status() -> None:
     status.propagate = False             # not twice with -v
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the main thread is, so it unwinds like Ctrl-C: the training loop
+    saves its run and every `with` closes its device (Python's default SIGTERM ends the
+    process at once, leaving emulated boards and simulators running)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turn every expected error into one line and an exit code."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(args=argv, prog_name="wphil", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
@@ -75,7 +89,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:   # click wraps it in Abort
+        if isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated):
+            click.echo("wphil: terminated (a run directory continues with --resume DIR)",
+                       err=True)
+            sys.exit(143)
         click.echo("wphil: interrupted (a run directory continues with --resume DIR)", err=True)
         sys.exit(130)
     except ConfigError as exc:
