@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +58,7 @@ from wphil.drivers.board_strategy import (  # noqa: F401 - also imported from he
 from wphil.drivers.deadlines import BAUD, Deadline, RequestBudget, reply_timeout
 from wphil.drivers.errors import DeviceError, DeviceTimeout, FirmwareError
 from wphil.drivers.faults import FaultSpec, FaultState, FaultyPort
+from wphil.drivers.handshake import STOP_WAIT_S
 from wphil.drivers.link import Link, LinkLost
 from wphil.drivers.ports import explain_open_error, find_pico, usb_serial_number
 from wphil.drivers.rfc2217_port import open_rfc2217
@@ -223,12 +225,28 @@ class SerialDevice(BoardStrategy, WireCommands, Device):
             capabilities=("evaluate", "perturb", "onchip") + (("hidden",) if b.wiring.hidden else ()),
             details={"port": self.port_name, "recoveries": self.recoveries, **h})
 
+    def _safe(self) -> None:
+        """SAFE, also right after an interrupted on-chip run: the firmware answers STOP, then
+        finishes the pattern in flight and ends the run, answering BUSY until then
+        (PROTOCOL.md); STOP is sent again and SAFE retried for up to STOP_WAIT_S."""
+        deadline = time.monotonic() + STOP_WAIT_S
+        while True:
+            try:
+                self.link.request(P.SAFE)
+                return
+            except FirmwareError as exc:
+                if exc.code != P.ERR_BUSY or time.monotonic() > deadline:
+                    raise
+                log.info("%s: still training on chip: STOP, then SAFE again", self.port_name)
+                self.link.request(P.STOP)
+                time.sleep(0.05)
+
     def _close(self) -> None:
         if self.faults.spec.any or self.recoveries:
             log.info("%s: %s", self.port_name, self.stats())
         try:
             if self.port.is_open:
-                self.link.request(P.SAFE)
+                self._safe()
         except DeviceError as exc:
             log.warning("could not put %s in its safe state on close: %s", self.port_name, exc)
         finally:

@@ -254,20 +254,23 @@ def test_the_harsh_profile_on_the_firmware_matches_the_mock_code_for_code(tmp_pa
 
 
 @pytest.mark.slow
-def test_sigterm_saves_the_run_exits_143_and_stops_the_board_it_started(tmp_path: Path) -> None:
+@pytest.mark.parametrize("onchip", [[], ["--onchip"]], ids=["host-loop", "onchip"])
+def test_sigterm_saves_the_run_exits_143_and_stops_the_board_it_started(
+        tmp_path: Path, onchip: list[str]) -> None:
     """SIGTERM (a scheduler's or `kill`'s) is handled like Ctrl-C: Python's default would end
     the process at once, leaving the firmware's process (upy://) running and the run's last
-    epoch unsaved."""
+    epoch unsaved. Stopped on chip, the board still ends in its safe state: the firmware
+    answers BUSY until the stopped run ends, and close waits for that (no warning)."""
     run = tmp_path / "run"
-    proc = endless(run, "--device", "upy://", "--out", str(run))
+    proc = endless(run, "--device", "upy://", "--out", str(run), *onchip)
     children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
                               text=True).stdout.split()
     assert children, "upy:// started no board process"
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
-    assert err.strip().splitlines()[-1] == (
-        "wphil: terminated (a run directory continues with --resume DIR)")
+    assert err.strip().splitlines() == [
+        "wphil: terminated (a run directory continues with --resume DIR)"], err
     assert not [c for c in children if Path(f"/proc/{c}").exists()]
     epochs = [int(r["epoch"]) for r in rows(run)]
     assert epochs == list(range(1, len(epochs) + 1)) and len(epochs) >= 3
