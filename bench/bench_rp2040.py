@@ -32,7 +32,6 @@ emulated; I2C transfers are not (their time is added, as above).
 
 from __future__ import annotations
 
-import argparse
 import ast
 import json
 import sys
@@ -41,7 +40,7 @@ from pathlib import Path
 
 from board_ram import MEMIO
 from results_stamp import stamp
-from script_args import add_quick
+from script_args import table_parser
 
 from wphil.compare.limits import pass_limit
 from wphil.drivers import load_bench
@@ -229,10 +228,7 @@ def markdown(rows: list[dict], notes: list[str]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, help="write the tables here")
-    parser.add_argument("--md", type=Path, help="write the Markdown tables here")
-    add_quick(parser)
+    parser = table_parser(__doc__, "tables")
     args = parser.parse_args()
     reason = missing()
     if reason:

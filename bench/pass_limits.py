@@ -11,12 +11,10 @@ other (host/compare/limits.py says where each figure comes from). At the bench's
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 
 from results_stamp import stamp
-from script_args import add_quick
+from script_args import table_parser
 
 from wphil.compare.limits import limit_rows, pass_limit
 from wphil.drivers import load_bench
@@ -46,10 +44,7 @@ def markdown(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, help="write the table here")
-    parser.add_argument("--md", type=Path, help="write the Markdown table here")
-    add_quick(parser)
+    parser = table_parser(__doc__)
     args = parser.parse_args()
     rows = table(BENCHES[:1] if args.quick else BENCHES)
     text = markdown(rows)

@@ -13,14 +13,13 @@ buffers, hot.py), before its first step. The target (issue 24): above 150 kB on 
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 from pathlib import Path
 
 from board_ram import MEMIO
 from results_stamp import stamp
-from script_args import add_quick
+from script_args import table_parser
 
 from wphil.drivers import load_bench
 from wphil.drivers.handshake import Probe
@@ -106,10 +105,7 @@ def markdown(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, help="write the table here")
-    parser.add_argument("--md", type=Path, help="write the Markdown table here")
-    add_quick(parser)
+    parser = table_parser(__doc__)
     args = parser.parse_args()
     rows = memory_rows(["xor-2-2-1"] if args.quick else shipped_benches())
     text = markdown(rows)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 from wphil.drivers.errors import ConfigError
 
@@ -41,3 +42,13 @@ QUICK_HELP = ("a smoke run: the tiniest case (one bench, one board, one seed, fe
 def add_quick(parser: argparse.ArgumentParser) -> None:
     """The `--quick` option every benchmark script has."""
     parser.add_argument("--quick", action="store_true", help=QUICK_HELP)
+
+
+def table_parser(doc: str, what: str = "table") -> argparse.ArgumentParser:
+    """The parser of a script that measures one table: its description (the docstring's
+    first line), `--json` and `--md` for where to write it, and `--quick`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--json", type=Path, help=f"write the {what} here")
+    parser.add_argument("--md", type=Path, help=f"write the Markdown {what} here")
+    add_quick(parser)
+    return parser
