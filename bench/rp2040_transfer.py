@@ -8,7 +8,8 @@ hold what upy:// (no clock) trained?
 Per seed: `wphil train --device "upy://?seed=<100+seed>" --bench B --seed <seed>` (the
 bench's defaults, as bench/sequence_learning.py), then its final codes scored by the task's
 own objective on that upy:// and on `rp2040://?seed=<100+seed>&board=xfer-<seed>` (the
-default board seed on both). --json FILE also writes FILE's table as Markdown beside it.
+default board seed on both; --quick: board xfer-quick). --json FILE also writes FILE's
+table as Markdown beside it.
 """
 
 from __future__ import annotations
@@ -41,21 +42,23 @@ def score(url: str, bench_name: str, codes) -> dict:
             "rms_lsb": math.sqrt(result.loss) / lsb}
 
 
-def one_seed(bench: str, seed: int, epochs: int, folder: Path) -> dict:
+def one_seed(bench: str, seed: int, epochs: int, folder: Path, board: str) -> dict:
     out = folder / f"upy-seed-{seed}"
     upy = f"upy://?seed={100 + seed}"
     command = [sys.executable, "-m", "wphil", "train", "--device", upy, "--bench", bench,
                "--seed", str(seed), "--out", str(out), "--no-progress"]
     command += ["--epochs", str(epochs)] if epochs else []
-    done = subprocess.run(command, capture_output=True, text=True)
     row = {"seed": seed, "command": " ".join(command[1:])}
-    if done.returncode:
-        return dict(row, error=(done.stderr.strip().splitlines() or ["no output"])[-1])
+    if not (out / "summary.json").exists():      # (a finished run in --out is scored again)
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode:
+            return dict(row, error=(done.stderr.strip().splitlines() or ["no output"])[-1])
     summary = json.loads((out / "summary.json").read_text())
     _, codes = RunDir.reopen(out).load_weights()
     return dict(row, summary=summary, codes=[int(c) for c in codes],
                 upy=score(upy, bench, codes),
-                rp2040=score(f"rp2040://?seed={100 + seed}&board=xfer-{seed}", bench, codes))
+                rp2040=score(f"rp2040://?seed={100 + seed}&board={board.format(seed=seed)}",
+                              bench, codes))
 
 
 def table(bench: str, rows: list[dict]) -> str:
@@ -98,11 +101,13 @@ def main() -> None:
         seeds = [int(s) for s in args.seeds.split(",")]
     if args.quick:                      # one seed, one epoch: the whole path, not a result
         seeds, args.epochs, args.out, args.json = seeds[:1], 1, None, None
+    board = "xfer-quick" if args.quick else "xfer-{seed}"
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.out or tmp)
         folder.mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(args.jobs) as pool:
-            rows = list(pool.map(lambda s: one_seed(bench.name, s, args.epochs, folder), seeds))
+            rows = list(pool.map(lambda s: one_seed(bench.name, s, args.epochs, folder, board),
+                                 seeds))
     text = table(bench.name, rows)
     print(text)
     if args.json:
