@@ -111,6 +111,10 @@ def test_same_codes_give_the_same_per_step_outputs_on_the_emulated_pico_and_upy(
     with open_device("upy://?noise=0&drift=0", bench) as upy:
         inputs = objective(upy, bench).input_codes[0]
         on_upy = [upy.evaluate_sequence(inputs, codes)[0, :, 0] for codes in code_sets]
+    with open_device("mock://?noise=0&drift=0", bench) as mock:   # the host's physics
+        on_mock = [mock.evaluate_sequence(inputs, codes)[0, :, 0] for codes in code_sets]
+    for a, b in zip(on_upy, on_mock):
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
     on_pico = [device.evaluate_sequence(inputs, codes)[0, :, 0] for codes in code_sets]
     for a, b in zip(on_upy, on_pico):
         gap = np.abs(a.astype(int) - b.astype(int))
