@@ -179,7 +179,7 @@ def firmware_config(bench: Bench, shift: int = 0) -> dict[str, Any]:
         "hidden": list(b.wiring.hidden),
         "dac": {"kind": b.dac.kind, "chips": b.dac.chips, "bits": b.dac.bits + shift,
                 "vref": b.dac.vref, "i2c_id": b.dac.i2c_id, "sda": pins["SDA"], "scl": pins["SCL"],
-                "i2c_hz": b.dac.i2c_hz},
+                "i2c_hz": b.dac.i2c_hz, "ldac_gpio": pins.get("LDAC0", -1)},
         "adc": {"kind": b.adc.kind, "channels": b.adc.channels, "bits": b.adc.bits,
                 "vref": b.adc.vref, "oversample": b.adc.oversample},
         "min_code": b.limits.min_code << shift, "max_code": b.max_code << shift,

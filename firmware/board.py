@@ -78,3 +78,10 @@ def reset_circuit(pin, us):
         time.sleep_us(us)
         switch.value(0)
     return time.ticks_us()       # the release: where the sequence's first step starts
+
+
+def ldac_pin(gpio):
+    """An MCP4728's LDAC line (a pull-down holds it low; hardware.py's LDAC scheme) as an
+    output driven low: SEQUENCE raises it while it writes the next inputs' input registers
+    and drops it at the sample instant (DS22187E Table 4-5)."""
+    return machine.Pin(gpio, machine.Pin.OUT, value=0)

@@ -19,6 +19,7 @@ DAC_FIELDS = {
     "sda": (INT, 0, 29, REQUIRED),             # RP2040 GPIO0..29
     "scl": (INT, 0, 29, REQUIRED),
     "i2c_hz": (INT, 1, 3400000, REQUIRED),     # MCP4728 high-speed mode tops out at 3.4 MHz
+    "ldac_gpio": (INT, -1, 29, -1),            # chip k's LDAC on GPIO ldac_gpio + k; -1: tied low
 }
 ADC_FIELDS = {
     "kind": (STR, None, None, REQUIRED),

@@ -32,7 +32,7 @@ HELLO_BRIEF_FORMAT = "<BBBBIB"
 CONFIG_ORDER = ("layers", "weights", "inputs", "outputs", "hidden", "dac", "adc", "min_code",
                 "max_code", "safe_code", "settle_us", "host_timeout_ms", "watchdog_ms",
                 "feedback", "reset_pin", "reset_us", "fixed")
-DAC_ORDER = ("kind", "chips", "bits", "vref", "i2c_id", "sda", "scl", "i2c_hz")
+DAC_ORDER = ("kind", "chips", "bits", "vref", "i2c_id", "sda", "scl", "i2c_hz", "ldac_gpio")
 ADC_ORDER = ("kind", "channels", "bits", "vref", "oversample")
 
 # FLAGS

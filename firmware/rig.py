@@ -127,6 +127,7 @@ class Rig:
         self.lo, self.hi, self.safe_code = lo, hi, safe
         self.settle_us = cfg["settle_us"]
         self.reset_pin, self.reset_us = cfg["reset_pin"], cfg["reset_us"]
+        self.ldac_gpio = dac["ldac_gpio"]
         self.fixed = fixed
         self.held = [safe] * n_w
         self.configured = True

@@ -4,9 +4,14 @@
 # Per weight vector: close the capacitor reset switches (unless CONTINUE; step 0's inputs
 # are written while they are closed), then for each step write its input codes, let the
 # circuit run and sample every readout at the step's deadline t0 + (s + 1) * step_us, t0
-# being the instant the switches opened. A step whose work ends after its deadline is an
-# overrun: it is sampled at once and counted, with the worst lateness; the reply reports
-# both and the paced time, so the host knows the period it really got.
+# being the instant the switches opened. The circuit model changes a step's inputs at the
+# previous step's sample instant; a bus write after the sample lands a write's time later
+# (on the emulated Pico ~270 us: a seventh of a 2 ms step), so with the chips' LDAC wired
+# (CONFIGURE dac.ldac_gpio) the next step's inputs go into the DAC input registers before
+# the deadline, LDAC held high, and LDAC falls right after the sample: the outputs change
+# then (MCP4728 DS22187E Table 4-5; Fig. 5-8 note 1). A step whose work ends after its
+# deadline is an overrun: it is sampled at once and counted, with the worst lateness; the
+# reply reports both and the paced time, so the host knows the period it really got.
 import struct
 import time
 
@@ -113,25 +118,47 @@ def replay(server, req):
     return out - HEADER_SIZE
 
 
+def _ldac_pins(rig, board):
+    """The LDAC pins of the chips holding an input (None: LDAC tied low, or a board module
+    without ldac_pin): driven low, as the pull-down holds them."""
+    if rig.ldac_gpio < 0 or not hasattr(board, "ldac_pin"):
+        return None
+    chips = []
+    for ch in rig.input_ch:
+        if ch >> 2 not in chips:
+            chips.append(ch >> 2)
+    return [board.ldac_pin(rig.ldac_gpio + k) for k in chips]
+
+
 def _paced(rig, board, inputs, steps, step_us, tx, out, readouts, timing, t0):
     ticks_us, ticks_diff, elapse = time.ticks_us, time.ticks_diff, board.elapse
     margin = getattr(board, "SLEEP_MARGIN_US", SLEEP_MARGIN_US)
+    ldac = _ldac_pins(rig, board)
     if t0 is None:               # a board that does not time its reset, or CONTINUE
         t0 = ticks_us()
     deadline = t0
     stage, flush, input_ch, n_in = rig.dacs.set, rig.dacs.flush, rig.input_ch, rig.n_in
+    codes, chips = rig.dacs.codes, rig.dacs.chips
     rig.apply_inputs(inputs, 0)              # (written already, unless CONTINUE)
     for s in range(steps):
         deadline = time.ticks_add(deadline, step_us)
-        if s:
-            flush()      # this step's inputs, staged before the last sample: the bus write
-            # is all that stands between a sample and the next inputs (on a Pico ~100 us
-            # of it at 400 kHz), as the circuit model has them change at the sample instant
+        if s and ldac is None:
+            flush()      # this step's inputs, staged before the last sample: without LDAC
+            # they land a bus write after it (on a Pico ~100 us of it at 400 kHz)
         elapse(step_us)
         if s + 1 < steps:
             base = (s + 1) * n_in
-            for j in range(n_in):
-                stage(input_ch[j], inputs[base + j])
+            if ldac is None:
+                for j in range(n_in):
+                    stage(input_ch[j], inputs[base + j])
+            else:                # into the input registers only: LDAC high, UDAC = 1
+                for pin in ldac:
+                    pin.value(1)
+                for j in range(n_in):
+                    ch, code = input_ch[j], inputs[base + j]
+                    if codes[ch] != code:
+                        codes[ch] = code
+                        chips[ch >> 2].stage(ch & 3, code)
         late = ticks_diff(ticks_us(), deadline)
         if late > 0:
             timing[0] += 1
@@ -143,5 +170,8 @@ def _paced(rig, board, inputs, steps, step_us, tx, out, readouts, timing, t0):
             while ticks_diff(deadline, ticks_us()) > 0:
                 pass
         out = rig.sample(tx, out, readouts)
+        if ldac is not None:
+            for pin in ldac:     # the next step's inputs reach the outputs now
+                pin.value(0)
     timing[2] += ticks_diff(ticks_us(), t0)
     return out

@@ -61,6 +61,8 @@ QUICK: list[tuple[str, list[tuple[str, str]], str]] = [
      r"converged; median queries"),
     (r"bench/rp2040_recurrent\.py ", [(r" --.*$", " --quick")],
      r"reached the target|rp2040:// is not available"),
+    (r"bench/rp2040_transfer\.py ", [(r" --.*$", " --quick")],
+     r"at the target on rp2040://|rp2040:// is not available"),
     (r"bench/bench_sequence\.py ", [(r"(\s+#.*)?$", " --rounds 1 --seconds 0.05")],
      r"sequences/s"),
     (r"^npm ci ", [(r"^npm ci ", "npm ci --dry-run --no-audit --no-fund ")],

@@ -68,6 +68,8 @@ export class Mcp4728 {
     this.mcu = null;
     this.bus = null;
     this.codes = [0, 0, 0, 0];
+    this.held = new Map();         // input registers not yet uploaded (UDAC = 1, LDAC high)
+    this.ldacWasHigh = false;
     this.vref = [0, 0, 0, 0];
     this.gain = [0, 0, 0, 0];
     this.eepromWrites = 0;
@@ -129,7 +131,15 @@ export class Mcp4728 {
         const ch = (bytes[i] >> 1) & 3;
         this.vref[ch] = bytes[i + 1] >> 7;
         this.gain[ch] = (bytes[i + 1] >> 4) & 1;
-        this.set(ch, ((bytes[i + 1] & 0x0f) << 8) | bytes[i + 2]);
+        const code = ((bytes[i + 1] & 0x0f) << 8) | bytes[i + 2];
+        // Table 4-5 / Fig. 5-8 note 1: the output follows at the ACK if UDAC = 0 or LDAC
+        // is low; UDAC = 1 with LDAC high fills the input register only
+        if ((bytes[i] & 1) && this.ldacHigh()) {
+          this.held.set(ch, code);
+        } else {
+          this.held.delete(ch);
+          this.set(ch, code);
+        }
       }
     } else if ((first & 0xf0) === 0x80) {
       for (let ch = 0; ch < 4; ch++) this.vref[ch] = (first >> (3 - ch)) & 1;
@@ -170,6 +180,14 @@ export class Mcp4728 {
   }
 
   ldacChanged() {
+    // Table 4-5: LDAC low updates all DAC channel outputs from their input registers; the
+    // bench dates the update at this edge (no bus transfer in between)
+    const high = this.ldacHigh();
+    if (this.ldacWasHigh && !high) {
+      for (const [ch, code] of this.held) this.set(ch, code);
+      this.held.clear();
+    }
+    this.ldacWasHigh = high;
     if (!this.bus || !this.bus.active) return;
     const { window } = this.t;
     window.ldacChanged(this.ldacHigh(), this.bus.position);

@@ -35,8 +35,9 @@ def _build(cfg):
     """The analog network of a board description and the chips on its I2C bus."""
     net = native.load("network").SimNetwork(cfg)
     devices = {}
-    for i in range(cfg["bench"]["dac"]["chips"]):
-        devices[0x60 + i] = FakeMCP4728(net, 4 * i)
+    dac = cfg["bench"]["dac"]
+    for i in range(dac["chips"]):
+        devices[0x60 + i] = FakeMCP4728(net, 4 * i, ldac_gpio=dac.get("ldac_gpio", 6) + i)
     if cfg["bench"]["adc"]["kind"] == "ads1115":
         devices[0x48] = FakeADS1115(net)
     return net, devices
@@ -150,6 +151,23 @@ def elapse(us):
     """Recurrent benches: the simulated circuit integrates its dynamics over `us` of circuit
     time (the nominal step: wall time in the unix port is not the circuit's)."""
     NETWORK.advance(us)
+
+
+class _LdacPin:
+    """A chip's LDAC line: the simulated chip sees its level (FakeMCP4728.ldac)."""
+
+    def __init__(self, chip):
+        self.chip = chip
+
+    def value(self, level):
+        self.chip.ldac(level)
+
+
+def ldac_pin(gpio):
+    for chip in BUS.devices.values():
+        if getattr(chip, "ldac_gpio", -1) == gpio:
+            return _LdacPin(chip)
+    raise ValueError("no MCP4728 has its LDAC on GPIO %d" % gpio)
 
 
 def reset_circuit(pin, us):

@@ -39,10 +39,13 @@ class FakeI2C:
 
 
 class FakeMCP4728:
-    """Decodes Fast Write, Multi-Write, Vref and Gain commands; counts EEPROM writes."""
+    """Decodes Fast Write, Multi-Write, Vref and Gain commands; counts EEPROM writes.
+    LDAC (DS22187E Table 4-5): a Multi-Write with UDAC = 1 while LDAC is high fills only
+    the channel's input register; LDAC falling uploads every input register to its output."""
 
-    def __init__(self, network, first_channel, vdd=3.3):
+    def __init__(self, network, first_channel, vdd=3.3, ldac_gpio=-1):
         self.net, self.first, self.vdd = network, first_channel, vdd
+        self.ldac_gpio, self.ldac_high, self.held = ldac_gpio, False, {}
         self.codes = [0, 0, 0, 0]
         self.vref = [0, 0, 0, 0]       # 1: internal 2.048 V
         self.gain = [0, 0, 0, 0]       # 1: x2
@@ -63,7 +66,12 @@ class FakeMCP4728:
                 ch = (buf[i] >> 1) & 0x03
                 self.vref[ch] = buf[i + 1] >> 7
                 self.gain[ch] = (buf[i + 1] >> 4) & 1
-                self._set(ch, ((buf[i + 1] & 0x0F) << 8) | buf[i + 2])
+                code = ((buf[i + 1] & 0x0F) << 8) | buf[i + 2]
+                if buf[i] & 1 and self.ldac_high:    # UDAC = 1, LDAC high: no update
+                    self.held[ch] = code
+                else:
+                    self.held.pop(ch, None)
+                    self._set(ch, code)
         elif first & 0xF8 in (0x50, 0x58):           # Sequential / Single Write: EEPROM too
             self.eeprom_writes += 1
             raise OSError(EIO)                       # the firmware must never send these
@@ -77,6 +85,14 @@ class FakeMCP4728:
             pass
         else:
             raise OSError(EIO)
+
+    def ldac(self, level):
+        high = bool(level)
+        if self.ldac_high and not high:
+            for ch, code in self.held.items():
+                self._set(ch, code)
+            self.held = {}
+        self.ldac_high = high
 
     def _refresh(self):
         for ch in range(4):
