@@ -7,8 +7,9 @@ import hashlib
 # 0.2.0: SEQUENCE (recurrent benches); 0.2.1: atomic requests; 0.2.2: HELLO "mpy";
 # 0.2.3: the on-chip training loop compiled (kernels.py)
 # 0.3.0 (protocol 2): brief HELLO, short-form CONFIGURE, SEQUENCE duration bound, SIM_BOARD
-# (a simulated board takes its board instance from the host)
-FIRMWARE_VERSION = "0.3.0"
+# (a simulated board takes its board instance from the host); 0.3.1: CONFIGURE's optional
+# dac.ldac_gpio (a 9th dac value in the short form), SEQUENCE's LDAC-gated input updates
+FIRMWARE_VERSION = "0.3.1"
 
 # the modules copied to a board ("main" stays source: MicroPython boots main.py)
 MODULES = ("main", "version", "protocol", "stdio", "board", "server", "rig", "onchip",
