@@ -57,15 +57,24 @@ def default_probes(objective: Objective) -> int:
     return max(2, int(np.ceil(3 * n_params / (objective.n_patterns * reads))))
 
 
-def measure_probes(objective: Objective, probes: int, rng: np.random.Generator
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """(probe weights (K, n_w) at their codes' nominal values, measured volts (K, P, reads))."""
+def measure_probes(objective: Objective, probes: int, rng: np.random.Generator,
+                   patterns: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(probe weights (K, n_w) at their codes' nominal values, measured volts (K, S, reads),
+    the patterns (K, S) each probe was measured on): every pattern, or (`patterns` = S
+    below the task's) a random subset of S patterns for each probe, one query each."""
     codemap, bench = objective.codemap, objective.bench
     lo, hi = codemap.weight_bounds()
     weights = np.clip(rng.uniform(-PROBE_SCALE, PROBE_SCALE, (probes, bench.n_weights)), lo, hi)
     codes = codemap.weights_to_codes(weights)
-    adc = objective.device.evaluate(objective.input_codes, codes, hidden=bool(bench.wiring.hidden))
-    return codemap.codes_to_weights(codes), codemap.adc_to_volts(adc)
+    hidden, n_p = bool(bench.wiring.hidden), objective.n_patterns
+    if patterns is None or patterns >= n_p:
+        adc = objective.device.evaluate(objective.input_codes, codes, hidden=hidden)
+        return codemap.codes_to_weights(codes), codemap.adc_to_volts(adc), \
+            np.broadcast_to(np.arange(n_p), (probes, n_p)).copy()
+    chosen = np.array([np.sort(rng.choice(n_p, patterns, replace=False)) for _ in range(probes)])
+    adc = np.concatenate([objective.device.evaluate(objective.input_codes[p], c, hidden=hidden)
+                          for p, c in zip(chosen, codes)])
+    return codemap.codes_to_weights(codes), codemap.adc_to_volts(adc), chosen
 
 
 def predicted(model: IdealModel, weights: np.ndarray, signals: np.ndarray,
@@ -118,7 +127,7 @@ def fit_mismatch(objective: Objective, probes: int, rng: np.random.Generator) ->
 
     bench, before = objective.bench, objective.queries
     hidden = bool(bench.wiring.hidden)
-    weights, measured = measure_probes(objective, probes, rng)
+    weights, measured, _ = measure_probes(objective, probes, rng)
     signals = objective.codemap.input_volts(objective.input_codes)
     nominal = Mismatch.ideal(bench)
     theta0 = nominal.vector()

@@ -47,6 +47,17 @@ AT_NOISE = 1.2
 DATA_PER_PARAMETER = 6
 #: at least two probe vectors per cross-validation fold: every weight is seen at 8 values
 MIN_PROBES = 10
+#: probe vectors per weight, at least: a weight's gain, offset and signal offset show only
+#: across vectors (a vector's patterns vary the weight's input, not the weight), and the
+#: held-out error on new vectors falls with the vectors, not the patterns (iris, no hidden
+#: readouts: 10 vectors on all 150 patterns read 2-15x the noise on new vectors, 30 on 25
+#: patterns 1.3-3.4x, 60 on 25 patterns 1.2-1.6x; xor and parity4 get 34 and 55 from
+#: DATA_PER_PARAMETER, above their 18 and 50)
+VECTORS_PER_WEIGHT = 2
+#: patterns per probe vector per input of the widest layer: a neuron's fan-in inputs (and
+#: the readouts' offsets) are pinned by a few patterns; more patterns on the same vector
+#: add no information about the weights
+PATTERNS_PER_INPUT = 5
 
 
 @dataclass(frozen=True)
@@ -90,11 +101,13 @@ class Problem:
     """One bench's probe data and the parameter layout of one candidate level."""
 
     def __init__(self, objective: Objective, weights: np.ndarray, measured: np.ndarray,
-                 level: Level) -> None:
+                 level: Level, patterns: np.ndarray | None = None) -> None:
+        """`measured` (K, S, reads) on the patterns (K, S) given (default: all, in order)."""
         bench = self.bench = objective.bench
         self.level, self.weights, self.measured = level, weights, measured
         self.hidden = bool(bench.wiring.hidden)
-        self.signals = objective.codemap.input_volts(objective.input_codes)
+        signals = objective.codemap.input_volts(objective.input_codes)
+        self.signals = signals if patterns is None else signals[patterns]
         self.nominal = Mismatch.ideal(bench)
         self.n_m = len(self.nominal.vector())
         corr = Correction.none(bench, level.terms)
@@ -188,14 +201,24 @@ class Problem:
         return full(result.x).copy(), result.jac
 
 
+def probe_patterns(objective: Objective) -> int:
+    """Patterns each probe vector is measured on: `PATTERNS_PER_INPUT` per input of the widest
+    layer (its fan-in, the bias included), or every pattern of a smaller task."""
+    fan_in = max(f for _, f in objective.bench.layer_shapes)
+    return min(objective.n_patterns, PATTERNS_PER_INPUT * fan_in)
+
+
 def default_probes(objective: Objective, levels: tuple[Level, ...] = LEVELS) -> int:
-    """Probes for `DATA_PER_PARAMETER` readouts per parameter of the richest candidate."""
+    """Probe vectors for `DATA_PER_PARAMETER` readouts per parameter of the richest
+    candidate (each on `probe_patterns` patterns), at least `VECTORS_PER_WEIGHT` per weight
+    and `MIN_PROBES`."""
     bench = objective.bench
     reads = bench.n_outputs + len(bench.wiring.hidden)
     dummy = np.zeros((1, objective.n_patterns, reads))
     n_params = max(Problem(objective, np.zeros((1, bench.n_weights)), dummy, level).n_free
                    for level in levels)
-    return max(MIN_PROBES, -(-DATA_PER_PARAMETER * n_params // (objective.n_patterns * reads)))
+    return max(MIN_PROBES, VECTORS_PER_WEIGHT * bench.n_weights,
+               -(-DATA_PER_PARAMETER * n_params // (probe_patterns(objective) * reads)))
 
 
 def _folds(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -221,24 +244,25 @@ def cross_validated(problem: Problem, folds: np.ndarray, start: np.ndarray) -> f
 
 
 def measure_with_repeats(objective: Objective, probes: int, rng: np.random.Generator
-                         ) -> tuple[np.ndarray, np.ndarray, float]:
-    """(probe weights, measured volts (K, P, reads) with repeated points averaged, noise floor
-    (V) of one readout from the repeats)."""
-    weights, measured = measure_probes(objective, probes, rng)
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(probe weights, measured volts (K, S, reads) with repeated points averaged, the
+    patterns (K, S) measured, noise floor (V) of one readout from the repeats)."""
+    weights, measured, patterns = measure_probes(objective, probes, rng, probe_patterns(objective))
     n_p, reads = measured.shape[1:]
     repeats = min(-(-NOISE_READOUTS // reads), probes * n_p)
     codes = objective.codemap.weights_to_codes(weights)
     hidden = bool(objective.bench.wiring.hidden)
     diffs, k = [], 0
     while repeats > 0:
-        patterns = np.arange(min(n_p, repeats))
-        adc = objective.device.evaluate(objective.input_codes[patterns], codes[k], hidden=hidden)
+        first = np.arange(min(n_p, repeats))
+        adc = objective.device.evaluate(objective.input_codes[patterns[k, first]], codes[k],
+                                        hidden=hidden)
         again = objective.codemap.adc_to_volts(adc)[0]
-        diffs.append((again - measured[k, patterns]).ravel())
-        measured[k, patterns] = (again + measured[k, patterns]) / 2
-        repeats, k = repeats - len(patterns), k + 1
+        diffs.append((again - measured[k, first]).ravel())
+        measured[k, first] = (again + measured[k, first]) / 2
+        repeats, k = repeats - len(first), k + 1
     noise = float(np.std(np.concatenate(diffs)) / np.sqrt(2))
-    return weights, measured, noise
+    return weights, measured, patterns, noise
 
 
 def fit_twin(objective: Objective, probes: int, rng: np.random.Generator,
@@ -246,13 +270,13 @@ def fit_twin(objective: Objective, probes: int, rng: np.random.Generator,
     """Probe the board, fit the candidate levels in order, choose one by held-out error
     (`stop_at_noise`: no richer candidates once one is within `AT_NOISE` of the noise)."""
     before = objective.queries
-    weights, measured, noise = measure_with_repeats(objective, probes, rng)
+    weights, measured, patterns, noise = measure_with_repeats(objective, probes, rng)
     folds = _folds(measured.shape[:2], np.random.default_rng(rng.integers(1 << 31)))
     everything = np.ones(measured.shape[:2], bool)
     scores, fitted = {}, {}
     previous: Params | None = None
     for level in levels:
-        problem = Problem(objective, weights, measured, level)
+        problem = Problem(objective, weights, measured, level, patterns)
         start = None if previous is None else problem.theta_from(previous)
         theta, jac = problem.fit(everything, start)
         scores[level.name] = cross_validated(problem, folds, theta)
