@@ -126,9 +126,9 @@ def test_twin_runs_on_the_parity4_circuit(tmp_path) -> None:
 def test_probes_on_many_patterns_are_spread_over_more_weight_vectors() -> None:
     """A probe's patterns vary a weight's input, not the weight: iris (150 patterns) measures
     each probe vector on 5 patterns per input of its widest layer (4 inputs + bias: 25), and
-    spends the queries on at least MIN_PROBES vectors; small tasks keep every pattern."""
-    from wphil.learning.identify import measure_probes
-    from wphil.learning.selection import VECTORS_PER_WEIGHT, probe_patterns
+    spends the queries on at least two vectors per weight; small tasks keep every pattern."""
+    from wphil.learning.identify import measure_probes, probe_patterns
+    from wphil.learning.selection import VECTORS_PER_WEIGHT
 
     bench = load_bench("iris")
     with open_device("mock://?board_seed=3", bench) as dev:

@@ -31,6 +31,12 @@ PRIOR = {"gain": 0.1, "offset": 0.05, "vsat": 0.1, "out_offset": 0.02}
 PROBE_SCALE = 2.0
 #: residuals are in units of this many volts (about the read noise of the shipped benches)
 READ_VOLTS = 0.002
+#: readouts measured twice for the noise floor
+NOISE_READOUTS = 48
+#: patterns per probe vector per input of the widest layer: a neuron's fan-in inputs (and
+#: the readouts' offsets) are pinned by a few patterns; more patterns on the same vector
+#: add no information about the weights
+PATTERNS_PER_INPUT = 5
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,35 @@ def measure_probes(objective: Objective, probes: int, rng: np.random.Generator,
     adc = np.concatenate([objective.device.evaluate(objective.input_codes[p], c, hidden=hidden)
                           for p, c in zip(chosen, codes)])
     return codemap.codes_to_weights(codes), codemap.adc_to_volts(adc), chosen
+
+
+def probe_patterns(objective: Objective) -> int:
+    """Patterns each probe vector is measured on: `PATTERNS_PER_INPUT` per input of the widest
+    layer (its fan-in, the bias included), or every pattern of a smaller task."""
+    fan_in = max(f for _, f in objective.bench.layer_shapes)
+    return min(objective.n_patterns, PATTERNS_PER_INPUT * fan_in)
+
+
+def measure_with_repeats(objective: Objective, probes: int, rng: np.random.Generator
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(probe weights, measured volts (K, S, reads) with repeated points averaged, the
+    patterns (K, S) measured, noise floor (V) of one readout from the repeats)."""
+    weights, measured, patterns = measure_probes(objective, probes, rng, probe_patterns(objective))
+    n_p, reads = measured.shape[1:]
+    repeats = min(-(-NOISE_READOUTS // reads), probes * n_p)
+    codes = objective.codemap.weights_to_codes(weights)
+    hidden = bool(objective.bench.wiring.hidden)
+    diffs, k = [], 0
+    while repeats > 0:
+        first = np.arange(min(n_p, repeats))
+        adc = objective.device.evaluate(objective.input_codes[patterns[k, first]], codes[k],
+                                        hidden=hidden)
+        again = objective.codemap.adc_to_volts(adc)[0]
+        diffs.append((again - measured[k, first]).ravel())
+        measured[k, first] = (again + measured[k, first]) / 2
+        repeats, k = repeats - len(first), k + 1
+    noise = float(np.std(np.concatenate(diffs)) / np.sqrt(2))
+    return weights, measured, patterns, noise
 
 
 def predicted(model: IdealModel, weights: np.ndarray, signals: np.ndarray,

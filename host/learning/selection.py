@@ -1,14 +1,16 @@
 """Fit the twin and choose its model by held-out probe error, against the noise floor.
 
-The probes (`wphil.learning.identify.measure_probes`: wide random weight vectors, every
-pattern, the hidden units read back where wired) are measured once; some of their queries
-are measured twice, which gives the noise floor (the read noise of one readout, from the
-differences of repeated reads: std(d) / sqrt 2) and averages those points. Each candidate
+The probes (`wphil.learning.identify.measure_with_repeats`: wide random weight vectors,
+each on a few patterns, the hidden units read back where wired) are measured once; some
+of their queries are measured twice, which gives the noise floor (the read noise of one
+readout, from the differences of repeated reads: std(d) / sqrt 2) and averages those
+points. Each candidate
 model of `wphil.learning.correction.LEVELS` is fitted by regularized least squares (the
 data in units of the read resolution, a prior that holds each parameter near its nominal
 value) and scored by k-fold cross-validation over the probe vectors (each held-out probe
-vector with all its patterns and readouts): the held-out rms, in volts. The simplest candidate within
-`TOLERANCE` of the best held-out rms is chosen, then refitted on every probe.
+vector with all its patterns and readouts): the held-out rms, in volts. The simplest
+candidate within `TOLERANCE` of the best held-out rms is chosen, then refitted on every
+probe.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wphil.learning.correction import LEVELS, Correction, Level, readouts
-from wphil.learning.identify import PRIOR, READ_VOLTS, measure_probes
+from wphil.learning.identify import PRIOR, READ_VOLTS, measure_with_repeats, probe_patterns
 from wphil.learning.model import Mismatch
 from wphil.learning.objective import Objective
 
@@ -38,8 +40,6 @@ TOLERANCE = 0.95
 #: least squares stops when an iteration improves the cost (or moves the parameters) by less
 #: than this fraction: far below the noise
 FTOL = 1e-5
-#: readouts measured twice for the noise floor
-NOISE_READOUTS = 48
 #: the ladder stops once a model's held-out rms is within this factor of the noise floor:
 #: no richer model can do better than the noise
 AT_NOISE = 1.2
@@ -54,11 +54,6 @@ MIN_PROBES = 10
 #: patterns 1.3-3.4x, 60 on 25 patterns 1.2-1.6x; xor and parity4 get 34 and 55 from
 #: DATA_PER_PARAMETER, above their 18 and 50)
 VECTORS_PER_WEIGHT = 2
-#: patterns per probe vector per input of the widest layer: a neuron's fan-in inputs (and
-#: the readouts' offsets) are pinned by a few patterns; more patterns on the same vector
-#: add no information about the weights
-PATTERNS_PER_INPUT = 5
-
 
 @dataclass(frozen=True)
 class Params:
@@ -201,13 +196,6 @@ class Problem:
         return full(result.x).copy(), result.jac
 
 
-def probe_patterns(objective: Objective) -> int:
-    """Patterns each probe vector is measured on: `PATTERNS_PER_INPUT` per input of the widest
-    layer (its fan-in, the bias included), or every pattern of a smaller task."""
-    fan_in = max(f for _, f in objective.bench.layer_shapes)
-    return min(objective.n_patterns, PATTERNS_PER_INPUT * fan_in)
-
-
 def default_probes(objective: Objective, levels: tuple[Level, ...] = LEVELS) -> int:
     """Probe vectors for `DATA_PER_PARAMETER` readouts per parameter of the richest
     candidate (each on `probe_patterns` patterns), at least `VECTORS_PER_WEIGHT` per weight
@@ -241,28 +229,6 @@ def cross_validated(problem: Problem, folds: np.ndarray, start: np.ndarray) -> f
         theta, _ = problem.fit(~held, start, max_nfev=25)
         errors[held] = problem.predict(theta[None])[0][held] - problem.measured[held]
     return _rms(errors)
-
-
-def measure_with_repeats(objective: Objective, probes: int, rng: np.random.Generator
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(probe weights, measured volts (K, S, reads) with repeated points averaged, the
-    patterns (K, S) measured, noise floor (V) of one readout from the repeats)."""
-    weights, measured, patterns = measure_probes(objective, probes, rng, probe_patterns(objective))
-    n_p, reads = measured.shape[1:]
-    repeats = min(-(-NOISE_READOUTS // reads), probes * n_p)
-    codes = objective.codemap.weights_to_codes(weights)
-    hidden = bool(objective.bench.wiring.hidden)
-    diffs, k = [], 0
-    while repeats > 0:
-        first = np.arange(min(n_p, repeats))
-        adc = objective.device.evaluate(objective.input_codes[patterns[k, first]], codes[k],
-                                        hidden=hidden)
-        again = objective.codemap.adc_to_volts(adc)[0]
-        diffs.append((again - measured[k, first]).ravel())
-        measured[k, first] = (again + measured[k, first]) / 2
-        repeats, k = repeats - len(first), k + 1
-    noise = float(np.std(np.concatenate(diffs)) / np.sqrt(2))
-    return weights, measured, patterns, noise
 
 
 def fit_twin(objective: Objective, probes: int, rng: np.random.Generator,
