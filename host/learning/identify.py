@@ -90,13 +90,14 @@ def probe_patterns(objective: Objective) -> int:
     return min(objective.n_patterns, PATTERNS_PER_INPUT * fan_in)
 
 
-def measure_with_repeats(objective: Objective, probes: int, rng: np.random.Generator
+def measure_with_repeats(objective: Objective, probes: int, rng: np.random.Generator,
+                         noise_readouts: int = NOISE_READOUTS
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(probe weights, measured volts (K, S, reads) with repeated points averaged, the
     patterns (K, S) measured, noise floor (V) of one readout from the repeats)."""
     weights, measured, patterns = measure_probes(objective, probes, rng, probe_patterns(objective))
     n_p, reads = measured.shape[1:]
-    repeats = min(-(-NOISE_READOUTS // reads), probes * n_p)
+    repeats = min(-(-noise_readouts // reads), probes * n_p)
     codes = objective.codemap.weights_to_codes(weights)
     hidden = bool(objective.bench.wiring.hidden)
     diffs, k = [], 0

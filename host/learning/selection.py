@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wphil.learning.correction import LEVELS, Correction, Level, readouts
-from wphil.learning.identify import PRIOR, READ_VOLTS, measure_with_repeats, probe_patterns
+from wphil.learning.identify import (
+    NOISE_READOUTS,
+    PRIOR,
+    READ_VOLTS,
+    measure_with_repeats,
+    probe_patterns,
+)
 from wphil.learning.model import Mismatch
 from wphil.learning.objective import Objective
 
@@ -232,11 +238,14 @@ def cross_validated(problem: Problem, folds: np.ndarray, start: np.ndarray) -> f
 
 
 def fit_twin(objective: Objective, probes: int, rng: np.random.Generator,
-             levels: tuple[Level, ...] = LEVELS, stop_at_noise: bool = True) -> FitReport:
+             levels: tuple[Level, ...] = LEVELS, stop_at_noise: bool = True,
+             noise_readouts: int = NOISE_READOUTS) -> FitReport:
     """Probe the board, fit the candidate levels in order, choose one by held-out error
-    (`stop_at_noise`: no richer candidates once one is within `AT_NOISE` of the noise)."""
+    (`stop_at_noise`: no richer candidates once one is within `AT_NOISE` of the noise);
+    `noise_readouts` readouts are measured twice for the noise floor."""
     before = objective.queries
-    weights, measured, patterns, noise = measure_with_repeats(objective, probes, rng)
+    weights, measured, patterns, noise = measure_with_repeats(objective, probes, rng,
+                                                              noise_readouts)
     folds = _folds(measured.shape[:2], np.random.default_rng(rng.integers(1 << 31)))
     everything = np.ones(measured.shape[:2], bool)
     scores, fitted = {}, {}
