@@ -173,3 +173,16 @@ def test_iris_fit_predicts_new_probe_vectors_near_the_noise() -> None:
     fresh = Problem(objective, weights, volts, p.level).predict(theta[None])[0] - volts
     assert np.sqrt(np.mean(fresh ** 2)) <= 2 * report.noise_volts
     assert report.queries < 10 * 150
+
+
+def test_a_probe_share_spends_fewer_probes_and_reports_its_fit_against_its_noise_floor(
+        tmp_path) -> None:
+    """probe_share 0.125 on xor: 5 vectors (of the default 34) on 4 patterns, 12 readouts
+    (4 queries of 3 readouts) read twice; the summary reports that fit, whatever its error."""
+    run = wphil.train("mock://?board_seed=33", "xor-2-2-1", algo="twin", out=tmp_path / "run",
+                      seed=2, max_queries=3000, rule_options={"probe_share": 0.125})
+    list(run)
+    twin = run.summary["twin"]
+    assert twin["probes"] == 5 and twin["probe_queries"] == 5 * 4 + 4
+    assert twin["heldout_over_noise"] == pytest.approx(
+        twin["heldout_rms_volts"] / twin["noise_volts"], rel=1e-3)
