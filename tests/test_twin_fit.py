@@ -143,10 +143,12 @@ def test_probes_on_many_patterns_are_spread_over_more_weight_vectors() -> None:
         again = CodeMap(bench).adc_to_volts(dev.evaluate(objective.input_codes[patterns[2]],
                                                          CodeMap(bench).weights_to_codes(weights[2])))
         np.testing.assert_allclose(again[0], volts[2], atol=0.01)   # the pattern it says
-    for name, task, count in (("xor-2-2-1", "xor", 4), ("parity4", "parity4", 16)):
+    # every pattern, and the probe counts the readouts per parameter gave before
+    for name, task, count, vectors in (("xor-2-2-1", "xor", 4, 34), ("parity4", "parity4", 16, 53)):
         b = load_bench(name)
         with open_device("mock://", b) as dev:
-            assert probe_patterns(Objective(dev, b, load_task(task), CodeMap(b))) == count
+            objective = Objective(dev, b, load_task(task), CodeMap(b))
+            assert probe_patterns(objective) == count and default_probes(objective) == vectors
 
 
 @pytest.mark.slow

@@ -57,7 +57,7 @@ MIN_PROBES = 10
 #: across vectors (a vector's patterns vary the weight's input, not the weight), and the
 #: held-out error on new vectors falls with the vectors, not the patterns (iris, no hidden
 #: readouts: 10 vectors on all 150 patterns read 2-15x the noise on new vectors, 30 on 25
-#: patterns 1.3-3.4x, 60 on 25 patterns 1.2-1.6x; xor and parity4 get 34 and 55 from
+#: patterns 1.3-3.4x, 60 on 25 patterns 1.2-1.6x; xor and parity4 get 34 and 53 from
 #: DATA_PER_PARAMETER, above their 18 and 50)
 VECTORS_PER_WEIGHT = 2
 
