@@ -188,3 +188,32 @@ def test_a_probe_share_spends_fewer_probes_and_reports_its_fit_against_its_noise
     assert twin["probes"] == 5 and twin["probe_queries"] == 5 * 4 + 4
     assert twin["heldout_over_noise"] == pytest.approx(
         twin["heldout_rms_volts"] / twin["noise_volts"], rel=1e-3)
+
+
+@pytest.mark.parametrize("name,hidden", [("xor-2-2-1", True), ("iris", False)])
+def test_the_fits_jacobian_is_the_derivative_of_the_readouts(name, hidden) -> None:
+    """readout_jacobian (one backward pass per readout channel) against central differences
+    of `readouts` in every parameter, each probe on its own patterns."""
+    from wphil.learning.jacobian import readout_jacobian
+
+    bench = load_bench(name)
+    rng = np.random.default_rng(5)
+    model = _random_twin(bench, rng)
+    m, c = model.mismatch, model.correction
+    weights = rng.uniform(-2, 2, (3, bench.n_weights))
+    signals = rng.uniform(-0.5, 0.5, (3, 5, bench.n_inputs))
+    theta = np.concatenate([m.vector(), c.vector()])
+
+    def predicted(th: np.ndarray) -> np.ndarray:
+        mm = Mismatch.from_vector(th[:m.vector().size], m)
+        cc = Correction.from_vector(th[m.vector().size:], bench, c.alpha.shape[1])
+        return readouts(bench, Mismatch(*(a[None] for a in mm.__dict__.values())),
+                        Correction(*(a[None] for a in cc.__dict__.values())), weights, signals,
+                        hidden)[0]
+
+    values, jac = readout_jacobian(bench, m, c, weights, signals, hidden)
+    np.testing.assert_allclose(values, predicted(theta), atol=1e-12)
+    step = 1e-6
+    numeric = np.stack([(predicted(theta + step * e) - predicted(theta - step * e)) / (2 * step)
+                        for e in np.eye(theta.size)], axis=-1)
+    np.testing.assert_allclose(jac, numeric, atol=1e-7)

@@ -7,10 +7,10 @@ readout, from the differences of repeated reads: std(d) / sqrt 2) and averages t
 points. Each candidate
 model of `wphil.learning.correction.LEVELS` is fitted by regularized least squares (the
 data in units of the read resolution, a prior that holds each parameter near its nominal
-value) and scored by k-fold cross-validation over the probe vectors (each held-out probe
-vector with all its patterns and readouts): the held-out rms, in volts. The simplest
-candidate within `TOLERANCE` of the best held-out rms is chosen, then refitted on every
-probe.
+value; the exact Jacobian of `wphil.learning.jacobian`) and scored by k-fold
+cross-validation over the probe vectors (each held-out probe vector with all its patterns
+and readouts): the held-out rms, in volts. The simplest candidate within `TOLERANCE` of
+the best held-out rms is chosen, then refitted on every probe.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from wphil.learning.identify import (
     measure_with_repeats,
     probe_patterns,
 )
+from wphil.learning.jacobian import readout_jacobian
 from wphil.learning.model import Mismatch
 from wphil.learning.objective import Objective
 
@@ -190,11 +191,11 @@ class Problem:
                                    (x - self.theta0[free]) / spread])
 
         def jacobian(x: np.ndarray) -> np.ndarray:
-            step = 1e-6 * spread
-            thetas = np.repeat(full(x)[None], len(x) + 1, axis=0)
-            thetas[1:, free] += np.diag(step)
-            flat = (self.predict(thetas)[:, mask] / READ_VOLTS).reshape(len(thetas), -1)
-            return np.vstack([((flat[1:] - flat[0]) / step[:, None]).T, prior_jac])
+            p = self.params(full(x))
+            _, jac = readout_jacobian(self.bench, p.mismatch, p.correction, self.weights,
+                                      self.signals, self.hidden)
+            data_jac = jac[mask][..., free].reshape(-1, len(x)) / READ_VOLTS
+            return np.vstack([data_jac, prior_jac])
 
         x0 = np.clip(theta[free], lower + 1e-9, upper - 1e-9)
         result = least_squares(residuals, x0, jac=jacobian, method="lm", x_scale=spread,
