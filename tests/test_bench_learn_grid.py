@@ -123,3 +123,15 @@ def test_a_report_of_runs_from_before_channel_counting_still_renders(tmp_path: P
     assert summary[0]["channel_reads_median"] is None
     table = markdown(summary, goals(summary), {"command": "c", "date": "d", "machine": "m"})
     assert "| xor | wp | in-loop | 1/1 | 50 [50–50] | 50 | — |" in table
+
+
+def test_a_twin_row_carries_the_fit_it_used() -> None:
+    """bench learn's row of a twin run has the fit the run used: its model and held-out
+    probe rms against its noise floor (with a probe share, far from it: reported)."""
+    from wphil.compare.benchmark import Job, run_job
+
+    row = run_job(Job("heldout", "xor", "twin", 3, 2000, "mock://", 0,
+                      '{"rule_options": {"probe_share": 0.125}}'))
+    assert row["status"] == "ok" and row["twin"]["probes"] == 5
+    assert row["twin"]["heldout_over_noise"] == pytest.approx(
+        row["twin"]["heldout_rms_volts"] / row["twin"]["noise_volts"], rel=1e-3)

@@ -36,6 +36,15 @@ def test_every_method_declares_a_space_of_the_same_size_defaults_first(task) -> 
     assert search_space(task, "nelder-mead")[0] == {"step": 0.5, "stall_scale": 1.0}
 
 
+def test_twins_space_is_its_probe_share_with_its_defaults_first() -> None:
+    """twin tunes its identification's cost (the lr and restart axes act only after a
+    missed transfer); its first configuration is the rule's defaults."""
+    space = search_space("xor", "twin", "heldout")
+    assert space[0]["rule_options"] == {"probe_share": 1.0}
+    assert space[0]["lr"] == search_space("xor", "pat", "heldout")[0]["lr"]
+    assert sorted({c["rule_options"]["probe_share"] for c in space}) == [0.125, 0.25, 0.5, 1.0]
+
+
 def test_every_method_gets_the_same_tuning_budget() -> None:
     jobs = tuning_jobs(["xor"], ["wp", "twin", "cma-es", "bobyqa"], [700, 701, 702], "heldout",
                        {"xor": 1234}, "mock://")

@@ -303,6 +303,22 @@ def twin_fit(data: dict, problems: Problems) -> str:
                     "---|---|---:|---:|---:|---:|---:|---:|---:|---|---")
 
 
+def twin_xor_goal(data: dict, problems: Problems) -> str:
+    """bench/twin_xor_goal.py: the tuned twin on xor against the main grids' best peer."""
+    rows = [[r["what"], f"{r['successes']}/{r['runs']}",
+             f"{num(r['queries_median'])} ({num(r['queries_max'])})",
+             f"{r['peer']} ({r['peer_successes']})", num(r["peer_queries_median"]),
+             f"{r['ratio']:.3f}", f"{r['ratio_per_channel']:.3f}",
+             "met" if r["met"] else "not met",
+             f"{r['fit_over_noise_median']:.0f}× ({r['fit_over_noise_range'][0]:.0f}–"
+             f"{r['fit_over_noise_range'][1]:.0f}×)", ", ".join(r["models"])]
+            for r in data["rows"]]
+    return md_table(["grid", "twin success", "twin median queries (max)",
+                     "best peer (main grid)", "peer median queries", "ratio per pass",
+                     "per channel", "goal 0.1×", "twin's fit: held-out / noise", "models"], rows,
+                    "---|---:|---:|---|---:|---:|---:|---|---|---")
+
+
 RENDERERS: dict[str, Callable[[Any, Problems], str]] = {
     "farm-speed": farm_speed,
     "convergence": convergence, "learn-summary": learn_summary, "learn-report": learn_report,
@@ -313,7 +329,7 @@ RENDERERS: dict[str, Callable[[Any, Problems], str]] = {
     "spice-speed": spice_speed, "spice-xor-boards": spice_xor_boards,
     "spice-oscillator-boards": spice_oscillator_boards, "spice-tran": spice_tran,
     "fit-circuit": fit_circuit, "rp2040-speed": rp2040_speed, "rp2040-memory": rp2040_memory,
-    "tuning": tuning, "twin-fit": twin_fit,
+    "tuning": tuning, "twin-fit": twin_fit, "twin-xor-goal": twin_xor_goal,
 }
 
 

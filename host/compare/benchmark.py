@@ -230,7 +230,7 @@ def _run_rule(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, fl
         points = [(r.queries, r.loss) for r in trainer.run() if r.queries > 0]
         st = trainer.state
         return {"stop_reason": trainer.stop_reason, "queries": st.queries, "loss": st.loss,
-                "accuracy": st.accuracy, "epochs": st.epoch,
+                "accuracy": st.accuracy, "epochs": st.epoch, **trainer.summary_fields(),
                 **_channel_reads(device, st.queries), **_identity(device)}, points
 
 

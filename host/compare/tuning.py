@@ -16,7 +16,9 @@ The trainer rules' space is built on the rule's own defaults for the task's benc
 momentum or the other (0.8 where the bench has none, else 0), the bench's restart_after or
 the other (300 stalled epochs, or never where the bench says 300). The per-task values
 `bench learn` used to apply to our rules only (mgd lr 0.2x on iris, momentum 0.8 for pat and
-twin on xor, restart_after 300 on parity4) are among the candidates. Each peer tunes its
+twin on xor, restart_after 300 on parity4) are among the candidates. `twin` trades its
+lr and restart axes for its identification's cost: four shares of its default probe count
+x the two momenta. Each peer tunes its
 main step size (four values around its default) and the stagnation window (1x or 3x).
 """
 
@@ -59,6 +61,10 @@ TRAINER_GRID = ((1.0, 0, 0), (1.0, 1, 0), (0.5, 0, 0), (0.5, 1, 0),
 #: the other momentum: 0.8 where the bench has none, else plain SGD; the other restart
 #: rule: after 300 stalled epochs, or never where the bench already says 300
 OTHER_MOMENTUM, OTHER_RESTART = 0.8, 300
+#: twin: its identification's cost, the share of the default probe count (and of the noise
+#: floor's repeated readouts: the rule's probe_share), x the bench's momentum or the other
+#: (its in-loop fallback's); the lr and restart axes act only if the transfer misses
+TWIN_PROBE_SHARES = (1.0, 0.5, 0.25, 0.125)
 #: peers: (option, its four values, the first the default); each x stall_scale 1 or 3
 PEER_AXES: dict[str, tuple[str, tuple[float, ...]]] = {
     "nelder-mead": ("step", (0.5, 0.25, 1.0, 0.125)),
@@ -82,8 +88,13 @@ def search_space(task: str, rule: str, profile: str = "default") -> list[dict[st
         momenta = (config.momentum, OTHER_MOMENTUM if config.momentum == 0 else 0.0)
         restarts = (config.restart_after,
                     OTHER_RESTART if config.restart_after != OTHER_RESTART else 0)
-        space = [{"lr": float(f"{config.lr * f:.6g}"), "momentum": momenta[m],
-                  "restart_after": restarts[r]} for f, m, r in TRAINER_GRID]
+        if rule == "twin":
+            space = [{"lr": config.lr, "momentum": momenta[m], "restart_after": restarts[0],
+                      "rule_options": {"probe_share": share}}
+                     for m in (0, 1) for share in TWIN_PROBE_SHARES]
+        else:
+            space = [{"lr": float(f"{config.lr * f:.6g}"), "momentum": momenta[m],
+                      "restart_after": restarts[r]} for f, m, r in TRAINER_GRID]
     assert len(space) == SPACE_SIZE, (rule, len(space))
     return space
 

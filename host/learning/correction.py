@@ -134,10 +134,11 @@ def compress_slope(s: np.ndarray, c: np.ndarray, vsat: float) -> np.ndarray:
 def readouts(bench: Bench, m: Mismatch, corr: Correction, weights: np.ndarray,
              signals: np.ndarray, hidden: bool) -> np.ndarray:
     """Readouts (M, K, P, reads) under M parameter sets (every array of `m` and `corr` with a
-    leading axis M) for K probe weight vectors (K, n_w): outputs, then hidden units."""
+    leading axis M) for K probe weight vectors (K, n_w): outputs, then hidden units. The
+    input signals: (P, n_in) for every probe, or (K, P, n_in), each probe's own patterns."""
     vnom = bench.topology.vsat
     effective = weights[None] * m.gain[:, None] + m.offset[:, None]          # (M, K, n_w)
-    act = np.broadcast_to(signals, (*effective.shape[:2], *signals.shape))    # (M, K, P, n_in)
+    act = np.broadcast_to(signals, (*effective.shape[:2], *signals.shape[-2:]))  # (M, K, P, n_in)
     layers, start, neuron, source = [], 0, 0, 0
     for units, fan_in in bench.layer_shapes:
         c = corr.compression[:, None, None, source:source + fan_in - 1]

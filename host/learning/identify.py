@@ -31,6 +31,12 @@ PRIOR = {"gain": 0.1, "offset": 0.05, "vsat": 0.1, "out_offset": 0.02}
 PROBE_SCALE = 2.0
 #: residuals are in units of this many volts (about the read noise of the shipped benches)
 READ_VOLTS = 0.002
+#: readouts measured twice for the noise floor
+NOISE_READOUTS = 48
+#: patterns per probe vector per input of the widest layer: a neuron's fan-in inputs (and
+#: the readouts' offsets) are pinned by a few patterns; more patterns on the same vector
+#: add no information about the weights
+PATTERNS_PER_INPUT = 5
 
 
 @dataclass(frozen=True)
@@ -57,15 +63,54 @@ def default_probes(objective: Objective) -> int:
     return max(2, int(np.ceil(3 * n_params / (objective.n_patterns * reads))))
 
 
-def measure_probes(objective: Objective, probes: int, rng: np.random.Generator
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """(probe weights (K, n_w) at their codes' nominal values, measured volts (K, P, reads))."""
+def measure_probes(objective: Objective, probes: int, rng: np.random.Generator,
+                   patterns: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(probe weights (K, n_w) at their codes' nominal values, measured volts (K, S, reads),
+    the patterns (K, S) each probe was measured on): every pattern, or (`patterns` = S
+    below the task's) a random subset of S patterns for each probe, one query each."""
     codemap, bench = objective.codemap, objective.bench
     lo, hi = codemap.weight_bounds()
     weights = np.clip(rng.uniform(-PROBE_SCALE, PROBE_SCALE, (probes, bench.n_weights)), lo, hi)
     codes = codemap.weights_to_codes(weights)
-    adc = objective.device.evaluate(objective.input_codes, codes, hidden=bool(bench.wiring.hidden))
-    return codemap.codes_to_weights(codes), codemap.adc_to_volts(adc)
+    hidden, n_p = bool(bench.wiring.hidden), objective.n_patterns
+    if patterns is None or patterns >= n_p:
+        adc = objective.device.evaluate(objective.input_codes, codes, hidden=hidden)
+        return codemap.codes_to_weights(codes), codemap.adc_to_volts(adc), \
+            np.broadcast_to(np.arange(n_p), (probes, n_p)).copy()
+    chosen = np.array([np.sort(rng.choice(n_p, patterns, replace=False)) for _ in range(probes)])
+    adc = np.concatenate([objective.device.evaluate(objective.input_codes[p], c, hidden=hidden)
+                          for p, c in zip(chosen, codes)])
+    return codemap.codes_to_weights(codes), codemap.adc_to_volts(adc), chosen
+
+
+def probe_patterns(objective: Objective) -> int:
+    """Patterns each probe vector is measured on: `PATTERNS_PER_INPUT` per input of the widest
+    layer (its fan-in, the bias included), or every pattern of a smaller task."""
+    fan_in = max(f for _, f in objective.bench.layer_shapes)
+    return min(objective.n_patterns, PATTERNS_PER_INPUT * fan_in)
+
+
+def measure_with_repeats(objective: Objective, probes: int, rng: np.random.Generator,
+                         noise_readouts: int = NOISE_READOUTS
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(probe weights, measured volts (K, S, reads) with repeated points averaged, the
+    patterns (K, S) measured, noise floor (V) of one readout from the repeats)."""
+    weights, measured, patterns = measure_probes(objective, probes, rng, probe_patterns(objective))
+    n_p, reads = measured.shape[1:]
+    repeats = min(-(-noise_readouts // reads), probes * n_p)
+    codes = objective.codemap.weights_to_codes(weights)
+    hidden = bool(objective.bench.wiring.hidden)
+    diffs, k = [], 0
+    while repeats > 0:
+        first = np.arange(min(n_p, repeats))
+        adc = objective.device.evaluate(objective.input_codes[patterns[k, first]], codes[k],
+                                        hidden=hidden)
+        again = objective.codemap.adc_to_volts(adc)[0]
+        diffs.append((again - measured[k, first]).ravel())
+        measured[k, first] = (again + measured[k, first]) / 2
+        repeats, k = repeats - len(first), k + 1
+    noise = float(np.std(np.concatenate(diffs)) / np.sqrt(2))
+    return weights, measured, patterns, noise
 
 
 def predicted(model: IdealModel, weights: np.ndarray, signals: np.ndarray,
@@ -118,7 +163,7 @@ def fit_mismatch(objective: Objective, probes: int, rng: np.random.Generator) ->
 
     bench, before = objective.bench, objective.queries
     hidden = bool(bench.wiring.hidden)
-    weights, measured = measure_probes(objective, probes, rng)
+    weights, measured, _ = measure_probes(objective, probes, rng)
     signals = objective.codemap.input_volts(objective.input_codes)
     nominal = Mismatch.ideal(bench)
     theta0 = nominal.vector()

@@ -1,14 +1,16 @@
 """Fit the twin and choose its model by held-out probe error, against the noise floor.
 
-The probes (`wphil.learning.identify.measure_probes`: wide random weight vectors, every
-pattern, the hidden units read back where wired) are measured once; some of their queries
-are measured twice, which gives the noise floor (the read noise of one readout, from the
-differences of repeated reads: std(d) / sqrt 2) and averages those points. Each candidate
+The probes (`wphil.learning.identify.measure_with_repeats`: wide random weight vectors,
+each on a few patterns, the hidden units read back where wired) are measured once; some
+of their queries are measured twice, which gives the noise floor (the read noise of one
+readout, from the differences of repeated reads: std(d) / sqrt 2) and averages those
+points. Each candidate
 model of `wphil.learning.correction.LEVELS` is fitted by regularized least squares (the
 data in units of the read resolution, a prior that holds each parameter near its nominal
-value) and scored by k-fold cross-validation over the probe vectors (each held-out probe
-vector with all its patterns and readouts): the held-out rms, in volts. The simplest candidate within
-`TOLERANCE` of the best held-out rms is chosen, then refitted on every probe.
+value; the exact Jacobian of `wphil.learning.jacobian`) and scored by k-fold
+cross-validation over the probe vectors (each held-out probe vector with all its patterns
+and readouts): the held-out rms, in volts. The simplest candidate within `TOLERANCE` of
+the best held-out rms is chosen, then refitted on every probe.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wphil.learning.correction import LEVELS, Correction, Level, readouts
-from wphil.learning.identify import PRIOR, READ_VOLTS, measure_probes
+from wphil.learning.identify import (
+    NOISE_READOUTS,
+    PRIOR,
+    READ_VOLTS,
+    measure_with_repeats,
+    probe_patterns,
+)
+from wphil.learning.jacobian import readout_jacobian
 from wphil.learning.model import Mismatch
 from wphil.learning.objective import Objective
 
@@ -38,8 +47,6 @@ TOLERANCE = 0.95
 #: least squares stops when an iteration improves the cost (or moves the parameters) by less
 #: than this fraction: far below the noise
 FTOL = 1e-5
-#: readouts measured twice for the noise floor
-NOISE_READOUTS = 48
 #: the ladder stops once a model's held-out rms is within this factor of the noise floor:
 #: no richer model can do better than the noise
 AT_NOISE = 1.2
@@ -47,7 +54,13 @@ AT_NOISE = 1.2
 DATA_PER_PARAMETER = 6
 #: at least two probe vectors per cross-validation fold: every weight is seen at 8 values
 MIN_PROBES = 10
-
+#: probe vectors per weight, at least: a weight's gain, offset and signal offset show only
+#: across vectors (a vector's patterns vary the weight's input, not the weight), and the
+#: held-out error on new vectors falls with the vectors, not the patterns (iris, no hidden
+#: readouts: 10 vectors on all 150 patterns read 2-15x the noise on new vectors, 30 on 25
+#: patterns 1.3-3.4x, 60 on 25 patterns 1.2-1.6x; xor and parity4 get 34 and 53 from
+#: DATA_PER_PARAMETER, above their 18 and 50)
+VECTORS_PER_WEIGHT = 2
 
 @dataclass(frozen=True)
 class Params:
@@ -90,11 +103,13 @@ class Problem:
     """One bench's probe data and the parameter layout of one candidate level."""
 
     def __init__(self, objective: Objective, weights: np.ndarray, measured: np.ndarray,
-                 level: Level) -> None:
+                 level: Level, patterns: np.ndarray | None = None) -> None:
+        """`measured` (K, S, reads) on the patterns (K, S) given (default: all, in order)."""
         bench = self.bench = objective.bench
         self.level, self.weights, self.measured = level, weights, measured
         self.hidden = bool(bench.wiring.hidden)
-        self.signals = objective.codemap.input_volts(objective.input_codes)
+        signals = objective.codemap.input_volts(objective.input_codes)
+        self.signals = signals if patterns is None else signals[patterns]
         self.nominal = Mismatch.ideal(bench)
         self.n_m = len(self.nominal.vector())
         corr = Correction.none(bench, level.terms)
@@ -176,11 +191,11 @@ class Problem:
                                    (x - self.theta0[free]) / spread])
 
         def jacobian(x: np.ndarray) -> np.ndarray:
-            step = 1e-6 * spread
-            thetas = np.repeat(full(x)[None], len(x) + 1, axis=0)
-            thetas[1:, free] += np.diag(step)
-            flat = (self.predict(thetas)[:, mask] / READ_VOLTS).reshape(len(thetas), -1)
-            return np.vstack([((flat[1:] - flat[0]) / step[:, None]).T, prior_jac])
+            p = self.params(full(x))
+            _, jac = readout_jacobian(self.bench, p.mismatch, p.correction, self.weights,
+                                      self.signals, self.hidden)
+            data_jac = jac[mask][..., free].reshape(-1, len(x)) / READ_VOLTS
+            return np.vstack([data_jac, prior_jac])
 
         x0 = np.clip(theta[free], lower + 1e-9, upper - 1e-9)
         result = least_squares(residuals, x0, jac=jacobian, method="lm", x_scale=spread,
@@ -189,13 +204,16 @@ class Problem:
 
 
 def default_probes(objective: Objective, levels: tuple[Level, ...] = LEVELS) -> int:
-    """Probes for `DATA_PER_PARAMETER` readouts per parameter of the richest candidate."""
+    """Probe vectors for `DATA_PER_PARAMETER` readouts per parameter of the richest
+    candidate (each on `probe_patterns` patterns), at least `VECTORS_PER_WEIGHT` per weight
+    and `MIN_PROBES`."""
     bench = objective.bench
     reads = bench.n_outputs + len(bench.wiring.hidden)
     dummy = np.zeros((1, objective.n_patterns, reads))
     n_params = max(Problem(objective, np.zeros((1, bench.n_weights)), dummy, level).n_free
                    for level in levels)
-    return max(MIN_PROBES, -(-DATA_PER_PARAMETER * n_params // (objective.n_patterns * reads)))
+    return max(MIN_PROBES, VECTORS_PER_WEIGHT * bench.n_weights,
+               -(-DATA_PER_PARAMETER * n_params // (probe_patterns(objective) * reads)))
 
 
 def _folds(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -220,39 +238,21 @@ def cross_validated(problem: Problem, folds: np.ndarray, start: np.ndarray) -> f
     return _rms(errors)
 
 
-def measure_with_repeats(objective: Objective, probes: int, rng: np.random.Generator
-                         ) -> tuple[np.ndarray, np.ndarray, float]:
-    """(probe weights, measured volts (K, P, reads) with repeated points averaged, noise floor
-    (V) of one readout from the repeats)."""
-    weights, measured = measure_probes(objective, probes, rng)
-    n_p, reads = measured.shape[1:]
-    repeats = min(-(-NOISE_READOUTS // reads), probes * n_p)
-    codes = objective.codemap.weights_to_codes(weights)
-    hidden = bool(objective.bench.wiring.hidden)
-    diffs, k = [], 0
-    while repeats > 0:
-        patterns = np.arange(min(n_p, repeats))
-        adc = objective.device.evaluate(objective.input_codes[patterns], codes[k], hidden=hidden)
-        again = objective.codemap.adc_to_volts(adc)[0]
-        diffs.append((again - measured[k, patterns]).ravel())
-        measured[k, patterns] = (again + measured[k, patterns]) / 2
-        repeats, k = repeats - len(patterns), k + 1
-    noise = float(np.std(np.concatenate(diffs)) / np.sqrt(2))
-    return weights, measured, noise
-
-
 def fit_twin(objective: Objective, probes: int, rng: np.random.Generator,
-             levels: tuple[Level, ...] = LEVELS, stop_at_noise: bool = True) -> FitReport:
+             levels: tuple[Level, ...] = LEVELS, stop_at_noise: bool = True,
+             noise_readouts: int = NOISE_READOUTS) -> FitReport:
     """Probe the board, fit the candidate levels in order, choose one by held-out error
-    (`stop_at_noise`: no richer candidates once one is within `AT_NOISE` of the noise)."""
+    (`stop_at_noise`: no richer candidates once one is within `AT_NOISE` of the noise);
+    `noise_readouts` readouts are measured twice for the noise floor."""
     before = objective.queries
-    weights, measured, noise = measure_with_repeats(objective, probes, rng)
+    weights, measured, patterns, noise = measure_with_repeats(objective, probes, rng,
+                                                              noise_readouts)
     folds = _folds(measured.shape[:2], np.random.default_rng(rng.integers(1 << 31)))
     everything = np.ones(measured.shape[:2], bool)
     scores, fitted = {}, {}
     previous: Params | None = None
     for level in levels:
-        problem = Problem(objective, weights, measured, level)
+        problem = Problem(objective, weights, measured, level, patterns)
         start = None if previous is None else problem.theta_from(previous)
         theta, jac = problem.fit(everything, start)
         scores[level.name] = cross_validated(problem, folds, theta)

@@ -27,12 +27,20 @@ from typing import Any
 import numpy as np
 
 from wphil.learning.correction import LEVELS, level_named
+from wphil.learning.identify import NOISE_READOUTS
 from wphil.learning.objective import QueryMeter, meets_target
 from wphil.learning.optim import Adam
 from wphil.learning.selection import FitReport, default_probes, fit_twin
 from wphil.learning.train import EpochRecord, Trainer
 
 log = logging.getLogger(__name__)
+
+#: probe vectors at least, with a share of the default count: the 5-fold cross-validation
+#: needs a vector per fold
+MIN_PROBES_SHARED = 5
+#: repeated readouts at least, with a share of the default: the noise floor's std is then
+#: known to about 1 / sqrt(2 x 12) = 20 %
+MIN_NOISE_READOUTS = 12
 
 #: Adam's step (weight units) when training the fitted model; it costs no queries, so the
 #: model trains with a small, safe step and many epochs
@@ -60,8 +68,12 @@ class TwinTrainer(Trainer):
         start, meter = time.perf_counter() - st.elapsed_s, QueryMeter(self.objective, st.queries)
         model = self.rule.opts["model"]
         levels = LEVELS if model == "auto" else (level_named(model),)
-        probes = self.rule.opts["probes"] or default_probes(self.objective, levels)
-        self.fit = fit_twin(self.objective, probes, self.rng, levels)
+        opts = self.rule.opts
+        probes = opts["probes"] or max(MIN_PROBES_SHARED, int(np.ceil(
+            opts["probe_share"] * default_probes(self.objective, levels))))
+        noise = opts["noise_readouts"] or max(MIN_NOISE_READOUTS,
+                                              round(NOISE_READOUTS * opts["probe_share"]))
+        self.fit = fit_twin(self.objective, probes, self.rng, levels, noise_readouts=noise)
         self.rule.use_fit(self.fit.params.mismatch, self.fit.sigma.mismatch,
                           self.fit.params.correction, self.fit.params.level.name)
         self._train_model()

@@ -26,8 +26,15 @@ class Twin(PhysicsAware):
     trainer = "twin"
     requires = ("scipy",)          # the fit: scipy.optimize.least_squares
     options = {
-        "probes": Option(0, "probe weight vectors measured on every pattern (0: six readouts "
-                         "per parameter of the richest candidate model, at least 10)", 0, 1000),
+        "probes": Option(0, "probe weight vectors, each measured on 5 patterns per input of "
+                         "the widest layer or every pattern (0: six readouts per parameter of "
+                         "the richest candidate model, at least 2 per weight and 10)", 0, 1000),
+        "probe_share": Option(1.0, "with probes 0: this share of the default probe count "
+                              "(a cheaper, coarser fit; its held-out error is reported)",
+                              0.01, 1.0),
+        "noise_readouts": Option(0, "readouts measured twice for the noise floor, against "
+                                 "which the held-out fit error is reported (0: 48 x "
+                                 "probe_share, at least 12)", 0, 10_000),
         "model": Option("auto", "the fitted model: auto (the candidate with the lowest held-out "
                         "probe error, simplest first) or one candidate",
                         choices=("auto", *LEVEL_NAMES)),
