@@ -79,15 +79,16 @@ class HeldBench:
     def close(self) -> None:
         """Close the port and release the place; never raises (called on every exit)."""
         port, self.port = self.port, None
-        coord, self.coord = self.coord, None
         try:
             if port is not None:
                 port.close()
         except (serial.SerialException, OSError) as exc:
             log.warning("closing %s: %s", self.port_name, exc)
         finally:
+            coord = self.coord
             if coord is not None:
-                coord.release(self.place)
+                coord.release(self.place)       # interrupted: the next close() releases it
+                self.coord = None
                 coord.close()
         log.info("bench %s let go after %d jobs (%d port opens)", self.url, self.devices,
                  self.opens)

@@ -25,11 +25,15 @@ import logging
 import multiprocessing
 import os
 import signal
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, TypeVar
 
 from wphil.compare.benchmark import BENCH_FAILED, Job, run_job
+from wphil.drivers.errors import DeviceError
 from wphil.drivers.held_bench import HeldBench
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,7 @@ class BenchProcess:
     def __init__(self, url: str) -> None:
         ctx = multiprocessing.get_context("fork")   # with what this process imported
         self.url = url
+        self.opens = 0          # how often the bench's port was opened so far
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(url, child, self.conn),
                                    name=f"bench {url}")
@@ -53,7 +58,8 @@ class BenchProcess:
         """The job's result on this bench (BENCH_FAILED if the process ended under it)."""
         try:
             self.conn.send(job)
-            return self.conn.recv()
+            result, self.opens = self.conn.recv()
+            return result
         except (EOFError, OSError):
             self.process.join(1.0)
             return {"status": BENCH_FAILED,
@@ -84,6 +90,39 @@ class BenchProcess:
         self.conn.close()
 
 
+def apart(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in a forked process of its own: its result, or its exception raised here.
+
+    The grid's process forks its benches' processes, and a fork while labgrid's client
+    (gRPC) has threads at work leaves the child's gRPC hung ("Other threads are currently
+    calling into gRPC, skipping fork() handlers"): what the grid asks the coordinator
+    before that (the places a pattern matches) is asked from a process that then ends."""
+    ctx = multiprocessing.get_context("fork")
+    answer, child = ctx.Pipe(duplex=False)
+
+    def ask() -> None:
+        try:
+            out: tuple[bool, Any] = (True, fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+            out = (False, exc)
+        child.send(out)
+
+    process = ctx.Process(target=ask, name="labgrid query")
+    process.start()
+    child.close()
+    try:
+        ok, value = answer.recv()
+    except EOFError:
+        raise DeviceError(f"asking the labgrid coordinator failed (its process ended with "
+                          f"exit code {process.exitcode})") from None
+    finally:
+        process.join()
+        answer.close()
+    if not ok:
+        raise value
+    return value
+
+
 def _interrupt_once(signum: int, frame: Any) -> None:
     """The first Ctrl-C (or SIGTERM) stops the job; the bench is then let go undisturbed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -102,7 +141,7 @@ def _serve(url: str, conn: Connection, parent_end: Connection) -> None:
             result = run_job(job, bench.open)
             if result["status"] == BENCH_FAILED:
                 bench.close()          # free before the job goes back to the queue
-            conn.send(result)
+            conn.send((result, bench.opens))
     except (EOFError, KeyboardInterrupt):  # the grid's process is gone, or Ctrl-C
         log.info("bench %s: stopped", url)
     finally:

@@ -273,9 +273,11 @@ def _channel_reads(device, queries: int) -> dict[str, int]:  # noqa: ANN001
 
 def _identity(device) -> dict[str, Any]:  # noqa: ANN001
     """Which board the run was on, as its handshake said (serial devices): firmware `board`
-    (pico, sim), `unique_id` where the firmware reports it, `boot_id`, the port."""
+    (pico, sim), `unique_id` where the firmware reports it, `boot_id`, the port; on labgrid
+    the place and its exporter."""
     details = device.info().details
-    found = {k: details[k] for k in ("board", "unique_id", "boot_id", "port") if k in details}
+    found = {k: details[k] for k in ("board", "unique_id", "boot_id", "port", "place",
+                                     "exporter") if k in details}
     return {"bench_identity": found} if found else {}
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs
 
-from wphil.compare.bench_worker import BenchProcess
+from wphil.compare.bench_worker import BenchProcess, apart
 from wphil.compare.benchmark import (
     BENCH_FAILED,
     PEERS,
@@ -68,10 +68,12 @@ class BenchState:
     healthy: bool = True
     failure: str = ""                   # why it was marked unhealthy
     identity: dict[str, Any] = field(default_factory=dict)   # as its last run recorded it
+    opens: int = 0                      # times its port was opened (1: held throughout)
 
     def as_dict(self) -> dict[str, Any]:
         return {"url": self.url, "jobs": self.jobs, "healthy": self.healthy,
-                "failure": self.failure, **({"identity": self.identity} if self.identity else {})}
+                "failure": self.failure, "port_opens": self.opens,
+                **({"identity": self.identity} if self.identity else {})}
 
 
 def bench_urls(device: str) -> list[str] | None:
@@ -119,7 +121,7 @@ def _places(pattern: str) -> list[str]:
                           "support (pip install 'wphil[labgrid]')")
     query = pattern.partition("?")[2]
     coordinator = parse_qs(query).get("coordinator", [None])[0]
-    places = expand_places(pattern, coordinator)
+    places = apart(expand_places, pattern, coordinator)
     if not places:
         raise ConfigError(f"--device {pattern}: no labgrid place matches "
                           "(wphil devices --labgrid lists them)")
@@ -235,6 +237,7 @@ def _work(state: BenchState, bench: BenchProcess, jobs: list[Job], queue: _Queue
     """One bench's worker: run jobs until the queue is empty or the bench fails."""
     while (index := queue.take()) is not None:
         result = bench.run(replace(jobs[index], bench=state.url))
+        state.opens = bench.opens
         if result["status"] != BENCH_FAILED:
             state.jobs += 1
             state.identity = result.get("bench_identity", state.identity)
