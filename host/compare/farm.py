@@ -121,6 +121,10 @@ def _places(pattern: str) -> list[str]:
                           "support (pip install 'wphil[labgrid]')")
     query = pattern.partition("?")[2]
     coordinator = parse_qs(query).get("coordinator", [None])[0]
+    try:        # imported once, here: the process that asks, and the benches', inherit it
+        importlib.import_module("labgrid.remote.client")
+    except ImportError:
+        pass            # the asking process says so, in one line
     places = apart(expand_places, pattern, coordinator)
     if not places:
         raise ConfigError(f"--device {pattern}: no labgrid place matches "
