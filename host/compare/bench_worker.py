@@ -142,7 +142,7 @@ def _serve(url: str, conn: Connection, parent_end: Connection) -> None:
             if result["status"] == BENCH_FAILED:
                 bench.close()          # free before the job goes back to the queue
             conn.send((result, bench.opens))
-    except (EOFError, KeyboardInterrupt):  # the grid's process is gone, or Ctrl-C
+    except (EOFError, ConnectionError, KeyboardInterrupt):  # the grid is gone, or Ctrl-C
         log.info("bench %s: stopped", url)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
