@@ -66,11 +66,9 @@ class HeldBench:
             return None
         return port
 
-    def keep_port(self, port: serial.SerialBase, name: str, usb_serial: str | None,
-                  last_seq: int) -> None:
+    def keep_port(self, port: serial.SerialBase, name: str, usb_serial: str | None) -> None:
         """A device closed cleanly: its port stays open for the next job."""
-        self.port, self.port_name, self.usb_serial, self.last_seq = (port, name, usb_serial,
-                                                                     last_seq)
+        self.port, self.port_name, self.usb_serial = port, name, usb_serial
 
     def hold_place(self, coord: Any, place: str) -> None:
         """A labgrid place acquired by the first job's device: held until `close()`."""

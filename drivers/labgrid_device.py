@@ -13,11 +13,14 @@ URL format: labgrid://PLACE[?option=value&...]
 
 The place is acquired on open (labgrid's client API, drivers/labgrid_place.py) and released
 on close, on every error and on Ctrl-C; a process killed with SIGKILL leaves it acquired
-(release it with `labgrid-client -p PLACE release`). Its `NetworkSerialPort` is then
-opened with pyserial: `rfc2217://HOST:PORT?ign_set_control`, as labgrid's own SerialDriver
-does (a pty behind ser2net has no modem lines, so the answers to SET_CONTROL never come),
-or `socket://HOST:PORT` for an exporter that publishes raw TCP. From there it is the
-serial driver unchanged: handshake, flash check, CONFIGURE, recovery.
+(release it with `labgrid-client -p PLACE release`). A bench farm's place is held for the
+whole grid instead (drivers/held_bench.py): the first job's device acquires it and opens
+its port, later jobs' devices use both, and the farm's bench process releases it.
+Its `NetworkSerialPort` is opened with pyserial: `rfc2217://HOST:PORT?ign_set_control`,
+as labgrid's own SerialDriver does (a pty behind ser2net has no modem lines, so the
+answers to SET_CONTROL never come), or `socket://HOST:PORT` for an exporter that
+publishes raw TCP. From there it is the serial driver unchanged: handshake, flash check,
+CONFIGURE, recovery.
 
 A place whose exporter vanishes mid-run is a vanished board: the driver asks the
 coordinator where the place's serial port is now and reopens it until the `reconnect`

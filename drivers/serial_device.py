@@ -117,6 +117,8 @@ class SerialDevice(BoardStrategy, WireCommands, Device):
             self.hello = self.connect()
         except BaseException:
             self.port.close()
+            if held is not None:
+                held.last_seq = self.link.last_seq
             raise
 
     # -- URL and port -------------------------------------------------------------------
@@ -248,10 +250,11 @@ class SerialDevice(BoardStrategy, WireCommands, Device):
         except DeviceError as exc:
             log.warning("could not put %s in its safe state on close: %s", self.port_name, exc)
         finally:
+            if self.held is not None:       # the bench's next job carries on its numbers
+                self.held.last_seq = self.link.last_seq
             if clean and self.held is not None:         # open for the bench's next job
                 port = self.port._port if isinstance(self.port, FaultyPort) else self.port
-                self.held.keep_port(port, self.port_name,
-                                    self.usb_serial, self.link.last_seq)
+                self.held.keep_port(port, self.port_name, self.usb_serial)
             else:
                 self.port.close()
             if self.wire_log:
