@@ -48,12 +48,13 @@ class HeldBench:
 
     def open(self, url: str, bench: Bench) -> Device:
         """The job's device on this bench (`url`: the bench's URL with the job's seeds);
-        a backend that is not on a serial line gets a device per job, nothing held."""
+        a backend that is not on a serial line, or starts a board process of its own for
+        each device (upy://, rp2040://), gets a device per job, nothing held."""
         from wphil.drivers import backend_for, open_device
         from wphil.drivers.serial_device import SerialDevice
 
         backend = backend_for(url)
-        if not issubclass(backend, SerialDevice):
+        if not issubclass(backend, SerialDevice) or not backend.holdable:
             return open_device(url, bench)
         device = backend(url, bench, held=self)
         self.devices += 1

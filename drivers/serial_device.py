@@ -84,6 +84,8 @@ class SerialDevice(BoardStrategy, WireCommands, Device):
     #: (0 for a Pico: it has booted by the time its USB port exists; a board process we just
     #: started, like upy://, may take a while on a busy host before it reads its line)
     boot_s = 0.0
+    #: a farm may hold its port across jobs (drivers/held_bench.py): a standing board's
+    holdable = True
 
     def __init__(self, url: str, bench: Bench, wire_log: str | None = None,
                  held: HeldBench | None = None) -> None:

@@ -73,6 +73,18 @@ def test_a_held_bench_opens_its_place_once_and_each_job_is_the_serial_one(farm,
         assert run["bench_identity"]["place"] == "bench1"
 
 
+def test_a_bench_that_starts_a_board_per_device_is_not_held() -> None:
+    """upy:// in a farm: each device starts its own board process, gone with it; nothing to
+    hold, each job opens its own (and the grid is still the serial one)."""
+    from wphil.drivers.held_bench import HeldBench
+
+    bench = HeldBench("upy://")
+    runs = [run_job(replace(job, bench="upy://"), bench.open) for job in _jobs(2)]
+    bench.close()
+    assert (bench.devices, bench.opens, bench.port) == (0, 0, None)
+    assert _measured(runs) == _measured([run_job(job) for job in _jobs(2, "upy://")])
+
+
 def _learn(lab, out, device: str, seeds: int, wait: bool = True):
     """`wphil -v bench learn` in a process of its own, as user `grid` (a grid forks its
     benches' processes, which this process's gRPC threads would hang)."""
