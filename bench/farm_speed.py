@@ -140,6 +140,12 @@ def rounds_text(r: dict) -> str:
                      for name, walls in r["wall_s_every_round"].items())
 
 
+def round_speedups(r: dict) -> list[float]:
+    """The farm's speedup over the serial run within each round (the same load)."""
+    walls = r["wall_s_every_round"]
+    return [round(s / f, 2) for s, f in zip(walls["serial"], walls["farm"])]
+
+
 #: how each setup's benches are described: (the boards, one bench, the farm)
 SETUPS = {
     "standing": ("{n} standing simulated boards (firmware under the MicroPython unix port, one "
@@ -161,7 +167,9 @@ def markdown(r: dict) -> str:
     return "\n".join([
         f"`{r['command']}` — {r['date']}, commit {r['commit']}, {r['machine']}", "",
         f"Grid: `wphil bench learn {r['grid']}` ({r['runs']} runs), on {boards}.", "",
-        f"Best of {r['rounds']} interleaved rounds (every round, s: {rounds_text(r)}).", "",
+        f"Best of {r['rounds']} interleaved rounds (every round, s: {rounds_text(r)}; "
+        f"the farm's speedup over serial within each round: "
+        f"{', '.join(f'{x}x' for x in round_speedups(r))}).", "",
         "| device | wall s | farm speedup |", "|---|---:|---:|",
         f"| `upy://` (serial, a board process per job) | {w['serial']} | "
         f"{r['speedup_vs_serial']}x |",
