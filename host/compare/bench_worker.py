@@ -37,7 +37,7 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
-#: how long letting go of a bench may take (a place released on the coordinator: ~0.1 s)
+#: how long letting go of a bench may take (labgrid releases one place at a time, ~0.6 s each)
 STOP_S = 30.0
 
 
