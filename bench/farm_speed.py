@@ -14,8 +14,9 @@ interleaved rounds, the best of each is compared, and the load average is record
 
 `--labgrid`: the same on a lab in a box (`wphil farm up N`: a labgrid coordinator, two
 exporters and ser2net in front of the simulated boards, host/lab/farm.py): one bench is
-`labgrid://bench1`, the farm is the place pattern `labgrid://bench*`, each job acquires its
-place, opens its port over RFC 2217 and releases it again. Written to
+`labgrid://bench1`, the farm is the place pattern `labgrid://bench*`; each bench's process
+acquires its place and opens its port over RFC 2217 once, for all its jobs, and releases it
+at the end (host/compare/bench_worker.py). Written to
 bench/results/farm/farm_speed_labgrid.json and .md (grids under labgrid/). With
 `--no-chardelay` the exporters' ser2net runs with `chardelay: false` and TCP_NODELAY
 (host/lab/farm.py: ser2net's batching wait costs 3-7 ms per request, Nagle ~24 ms per long
@@ -106,8 +107,10 @@ def main() -> None:
                 for way in ("serial", "one-bench", "farm")}
         load = [round(x, 2) for x in os.getloadavg()]
         walls: dict[str, list[float]] = {name: [] for name in outs}
+        loads: list[float] = []         # the 1-minute load average as each round starts
         same = True
         for _ in range(rounds):
+            loads.append(round(os.getloadavg()[0], 2))
             for way, out in outs.items():
                 shutil.rmtree(out, ignore_errors=True)
                 walls[way].append(round(run_grid(grid, devices[way], out), 1))
@@ -123,6 +126,7 @@ def main() -> None:
               "speedup_vs_serial": round(wall["serial"] / wall["farm"], 2),
               "speedup_vs_one_bench": round(wall["one-bench"] / wall["farm"], 2),
               "load_average_before_after": [load, load_after],
+              "load_average_every_round": loads,
               "farm_benches": [{k: b[k] for k in ("jobs", "healthy")} for b in farm]}
     print(json.dumps(result, indent=1))
     if not args.quick:
@@ -136,13 +140,19 @@ def rounds_text(r: dict) -> str:
                      for name, walls in r["wall_s_every_round"].items())
 
 
+def round_speedups(r: dict) -> list[float]:
+    """The farm's speedup over the serial run within each round (the same load)."""
+    walls = r["wall_s_every_round"]
+    return [round(s / f, 2) for s, f in zip(walls["serial"], walls["farm"])]
+
+
 #: how each setup's benches are described: (the boards, one bench, the farm)
 SETUPS = {
     "standing": ("{n} standing simulated boards (firmware under the MicroPython unix port, one "
                  "pty each)", "one standing board", "farm of {n} standing boards"),
     "labgrid": ("a lab in a box: labgrid coordinator, 2 exporters, ser2net (RFC 2217) in front "
                 "of {n} simulated boards (firmware under the MicroPython unix port, one pty "
-                "each); every job acquires its place and releases it",
+                "each); each bench holds its place and its port for the whole grid",
                 "one place, `labgrid://bench1`", "farm of {n} places, `labgrid://bench*`"),
 }
 SETUPS["labgrid-nochardelay"] = (SETUPS["labgrid"][0].replace(
@@ -157,7 +167,9 @@ def markdown(r: dict) -> str:
     return "\n".join([
         f"`{r['command']}` — {r['date']}, commit {r['commit']}, {r['machine']}", "",
         f"Grid: `wphil bench learn {r['grid']}` ({r['runs']} runs), on {boards}.", "",
-        f"Best of {r['rounds']} interleaved rounds (every round, s: {rounds_text(r)}).", "",
+        f"Best of {r['rounds']} interleaved rounds (every round, s: {rounds_text(r)}; "
+        f"the farm's speedup over serial within each round: "
+        f"{', '.join(f'{x}x' for x in round_speedups(r))}).", "",
         "| device | wall s | farm speedup |", "|---|---:|---:|",
         f"| `upy://` (serial, a board process per job) | {w['serial']} | "
         f"{r['speedup_vs_serial']}x |",
@@ -165,7 +177,12 @@ def markdown(r: dict) -> str:
         f"| {farm} | {w['farm']} | — |", "",
         f"Identical grid (every run's queries, losses, curves): **{r['identical']}**. "
         f"Jobs per bench: {', '.join(str(b['jobs']) for b in r['farm_benches'])}. "
-        f"Load average (1, 5, 15 min) before and after: {r['load_average_before_after']}.", ""])
+        f"Load average (1, 5, 15 min) before and after: {r['load_average_before_after']}"
+        + (f"; 1 min, as each round started: {r['load_average_every_round']}"
+           if "load_average_every_round" in r else "") + ".", "",
+        "The serial `upy://` run starts a board process for every job (the farm's boards "
+        "stand): a cost the farm does not pay; the one-bench run is the same boards and "
+        "path as the farm, one job at a time.", ""])
 
 
 if __name__ == "__main__":

@@ -126,6 +126,7 @@ class BoardStrategy:
                 try:        # the full HELLO on a first connect, unless it failed once
                     return self._restore(reopen, first, brief=not first or tries > 1)
                 except DeviceError as exc:
+                    self.port_clean = False
                     if self.link.wrong_arch:        # waiting will not fix it
                         raise WrongFirmware(f"{self.port_name}: {WRONG_ARCH_HINT}") from None
                     if isinstance(exc, WrongFirmware) or (first and not reopen
@@ -147,7 +148,9 @@ class BoardStrategy:
         """One try: handshake, and configure and restore the held codes if it was reset."""
         if reopen:
             self._reopen()
-        hello = self.handshake(drain=first or reopen, brief=brief)
+        # a held bench's port given back cleanly by the last job has nothing to drain
+        drain = (first and not getattr(self, "port_clean", False)) or reopen
+        hello = self.handshake(drain=drain, brief=brief)
         reset = first or hello["boot_id"] != self.hello["boot_id"] or not hello.get("configured")
         if reset:
             if not first:

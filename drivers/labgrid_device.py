@@ -13,11 +13,14 @@ URL format: labgrid://PLACE[?option=value&...]
 
 The place is acquired on open (labgrid's client API, drivers/labgrid_place.py) and released
 on close, on every error and on Ctrl-C; a process killed with SIGKILL leaves it acquired
-(release it with `labgrid-client -p PLACE release`). Its `NetworkSerialPort` is then
-opened with pyserial: `rfc2217://HOST:PORT?ign_set_control`, as labgrid's own SerialDriver
-does (a pty behind ser2net has no modem lines, so the answers to SET_CONTROL never come),
-or `socket://HOST:PORT` for an exporter that publishes raw TCP. From there it is the
-serial driver unchanged: handshake, flash check, CONFIGURE, recovery.
+(release it with `labgrid-client -p PLACE release`). A bench farm's place is held for the
+whole grid instead (drivers/held_bench.py): the first job's device acquires it and opens
+its port, later jobs' devices use both, and the farm's bench process releases it.
+Its `NetworkSerialPort` is opened with pyserial: `rfc2217://HOST:PORT?ign_set_control`,
+as labgrid's own SerialDriver does (a pty behind ser2net has no modem lines, so the
+answers to SET_CONTROL never come), or `socket://HOST:PORT` for an exporter that
+publishes raw TCP. From there it is the serial driver unchanged: handshake, flash check,
+CONFIGURE, recovery.
 
 A place whose exporter vanishes mid-run is a vanished board: the driver asks the
 coordinator where the place's serial port is now and reopens it until the `reconnect`
@@ -32,6 +35,7 @@ from urllib.parse import urlsplit
 
 from wphil.drivers.bench import Bench
 from wphil.drivers.errors import ConfigError, DeviceError
+from wphil.drivers.held_bench import HeldBench
 from wphil.drivers.labgrid_place import Coordinator
 from wphil.drivers.serial_device import OPTIONS, SerialDevice
 from wphil.drivers.urls import _named, non_negative, parse_options
@@ -67,20 +71,32 @@ def place_of(url: str) -> str:
 class LabgridDevice(SerialDevice):
     """The serial driver on a labgrid place's NetworkSerialPort (the place held meanwhile)."""
 
-    def __init__(self, url: str, bench: Bench, **kwargs: Any) -> None:
+    def __init__(self, url: str, bench: Bench, held: HeldBench | None = None,
+                 **kwargs: Any) -> None:
         opts = self.parse_url(url)
         self.place = place_of(url)
         self.transport = opts.get("transport")
+        if held is not None and held.coord is not None:
+            # a farm bench held for the grid: the place is acquired already, and stays so
+            # whatever this job does (the bench's worker releases it: drivers/held_bench.py)
+            self.coord, self.resource = held.coord, held.resource
+            super().__init__(url, bench, held=held, **kwargs)
+            return
         self.coord = Coordinator.connect(opts.get("coordinator"))
         self.resource = None
         try:
             self.coord.acquire(self.place, opts.get("wait", 0.0))
-            try:
-                super().__init__(url, bench, **kwargs)
-            except BaseException:
-                self.coord.release(self.place)
-                raise
         except BaseException:
+            self.coord.close()
+            raise
+        if held is not None:        # from now on the held bench releases it
+            held.hold_place(self.coord, self.place)
+            super().__init__(url, bench, held=held, **kwargs)
+            return
+        try:
+            super().__init__(url, bench, **kwargs)
+        except BaseException:
+            self.coord.release(self.place)
             self.coord.close()
             raise
 
@@ -92,6 +108,8 @@ class LabgridDevice(SerialDevice):
     def resolve_port(self, url: str) -> str:  # type: ignore[override]
         """The pyserial URL of the place's serial port, as the coordinator has it now."""
         self.resource = self.coord.serial_of(self.place)
+        if self.held is not None:
+            self.held.resource = self.resource
         host, port = self.resource.host, self.resource.port
         protocol = self.transport or self.resource.protocol
         if protocol == "raw":
@@ -125,5 +143,6 @@ class LabgridDevice(SerialDevice):
         try:
             super()._close()
         finally:
-            self.coord.release(self.place)
-            self.coord.close()
+            if self.held is None:
+                self.coord.release(self.place)
+                self.coord.close()

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 DEFAULT_COORDINATOR = "127.0.0.1:20408"     # labgrid-client's default
 #: how often a waiting client looks at the place again
 POLL_S = 0.2
+#: how long an acquire interrupted by Ctrl-C may still take before it is undone
+UNDO_S = 10.0
 
 
 class PlaceBusy(DeviceError):
@@ -159,8 +161,7 @@ class Coordinator:
             place = self._place(name)
             if not place.acquired:
                 try:
-                    with _quiet():
-                        self.loop.run_until_complete(self.session._acquire_place(name))
+                    self._acquire_or_undo(name)
                     log.info("acquired labgrid place %s as %s", name, self.user)
                     return
                 # KeyError: labgrid's client reads a resource whose exporter is going away
@@ -175,6 +176,19 @@ class Coordinator:
                 raise PlaceBusy(name, holder)
             log.info("labgrid place %s is held by %s; waiting", name, holder)
             self.loop.run_until_complete(asyncio.sleep(POLL_S))
+
+    def _acquire_or_undo(self, name: str) -> None:
+        """Acquire the free place; Ctrl-C meanwhile (the coordinator may have granted it
+        already: the exporter is starting its ser2net) waits for the answer and releases."""
+        task = self.loop.create_task(self.session._acquire_place(name))
+        try:
+            with _quiet():
+                self.loop.run_until_complete(task)
+        except KeyboardInterrupt:
+            with _quiet():
+                self.loop.run_until_complete(asyncio.wait([task], timeout=UNDO_S))
+            self.release(name)
+            raise
 
     def release(self, name: str) -> None:
         """Release the place if this user holds it; never raises (called on every exit)."""
@@ -242,6 +256,15 @@ class Coordinator:
                                           int(args.get("speed", 115200)),
                                           args.get("protocol", "rfc2217"), exporter)
         return None
+
+
+def _forget_sessions() -> None:
+    """In a forked process: its parent's sessions are not its own (their gRPC channels and
+    event loop are the parent's); it connects afresh (a farm's bench worker)."""
+    Coordinator._shared = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_sessions)
 
 
 def expand_places(pattern: str, coordinator: str | None = None) -> list[str]:

@@ -187,6 +187,25 @@ class Link:
         return DeviceTimeout(f"no valid reply to {name} from {self.port.port} after {attempts} "
                              f"attempts in {elapsed:.1f} s{what}{self._noise_hint()}")
 
+    @property
+    def last_seq(self) -> int:
+        return self._last_seq
+
+    def continue_from(self, seq: int) -> None:
+        """Carry on an earlier link's sequence numbers with the same board (a farm bench held
+        across jobs: drivers/held_bench.py), so its reply cache never takes a new request
+        for an old one."""
+        self._last_seq = seq
+
+    def unread(self) -> bool:
+        """Whether anything came beyond the last reply (frames, part of one, or bytes
+        waiting in the port)."""
+        try:
+            waiting = self.port.in_waiting
+        except (serial.SerialException, OSError, AttributeError):
+            return True
+        return bool(self.frames or self._unfinished or waiting)
+
     def next_seq(self) -> int:
         """A fresh sequence number (1..65535, wrapping)."""
         self._last_seq = self._last_seq % 0xFFFF + 1

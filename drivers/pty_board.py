@@ -15,6 +15,8 @@ class PtyBoardDevice(SerialDevice):
 
     scheme = "?"          # for messages: the URL scheme of the backend
     board = None
+    #: its board process is the device's own, gone with it: a farm cannot hold its port
+    holdable = False
 
     def sim_seeds_of(self, url: str, bench) -> None:  # noqa: ANN001
         """The board process was started with its board instance: nothing to send."""

@@ -59,6 +59,7 @@ from wphil.drivers.deadlines import BAUD, Deadline, RequestBudget, reply_timeout
 from wphil.drivers.errors import DeviceError, DeviceTimeout, FirmwareError
 from wphil.drivers.faults import FaultSpec, FaultState, FaultyPort
 from wphil.drivers.handshake import STOP_WAIT_S
+from wphil.drivers.held_bench import HeldBench
 from wphil.drivers.link import Link, LinkLost
 from wphil.drivers.ports import explain_open_error, find_pico, usb_serial_number
 from wphil.drivers.rfc2217_port import open_rfc2217
@@ -85,8 +86,11 @@ class SerialDevice(BoardStrategy, WireCommands, Device):
     #: (0 for a Pico: it has booted by the time its USB port exists; a board process we just
     #: started, like upy://, may take a while on a busy host before it reads its line)
     boot_s = 0.0
+    #: a farm may hold its port across jobs (drivers/held_bench.py): a standing board's
+    holdable = True
 
-    def __init__(self, url: str, bench: Bench, wire_log: str | None = None) -> None:
+    def __init__(self, url: str, bench: Bench, wire_log: str | None = None,
+                 held: HeldBench | None = None) -> None:
         super().__init__(url, bench)
         self.check_bench(bench)
         self.dac_shift = dac_shift(bench)
@@ -97,14 +101,28 @@ class SerialDevice(BoardStrategy, WireCommands, Device):
         self.wire_log = WireLog(wire_log) if wire_log else None
         self.recoveries = 0
         self.sim_seeds = self.sim_seeds_of(url, bench)
-        self.port_name = self.resolve_port(url)
-        self.usb_serial = usb_serial_number(self.port_name)
-        self.port = self._open_port(self.port_name)
+        #: a farm bench held across jobs (drivers/held_bench.py): its open port, if it has one
+        self.held = held
+        port = held.take_port() if held is not None else None
+        self.port_clean = port is not None      # given back cleanly: nothing left to drain
+        if port is not None:
+            self.port_name, self.usb_serial = held.port_name, held.usb_serial
+            self.port = FaultyPort(port, self.faults) if self.faults.spec.any else port
+        else:
+            self.port_name = self.resolve_port(url)
+            self.usb_serial = usb_serial_number(self.port_name)
+            self.port = self._open_port(self.port_name)
+            if held is not None:
+                held.opens += 1
         self.link = Link(self.port, opts.get("timeout", 2.0), opts.get("retries", 3), self.wire_log)
+        if held is not None and held.last_seq is not None:
+            self.link.continue_from(held.last_seq)
         try:
             self.hello = self.connect()
         except BaseException:
             self.port.close()
+            if held is not None:
+                held.last_seq = self.link.last_seq
             raise
 
     # -- URL and port -------------------------------------------------------------------
@@ -244,12 +262,20 @@ class SerialDevice(BoardStrategy, WireCommands, Device):
     def _close(self) -> None:
         if self.faults.spec.any or self.recoveries:
             log.info("%s: %s", self.port_name, self.stats())
+        clean = False
         try:
             if self.port.is_open:
                 self._safe()
+                clean = not self.link.unread()
         except DeviceError as exc:
             log.warning("could not put %s in its safe state on close: %s", self.port_name, exc)
         finally:
-            self.port.close()
+            if self.held is not None:       # the bench's next job carries on its numbers
+                self.held.last_seq = self.link.last_seq
+            if clean and self.held is not None:         # open for the bench's next job
+                port = self.port._port if isinstance(self.port, FaultyPort) else self.port
+                self.held.keep_port(port, self.port_name, self.usb_serial)
+            else:
+                self.port.close()
             if self.wire_log:
                 self.wire_log.close()

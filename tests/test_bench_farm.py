@@ -155,18 +155,17 @@ def test_one_simulated_scheme_is_the_ordinary_grid_and_anything_else_a_farm() ->
 
 def test_a_labgrid_pattern_is_expanded_on_the_coordinator_keeping_its_options(
         monkeypatch) -> None:
-    asked = []
-
-    class FakeLabgrid:
+    class FakeLabgrid:         # asked in a process of its own: it answers what it was asked
         @staticmethod
         def expand_places(pattern, coordinator=None):
-            asked.append((pattern, coordinator))
-            return ["labgrid://bench1", "labgrid://bench2"] if "bench" in pattern else []
+            if "bench" not in pattern:
+                return []
+            return [f"labgrid://bench{i}-{coordinator}-{pattern.split('?')[0][-6:]}"
+                    for i in (1, 2)]
 
     monkeypatch.setitem(sys.modules, "wphil.drivers.labgrid_place", FakeLabgrid)
     assert bench_urls("labgrid://bench*?wait=5&coordinator=lab:20408") == \
-        ["labgrid://bench1?wait=5&coordinator=lab:20408",
-         "labgrid://bench2?wait=5&coordinator=lab:20408"]
-    assert asked == [("labgrid://bench*?wait=5&coordinator=lab:20408", "lab:20408")]
+        ["labgrid://bench1-lab:20408-bench*?wait=5&coordinator=lab:20408",
+         "labgrid://bench2-lab:20408-bench*?wait=5&coordinator=lab:20408"]
     with pytest.raises(ConfigError, match="no labgrid place matches"):
         bench_urls("labgrid://nothing*")

@@ -282,10 +282,15 @@ def farm_speed(data: dict, problems: Problems) -> str:
              f"{data['speedup_vs_serial']:.2f}x"],
             [one, num(wall["one-bench"]), f"{data['speedup_vs_one_bench']:.2f}x"],
             [farm, num(wall["farm"]), "—"]]
+    paired = ", ".join(f"{s / f:.2f}x" for s, f in zip(data["wall_s_every_round"]["serial"],
+                                                      data["wall_s_every_round"]["farm"]))
+    loads = (f"; 1 min, as each round started: {data['load_average_every_round']}"
+             if "load_average_every_round" in data else "")
     head = (f"`wphil bench learn {data['grid']}`: {data['runs']} runs; identical grid on all "
             f"three: **{'yes' if data['identical'] else 'NO'}**. Best of {data['rounds']} "
-            f"interleaved rounds (every round, s: {rounds}); load average "
-            f"before and after: {data['load_average_before_after']}.\n\n")
+            f"interleaved rounds (every round, s: {rounds}; the farm's speedup over serial "
+            f"within each round: {paired}); load average before and after: "
+            f"{data['load_average_before_after']}{loads}.\n\n")
     return head + md_table(["device", "wall s", "farm speedup"], rows)
 
 

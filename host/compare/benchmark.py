@@ -32,7 +32,7 @@ import numpy as np
 
 from wphil.compare.peers import DeviceLoss, initial_weights
 from wphil.compare.registry import PEERS, make_peer
-from wphil.drivers import check_url, load_bench, open_device
+from wphil.drivers import Device, check_url, load_bench, open_device
 from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.urls import scheme_of
 from wphil.learning import RULES, CodeMap, Objective, TrainConfig, load_task, make_trainer
@@ -204,22 +204,27 @@ def _curve(points: list[tuple[int, float]], grid: np.ndarray) -> list[float | No
     return [None if i < 0 else round(float(losses[i]), 6) for i in index]
 
 
+#: opens a job's device: (URL, bench) -> Device, as `open_device`
+Opener = Callable[[str, Any], Device]
+
+
 class BenchUnreachable(DeviceError):
     """A farm bench could not be opened for a job: the job never ran there."""
 
 
-def _open(job: Job, bench):  # noqa: ANN202 - the device's context manager
+def _open(job: Job, bench, opener: Opener | None):  # noqa: ANN202 - a context manager
     """The job's device; on a farm, failing to open it is the bench's failure alone."""
     try:
-        return open_device(job.url, bench)
+        return (opener or open_device)(job.url, bench)
     except DeviceError as exc:
         if not job.bench:
             raise
         raise BenchUnreachable(str(exc)) from exc
 
 
-def _run_rule(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, float]]]:
-    with _open(job, bench) as device:
+def _run_rule(job: Job, bench, task,
+              opener: Opener | None) -> tuple[dict[str, Any], list[tuple[int, float]]]:
+    with _open(job, bench, opener) as device:
         epochs = 10**9                      # the query budget stops every in-loop rule
         if job.rule == "offline":
             epochs = bench.defaults.epochs if bench.is_recurrent else OFFLINE_EPOCHS
@@ -234,9 +239,10 @@ def _run_rule(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, fl
                 **_channel_reads(device, st.queries), **_identity(device)}, points
 
 
-def _run_peer(job: Job, bench, task) -> tuple[dict[str, Any], list[tuple[int, float]]]:
+def _run_peer(job: Job, bench, task,
+              opener: Opener | None) -> tuple[dict[str, Any], list[tuple[int, float]]]:
     d = bench.defaults
-    with _open(job, bench) as device:
+    with _open(job, bench, opener) as device:
         objective = Objective(device, bench, task, CodeMap(bench))
         defaults = TrainConfig()
         loss = DeviceLoss(objective, d.target_accuracy, d.target_loss, job.max_queries,
@@ -269,15 +275,19 @@ def _channel_reads(device, queries: int) -> dict[str, int]:  # noqa: ANN001
 
 def _identity(device) -> dict[str, Any]:  # noqa: ANN001
     """Which board the run was on, as its handshake said (serial devices): firmware `board`
-    (pico, sim), `unique_id` where the firmware reports it, `boot_id`, the port."""
+    (pico, sim), `unique_id` where the firmware reports it, `boot_id`, the port; on labgrid
+    the place and its exporter."""
     details = device.info().details
-    found = {k: details[k] for k in ("board", "unique_id", "boot_id", "port") if k in details}
+    found = {k: details[k] for k in ("board", "unique_id", "boot_id", "port", "place",
+                                     "exporter") if k in details}
     return {"bench_identity": found} if found else {}
 
 
-def run_job(job: Job) -> dict[str, Any]:
+def run_job(job: Job, opener: Opener | None = None) -> dict[str, Any]:
     """One run of the grid, as a JSON-ready dict (status "n/a" if the rule cannot run there,
-    "error" with the exception if it raised: counted as a failed run, never dropped)."""
+    "error" with the exception if it raised: counted as a failed run, never dropped).
+    `opener(url, bench)` opens its device instead of `open_device` (a farm bench held
+    across jobs: host/compare/bench_worker.py)."""
     bench = load_bench(TASK_BENCH[job.task], job.profile)
     out: dict[str, Any] = {**asdict(job), "url": job.url, "board_seed": job.board_seed,
                            "kind": kind_of(job.rule)}
@@ -292,7 +302,7 @@ def run_job(job: Job) -> dict[str, Any]:
     start = time.perf_counter()
     runner = _run_peer if job.rule in PEERS else _run_rule
     try:
-        result, points = runner(job, bench, task)
+        result, points = runner(job, bench, task, opener)
     except DeviceError as exc:
         if not job.bench:               # one device for the grid: an error like any other
             return _failed(job, out, exc, start)

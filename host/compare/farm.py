@@ -3,9 +3,12 @@
 `--device` names the benches: a comma-separated list of URLs (serial ports, socket://,
 upy:// or another simulated scheme, labgrid://PLACE) or a labgrid place pattern
 (`labgrid://bench*`, expanded on the coordinator). Each bench runs one job at a time, in a
-process of its own. The host sends each job's seeds with its URL (`bench_job_url`), so a
-simulated board takes its board instance from the job, not from the bench: on simulated
-benches the grid is the one a single device would give.
+process of its own that holds the bench for the whole grid (host/compare/bench_worker.py:
+a labgrid place acquired and its port opened once, by the bench's first job; every job
+still gets its own device, handshake, board instance and CONFIGURE). The host sends each
+job's seeds with its URL (`bench_job_url`), so a simulated board takes its board instance
+from the job, not from the bench: on simulated benches the grid is the one a single
+device would give.
 
 A bench that fails under a job (a device error: the board vanished, stopped answering, a
 reset storm; the driver's own recovery has given up) is marked unhealthy and gets no more
@@ -22,22 +25,20 @@ from __future__ import annotations
 import collections
 import importlib
 import logging
-import multiprocessing
 import re
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs
 
+from wphil.compare.bench_worker import BenchProcess, apart
 from wphil.compare.benchmark import (
     BENCH_FAILED,
     PEERS,
     SIMULATED,
     Job,
     job_key,
-    run_job,
 )
 from wphil.drivers.errors import ConfigError, DeviceError
 from wphil.drivers.urls import scheme_of
@@ -47,10 +48,10 @@ log = logging.getLogger(__name__)
 #: a job that took down this many benches is recorded as an error run, not queued again
 MAX_BENCH_FAILURES = 2
 _GLOB = "*?["
-#: imported before the workers are forked, when the grid has peers: a peer's first run
-#: imports its optimizer (scipy.optimize alone took 4 s of a 5 s Nelder-Mead run on a busy
-#: machine), which every bench's worker would pay again
-PRELOAD = ("scipy.optimize", "cma")
+#: what a peer's package is imported as (its first run imports it: scipy.optimize alone took
+#: 4 s of a 5 s Nelder-Mead run on a busy machine), before the benches' processes are forked,
+#: so that no bench pays it again; only the grid's own peers' (cma alone takes ~0.9 s)
+PRELOAD = {"scipy": "scipy.optimize"}
 _URL_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|/|COM\d+$|auto$")
 
 
@@ -67,10 +68,12 @@ class BenchState:
     healthy: bool = True
     failure: str = ""                   # why it was marked unhealthy
     identity: dict[str, Any] = field(default_factory=dict)   # as its last run recorded it
+    opens: int = 0                      # times its port was opened (1: held throughout)
 
     def as_dict(self) -> dict[str, Any]:
         return {"url": self.url, "jobs": self.jobs, "healthy": self.healthy,
-                "failure": self.failure, **({"identity": self.identity} if self.identity else {})}
+                "failure": self.failure, "port_opens": self.opens,
+                **({"identity": self.identity} if self.identity else {})}
 
 
 def bench_urls(device: str) -> list[str] | None:
@@ -118,7 +121,11 @@ def _places(pattern: str) -> list[str]:
                           "support (pip install 'wphil[labgrid]')")
     query = pattern.partition("?")[2]
     coordinator = parse_qs(query).get("coordinator", [None])[0]
-    places = expand_places(pattern, coordinator)
+    try:        # imported once, here: the process that asks, and the benches', inherit it
+        importlib.import_module("labgrid.remote.client")
+    except ImportError:
+        pass            # the asking process says so, in one line
+    places = apart(expand_places, pattern, coordinator)
     if not places:
         raise ConfigError(f"--device {pattern}: no labgrid place matches "
                           "(wphil devices --labgrid lists them)")
@@ -142,6 +149,7 @@ class _Queue:
         self.pending = collections.deque(todo)
         self.benches = benches
         self.in_flight = 0
+        self.stopped = False
         self.cond = threading.Condition()
 
     def take(self) -> int | None:
@@ -156,6 +164,7 @@ class _Queue:
 
     def stop(self) -> None:
         with self.cond:
+            self.stopped = True
             self.pending.clear()
             self.cond.notify_all()
 
@@ -186,25 +195,26 @@ def run_farm(jobs: list[Job], benches: list[str],
             if on_result:
                 on_result(result)
 
-    _preload(jobs)
-    # fork, every worker at once, from this thread before the bench threads exist (a fork
-    # from a thread could copy a lock another one holds): the workers start at once, with
-    # what this process has imported
-    with ProcessPoolExecutor(max_workers=len(benches),
-                             mp_context=multiprocessing.get_context("fork")) as pool:
-        for future in [pool.submit(int) for _ in benches]:
-            future.result()
+    _preload(jobs, benches)
+    # fork every bench's process at once, from this thread before the bench threads exist
+    # (a fork from a thread could copy a lock another one holds), with what it has imported
+    procs = [BenchProcess(url) for url in benches]
+    try:
         workers = [threading.Thread(target=_work, name=f"bench-{i}", daemon=True,
-                                    args=(state, jobs, queue, pool, record, failures))
-                   for i, state in enumerate(states)]
+                                    args=(state, proc, jobs, queue, record, failures))
+                   for i, (state, proc) in enumerate(zip(states, procs))]
         for worker in workers:
             worker.start()
-        try:
-            for worker in workers:
-                worker.join()
-        except KeyboardInterrupt:       # no bench takes another job; the runs written stay
-            queue.stop()
-            raise
+        for worker in workers:
+            worker.join()
+    except KeyboardInterrupt:       # no bench takes another job; the runs written stay
+        queue.stop()
+        for proc in procs:
+            proc.interrupt()
+        raise
+    finally:                        # each bench let go: its port closed, its place released
+        for proc in procs:
+            proc.stop()
     if queue.pending:
         why = "; ".join(f"{s.url}: {s.failure}" for s in states)
         raise FarmDown(f"every bench failed, {len(queue.pending)} of {len(jobs)} runs left "
@@ -213,30 +223,34 @@ def run_farm(jobs: list[Job], benches: list[str],
     return [r for r in results if r is not None], states
 
 
-def _preload(jobs: list[Job]) -> None:
-    peers = any(job.rule in PEERS for job in jobs)
-    for module in ("wphil.drivers.serial_device", "wphil.drivers.upy") + (PRELOAD if peers else ()):
+def _preload(jobs: list[Job], benches: list[str]) -> None:
+    modules = ["wphil.drivers.serial_device", "wphil.drivers.upy"]
+    if any(url.startswith("labgrid://") for url in benches):
+        modules += ["wphil.drivers.labgrid_device", "labgrid.remote.client"]
+    packages = {PEERS[job.rule].package for job in jobs if job.rule in PEERS}
+    for module in modules + sorted(PRELOAD.get(p, p) for p in packages):
         try:
             importlib.import_module(module)
         except ImportError:
             log.debug("not preloaded: %s", module)
 
 
-def _work(state: BenchState, jobs: list[Job], queue: _Queue, pool: ProcessPoolExecutor,
+def _work(state: BenchState, bench: BenchProcess, jobs: list[Job], queue: _Queue,
           record: Callable[[int, dict[str, Any]], None],
           failures: dict[int, list[str]]) -> None:
     """One bench's worker: run jobs until the queue is empty or the bench fails."""
     while (index := queue.take()) is not None:
-        try:
-            result = pool.submit(run_job, replace(jobs[index], bench=state.url)).result()
-        except Exception as exc:        # noqa: BLE001 - the worker process itself died
-            result = {"status": BENCH_FAILED, "why": f"{type(exc).__name__}: {exc}"}
+        result = bench.run(replace(jobs[index], bench=state.url))
+        state.opens = bench.opens
         if result["status"] != BENCH_FAILED:
             state.jobs += 1
             state.identity = result.get("bench_identity", state.identity)
             record(index, result)
             queue.finish()
             continue
+        if queue.stopped:           # Ctrl-C ended the job: nothing to blame, nothing to run
+            queue.finish()
+            return
         state.healthy, state.failure = False, result["why"]
         log.warning("bench %s is unhealthy (%s); its job goes back to the queue", state.url,
                     state.failure)
