@@ -126,12 +126,17 @@ class BOBYQA(PeerOptimizer):
         # Py-BOBYQA draws its restarts' directions from numpy's global generator
         np.random.seed(seed % 2**32)
         rhobeg = self.opts["rhobeg"] or None
-        soln = pybobyqa.solve(loss, np.clip(x0, lo, hi), bounds=(lo, hi), rhoend=res.weight,
-                              rhobeg=rhobeg,
-                              maxfun=evaluations_left(loss), objfun_has_noise=True,
-                              seek_global_minimum=True, do_logging=False,
-                              user_params={"noise.additive_noise_level":
-                                           res.loss_sd(res.undecided)})
+        maxfun, npt = evaluations_left(loss), 2 * len(x0) + 1
+        if maxfun <= npt:
+            log.info("bobyqa: %d evaluations left, not more than the %d of its first model "
+                     "(the query budget is too small for this many weights)", maxfun, npt)
+        with warnings_to_log("bobyqa"):
+            soln = pybobyqa.solve(loss, np.clip(x0, lo, hi), bounds=(lo, hi),
+                                  rhoend=res.weight, rhobeg=rhobeg, maxfun=maxfun,
+                                  objfun_has_noise=True, seek_global_minimum=True,
+                                  do_logging=False,
+                                  user_params={"noise.additive_noise_level":
+                                               res.loss_sd(res.undecided)})
         log.debug("bobyqa stopped on its own: %s (%d runs)", soln.msg, soln.nruns)
 
     @classmethod
