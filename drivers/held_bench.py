@@ -51,10 +51,9 @@ class HeldBench:
         a backend that is not on a serial line, or starts a board process of its own for
         each device (upy://, rp2040://), gets a device per job, nothing held."""
         from wphil.drivers import backend_for, open_device
-        from wphil.drivers.serial_device import SerialDevice
 
         backend = backend_for(url)
-        if not issubclass(backend, SerialDevice) or not backend.holdable:
+        if not getattr(backend, "holdable", False):     # SerialDevice says (no import cycle)
             return open_device(url, bench)
         device = backend(url, bench, held=self)
         self.devices += 1
