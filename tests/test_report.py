@@ -96,10 +96,17 @@ def test_no_peer_within_the_budget_bounds_the_ratio_by_the_budget(ours: int, met
                          channel_reads=3 * ours))
         runs.append(dict(_run("default", "iris", "cma-es", "peer", seed, False, 0.3, 0.6,
                               10_000), channel_reads=20_000))
+        # one success in three, cheap: no median below the budget, so not the best rule
+        runs.append(dict(_run("default", "iris", "bp", "baseline", seed, seed == 0, 0.2, 0.7,
+                              300), channel_reads=300))
     (goal,) = goals(summarize(runs))
-    assert goal["met"] is met and goal["ratio"] is None
+    assert goal["met"] is met and goal["ratio"] is None and goal["in_loop"] == "pat"
     assert goal["ratio_below"] == pytest.approx(bound)
-    # per channel: ours 3 x, the peer's budget 2 x 10,000 channel reads
+    # per channel: ours 3 x, the peer's budget 2 x 10,000 channel reads; bp's failed runs
+    # stopped early (300 reads) but are charged the budget, as per pass
     assert goal["per_channel"]["ratio_below"] == pytest.approx(1.5 * bound)
+    assert goal["per_channel"]["in_loop"] == "pat"
     table = markdown(summarize(runs), [goal], {"command": "x", "date": "d", "machine": "m"})
     assert shown in table
+    assert (f"- iris (default): pat {3 * ours:,} channel reads, no peer within the budget, "
+            f"ratio < {1.5 * bound:.3f}") in table
