@@ -79,3 +79,34 @@ def test_a_run_that_raised_counts_as_a_failure_and_is_shown() -> None:
     from wphil.compare.report import markdown
     table = markdown([row], [], {"command": "x", "date": "d", "machine": "m"})
     assert "| 3/4 (1 raised) |" in table
+
+
+@pytest.mark.parametrize("ours, met, bound, shown", [
+    (900, True, 0.09, "| < 0.090 | yes (bounded by the budget"),
+    (2500, False, 0.25, "| < 0.250 | not shown (bounded by the budget, above the goal")])
+def test_no_peer_within_the_budget_bounds_the_ratio_by_the_budget(ours: int, met: bool,
+                                                                    bound: float, shown: str) -> None:
+    """A peer that never reached the target needs more than the budget: the ratio is below
+    ours / budget, and the goal holds only if that bound is within 0.1 (issue 21)."""
+    from wphil.compare.report import markdown
+
+    runs = []
+    for seed in range(3):     # pat reads 3 channels a pass (hidden units too), the peer 2
+        runs.append(dict(_run("default", "iris", "pat", "in-loop", seed, True, 0.01, 1.0, ours),
+                         channel_reads=3 * ours))
+        runs.append(dict(_run("default", "iris", "cma-es", "peer", seed, False, 0.3, 0.6,
+                              10_000), channel_reads=20_000))
+        # one success in three, cheap: no median below the budget, so not the best rule
+        runs.append(dict(_run("default", "iris", "bp", "baseline", seed, seed == 0, 0.2, 0.7,
+                              300), channel_reads=300))
+    (goal,) = goals(summarize(runs))
+    assert goal["met"] is met and goal["ratio"] is None and goal["in_loop"] == "pat"
+    assert goal["ratio_below"] == pytest.approx(bound)
+    # per channel: ours 3 x, the peer's budget 2 x 10,000 channel reads; bp's failed runs
+    # stopped early (300 reads) but are charged the budget, as per pass
+    assert goal["per_channel"]["ratio_below"] == pytest.approx(1.5 * bound)
+    assert goal["per_channel"]["in_loop"] == "pat"
+    table = markdown(summarize(runs), [goal], {"command": "x", "date": "d", "machine": "m"})
+    assert shown in table
+    assert (f"- iris (default): pat {3 * ours:,} channel reads, no peer within the budget, "
+            f"ratio < {1.5 * bound:.3f}") in table
