@@ -25,7 +25,7 @@ CORE=wp,pat,twin,nelder-mead,powell,cma-es,cma-es-mb
 REST=wp-central,node,swnp,spsa,mgd,bp,offline
 SLOW=ngopt,bobyqa
 # Every step, in the order they run: iris:slow (seconds) before parity4:slow (Py-BOBYQA ~1 min
-# a run there); twin on iris last (~220 s a run, its fit being reworked).
+# a run there); twin on iris last (its fit: ~20 s of CPU a run since the exact Jacobian).
 ALL_STEPS="xor:all iris:core parity4:core iris:slow parity4:slow parity4:rest iris:rest iris:twin"
 # STEPS="..." runs some of them; the tables still cover every step whose tuning exists (a
 # narrowed list once rewrote the tables without iris, and iris's rows were lost).
@@ -41,7 +41,7 @@ check_runs() {  # check_runs DIR FILE: FILE (learn.json, tuned.json) without DIR
     "it from the checkout that ran the grid, or remove $1 to start afresh" >&2
   exit 2
 }
-# rules_of GROUP TASK; twin on iris is a group of its own: its fit took ~220 s a run there
+# rules_of GROUP TASK; twin on iris is a group of its own: its fit took ~220 s a run there (~20 s now)
 rules_of() { case $1:$2 in all:*) echo $ALL;; core:iris) echo $CORE | sed s/,twin//;;
   core:*) echo $CORE;; twin:*) echo twin;; rest:*) echo $REST;; slow:*) echo $SLOW;; esac; }
 drop_rule() {   # drop a rule's runs from a runs.jsonl (REDO)
