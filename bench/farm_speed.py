@@ -66,13 +66,15 @@ def measured(out: Path) -> dict[str, dict]:
 
 
 @contextmanager
-def bench_devices(n: int, labgrid: bool, chardelay: bool) -> Iterator[dict[str, str]]:
+def bench_devices(n: int, labgrid: bool, chardelay: bool,
+                  paced: bool = False) -> Iterator[dict[str, str]]:
     """--device of each way to run the grid, with the benches up meanwhile."""
     if labgrid:
-        lab = Farm(n, load_bench("xor-2-2-1"), chardelay=chardelay).start()
+        lab = Farm(n, load_bench("xor-2-2-1"), chardelay=chardelay, paced=paced).start()
         try:
             at = f"?coordinator={lab.coordinator}"
-            yield {"serial": "upy://", "one-bench": f"labgrid://bench1{at}",
+            yield {"serial": "upy://?paced=1" if paced else "upy://",
+                   "one-bench": f"labgrid://bench1{at}",
                    "farm": f"labgrid://bench*{at}"}
         finally:
             lab.stop()
@@ -91,9 +93,12 @@ def main() -> None:
                         help="the boards behind a lab in a box (labgrid, ser2net)")
     parser.add_argument("--no-chardelay", action="store_true",
                         help="--labgrid with ser2net's chardelay off and TCP_NODELAY on")
+    parser.add_argument("--paced", action="store_true",
+                        help="--labgrid with boards that wait each settle time, as a circuit "
+                        "makes a Pico wait (upy://?paced=1 for the serial run too)")
     args = parser.parse_args()
-    if args.no_chardelay and not args.labgrid:
-        parser.error("--no-chardelay is for --labgrid")
+    if (args.no_chardelay or args.paced) and not args.labgrid:
+        parser.error("--no-chardelay and --paced are for --labgrid")
     rounds = 1 if args.quick else args.rounds
     grid = QUICK_GRID if args.quick else GRID
     setup = ("labgrid-nochardelay" if args.no_chardelay else "labgrid") if args.labgrid \
@@ -101,8 +106,12 @@ def main() -> None:
     out_dir = OUT / setup if args.labgrid else OUT
     name = {"standing": "farm_speed", "labgrid": "farm_speed_labgrid",
             "labgrid-nochardelay": "farm_speed_labgrid_nochardelay"}[setup]
+    if args.paced:
+        setup, name = f"{setup}-paced", f"{name}_paced"
+        out_dir = OUT / setup
     with tempfile.TemporaryDirectory() as tmp, \
-            bench_devices(args.benches, args.labgrid, not args.no_chardelay) as devices:
+            bench_devices(args.benches, args.labgrid, not args.no_chardelay,
+                          args.paced) as devices:
         outs = {way: (Path(tmp) if args.quick else out_dir) / way
                 for way in ("serial", "one-bench", "farm")}
         load = [round(x, 2) for x in os.getloadavg()]
@@ -158,6 +167,11 @@ SETUPS = {
 SETUPS["labgrid-nochardelay"] = (SETUPS["labgrid"][0].replace(
     "ser2net (RFC 2217)", "ser2net (RFC 2217, `chardelay: false`, TCP_NODELAY)"),
     *SETUPS["labgrid"][1:])
+for _setup in ("labgrid", "labgrid-nochardelay"):     # boards that wait as a circuit does
+    SETUPS[f"{_setup}-paced"] = (SETUPS[_setup][0].replace(
+        "(firmware under the MicroPython unix port, one pty each)",
+        "(firmware under the MicroPython unix port, one pty each, paced: each waits the "
+        "bench's settle time where a Pico would, `upy://?paced=1`)"), *SETUPS[_setup][1:])
 
 
 def markdown(r: dict) -> str:
@@ -171,7 +185,7 @@ def markdown(r: dict) -> str:
         f"the farm's speedup over serial within each round: "
         f"{', '.join(f'{x}x' for x in round_speedups(r))}).", "",
         "| device | wall s | farm speedup |", "|---|---:|---:|",
-        f"| `upy://` (serial, a board process per job) | {w['serial']} | "
+        f"| `{r['devices']['serial']}` (serial, a board process per job) | {w['serial']} | "
         f"{r['speedup_vs_serial']}x |",
         f"| {one} | {w['one-bench']} | {r['speedup_vs_one_bench']}x |",
         f"| {farm} | {w['farm']} | — |", "",

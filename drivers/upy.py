@@ -7,6 +7,8 @@ URL format: upy://[?option=value&...]
     drift=V         output drift per 1000 queries (default: [sim] drift_volts_per_kquery)
     timeout=S       reply timeout in seconds; retries=N   retries per request
     firmware=PATH   run the firmware files in PATH instead of the installed ones
+    paced=1         the board sleeps the bench's settle time where a Pico waits for the
+                    circuit (a bench's time is then waiting, as on hardware; default 0)
     reconnect=S, faults=..., fault_seed=N   as for serial:// (drivers/faults.py); here
                     `reset` restarts the firmware in place (the simulated circuit and its
                     noise carry on, as on a bench) and `vanish` kills the board process and
@@ -46,14 +48,14 @@ from wphil.drivers.mock import with_drift
 from wphil.drivers.pty_board import PtyBoardDevice
 from wphil.drivers.serial_device import OPTIONS
 from wphil.drivers.sim_tables import as_mcp4728 as _as_mcp4728
-from wphil.drivers.urls import natural, non_negative, parse_options
+from wphil.drivers.urls import flag, natural, non_negative, parse_options
 from wphil.firmware import firmware_dir
 from wphil.firmware import protocol as P
 
 log = logging.getLogger(__name__)
 
 _OPTIONS = {"seed": natural, "board_seed": natural, "noise": non_negative, "drift": non_negative,
-            "firmware": str,
+            "firmware": str, "paced": flag,
             **OPTIONS}
 
 
@@ -71,6 +73,8 @@ def sim_board_file(bench: Bench, folder: Path, options: dict[str, Any]) -> Path:
            "noise_seed": options.get("seed", bench.sim.noise_seed),
            "read_noise_volts": options.get("noise", bench.sim.read_noise_volts),
            "normal_quantiles": [round(float(q), 5) for q in quantiles]}
+    if options.get("paced"):
+        cfg["paced"] = True          # the board waits each settle time (firmware/sim/board.py)
     if options.get("unique_id"):
         # what machine.unique_id() says on this board (a Pico: its flash chip's 64-bit ID);
         # only boards that stand for a bench have one (wphil farm), so upy://'s HELLO, and

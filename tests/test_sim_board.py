@@ -61,3 +61,28 @@ def test_the_seed_options_are_taken_out_of_any_url_and_a_real_board_ignores_them
         assert applies({"board": "sim"}, "/dev/pts/3", SEEDS)
     assert "/dev/ttyACM0 is a real board (pico): board_seed=5 and seed=105 do not apply" \
         in caplog.text
+
+
+def test_a_paced_board_waits_the_settle_time_for_every_pattern_and_reads_the_same() -> None:
+    """upy://?paced=1 (`wphil farm up --paced`): the board sleeps the bench's settle time
+    where a Pico waits for the circuit, so a bench's time is waiting, as on hardware. Sleep
+    never ends early, so the lower bound holds on any machine; the readings are unchanged."""
+    import time
+
+    import numpy as np
+
+    from wphil.drivers import open_device
+
+    bench = load_bench("xor-2-2-1")
+    inputs = np.array([[1000, 1000], [1000, 3000], [3000, 1000], [3000, 3000]])
+    codes = np.tile(np.arange(1000, 1900, 100), (25, 1))         # 25 vectors x 4 patterns
+    readings = {}
+    for url in ("upy://?paced=1", "upy://"):
+        with open_device(url, bench) as device:
+            device.evaluate(inputs, codes[0])                     # configured, warm
+            start = time.perf_counter()
+            readings[url] = device.evaluate(inputs, codes)
+            readings[url + " s"] = time.perf_counter() - start
+    passes = codes.shape[0] * len(inputs)
+    assert readings["upy://?paced=1 s"] >= passes * bench.timing.settle_us * 1e-6
+    assert np.array_equal(readings["upy://?paced=1"], readings["upy://"])

@@ -269,6 +269,8 @@ FARM_SETUPS = {
     "labgrid-nochardelay": ("one place, `labgrid://bench1` (ser2net `chardelay: false`)",
                             "farm of {n} places, `labgrid://bench*` (`chardelay: false`)"),
 }
+for _setup, (_one, _farm) in list(FARM_SETUPS.items()):    # boards that wait as a circuit does
+    FARM_SETUPS[f"{_setup}-paced"] = (f"{_one}, paced boards", f"{_farm}, paced boards")
 
 
 def farm_speed(data: dict, problems: Problems) -> str:
@@ -278,7 +280,8 @@ def farm_speed(data: dict, problems: Problems) -> str:
     one, farm = (t.format(n=data["benches"]) for t in FARM_SETUPS[data.get("setup", "standing")])
     rounds = "; ".join(f"{name} {', '.join(map(str, walls))}"
                        for name, walls in data["wall_s_every_round"].items())
-    rows = [["`upy://`, serial (a board process per job)", num(wall["serial"]),
+    serial = data.get("devices", {}).get("serial", "upy://")
+    rows = [[f"`{serial}`, serial (a board process per job)", num(wall["serial"]),
              f"{data['speedup_vs_serial']:.2f}x"],
             [one, num(wall["one-bench"]), f"{data['speedup_vs_one_bench']:.2f}x"],
             [farm, num(wall["farm"]), "—"]]

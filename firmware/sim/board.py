@@ -4,6 +4,7 @@
 # the host) in WPHIL_SIM_BOARD. The firmware above runs unchanged on these stand-ins.
 import json
 import os
+import time
 
 import native
 from fake_i2c import FakeADS1115, FakeI2C, FakeMCP4728
@@ -28,7 +29,7 @@ def _load():
         cfg = json.load(f)
     bus = FakeI2C()
     net, bus.devices = _build(cfg)
-    return net, bus, cfg.get("unique_id", "")
+    return net, bus, cfg.get("unique_id", ""), bool(cfg.get("paced", False))
 
 
 def _build(cfg):
@@ -43,7 +44,7 @@ def _build(cfg):
     return net, devices
 
 
-NETWORK, BUS, _UNIQUE_ID = _load()
+NETWORK, BUS, _UNIQUE_ID, PACED = _load()
 _QUANTILES = NETWORK.quantiles      # the file's normal quantiles (SIM_BOARD does not send them)
 SIM_CFG = None          # the SIM_BOARD description the board was last built from (None: the file)
 SIM_KEYS = ("bench", "board", "noise_seed", "read_noise_volts", "keep")
@@ -144,7 +145,12 @@ def rp2040_adc(channels, oversample):
 
 def settle(us):
     """The simulated converters and network settle at once: upy:// models the circuit, not
-    its timing (nor I2C transfer or conversion times), so there is nothing to wait for."""
+    its timing (nor I2C transfer or conversion times), so there is nothing to wait for.
+    A paced board (the board file's "paced": upy://?paced=1, `wphil farm up --paced`) waits
+    the settle time anyway, as the circuit makes a Pico wait: a bench's time is then
+    mostly waiting, as on hardware, and not the host's CPU."""
+    if PACED and us > 0:
+        time.sleep_us(us)
 
 
 def elapse(us):

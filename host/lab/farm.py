@@ -105,6 +105,7 @@ class Farm:
     exporters: dict[str, subprocess.Popen] = field(default_factory=dict)
     coordinator_proc: subprocess.Popen | None = None
     chardelay: bool = False      # True: ser2net as labgrid starts it (chardelay, Nagle on)
+    paced: bool = False          # boards wait each settle time, as a circuit does (upy://?paced=1)
 
     @property
     def places(self) -> list[str]:
@@ -210,7 +211,8 @@ class Farm:
             folder = self.workdir / f"board{i + 1}"
             folder.mkdir()
             self.unique_ids.append(board_unique_id(i + 1))
-            board_file = sim_board_file(self.bench, folder, {"unique_id": self.unique_ids[i]})
+            board_file = sim_board_file(self.bench, folder, {"unique_id": self.unique_ids[i],
+                                                             "paced": self.paced})
             self.boards.append(SimBoardProcess(board_file, folder))
 
     def _create_places(self) -> None:
