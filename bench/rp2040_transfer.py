@@ -14,20 +14,15 @@ table as Markdown beside it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import subprocess
 import sys
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from results_stamp import stamp
-from script_args import add_quick, at_least, usage_errors
+from seed_runs import seed_runs_main
 
 from wphil.drivers import load_bench, open_device
-from wphil.drivers.rp2040_pico import missing
 from wphil.learning import CodeMap, SequenceObjective, load_task
 from wphil.runs.rundir import RunDir
 
@@ -84,38 +79,7 @@ def table(bench: str, rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bench", default="delayed-xor")
-    parser.add_argument("--seeds", default="1,3,9", help="comma-separated training seeds")
-    parser.add_argument("--epochs", type=at_least(0), default=0, help="0: the bench's")
-    parser.add_argument("--jobs", type=at_least(1), default=1)
-    parser.add_argument("--out", help="folder for the run directories (default: a temporary one)")
-    parser.add_argument("--json")
-    add_quick(parser)
-    args = parser.parse_args()
-    reason = missing()
-    if reason:
-        parser.exit(0, f"rp2040:// is not available here: {reason}\n")
-    with usage_errors(parser):
-        bench = load_bench(args.bench)
-        seeds = [int(s) for s in args.seeds.split(",")]
-    if args.quick:                      # one seed, one epoch: the whole path, not a result
-        seeds, args.epochs, args.out, args.json = seeds[:1], 1, None, None
-    board = "xfer-quick" if args.quick else "xfer-{seed}"
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(args.out or tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        with ThreadPoolExecutor(args.jobs) as pool:
-            rows = list(pool.map(lambda s: one_seed(bench.name, s, args.epochs, folder, board),
-                                 seeds))
-    text = table(bench.name, rows)
-    print(text)
-    if args.json:
-        made = stamp()
-        Path(args.json).write_text(json.dumps({"stamp": made, "rows": rows}, indent=1) + "\n")
-        Path(args.json).with_suffix(".md").write_text(
-            f"# {made['command']}   ({made['date']}, {made['commit']}, {made['machine']})\n\n"
-            f"```\n{text}\n```\n")
+    seed_runs_main(__doc__, one_seed, table, "xfer")
 
 
 if __name__ == "__main__":

@@ -52,3 +52,15 @@ def table_parser(doc: str, what: str = "table") -> argparse.ArgumentParser:
     parser.add_argument("--md", type=Path, help=f"write the Markdown {what} here")
     add_quick(parser)
     return parser
+
+
+def seed_list(text: str) -> list[int]:
+    """argparse type: comma-separated seeds, each an integer >= 0."""
+    try:
+        seeds = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of "
+                                         "integers") from None
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: seeds are integers >= 0")
+    return seeds
