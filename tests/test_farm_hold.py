@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.support.labfarm import farm_of
+from tests.support.labfarm import farm_of, holder
 from wphil.compare.benchmark import FARM, make_jobs, run_job
 
 pytestmark = pytest.mark.slow
@@ -37,16 +37,6 @@ def _jobs(seeds: int, device: str = FARM):
 
 def _measured(runs: list[dict]) -> dict:
     return {(r["rule"], r["seed"]): {k: r.get(k) for k in MEASURED} for r in runs}
-
-
-def holder(lab, place: str) -> str | None:
-    from wphil.drivers.labgrid_place import Coordinator
-
-    coord = Coordinator.connect(lab.coordinator)
-    try:
-        return coord.state(place).holder
-    finally:
-        coord.close()
 
 
 def test_a_held_bench_opens_its_place_once_and_each_job_is_the_serial_one(farm,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.labfarm import farm_of
+from tests.support.labfarm import farm_of, holder
 
 pytestmark = pytest.mark.slow
 
@@ -50,16 +50,6 @@ def in_process(lab, capsys, monkeypatch, *args: str, user: str = "alice") -> tup
         code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def holder(lab, place: str) -> str | None:
-    from wphil.drivers.labgrid_place import Coordinator
-
-    coord = Coordinator.connect(lab.coordinator)
-    try:
-        return coord.state(place).holder
-    finally:
-        coord.close()
 
 
 def wait_for_rows(run: Path, proc: subprocess.Popen, rows: int = 2) -> None:

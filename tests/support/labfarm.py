@@ -35,3 +35,14 @@ def farm_of(n: int) -> Iterator:
         yield lab
     finally:
         lab.stop()
+
+
+def holder(lab, place: str) -> str | None:  # noqa: ANN001 - a wphil.lab.Farm
+    """Who holds `place` on the farm's coordinator ("host/user"), or None."""
+    from wphil.drivers.labgrid_place import Coordinator
+
+    coord = Coordinator.connect(lab.coordinator)
+    try:
+        return coord.state(place).holder
+    finally:
+        coord.close()
