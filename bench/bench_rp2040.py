@@ -35,21 +35,16 @@ from __future__ import annotations
 import ast
 import json
 import sys
-import tempfile
-from pathlib import Path
 
-from board_ram import MEMIO
+from board_ram import MEMIO, board_repl
 from results_stamp import stamp
 from script_args import table_parser
 
 from wphil.compare.limits import pass_limit
 from wphil.drivers import load_bench
-from wphil.drivers.handshake import Probe
 from wphil.drivers.repl import BoardRepl
-from wphil.drivers.rp2040_pico import EmulatedPico, board_spec, find_uf2, missing
+from wphil.drivers.rp2040_pico import missing
 from wphil.drivers.serial_device import firmware_config
-from wphil.firmware import protocol as P
-from wphil.lab.flash import flash, open_serial
 from wphil.learning import CodeMap, TrainConfig, TrainState, load_task, onchip_job
 
 # On the board: the server fed from RAM (MemIO), each measurement one JSON line.
@@ -147,34 +142,27 @@ def run_long(repl: BoardRepl, code: str) -> str:
 
 def run_board(bench_name: str, task: str, epochs: int, quick: bool) -> tuple[dict, list[dict]]:
     bench = load_bench(bench_name)
-    with tempfile.TemporaryDirectory() as state, \
-            EmulatedPico(board_spec(bench, {}, Path(state), find_uf2())).start() as pico:
-        flash(pico.port)
-        with open_serial(pico.port) as port:        # EXIT: the firmware returns to the REPL
-            Probe(port).request(P.EXIT, timeout=60, attempts=1)
-        with BoardRepl(pico.port) as repl:
-            repl.enter(timeout=60)
-            repl.transport.serial.timeout = 120
-            # no host-silence rule: the on-chip runs here get no PINGs from a host
-            config = dict(firmware_config(bench), host_timeout_ms=0)
-            setup = ast.literal_eval(repl.run(SETUP % {"config": json.dumps(config).encode()},
-                                              "setup").strip().replace("true", "True"))
-            rows = []
-            if bench_name.startswith("xor"):
-                repl.run(REQUESTS, "defining requests")
-                n = 20 if quick else 200
-                for code in (
-                        f"measure('host, one pass per request', P.EVALUATE, "
-                        f"{[evaluate_payload(bench, 1, 1, s) for s in (0, 20)]!r}, {n}, 1)",
-                        f"measure('host, batched: wp step (PERTURB 9 x 4 + base)', P.PERTURB, "
-                        f"[{perturb_payload(bench, 4)!r}], {n // 10}, {4 * (bench.n_weights + 1)})",
-                        f"measure('host, batched: EVALUATE 16 x 4', P.EVALUATE, "
-                        f"[{evaluate_payload(bench, 16, 4)!r}], {n // 20}, 64)"):
-                    rows.append(json.loads(repl.run(code, "measuring")))
-            job = json.dumps(train_job(bench, task, epochs))
-            rows.append(json.loads(run_long(repl, ONCHIP % {"job": job,
-                                                            "name": f"on-chip TRAIN, {task}"})))
-            repl.leave()
+    with board_repl(bench) as repl:
+        # no host-silence rule: the on-chip runs here get no PINGs from a host
+        config = dict(firmware_config(bench), host_timeout_ms=0)
+        setup = ast.literal_eval(repl.run(SETUP % {"config": json.dumps(config).encode()},
+                                          "setup").strip().replace("true", "True"))
+        rows = []
+        if bench_name.startswith("xor"):
+            repl.run(REQUESTS, "defining requests")
+            n = 20 if quick else 200
+            for code in (
+                    f"measure('host, one pass per request', P.EVALUATE, "
+                    f"{[evaluate_payload(bench, 1, 1, s) for s in (0, 20)]!r}, {n}, 1)",
+                    f"measure('host, batched: wp step (PERTURB 9 x 4 + base)', P.PERTURB, "
+                    f"[{perturb_payload(bench, 4)!r}], {n // 10}, {4 * (bench.n_weights + 1)})",
+                    f"measure('host, batched: EVALUATE 16 x 4', P.EVALUATE, "
+                    f"[{evaluate_payload(bench, 16, 4)!r}], {n // 20}, 64)"):
+                rows.append(json.loads(repl.run(code, "measuring")))
+        job = json.dumps(train_job(bench, task, epochs))
+        rows.append(json.loads(run_long(repl, ONCHIP % {"job": job,
+                                                        "name": f"on-chip TRAIN, {task}"})))
+        repl.leave()
     return setup, rows
 
 

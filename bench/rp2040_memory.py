@@ -14,20 +14,14 @@ buffers, hot.py), before its first step. The target (issue 24): above 150 kB on 
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
-from board_ram import MEMIO
+from board_ram import MEMIO, board_repl
 from results_stamp import stamp
 from script_args import table_parser
 
 from wphil.drivers import load_bench
-from wphil.drivers.handshake import Probe
-from wphil.drivers.repl import BoardRepl
-from wphil.drivers.rp2040_pico import EmulatedPico, board_spec, find_uf2
 from wphil.drivers.serial_device import firmware_config
-from wphil.firmware import protocol as P
-from wphil.lab.flash import flash, open_serial
 from wphil.learning import CodeMap, TrainConfig, TrainState, load_task, onchip_job
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -75,22 +69,15 @@ def train_job(name: str) -> str:
 def memory_rows(names: list[str]) -> list[dict]:
     """gc.mem_free() after each bench's CONFIGURE (and with a TRAIN run set up) on one board."""
     rows = []
-    with tempfile.TemporaryDirectory() as state, EmulatedPico(
-            board_spec(load_bench(BOARD_BENCH), {}, Path(state), find_uf2())).start() as pico:
-        flash(pico.port)
-        with open_serial(pico.port) as port:        # EXIT: the firmware returns to the REPL
-            Probe(port).request(P.EXIT, timeout=60, attempts=1)
-        with BoardRepl(pico.port) as repl:
-            repl.enter(timeout=60)
-            repl.transport.serial.timeout = 120
-            repl.run(SETUP, "setup")
-            for name in names:
-                config = json.dumps(dict(firmware_config(load_bench(name)),
-                                         host_timeout_ms=0)).encode()
-                job = train_job(name) if name in TASKS else ""
-                out = repl.run(f"memory({config!r}, {job!r})", f"configuring {name}")
-                rows.append({"bench": name, **json.loads(out.strip().splitlines()[-1])})
-            repl.leave()
+    with board_repl(load_bench(BOARD_BENCH)) as repl:
+        repl.run(SETUP, "setup")
+        for name in names:
+            config = json.dumps(dict(firmware_config(load_bench(name)),
+                                     host_timeout_ms=0)).encode()
+            job = train_job(name) if name in TASKS else ""
+            out = repl.run(f"memory({config!r}, {job!r})", f"configuring {name}")
+            rows.append({"bench": name, **json.loads(out.strip().splitlines()[-1])})
+        repl.leave()
     return rows
 
 
