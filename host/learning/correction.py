@@ -87,7 +87,7 @@ class Correction:
         return cls(parts[0], parts[1], parts[2].reshape(like.alpha.shape), parts[3])
 
 
-def _basis(u: np.ndarray, terms: int, slopes: bool) -> list[np.ndarray]:
+def transfer_basis(u: np.ndarray, terms: int, slopes: bool) -> list[np.ndarray]:
     """The first `terms` basis functions at u (or their derivatives), tanh(u) first."""
     tanh = {scale: np.tanh(u / scale) for scale in {b[1] for b in BASIS[:terms]} | {1.0}}
     out = [1 - tanh[1.0] ** 2 if slopes else tanh[1.0]]
@@ -108,15 +108,16 @@ def _basis(u: np.ndarray, terms: int, slopes: bool) -> list[np.ndarray]:
 
 def transfer(u: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """tanh(u) + sum_k alpha[..., k] psi_k(u); alpha broadcasts against u with a last axis."""
-    return _combine(_basis(u, alpha.shape[-1], False), alpha)
+    return combine_basis(transfer_basis(u, alpha.shape[-1], False), alpha)
 
 
 def transfer_slope(u: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """d transfer / du."""
-    return _combine(_basis(u, alpha.shape[-1], True), alpha)
+    return combine_basis(transfer_basis(u, alpha.shape[-1], True), alpha)
 
 
-def _combine(basis: list[np.ndarray], alpha: np.ndarray) -> np.ndarray:
+def combine_basis(basis: list[np.ndarray], alpha: np.ndarray) -> np.ndarray:
+    """basis[0] + sum_k alpha[..., k] basis[k + 1]: a transfer curve from its basis."""
     out = basis[0].copy()
     for k, psi in enumerate(basis[1:]):
         out += alpha[..., k] * psi

@@ -14,7 +14,14 @@ from __future__ import annotations
 import numpy as np
 
 from wphil.drivers.bench import Bench
-from wphil.learning.correction import Correction, _basis, _combine, compress, compress_slope
+from wphil.learning.correction import (
+    Correction,
+    combine_basis,
+    compress,
+    compress_slope,
+    transfer_basis,
+    transfer_slope,
+)
 from wphil.learning.model import Mismatch
 
 
@@ -46,8 +53,8 @@ def readout_jacobian(bench: Bench, m: Mismatch, corr: Correction, weights: np.nd
         v = m.vsat[neuron:neuron + units]
         alpha = corr.alpha[neuron:neuron + units]
         u = net / v
-        basis = _basis(u, terms, False)
-        t, slope = _combine(basis, alpha), _combine(_basis(u, terms, True), alpha)
+        basis = transfer_basis(u, terms, False)
+        t, slope = combine_basis(basis, alpha), transfer_slope(u, alpha)
         layers.append({"act_in": act, "x": x, "w": w, "so": so, "u": u, "t": t, "slope": slope,
                        "basis": basis[1:], "v": v, "c": c, "start": start, "neuron": neuron,
                        "source": source, "units": units, "fan_in": fan_in})
