@@ -45,7 +45,8 @@ from wphil.drivers.standing_board import standing_boards
 from wphil.lab.farm import Farm
 
 OUT = REPO / "bench" / "results" / "farm"
-GRID = ["--tasks", "xor", "--rules", "wp,wp-central,powell", "--seeds", "6"]
+RULES = "wp,wp-central,powell"
+GRID = ["--tasks", "xor", "--rules", RULES, "--seeds", "6"]
 QUICK_GRID = ["--tasks", "xor", "--rules", "wp", "--seeds", "2", "--max-queries", "300"]
 #: what a run measured; the rest (wall_s, bench, url, bench_identity, device) is where and how long
 MEASURED = ("status", "stop_reason", "queries", "channel_reads", "loss", "accuracy", "epochs",
@@ -96,11 +97,13 @@ def main() -> None:
     parser.add_argument("--paced", action="store_true",
                         help="--labgrid with boards that wait each settle time, as a circuit "
                         "makes a Pico wait (upy://?paced=1 for the serial run too)")
+    parser.add_argument("--rules", default=RULES,
+                        help=f"the grid's 3 rules (default {RULES})")
     args = parser.parse_args()
     if (args.no_chardelay or args.paced) and not args.labgrid:
         parser.error("--no-chardelay and --paced are for --labgrid")
     rounds = 1 if args.quick else args.rounds
-    grid = QUICK_GRID if args.quick else GRID
+    grid = QUICK_GRID if args.quick else [a.replace(RULES, args.rules) for a in GRID]
     setup = ("labgrid-nochardelay" if args.no_chardelay else "labgrid") if args.labgrid \
         else "standing"
     out_dir = OUT / setup if args.labgrid else OUT

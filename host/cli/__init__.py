@@ -32,7 +32,8 @@ def cli(verbose: int) -> None:
     """
     handler = logging.StreamHandler()
     handler.setLevel([logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)])
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(      # the time: what waited, and for how long
+        "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(min(handler.level, logging.INFO))
