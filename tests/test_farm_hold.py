@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import pytest
 
+from tests.support.ctrl_c import CTRL_C
 from tests.support.labfarm import farm_of, holder
 from wphil.compare.benchmark import FARM, make_jobs, run_job
 
@@ -85,7 +86,7 @@ def _learn(lab, out, device: str, seeds: int, wait: bool = True):
     if wait:
         return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, **CTRL_C)
 
 
 def test_a_grid_holds_each_place_once_and_lets_go_on_failure_at_the_end_and_of_others(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ctrl_c import CTRL_C
 from tests.support.labfarm import farm_of, holder
 
 pytestmark = pytest.mark.slow
@@ -34,7 +35,7 @@ def wphil(lab, *args: str, user: str = "alice", wait: bool = True,
     if wait:
         return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, **kwargs)
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **kwargs)
+                            text=True, **CTRL_C, **kwargs)
 
 
 def in_process(lab, capsys, monkeypatch, *args: str, user: str = "alice") -> tuple[int, str, str]:

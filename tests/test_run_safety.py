@@ -18,6 +18,7 @@ import pytest
 from filelock import FileLock
 
 import wphil
+from tests.support.ctrl_c import CTRL_C
 from wphil.learning import TrainState
 from wphil.runs import RunDir
 
@@ -38,7 +39,8 @@ def endless(run: Path, *args: str, rows_before: int = 0) -> subprocess.Popen:
     """A `wphil train` that runs until killed, once it has written three rows of its own."""
     cmd = [sys.executable, "-m", "wphil", "train", "--epochs", "1000000", "--target-loss",
            "1e-12", "--no-progress", *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **CTRL_C)
     deadline = time.monotonic() + 60
     while not (run / "metrics.csv").exists() or len(rows(run)) < rows_before + 3:
         assert proc.poll() is None, proc.communicate()

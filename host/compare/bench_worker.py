@@ -133,7 +133,8 @@ def _interrupt_once(signum: int, frame: Any) -> None:
 def _serve(url: str, conn: Connection, parent_end: Connection) -> None:
     """The bench process: run each job sent on `conn` on the held bench, send its result."""
     parent_end.close()
-    signal.signal(signal.SIGINT, _interrupt_once)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:   # as the grid: a background
+        signal.signal(signal.SIGINT, _interrupt_once)           # job's ignores Ctrl-C
     signal.signal(signal.SIGTERM, _interrupt_once)
     bench = HeldBench(url)
     try:
