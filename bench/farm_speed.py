@@ -67,11 +67,12 @@ def measured(out: Path) -> dict[str, dict]:
 
 
 @contextmanager
-def bench_devices(n: int, labgrid: bool, chardelay: bool,
-                  paced: bool = False) -> Iterator[dict[str, str]]:
+def bench_devices(n: int, labgrid: bool, chardelay: bool, paced: bool = False,
+                  raw: bool = False) -> Iterator[dict[str, str]]:
     """--device of each way to run the grid, with the benches up meanwhile."""
     if labgrid:
-        lab = Farm(n, load_bench("xor-2-2-1"), chardelay=chardelay, paced=paced).start()
+        lab = Farm(n, load_bench("xor-2-2-1"), chardelay=chardelay, paced=paced,
+                   raw=raw).start()
         try:
             at = f"?coordinator={lab.coordinator}"
             yield {"serial": "upy://?paced=1" if paced else "upy://",
@@ -97,11 +98,16 @@ def main() -> None:
     parser.add_argument("--paced", action="store_true",
                         help="--labgrid with boards that wait each settle time, as a circuit "
                         "makes a Pico wait (upy://?paced=1 for the serial run too)")
+    parser.add_argument("--raw", action="store_true",
+                        help="--labgrid with a standing ser2net per board, published as a "
+                        "raw-TCP NetworkSerialPort (nothing started on acquire, no RFC 2217)")
     parser.add_argument("--rules", default=RULES,
                         help=f"the grid's 3 rules (default {RULES})")
     args = parser.parse_args()
-    if (args.no_chardelay or args.paced) and not args.labgrid:
-        parser.error("--no-chardelay and --paced are for --labgrid")
+    if (args.no_chardelay or args.paced or args.raw) and not args.labgrid:
+        parser.error("--no-chardelay, --paced and --raw are for --labgrid")
+    if args.raw and args.no_chardelay:
+        parser.error("--raw runs its own ser2net without chardelay already")
     rounds = 1 if args.quick else args.rounds
     grid = QUICK_GRID if args.quick else [a.replace(RULES, args.rules) for a in GRID]
     setup = ("labgrid-nochardelay" if args.no_chardelay else "labgrid") if args.labgrid \
@@ -109,12 +115,15 @@ def main() -> None:
     out_dir = OUT / setup if args.labgrid else OUT
     name = {"standing": "farm_speed", "labgrid": "farm_speed_labgrid",
             "labgrid-nochardelay": "farm_speed_labgrid_nochardelay"}[setup]
+    if args.raw:
+        setup, name = "labgrid-raw", "farm_speed_labgrid_raw"
+        out_dir = OUT / setup
     if args.paced:
         setup, name = f"{setup}-paced", f"{name}_paced"
         out_dir = OUT / setup
     with tempfile.TemporaryDirectory() as tmp, \
             bench_devices(args.benches, args.labgrid, not args.no_chardelay,
-                          args.paced) as devices:
+                          args.paced, args.raw) as devices:
         outs = {way: (Path(tmp) if args.quick else out_dir) / way
                 for way in ("serial", "one-bench", "farm")}
         load = [round(x, 2) for x in os.getloadavg()]
@@ -170,7 +179,11 @@ SETUPS = {
 SETUPS["labgrid-nochardelay"] = (SETUPS["labgrid"][0].replace(
     "ser2net (RFC 2217)", "ser2net (RFC 2217, `chardelay: false`, TCP_NODELAY)"),
     *SETUPS["labgrid"][1:])
-for _setup in ("labgrid", "labgrid-nochardelay"):     # boards that wait as a circuit does
+SETUPS["labgrid-raw"] = (SETUPS["labgrid"][0].replace(
+    "ser2net (RFC 2217)", "a standing ser2net per board published as a raw-TCP "
+    "`NetworkSerialPort` (`chardelay: false`, TCP_NODELAY; nothing started on acquire)"),
+    *SETUPS["labgrid"][1:])
+for _setup in ("labgrid", "labgrid-nochardelay", "labgrid-raw"):  # boards that wait as a circuit does
     SETUPS[f"{_setup}-paced"] = (SETUPS[_setup][0].replace(
         "(firmware under the MicroPython unix port, one pty each)",
         "(firmware under the MicroPython unix port, one pty each, paced: each waits the "

@@ -65,6 +65,7 @@ from wphil.drivers.ports import explain_open_error, find_pico, usb_serial_number
 from wphil.drivers.rfc2217_port import open_rfc2217
 from wphil.drivers.sim_seeds import SIM_OPTIONS, parse_sim_options, sim_seeds, split_sim_options
 from wphil.drivers.sim_tables import MCP4728_BITS, dac_shift  # noqa: F401 - also imported from here
+from wphil.drivers.socket_port import open_socket
 from wphil.drivers.urls import natural, non_negative, parse_options
 from wphil.drivers.wire_commands import WireCommands
 from wphil.drivers.wirelog import WireLog
@@ -157,6 +158,8 @@ class SerialDevice(BoardStrategy, WireCommands, Device):
         try:
             if name.startswith("rfc2217://"):     # a network port (labgrid's ser2net)
                 port = open_rfc2217(name, baudrate=BAUD, timeout=0.1)
+            elif name.startswith("socket://"):    # raw TCP (a ser2net in raw mode)
+                port = open_socket(name, baudrate=BAUD, timeout=0.1)
             elif "://" in name:
                 port = serial.serial_for_url(name, baudrate=BAUD, timeout=0.1)
             else:

@@ -169,3 +169,31 @@ def test_a_labgrid_pattern_is_expanded_on_the_coordinator_keeping_its_options(
          "labgrid://bench2-lab:20408-bench*?wait=5&coordinator=lab:20408"]
     with pytest.raises(ConfigError, match="no labgrid place matches"):
         bench_urls("labgrid://nothing*")
+
+
+def test_a_farm_asks_every_bench_to_let_go_before_waiting_for_any(monkeypatch) -> None:
+    """Releasing a labgrid place waits for the coordinator (0.3 s each on the lab in a box):
+    the grid's end tells every bench process to stop, then waits for them, so the releases
+    run side by side instead of one after another."""
+    from wphil.compare import farm as farm_module
+
+    calls: list[tuple[str, str]] = []
+
+    class Bench:
+        def __init__(self, url: str) -> None:
+            self.url, self.opens = url, 0
+
+        def run(self, job) -> dict:  # noqa: ANN001
+            return {"status": "ok", "rule": job.rule, "seed": job.seed}
+
+        def ask_to_stop(self) -> None:
+            calls.append(("ask", self.url))
+
+        def stop(self) -> None:
+            calls.append(("wait", self.url))
+
+    monkeypatch.setattr(farm_module, "BenchProcess", Bench)
+    jobs = make_jobs(["xor"], ["wp"], 4, ["default"], {"xor": 300}, "upy://")
+    results, _ = farm_module.run_farm(jobs, ["a://1", "b://2", "c://3"])
+    assert len(results) == 4
+    assert [kind for kind, _ in calls] == ["ask"] * 3 + ["wait"] * 3

@@ -68,6 +68,33 @@ def test_a_place_pattern_grid_sends_each_job_its_board_and_equals_the_serial_gri
         assert identity["unique_id"] == farm.unique_ids[farm.places.index(place)]
 
 
+@pytest.fixture
+def raw_farm():
+    yield from farm_of(2, raw=True)
+
+
+def test_a_raw_farm_publishes_standing_ser2nets_and_its_grid_is_the_serial_one(
+        raw_farm, tmp_path) -> None:
+    """`wphil farm up --raw`: each place is a NetworkSerialPort of a ser2net that stays up,
+    in raw mode; the benches speak socket:// to it, and the grid is the serial one."""
+    from wphil.drivers.labgrid_place import Coordinator
+
+    coord = Coordinator.connect(raw_farm.coordinator)
+    try:
+        serial = [coord.state(place).serial for place in raw_farm.places]
+    finally:
+        coord.close()
+    assert [(s.protocol, s.port) for s in serial] == [("raw", p) for p in raw_farm.ser2net_ports]
+    out = tmp_path / "grid"
+    proc = _learn(raw_farm, "--seeds", "3", "--device",
+                  f"labgrid://bench*?coordinator={raw_farm.coordinator}", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    runs = _runs(out)
+    jobs = make_jobs(["xor"], ["wp"], 3, ["default"], {"xor": 300}, "upy://")
+    assert len(runs) == 3 and _measured(runs) == _measured([run_job(job) for job in jobs])
+    assert all(r["bench_identity"]["port"].startswith("socket://127.0.0.1:") for r in runs)
+
+
 def test_an_exporter_killed_mid_grid_loses_no_job_and_repeats_none(farm, tmp_path) -> None:
     out = tmp_path / "grid"
     seeds = 6

@@ -62,19 +62,22 @@ def farm() -> None:
 @click.option("--paced", is_flag=True, help="The boards wait each settle time the bench file "
               "gives, as a circuit makes a Pico wait (upy://?paced=1): a bench's time is then "
               "mostly waiting, as on hardware, not the host's CPU.")
-def up_cmd(n: int, bench_name: str, detach: bool, paced: bool) -> None:
+@click.option("--raw", is_flag=True, help="A ser2net per board that stays up, published as a "
+              "raw-TCP NetworkSerialPort: labgrid starts nothing on acquire, and clients speak "
+              "socket:// instead of RFC 2217 (faster; no modem lines or baud changes).")
+def up_cmd(n: int, bench_name: str, detach: bool, paced: bool, raw: bool) -> None:
     """Start N simulated boards as labgrid places bench1..benchN; Ctrl-C stops everything."""
     running = _running()
     if running:
         raise ConfigError(f"a farm is already up (pid {running['pid']}, coordinator "
                           f"{running['coordinator']}): `wphil farm down` first")
     if detach:
-        _show(_detach(n, bench_name, paced))
+        _show(_detach(n, bench_name, paced, raw))
         return
     from wphil.drivers import load_bench
     from wphil.lab import Farm
 
-    lab = Farm(n, load_bench(bench_name), paced=paced)
+    lab = Farm(n, load_bench(bench_name), paced=paced, raw=raw)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))       # `farm down`: clean up too
     try:
         lab.start()
@@ -91,12 +94,12 @@ def up_cmd(n: int, bench_name: str, detach: bool, paced: bool) -> None:
         state_file().unlink(missing_ok=True)
 
 
-def _detach(n: int, bench_name: str, paced: bool = False) -> dict:
+def _detach(n: int, bench_name: str, paced: bool = False, raw: bool = False) -> dict:
     log_path = state_file().with_suffix(".log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log_file:
         command = [sys.executable, "-m", "wphil", "farm", "up", str(n), "--bench", bench_name,
-                   *(["--paced"] if paced else [])]
+                   *(["--paced"] if paced else []), *(["--raw"] if raw else [])]
         proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file,
                                 stderr=log_file, start_new_session=True)
     until = time.monotonic() + START_S

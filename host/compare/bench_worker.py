@@ -48,6 +48,7 @@ class BenchProcess:
         ctx = multiprocessing.get_context("fork")   # with what this process imported
         self.url = url
         self.opens = 0          # how often the bench's port was opened so far
+        self.asked = False      # told to stop
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(url, child, self.conn),
                                    name=f"bench {url}")
@@ -75,12 +76,20 @@ class BenchProcess:
             except ProcessLookupError:
                 pass
 
-    def stop(self) -> None:
-        """Let go of the bench and end the process (waits for the place's release)."""
+    def ask_to_stop(self) -> None:
+        """Tell the process to let go of its bench and end, without waiting for it (a
+        farm asks every bench first, so their places are released side by side)."""
+        if self.asked:
+            return
+        self.asked = True
         try:
             self.conn.send(None)
         except OSError:
             pass
+
+    def stop(self) -> None:
+        """Let go of the bench and end the process (waits for the place's release)."""
+        self.ask_to_stop()
         self.process.join(STOP_S)
         if self.process.is_alive():
             log.warning("bench %s: its worker did not end in %g s; killed (a labgrid place "

@@ -213,6 +213,8 @@ def run_farm(jobs: list[Job], benches: list[str],
             proc.interrupt()
         raise
     finally:                        # each bench let go: its port closed, its place released
+        for proc in procs:          # all at once: a release waits for the coordinator
+            proc.ask_to_stop()
         for proc in procs:
             proc.stop()
     if queue.pending:

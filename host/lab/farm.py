@@ -106,6 +106,11 @@ class Farm:
     coordinator_proc: subprocess.Popen | None = None
     chardelay: bool = False      # True: ser2net as labgrid starts it (chardelay, Nagle on)
     paced: bool = False          # boards wait each settle time, as a circuit does (upy://?paced=1)
+    #: True: a ser2net per board that stays up, published as a raw-TCP NetworkSerialPort
+    #: (labgrid starts nothing on acquire; clients speak socket://, not RFC 2217)
+    raw: bool = False
+    ser2nets: list[subprocess.Popen] = field(default_factory=list)
+    ser2net_ports: list[int] = field(default_factory=list)
 
     @property
     def places(self) -> list[str]:
@@ -117,6 +122,8 @@ class Farm:
         try:
             self._start_coordinator()
             self._start_boards()
+            if self.raw:
+                self._start_ser2nets()
             for k in range(min(EXPORTERS, self.n_boards)):
                 self.start_exporter(f"exporter{k + 1}")
             self._create_places()
@@ -130,9 +137,10 @@ class Farm:
         return f"exporter{index % min(EXPORTERS, self.n_boards) + 1}"
 
     def start_exporter(self, name: str) -> None:
-        """Start (or start again) one exporter with its boards' RawSerialPorts."""
-        config = {f"bench{i + 1}": {"RawSerialPort": {"port": board.port, "speed": 115200}}
-                  for i, board in enumerate(self.boards) if self.exporter_of(i) == name}
+        """Start (or start again) one exporter with its boards' RawSerialPorts (or, raw,
+        the NetworkSerialPorts of their standing ser2nets)."""
+        config = {f"bench{i + 1}": self._resource(i)
+                  for i in range(len(self.boards)) if self.exporter_of(i) == name}
         path = self.workdir / f"{name}.yaml"
         path.write_text(json.dumps(config, indent=2))        # YAML is a superset of JSON
         log_file = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
@@ -149,10 +157,13 @@ class Farm:
     def kill_exporter(self, name: str) -> None:
         """Take one exporter and its ser2net processes away, as a lab machine that dies."""
         stop_group(self.exporters[name], grace=0.5)
+        for i, proc in enumerate(self.ser2nets):
+            if self.exporter_of(i) == name:
+                stop_group(proc, grace=0.5)
 
     def stop(self) -> None:
         """Stop everything this farm started; safe to call more than once."""
-        for proc in list(self.exporters.values()):
+        for proc in [*self.exporters.values(), *self.ser2nets]:
             stop_group(proc)
         if self.coordinator_proc is not None:
             stop_group(self.coordinator_proc)
@@ -167,6 +178,42 @@ class Farm:
                            for i, p in enumerate(self.places)]}
 
     # -- internals ----------------------------------------------------------------------
+    def _resource(self, index: int) -> dict:
+        if not self.raw:
+            return {"RawSerialPort": {"port": self.boards[index].port, "speed": 115200}}
+        return {"NetworkSerialPort": {"host": "127.0.0.1", "port": self.ser2net_ports[index],
+                                      "speed": 115200, "protocol": "raw"}}
+
+    def _start_ser2nets(self) -> None:
+        """A ser2net per board that stays up, raw TCP (no telnet, no RFC 2217) with
+        TCP_NODELAY and no chardelay, as a lab machine runs it from its own ser2net.yaml."""
+        ser2net = shutil.which("ser2net") or "/usr/sbin/ser2net"
+        for i, board in enumerate(self.boards):
+            port = _free_port()
+            cmd = [ser2net, "-d", "-n",
+                   "-Y", f"connection: &board{i + 1}",
+                   "-Y", f"  accepter: tcp(nodelay),{port}",
+                   "-Y", f"  connector: serialdev(nouucplock=true),{board.port},115200n81,local",
+                   "-Y", "  options:", "-Y", "    chardelay: false",
+                   "-Y", "    max-connections: 10"]
+            with open(self.workdir / f"ser2net{i + 1}.log", "ab") as log_file:
+                self.ser2nets.append(subprocess.Popen(
+                    cmd, cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=log_file,
+                    stderr=log_file, start_new_session=True))
+            self.ser2net_ports.append(port)
+        until = time.monotonic() + START_S
+        for i, port in enumerate(self.ser2net_ports):
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if self.ser2nets[i].poll() is not None or time.monotonic() > until:
+                        raise DeviceError(f"ser2net for board {i + 1} did not start on port "
+                                          f"{port} (log: {self.workdir}/ser2net{i + 1}.log)"
+                                          ) from None
+                    time.sleep(0.1)
+
     def _no_chardelay(self) -> Path:
         """A folder with a `ser2net` that runs the real one with `chardelay: false` added
         to the options block labgrid's exporter ends its -Y lines with, and its accepter's

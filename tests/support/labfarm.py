@@ -22,15 +22,16 @@ def missing() -> str | None:
     return None
 
 
-def farm_of(n: int) -> Iterator:
-    """A started farm of `n` boards, stopped (every process) when the test is done."""
+def farm_of(n: int, **options) -> Iterator:
+    """A started farm of `n` boards (Farm's `options`), stopped (every process) when the
+    test is done."""
     reason = missing()
     if reason:
         pytest.skip(reason)
     from wphil.drivers import load_bench
     from wphil.lab.farm import Farm
 
-    lab = Farm(n, load_bench("xor-2-2-1")).start()
+    lab = Farm(n, load_bench("xor-2-2-1"), **options).start()
     try:
         yield lab
     finally:
