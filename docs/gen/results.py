@@ -268,6 +268,8 @@ FARM_SETUPS = {
     "labgrid": ("one place, `labgrid://bench1`", "farm of {n} places, `labgrid://bench*`"),
     "labgrid-nochardelay": ("one place, `labgrid://bench1` (ser2net `chardelay: false`)",
                             "farm of {n} places, `labgrid://bench*` (`chardelay: false`)"),
+    "labgrid-raw": ("one place, `labgrid://bench1` (standing ser2net, raw TCP)",
+                    "farm of {n} places, `labgrid://bench*` (standing ser2nets, raw TCP)"),
 }
 for _setup, (_one, _farm) in list(FARM_SETUPS.items()):    # boards that wait as a circuit does
     FARM_SETUPS[f"{_setup}-paced"] = (f"{_one}, paced boards", f"{_farm}, paced boards")

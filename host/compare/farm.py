@@ -27,6 +27,7 @@ import importlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -199,6 +200,7 @@ def run_farm(jobs: list[Job], benches: list[str],
     # fork every bench's process at once, from this thread before the bench threads exist
     # (a fork from a thread could copy a lock another one holds), with what it has imported
     procs = [BenchProcess(url) for url in benches]
+    log.debug("farm: %d jobs on %d bench processes", len(queue.pending), len(procs))
     try:
         workers = [threading.Thread(target=_work, name=f"bench-{i}", daemon=True,
                                     args=(state, proc, jobs, queue, record, failures))
@@ -230,11 +232,13 @@ def _preload(jobs: list[Job], benches: list[str]) -> None:
     if any(url.startswith("labgrid://") for url in benches):
         modules += ["wphil.drivers.labgrid_device", "labgrid.remote.client"]
     packages = {PEERS[job.rule].package for job in jobs if job.rule in PEERS}
+    start = time.perf_counter()
     for module in modules + sorted(PRELOAD.get(p, p) for p in packages):
         try:
             importlib.import_module(module)
         except ImportError:
             log.debug("not preloaded: %s", module)
+    log.debug("farm: the benches' modules imported in %.2f s", time.perf_counter() - start)
 
 
 def _work(state: BenchState, bench: BenchProcess, jobs: list[Job], queue: _Queue,
