@@ -85,6 +85,10 @@ def test_a_raw_farm_publishes_standing_ser2nets_and_its_grid_is_the_serial_one(
     finally:
         coord.close()
     assert [(s.protocol, s.port) for s in serial] == [("raw", p) for p in raw_farm.ser2net_ports]
+    listing = subprocess.run([sys.executable, "-m", "wphil", "devices", "--labgrid"],
+                             env=dict(os.environ, LG_COORDINATOR=raw_farm.coordinator),
+                             capture_output=True, text=True, timeout=60)
+    assert f"127.0.0.1:{raw_farm.ser2net_ports[0]} raw" in listing.stdout, listing
     out = tmp_path / "grid"
     proc = _learn(raw_farm, "--seeds", "3", "--device",
                   f"labgrid://bench*?coordinator={raw_farm.coordinator}", "--out", str(out))

@@ -185,7 +185,8 @@ def _labgrid_places(coordinator: str | None, as_json: bool) -> None:
     click.echo(f"labgrid places on {address}:" if places else f"labgrid places on {address}: none")
     for p in places:
         where = ("no serial port exported" if p.serial is None else
-                 f"{p.serial.exporter} {p.serial.host}:{p.serial.port or '(ser2net when held)'}")
+                 f"{p.serial.exporter} {p.serial.host}:{p.serial.port or '(ser2net when held)'}"
+                 + (" raw" if p.serial.protocol == "raw" else ""))
         state = f"held by {p.holder}" if p.holder else "free"
         click.echo(f"  labgrid://{p.name:10} {state:24} {where}  {p.comment}".rstrip())
 
