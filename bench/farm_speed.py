@@ -40,14 +40,22 @@ from pathlib import Path
 from results_stamp import REPO, stamp
 from script_args import add_quick, at_least
 
+from wphil.compare.benchmark import check_grid
 from wphil.drivers import load_bench
+from wphil.drivers.errors import ConfigError
 from wphil.drivers.standing_board import standing_boards
 from wphil.lab.farm import Farm
 
 OUT = REPO / "bench" / "results" / "farm"
 RULES = "wp,wp-central,powell"
-GRID = ["--tasks", "xor", "--rules", RULES, "--seeds", "6"]
-QUICK_GRID = ["--tasks", "xor", "--rules", "wp", "--seeds", "2", "--max-queries", "300"]
+QUICK_RULES = "wp"
+
+
+def grid_args(rules: str, quick: bool) -> list[str]:
+    """`wphil bench learn`'s grid: xor, the rules, 6 seeds (a smoke run: 2 seeds, 300 queries)."""
+    if quick:
+        return ["--tasks", "xor", "--rules", rules, "--seeds", "2", "--max-queries", "300"]
+    return ["--tasks", "xor", "--rules", rules, "--seeds", "6"]
 #: what a run measured; the rest (wall_s, bench, url, bench_identity, device) is where and how long
 MEASURED = ("status", "stop_reason", "queries", "channel_reads", "loss", "accuracy", "epochs",
             "evaluations", "restarts", "converged", "curve")
@@ -56,8 +64,13 @@ MEASURED = ("status", "stop_reason", "queries", "channel_reads", "loss", "accura
 def run_grid(grid: list[str], device: str, out: Path) -> float:
     """Wall seconds of `wphil bench learn` on `device`, writing into `out`."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "wphil", "bench", "learn", *grid, "--device", device,
-                    "--out", str(out), "--no-progress"], check=True, capture_output=True)
+    proc = subprocess.run([sys.executable, "-m", "wphil", "bench", "learn", *grid, "--device",
+                           device, "--out", str(out), "--no-progress"],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise SystemExit(f"farm_speed.py: the grid on {device} failed (exit {proc.returncode}): "
+                         f"{last}")
     return time.perf_counter() - start
 
 
@@ -101,15 +114,20 @@ def main() -> None:
     parser.add_argument("--raw", action="store_true",
                         help="--labgrid with a standing ser2net per board, published as a "
                         "raw-TCP NetworkSerialPort (nothing started on acquire, no RFC 2217)")
-    parser.add_argument("--rules", default=RULES,
-                        help=f"the grid's 3 rules (default {RULES})")
+    parser.add_argument("--rules", help=f"the grid's rules, comma-separated (default {RULES}; "
+                        f"{QUICK_RULES} with --quick)")
     args = parser.parse_args()
+    rules = args.rules or (QUICK_RULES if args.quick else RULES)
+    try:
+        check_grid(["xor"], rules.split(","), ["default"], command="farm_speed.py --rules")
+    except ConfigError as exc:
+        parser.error(str(exc))
     if (args.no_chardelay or args.paced or args.raw) and not args.labgrid:
         parser.error("--no-chardelay, --paced and --raw are for --labgrid")
     if args.raw and args.no_chardelay:
         parser.error("--raw runs its own ser2net without chardelay already")
     rounds = 1 if args.quick else args.rounds
-    grid = QUICK_GRID if args.quick else [a.replace(RULES, args.rules) for a in GRID]
+    grid = grid_args(rules, args.quick)
     setup = ("labgrid-nochardelay" if args.no_chardelay else "labgrid") if args.labgrid \
         else "standing"
     out_dir = OUT / setup if args.labgrid else OUT
