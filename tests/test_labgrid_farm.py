@@ -152,3 +152,19 @@ def test_the_no_chardelay_ser2net_adds_the_option_only_to_labgrids_config(tmp_pa
                              text=True, timeout=10)
     _, word, number = version.stdout.split(" ")      # as labgrid's exporter parses it
     assert word == "version" and number.strip()[0].isdigit()
+
+
+def test_a_farm_without_ser2net_is_one_clear_line(tmp_path, monkeypatch) -> None:
+    """No ser2net on PATH nor in /usr/sbin: the farm refuses in one line naming the package,
+    before a coordinator or a board is started."""
+    from wphil.drivers import load_bench
+    from wphil.drivers.errors import ConfigError
+    from wphil.lab import farm as farm_module
+
+    monkeypatch.setattr(farm_module.shutil, "which", lambda name: None)
+    monkeypatch.setattr(farm_module.os, "access", lambda *args: False)
+    for raw in (False, True):
+        lab = farm_module.Farm(1, load_bench("xor-2-2-1"), workdir=tmp_path / str(raw), raw=raw)
+        with pytest.raises(ConfigError, match="needs ser2net.*apt-get install ser2net"):
+            lab.start()
+        assert lab.coordinator_proc is None and not lab.boards

@@ -69,6 +69,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _await_listening(host: str, port: int, proc: subprocess.Popen, failure: str) -> None:
+    """Until `proc` accepts connections on host:port; DeviceError(failure) if it ends first
+    or takes longer than START_S."""
+    until = time.monotonic() + START_S
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > until:
+                raise DeviceError(failure) from None
+            time.sleep(0.1)
+
+
+def _ser2net() -> str:
+    """The ser2net binary (Debian puts it in /usr/sbin, often not on a user's PATH)."""
+    found = shutil.which("ser2net") or ("/usr/sbin/ser2net"
+                                        if os.access("/usr/sbin/ser2net", os.X_OK) else None)
+    if not found:
+        raise ConfigError("wphil farm needs ser2net for its exporters: "
+                          "sudo apt-get install ser2net")
+    return found
+
+
 def _tool(name: str) -> str:
     """A labgrid command next to this Python (a venv's bin/), else on PATH."""
     here = Path(sys.executable).parent / name
@@ -119,6 +143,7 @@ class Farm:
     def start(self) -> Farm:
         if self.n_boards < 1:
             raise ConfigError(f"wphil farm up: N must be at least 1, not {self.n_boards}")
+        _ser2net()              # missing: said before anything is started
         try:
             self._start_coordinator()
             self._start_boards()
@@ -187,7 +212,7 @@ class Farm:
     def _start_ser2nets(self) -> None:
         """A ser2net per board that stays up, raw TCP (no telnet, no RFC 2217) with
         TCP_NODELAY and no chardelay, as a lab machine runs it from its own ser2net.yaml."""
-        ser2net = shutil.which("ser2net") or "/usr/sbin/ser2net"
+        ser2net = _ser2net()
         for i, board in enumerate(self.boards):
             port = _free_port()
             cmd = [ser2net, "-d", "-n",
@@ -201,25 +226,17 @@ class Farm:
                     cmd, cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=log_file,
                     stderr=log_file, start_new_session=True))
             self.ser2net_ports.append(port)
-        until = time.monotonic() + START_S
         for i, port in enumerate(self.ser2net_ports):
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    if self.ser2nets[i].poll() is not None or time.monotonic() > until:
-                        raise DeviceError(f"ser2net for board {i + 1} did not start on port "
-                                          f"{port} (log: {self.workdir}/ser2net{i + 1}.log)"
-                                          ) from None
-                    time.sleep(0.1)
+            _await_listening("127.0.0.1", port, self.ser2nets[i],
+                             f"ser2net for board {i + 1} did not start on port {port} "
+                             f"(log: {self.workdir}/ser2net{i + 1}.log)")
 
     def _no_chardelay(self) -> Path:
         """A folder with a `ser2net` that runs the real one with `chardelay: false` added
         to the options block labgrid's exporter ends its -Y lines with, and its accepter's
         `,tcp,` made `,tcp(nodelay),` (labgrid 26: `telnet(rfc2217,mode=server),tcp,PORT`);
         any other command line (labgrid's `-v` version check) is passed through as is."""
-        real = shutil.which("ser2net") or "/usr/sbin/ser2net"
+        real = _ser2net()
         folder = self.workdir / "bin"
         folder.mkdir(exist_ok=True)
         wrapper = folder / "ser2net"
@@ -242,16 +259,9 @@ class Farm:
                 [_tool("labgrid-coordinator"), "--listen", self.coordinator], cwd=self.workdir,
                 stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True)
         host, port = self.coordinator.rsplit(":", 1)
-        until = time.monotonic() + START_S
-        while True:
-            try:
-                socket.create_connection((host, int(port)), timeout=0.5).close()
-                return
-            except OSError:
-                if self.coordinator_proc.poll() is not None or time.monotonic() > until:
-                    raise DeviceError(f"labgrid-coordinator did not start on {self.coordinator}"
-                                      f" (log: {self.workdir / 'coordinator.log'})") from None
-                time.sleep(0.1)
+        _await_listening(host, int(port), self.coordinator_proc,
+                         f"labgrid-coordinator did not start on {self.coordinator} "
+                         f"(log: {self.workdir / 'coordinator.log'})")
 
     def _start_boards(self) -> None:
         for i in range(self.n_boards):
