@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -97,6 +98,11 @@ def test_a_raw_farm_publishes_standing_ser2nets_and_its_grid_is_the_serial_one(
     jobs = make_jobs(["xor"], ["wp"], 3, ["default"], {"xor": 300}, "upy://")
     assert len(runs) == 3 and _measured(runs) == _measured([run_job(job) for job in jobs])
     assert all(r["bench_identity"]["port"].startswith("socket://127.0.0.1:") for r in runs)
+    # a lab machine that dies takes its ser2net with it; started again, it brings it back
+    raw_farm.kill_exporter("exporter1")
+    assert raw_farm.ser2nets[0].poll() is not None and raw_farm.ser2nets[1].poll() is None
+    raw_farm.start_exporter("exporter1")
+    socket.create_connection(("127.0.0.1", raw_farm.ser2net_ports[0]), timeout=5).close()
 
 
 def test_an_exporter_killed_mid_grid_loses_no_job_and_repeats_none(farm, tmp_path) -> None:

@@ -133,7 +133,7 @@ class Farm:
     #: True: a ser2net per board that stays up, published as a raw-TCP NetworkSerialPort
     #: (labgrid starts nothing on acquire; clients speak socket://, not RFC 2217)
     raw: bool = False
-    ser2nets: list[subprocess.Popen] = field(default_factory=list)
+    ser2nets: dict[int, subprocess.Popen] = field(default_factory=dict)   # raw: per board
     ser2net_ports: list[int] = field(default_factory=list)
 
     @property
@@ -148,7 +148,7 @@ class Farm:
             self._start_coordinator()
             self._start_boards()
             if self.raw:
-                self._start_ser2nets()
+                self.ser2net_ports = [_free_port() for _ in self.boards]
             for k in range(min(EXPORTERS, self.n_boards)):
                 self.start_exporter(f"exporter{k + 1}")
             self._create_places()
@@ -163,9 +163,13 @@ class Farm:
 
     def start_exporter(self, name: str) -> None:
         """Start (or start again) one exporter with its boards' RawSerialPorts (or, raw,
-        the NetworkSerialPorts of their standing ser2nets)."""
-        config = {f"bench{i + 1}": self._resource(i)
-                  for i in range(len(self.boards)) if self.exporter_of(i) == name}
+        the NetworkSerialPorts of their standing ser2nets, started again too if gone)."""
+        mine = [i for i in range(len(self.boards)) if self.exporter_of(i) == name]
+        if self.raw:
+            for i in mine:
+                if i not in self.ser2nets or self.ser2nets[i].poll() is not None:
+                    self._start_ser2net(i)
+        config = {f"bench{i + 1}": self._resource(i) for i in mine}
         path = self.workdir / f"{name}.yaml"
         path.write_text(json.dumps(config, indent=2))        # YAML is a superset of JSON
         log_file = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
@@ -182,13 +186,13 @@ class Farm:
     def kill_exporter(self, name: str) -> None:
         """Take one exporter and its ser2net processes away, as a lab machine that dies."""
         stop_group(self.exporters[name], grace=0.5)
-        for i, proc in enumerate(self.ser2nets):
+        for i, proc in self.ser2nets.items():
             if self.exporter_of(i) == name:
                 stop_group(proc, grace=0.5)
 
     def stop(self) -> None:
         """Stop everything this farm started; safe to call more than once."""
-        for proc in [*self.exporters.values(), *self.ser2nets]:
+        for proc in [*self.exporters.values(), *self.ser2nets.values()]:
             stop_group(proc)
         if self.coordinator_proc is not None:
             stop_group(self.coordinator_proc)
@@ -209,27 +213,25 @@ class Farm:
         return {"NetworkSerialPort": {"host": "127.0.0.1", "port": self.ser2net_ports[index],
                                       "speed": 115200, "protocol": "raw"}}
 
-    def _start_ser2nets(self) -> None:
-        """A ser2net per board that stays up, raw TCP (no telnet, no RFC 2217) with
+    def _start_ser2net(self, index: int) -> None:
+        """Board `index`'s ser2net, which stays up: raw TCP (no telnet, no RFC 2217) with
         TCP_NODELAY and no chardelay, as a lab machine runs it from its own ser2net.yaml."""
-        ser2net = _ser2net()
-        for i, board in enumerate(self.boards):
-            port = _free_port()
-            cmd = [ser2net, "-d", "-n",
-                   "-Y", f"connection: &board{i + 1}",
-                   "-Y", f"  accepter: tcp(nodelay),{port}",
-                   "-Y", f"  connector: serialdev(nouucplock=true),{board.port},115200n81,local",
-                   "-Y", "  options:", "-Y", "    chardelay: false",
-                   "-Y", "    max-connections: 10"]
-            with open(self.workdir / f"ser2net{i + 1}.log", "ab") as log_file:
-                self.ser2nets.append(subprocess.Popen(
-                    cmd, cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=log_file,
-                    stderr=log_file, start_new_session=True))
-            self.ser2net_ports.append(port)
-        for i, port in enumerate(self.ser2net_ports):
-            _await_listening("127.0.0.1", port, self.ser2nets[i],
-                             f"ser2net for board {i + 1} did not start on port {port} "
-                             f"(log: {self.workdir}/ser2net{i + 1}.log)")
+        port, number = self.ser2net_ports[index], index + 1
+        cmd = [_ser2net(), "-d", "-n",
+               "-Y", f"connection: &board{number}",
+               "-Y", f"  accepter: tcp(nodelay),{port}",
+               "-Y", f"  connector: serialdev(nouucplock=true),{self.boards[index].port},"
+                     "115200n81,local",
+               "-Y", "  options:", "-Y", "    chardelay: false",
+               "-Y", "    max-connections: 10"]
+        log_path = self.workdir / f"ser2net{number}.log"
+        with open(log_path, "ab") as log_file:
+            self.ser2nets[index] = subprocess.Popen(
+                cmd, cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=log_file,
+                stderr=log_file, start_new_session=True)
+        _await_listening("127.0.0.1", port, self.ser2nets[index],
+                         f"ser2net for board {number} did not start on port {port} "
+                         f"(log: {log_path})")
 
     def _no_chardelay(self) -> Path:
         """A folder with a `ser2net` that runs the real one with `chardelay: false` added
